@@ -1,0 +1,1 @@
+"""Sub-commands of `python -m pipeline`; each module has `register(subparsers)`."""
