@@ -16,3 +16,25 @@ def shared_pubmed() -> Path:
     if not SHARED_PUBMED.is_dir():
         pytest.fail(f"the shared PubMed records are missing: {SHARED_PUBMED}")
     return SHARED_PUBMED
+
+
+@pytest.fixture(scope="session")
+def ingested_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse built as `make ingest` builds it on a machine with no NCBI e-mail.
+
+    The bundled snapshot, extraction, and the synthetic demo clinic data; built once per test
+    session through the real command line. Tests must not write to it.
+    """
+    from pipeline.cli import main
+
+    path = tmp_path_factory.mktemp("warehouse") / "evidence.duckdb"
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.delenv("NCBI_EMAIL", raising=False)
+    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+    monkeypatch.delenv("CLINIC_EXPORT", raising=False)
+    try:
+        code = main(["ingest", "--db", str(path)])
+    finally:
+        monkeypatch.undo()
+    assert code == 0, "the snapshot ingest failed"
+    return path
