@@ -1,4 +1,4 @@
-"""Citations built from real PubMed records loaded into a warehouse (edited copies for edge cases)."""
+"""Citations built from real PubMed records in a warehouse (edited copies for edge cases)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import rispy
-from lxml import etree
 
 from pipeline import warehouse
 from pipeline.errors import PipelineError
 from pipeline.evidence import citations
 from pipeline.models import Article, Author, RawRecord
+from pipeline.parse import ParsedRecord, parse_pubmed_xml
 
 SUSTAIN_1 = "31166571"
 TRANSFORM_1 = "31290965"
@@ -20,40 +20,10 @@ SUSTAIN_2 = "32316080"
 
 
 def _efetch_articles(path: Path) -> tuple[list[Article], list[RawRecord]]:
-    """The citation fields of each PubmedArticle of a real efetch response, as Article objects."""
-    tree = etree.parse(str(path))
-    articles, raws = [], []
-    for node in tree.iter("PubmedArticle"):
-        pmid = node.findtext(".//MedlineCitation/PMID")
-        date = node.find(".//JournalIssue/PubDate")
-        pub_date = " ".join(t for t in (date.findtext(k) for k in ("Year", "Month", "Day")) if t)
-        authors = [
-            Author(
-                position=i,
-                last_name=a.findtext("LastName"),
-                fore_name=a.findtext("ForeName"),
-                initials=a.findtext("Initials"),
-                collective_name=a.findtext("CollectiveName"),
-            )
-            for i, a in enumerate(node.iterfind(".//AuthorList/Author"), start=1)
-        ]
-        articles.append(
-            Article(
-                pmid=pmid,
-                title=node.findtext(".//ArticleTitle"),
-                journal_title=node.findtext(".//Journal/Title"),
-                journal_iso=node.findtext(".//Journal/ISOAbbreviation"),
-                volume=node.findtext(".//JournalIssue/Volume"),
-                issue=node.findtext(".//JournalIssue/Issue"),
-                pages=node.findtext(".//Pagination/MedlinePgn"),
-                pub_date=pub_date,
-                pub_year=int(date.findtext("Year")),
-                doi=node.findtext(".//ELocationID[@EIdType='doi']"),
-                authors=authors,
-            )
-        )
-        raws.append(RawRecord(pmid, etree.tostring(node), "xml", "snapshot"))
-    return articles, raws
+    """The records of a real efetch response, parsed as the ingest parses them."""
+    parsed = list(parse_pubmed_xml(path.read_bytes(), "snapshot", origin=path.name))
+    assert all(isinstance(p, ParsedRecord) for p in parsed)
+    return [p.article for p in parsed], [p.raw for p in parsed]
 
 
 @pytest.fixture(scope="module")
