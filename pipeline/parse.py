@@ -266,12 +266,12 @@ def _pub_date(element: etree._Element | None) -> tuple[str | None, int | None]:
 
 # Registry ids written in titles and abstracts; the registry names follow PubMed's DataBankName.
 _TEXT_TRIAL_IDS = (
-    (CLINICALTRIALS_GOV, re.compile(r"\b(NCT\d{8})\b", re.IGNORECASE)),
-    ("ISRCTN", re.compile(r"\b(ISRCTN\d{8})\b", re.IGNORECASE)),
-    ("ANZCTR", re.compile(r"\b(ACTRN\d{14})\b", re.IGNORECASE)),
-    ("ChiCTR", re.compile(r"\b(ChiCTR[-A-Z]*\d{6,})\b")),
-    ("DRKS", re.compile(r"\b(DRKS\d{8})\b")),
-    ("EudraCT", re.compile(r"\bEudraCT\b[^0-9]{0,20}(\d{4}-\d{6}-\d{2})\b")),
+    (CLINICALTRIALS_GOV, "nct", re.compile(r"\b(NCT\d{8})\b", re.IGNORECASE)),
+    ("ISRCTN", "isrctn", re.compile(r"\b(ISRCTN\d{8})\b", re.IGNORECASE)),
+    ("ANZCTR", "actrn", re.compile(r"\b(ACTRN\d{14})\b", re.IGNORECASE)),
+    ("ChiCTR", "chictr", re.compile(r"\b(ChiCTR[-A-Z]*\d{6,})\b")),
+    ("DRKS", "drks", re.compile(r"\b(DRKS\d{8})\b")),
+    ("EudraCT", "eudract", re.compile(r"\bEudraCT\b[^0-9]{0,20}(\d{4}-\d{6}-\d{2})\b")),
 )
 
 
@@ -281,7 +281,10 @@ def trial_ids_in_text(*texts: str | None) -> list[TrialId]:
     for text in texts:
         if not text:
             continue
-        for registry, pattern in _TEXT_TRIAL_IDS:
+        lowered = text.lower()
+        for registry, marker, pattern in _TEXT_TRIAL_IDS:
+            if marker not in lowered:  # a plain substring test spares most regex scans
+                continue
             for match in pattern.finditer(text):
                 accession = match[1]
                 if registry in (CLINICALTRIALS_GOV, "ISRCTN", "ANZCTR"):
@@ -336,29 +339,32 @@ def _authors(author_list: etree._Element | None) -> list[Author]:
         return []
     authors = []
     for position, element in enumerate(author_list.iterfind("Author"), 1):
+        fields: dict[str, str | None] = {}
+        affiliations: list[str] = []
         orcid = None
-        for identifier in element.iterfind("Identifier"):
-            if identifier.get("Source", "").upper() == "ORCID":
-                orcid = _clean(identifier.text)
-                break
+        for child in element:  # one pass over the children is much faster than a find per field
+            tag = child.tag
+            if tag == "AffiliationInfo":
+                affiliation = _clean(_text(child.find("Affiliation")))
+                if affiliation:
+                    affiliations.append(affiliation)
+            elif tag == "Identifier":
+                if orcid is None and child.get("Source", "").upper() == "ORCID":
+                    orcid = _clean(child.text)
+            elif tag in _AUTHOR_FIELDS:
+                fields[_AUTHOR_FIELDS[tag]] = _clean(_text(child))
         authors.append(
-            Author(
-                position=position,
-                last_name=_clean(_text(element.find("LastName"))),
-                fore_name=_clean(_text(element.find("ForeName"))),
-                initials=_clean(_text(element.find("Initials"))),
-                collective_name=_clean(_text(element.find("CollectiveName"))),
-                affiliations=tuple(
-                    a
-                    for a in (
-                        _clean(_text(e)) for e in element.iterfind("AffiliationInfo/Affiliation")
-                    )
-                    if a
-                ),
-                orcid=orcid,
-            )
+            Author(position=position, affiliations=tuple(affiliations), orcid=orcid, **fields)
         )
     return authors
+
+
+_AUTHOR_FIELDS = {
+    "LastName": "last_name",
+    "ForeName": "fore_name",
+    "Initials": "initials",
+    "CollectiveName": "collective_name",
+}
 
 
 def _mesh(mesh_list: etree._Element | None) -> list[MeshHeading]:
