@@ -1,0 +1,360 @@
+"""The review of extracted effects: unreviewed -> verified | rejected, by a named person.
+
+Decisions live in `core.effect_reviews` (current) and `core.effect_review_log` (every one), keyed
+by the effect's identity (sha1 of pmid|kind|start|end). A decision stores the value, CI, quote and
+extractor version reviewed: when a later extraction of the same span gives a different value, CI
+or quote, the decision is flagged for re-review and no longer counts; an unchanged one is kept
+whatever the extractor version. Only verified, unflagged effects reach patient materials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+import pandas as pd
+
+from pipeline import warehouse
+from pipeline.errors import PipelineError, UsageError
+
+log = logging.getLogger(__name__)
+
+UNREVIEWED, VERIFIED, REJECTED = "unreviewed", "verified", "rejected"
+DECISIONS = (VERIFIED, REJECTED)
+STATUSES = (UNREVIEWED, VERIFIED, REJECTED)
+
+# Columns of core.effects this module reads, under the names it uses; where the extraction
+# table names a column differently, the first name found is taken.
+_EFFECT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "effect_id": ("effect_id",),
+    "pmid": ("pmid",),
+    "kind": ("kind",),
+    "value": ("value",),
+    "ci_low": ("ci_low",),
+    "ci_high": ("ci_high",),
+    "ci_level": ("ci_level",),
+    "p": ("p", "p_value"),
+    "p_operator": ("p_operator",),
+    "arm": ("arm",),
+    "timepoint": ("timepoint",),
+    "scale": ("scale",),
+    "label": ("label",),
+    "n_events": ("n_events",),
+    "n_total": ("n_total",),
+    "start": ("start_offset", "start", "span_start"),
+    "end": ("end_offset", "end", "span_end"),
+    "extractor_version": ("extractor_version", "version"),
+}
+_REQUIRED = ("pmid", "kind", "value", "start", "end")
+
+
+def effect_id(pmid: str, kind: str, start: int, end: int) -> str:
+    """The identity of an effect: sha1 of 'pmid|kind|start|end' (hex)."""
+    return hashlib.sha1(f"{pmid}|{kind}|{int(start)}|{int(end)}".encode()).hexdigest()
+
+
+def _table_columns(con, schema: str, table: str) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
+
+
+def current_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The extracted effects now in core.effects, with their quote (abstract[start:end]).
+
+    Columns: those of _EFFECT_COLUMNS plus `quote` and `abstract`; `effect_id` is computed
+    when the table does not store it. Raises PipelineError when there is no effects table.
+    """
+    present = _table_columns(con, "core", "effects")
+    if not present:
+        raise PipelineError(
+            "the warehouse has no core.effects table: run `python -m pipeline ingest` "
+            "(which extracts effects) first"
+        )
+    select = []
+    for name, candidates in _EFFECT_COLUMNS.items():
+        found = next((c for c in candidates if c in present), None)
+        if found is None and name in _REQUIRED:
+            raise PipelineError(f"core.effects has no {name!r} column (looked for {candidates})")
+        select.append(f'e."{found}" AS "{name}"' if found else f'NULL AS "{name}"')
+    where = "WHERE list_contains(?, e.pmid)" if pmids else ""
+    names = list(_EFFECT_COLUMNS)
+    order = ", ".join(str(names.index(n) + 1) for n in ("pmid", "start", "end", "kind"))
+    frame = con.execute(
+        f"SELECT {', '.join(select)}, a.abstract FROM core.effects e "
+        f"JOIN core.articles a ON a.pmid = e.pmid {where} ORDER BY {order}",
+        [list(pmids)] if pmids else [],
+    ).df()
+    if frame.empty:
+        frame["quote"] = pd.Series(dtype="object")
+        return frame
+    frame["start"] = frame["start"].astype(int)
+    frame["end"] = frame["end"].astype(int)
+    computed = [
+        effect_id(p, k, s, e)
+        for p, k, s, e in zip(frame.pmid, frame.kind, frame.start, frame.end, strict=True)
+    ]
+    frame["effect_id"] = [
+        stored if isinstance(stored, str) and stored else mine
+        for stored, mine in zip(frame.effect_id, computed, strict=True)
+    ]
+    frame["quote"] = [
+        abstract[start:end]
+        for abstract, start, end in zip(frame.abstract, frame.start, frame.end, strict=True)
+    ]
+    return frame
+
+
+def _same_number(a, b) -> bool:
+    """Equal within 1e-9, NULL equal to NULL only."""
+    a_missing = a is None or (isinstance(a, float) and math.isnan(a))
+    b_missing = b is None or (isinstance(b, float) and math.isnan(b))
+    if a_missing or b_missing:
+        return a_missing and b_missing
+    return abs(float(a) - float(b)) <= 1e-9
+
+
+def _rereview_reason(row: pd.Series) -> str | None:
+    """Why a recorded decision no longer fits the current extraction (None when it does)."""
+    reasons = []
+    if row.reviewed_quote != row.quote:
+        reasons.append(f"the quote changed from {row.reviewed_quote!r} to {row.quote!r}")
+    for column in ("value", "ci_low", "ci_high"):
+        before = row[f"reviewed_{column}"]
+        if not _same_number(row[column], before):
+            reasons.append(f"{column} changed from {_number(before)} to {_number(row[column])}")
+    if not reasons:
+        return None
+    version = _none_if_nan(row.reviewed_extractor_version) or "(unknown)"
+    return f"reviewed under extractor {version}: " + "; ".join(reasons)
+
+
+def effect_statuses(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every current effect with its review: `status`, `needs_rereview`, `rereview_reason`,
+    `reviewer`, `reviewed_at`, `note`, `reviewed_extractor_version`."""
+    effects = current_effects(con, pmids)
+    reviews = con.execute(
+        "SELECT effect_id, status, value AS reviewed_value, ci_low AS reviewed_ci_low, "
+        "ci_high AS reviewed_ci_high, quote, extractor_version AS reviewed_extractor_version, "
+        "reviewer, reviewed_at, note FROM core.effect_reviews"
+    ).df()
+    merged = effects.merge(
+        reviews.rename(columns={"quote": "reviewed_quote"}), on="effect_id", how="left"
+    )
+    merged["status"] = merged["status"].fillna(UNREVIEWED)
+    merged["rereview_reason"] = [
+        None if row.status == UNREVIEWED else _rereview_reason(row) for _, row in merged.iterrows()
+    ]
+    merged["needs_rereview"] = merged["rereview_reason"].notna()
+    return merged
+
+
+def verified_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The effects patient materials may use: verified, and unchanged since they were verified."""
+    statuses = effect_statuses(con, pmids)
+    keep = (statuses["status"] == VERIFIED) & ~statuses["needs_rereview"]
+    return statuses[keep].reset_index(drop=True)
+
+
+def review_queue(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Effects waiting for a person: unreviewed ones and decisions flagged for re-review."""
+    statuses = effect_statuses(con, pmids)
+    waiting = (statuses["status"] == UNREVIEWED) | statuses["needs_rereview"]
+    return statuses[waiting].reset_index(drop=True)
+
+
+def orphaned_reviews(con) -> pd.DataFrame:
+    """Recorded decisions whose effect is no longer extracted (its span or kind changed)."""
+    current = current_effects(con)[["effect_id"]]  # noqa: F841 - read by DuckDB
+    return con.execute(
+        "SELECT * FROM core.effect_reviews WHERE effect_id NOT IN (SELECT effect_id FROM current)"
+    ).df()
+
+
+def review_summary(con, pmids: Sequence[str] | None = None) -> dict[str, int]:
+    """Counts of effects by status, plus those flagged for re-review."""
+    statuses = effect_statuses(con, pmids)
+    counts = {status: int((statuses["status"] == status).sum()) for status in STATUSES}
+    counts["needs_rereview"] = int(statuses["needs_rereview"].sum())
+    return counts
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One reviewer decision about one effect."""
+
+    effect_id: str
+    decision: str  # 'verified' | 'rejected' | 'unreviewed' (a reset)
+    note: str | None = None
+
+
+def record_decisions(con, decisions: Iterable[Decision], reviewer: str) -> int:
+    """Record decisions in one transaction (all or none); returns how many were recorded.
+
+    Each effect must be in core.effects now; the value, CI, quote and extractor version it has
+    now are stored with the decision. 'unreviewed' removes a decision (the log keeps it).
+    """
+    reviewer = (reviewer or "").strip()
+    if not reviewer:
+        raise UsageError("a review decision needs the reviewer's name (--reviewer)")
+    decisions = list(decisions)
+    if not decisions:
+        return 0
+    for item in decisions:
+        if item.decision not in (*DECISIONS, UNREVIEWED):
+            raise UsageError(
+                f"unknown decision {item.decision!r} for effect {item.effect_id}: "
+                f"use verified, rejected or unreviewed"
+            )
+    effects = current_effects(con).set_index("effect_id")
+    unknown = [d.effect_id for d in decisions if d.effect_id not in effects.index]
+    if unknown:
+        raise PipelineError(f"no extracted effect with id {', '.join(unknown[:5])}")
+    at = warehouse.now()
+    with warehouse.transaction(con):
+        for item in decisions:
+            effect = effects.loc[item.effect_id]
+            snapshot = [
+                _none_if_nan(effect.value),
+                _none_if_nan(effect.ci_low),
+                _none_if_nan(effect.ci_high),
+                effect.quote,
+                _none_if_nan(effect.extractor_version),
+            ]
+            con.execute("DELETE FROM core.effect_reviews WHERE effect_id = ?", [item.effect_id])
+            if item.decision != UNREVIEWED:
+                con.execute(
+                    "INSERT INTO core.effect_reviews VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [item.effect_id, effect.pmid, effect.kind, int(effect.start), int(effect.end),
+                     item.decision, *snapshot, reviewer, at, item.note],
+                )  # fmt: skip
+            con.execute(
+                "INSERT INTO core.effect_review_log (effect_id, pmid, decision, value, ci_low, "
+                "ci_high, quote, extractor_version, reviewer, reviewed_at, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [item.effect_id, effect.pmid, item.decision, *snapshot, reviewer, at, item.note],
+            )
+    log.info("recorded %d review decision(s) by %s", len(decisions), reviewer)
+    return len(decisions)
+
+
+def record_decision(
+    con, effect_id_: str, decision: str, reviewer: str, note: str | None = None
+) -> None:
+    """Record one decision (see record_decisions)."""
+    record_decisions(con, [Decision(effect_id_, decision, note)], reviewer)
+
+
+def _none_if_nan(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+# --- showing an effect in its sentence --------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
+
+
+def sentence_around(abstract: str, start: int, end: int) -> tuple[str, int]:
+    """The sentence of the abstract holding [start, end) and the offset where it begins."""
+    begin = 0
+    for match in _SENTENCE_END.finditer(abstract, 0, start):
+        begin = match.end()
+    stop = len(abstract)
+    following = _SENTENCE_END.search(abstract, end)
+    if following:
+        stop = following.start()
+    return abstract[begin:stop], begin
+
+
+def mark_span(abstract: str, start: int, end: int, *, ansi: bool = False) -> str:
+    """The sentence holding the span, the span marked »like this« (reverse video when `ansi`)."""
+    sentence, offset = sentence_around(abstract, start, end)
+    left, right = ("\x1b[7m", "\x1b[0m") if ansi else ("»", "«")
+    a, b = start - offset, end - offset
+    return sentence[:a] + left + sentence[a:b] + right + sentence[b:]
+
+
+def describe_effect(effect: pd.Series) -> str:
+    """One line: kind, label, value, CI, p, arm, timepoint, scale (what is set)."""
+    text = f"{effect.kind}"
+    if _none_if_nan(effect.label):
+        text += f" ({effect.label})"
+    text += f" = {_number(effect.value)}"
+    if _none_if_nan(effect.ci_low) is not None or _none_if_nan(effect.ci_high) is not None:
+        text += f", CI {_number(effect.ci_low)} to {_number(effect.ci_high)}"
+    if _none_if_nan(effect.p) is not None:
+        text += f", p {_none_if_nan(effect.p_operator) or '='} {_number(effect.p)}"
+    for name in ("arm", "timepoint", "scale"):
+        if _none_if_nan(effect[name]):
+            text += f"; {name}: {effect[name]}"
+    return text
+
+
+def _number(value) -> str:
+    value = _none_if_nan(value)
+    if value is None:
+        return "?"
+    return repr(float(value)).removesuffix(".0") if isinstance(value, float | int) else str(value)
+
+
+PROMPT = "[v]erify  [r]eject  [s]kip  [q]uit (add a note after v or r: 'r wrong arm') > "
+
+
+def interactive_review(
+    con,
+    queue: pd.DataFrame,
+    reviewer: str,
+    *,
+    stdin: TextIO,
+    stdout: TextIO,
+    ansi: bool = False,
+) -> dict[str, int]:
+    """Walk the queue in the terminal; each decision is saved as soon as it is made.
+
+    Reads one line per effect ('v', 'r', 's', 'q', optionally followed by a note); end of input
+    quits. Returns counts of verified, rejected and skipped effects.
+    """
+    if not (reviewer or "").strip():
+        raise UsageError("a review needs the reviewer's name (--reviewer)")
+    counts = {VERIFIED: 0, REJECTED: 0, "skipped": 0}
+    total = len(queue)
+    for index, (_, effect) in enumerate(queue.iterrows(), start=1):
+        stdout.write(f"\n[{index}/{total}] PMID {effect.pmid}  effect {effect.effect_id[:12]}\n")
+        stdout.write(f"  {describe_effect(effect)}\n")
+        if effect.get("needs_rereview"):
+            stdout.write(f"  re-review: {effect.rereview_reason}\n")
+        stdout.write(f"  {mark_span(effect.abstract, effect.start, effect.end, ansi=ansi)}\n")
+        while True:
+            stdout.write(PROMPT)
+            stdout.flush()
+            line = stdin.readline()
+            if not line:
+                stdout.write("\n")
+                return counts
+            answer, _, note = line.strip().partition(" ")
+            answer = answer.lower()
+            if answer in ("v", "r"):
+                decision = VERIFIED if answer == "v" else REJECTED
+                record_decision(con, effect.effect_id, decision, reviewer, note.strip() or None)
+                counts[decision] += 1
+                break
+            if answer == "s":
+                counts["skipped"] += 1
+                break
+            if answer == "q":
+                return counts
+            stdout.write(f"  {line.strip()!r} is not one of v, r, s, q\n")
+    return counts
