@@ -1,0 +1,589 @@
+"""The ingest run: search, choose what to fetch, fetch and load in batches, keep the books.
+
+Every run is a row in core.runs (running -> completed | failed | interrupted). Each PMID a
+search finds is recorded in core.pmid_sightings (which run, which query). Articles load in
+batches, each batch in one transaction (warehouse.load_batch), and each finished batch is
+recorded in core.run_batches, so a run stopped at any point (network loss, Ctrl-C, kill -9)
+leaves only whole batches, and the next run resumes:
+
+- a live run fetches the PMIDs not yet stored from a live source, plus those PubMed has
+  modified since the last completed run of the same query. esearch cannot say when a record
+  was revised (DateRevised is only in the record), so "revised" is read as PubMed's
+  modification date: a second esearch with datetype=mdat and mindate = the day the last
+  completed run started. It is coarse (a day, and any change counts) but never misses a
+  revision. PMIDs already loaded by an unfinished run of the same query since then are skipped;
+- a snapshot run loads records whose bytes differ from what is stored, so re-running it loads
+  nothing and resuming it loads the rest.
+
+A run left 'running' by a killed process is marked 'interrupted' by the next run: only one
+process can hold the warehouse for writing (DuckDB's file lock), so no other run is alive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import sys
+import tomllib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from importlib import resources
+
+from tqdm import tqdm
+
+from pipeline import warehouse
+from pipeline.errors import PipelineError
+from pipeline.models import Article, Quarantined, RawRecord
+from pipeline.sources.entrez import EntrezClient, FetchRequest, SearchResult
+from pipeline.sources.snapshot import Snapshot, SnapshotRecord, iter_searches, iter_snapshot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 200
+
+# Run after the articles are loaded, in this order; each takes the open connection.
+POST_INGEST_STEPS = (
+    "pipeline.extract.store:extract_articles",  # trial facts and effects for new/changed articles
+    "pipeline.clinic.demo:ensure_clinic_data",  # the clinic export, or synthetic demo data
+)
+
+
+class EmptySearchError(PipelineError):
+    """The search found nothing: usually a query typo or a --since date in the future."""
+
+
+@dataclass
+class RunSummary:
+    """What a run did, as recorded in core.runs."""
+
+    run_id: str
+    mode: str
+    status: str = "running"
+    n_found: int = 0
+    n_fetched: int = 0
+    n_loaded: int = 0
+    n_quarantined: int = 0
+    n_skipped: int = 0
+    n_batches: int = 0
+    message: str | None = None
+
+    def sentence(self) -> str:
+        """One line for the person who ran it."""
+        return (
+            f"run {self.run_id} ({self.mode}) {self.status}: {self.n_found} records found, "
+            f"{self.n_skipped} already stored, {self.n_loaded} articles loaded, "
+            f"{self.n_quarantined} quarantined, in {self.n_batches} batches"
+        )
+
+
+# --- the default query --------------------------------------------------------------------------
+
+
+def default_query() -> str:
+    """The PubMed search in pipeline/config/pubmed_query.toml, written out as one term."""
+    text = (resources.files("pipeline") / "config" / "pubmed_query.toml").read_text("utf-8")
+    parts = tomllib.loads(text)["query"]
+
+    def any_of(terms: list[str]) -> str:
+        return "(" + " OR ".join(terms) + ")"
+
+    term = " AND ".join(any_of(parts[k]) for k in ("drugs", "conditions", "study_filters"))
+    if parts.get("exclude"):
+        term += " NOT " + any_of(parts["exclude"])
+    return term
+
+
+# --- run bookkeeping ----------------------------------------------------------------------------
+
+
+def new_run_id() -> str:
+    """Sortable and unique: UTC time plus a random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def mark_abandoned_runs(con) -> int:
+    """Runs still 'running' belong to a process that died (we hold the write lock): mark them
+    interrupted. Returns how many."""
+    rows = con.execute("SELECT run_id FROM core.runs WHERE status = 'running'").fetchall()
+    if rows:
+        con.execute(
+            "UPDATE core.runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?), "
+            "message = 'the process stopped without finishing (killed?); whole batches kept' "
+            "WHERE status = 'running'",
+            [warehouse.now()],
+        )
+        log.warning("%d earlier run(s) had stopped without finishing; resuming", len(rows))
+    return len(rows)
+
+
+def start_run(
+    con,
+    mode: str,
+    *,
+    query: str | None = None,
+    since: date | None = None,
+    snapshot_path: str | None = None,
+) -> RunSummary:
+    """Insert a core.runs row with status 'running'."""
+    summary = RunSummary(new_run_id(), mode)
+    con.execute(
+        "INSERT INTO core.runs (run_id, started_at, status, mode, query, since, snapshot_path) "
+        "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+        [summary.run_id, warehouse.now(), mode, query, since, snapshot_path],
+    )
+    return summary
+
+
+def save_progress(con, summary: RunSummary) -> None:
+    """Write the run's counts (after every batch, so an interrupted run shows its progress)."""
+    con.execute(
+        "UPDATE core.runs SET n_found = ?, n_fetched = ?, n_loaded = ?, n_quarantined = ? "
+        "WHERE run_id = ?",
+        [summary.n_found, summary.n_fetched, summary.n_loaded, summary.n_quarantined,
+         summary.run_id],
+    )  # fmt: skip
+
+
+def finish_run(con, summary: RunSummary, status: str, message: str | None = None) -> None:
+    """Close the run with its final status and counts."""
+    summary.status = status
+    summary.message = message
+    save_progress(con, summary)
+    con.execute(
+        "UPDATE core.runs SET status = ?, finished_at = ?, message = ? WHERE run_id = ?",
+        [status, warehouse.now(), message, summary.run_id],
+    )
+
+
+@contextmanager
+def _bookkeeping(con, summary: RunSummary) -> Iterator[None]:
+    """Mark the run failed or interrupted when it stops early (then re-raise)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        finish_run(con, summary, "interrupted", "interrupted; whole batches kept")
+        raise
+    except PipelineError as error:
+        finish_run(con, summary, "failed", str(error))
+        raise
+    except BaseException as error:
+        finish_run(con, summary, "failed", f"{type(error).__name__}: {error}")
+        raise
+
+
+def record_sightings(con, run_id: str, sightings: dict[str, str | None]) -> None:
+    """core.pmid_sightings rows for PMIDs a run found (pmid -> query), in one statement."""
+    if not sightings:
+        return
+    import pandas as pd
+
+    frame = pd.DataFrame(  # noqa: F841 - read by DuckDB
+        {
+            "pmid": list(sightings),
+            "run_id": run_id,
+            "query": list(sightings.values()),
+            "seen_at": warehouse.now(),
+        }
+    )
+    con.execute(
+        "INSERT INTO core.pmid_sightings SELECT pmid, run_id, query, seen_at FROM frame "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+def record_batch(con, run_id: str, batch_no: int, pmids: list[str]) -> None:
+    """Mark a batch finished (its articles are already committed)."""
+    con.execute(
+        "INSERT INTO core.run_batches VALUES (?, ?, ?, ?)",
+        [run_id, batch_no, list(pmids), warehouse.now()],
+    )
+
+
+def last_completed_run_start(con, mode: str, query: str | None) -> datetime | None:
+    """When the last completed run of this mode and query started."""
+    return con.execute(
+        "SELECT max(started_at) FROM core.runs "
+        "WHERE status = 'completed' AND mode = ? AND query IS NOT DISTINCT FROM ?",
+        [mode, query],
+    ).fetchone()[0]
+
+
+def pmids_loaded_by_unfinished_runs(
+    con, mode: str, query: str | None, after: datetime | None
+) -> set[str]:
+    """PMIDs in finished batches of runs of this query that did not complete (since `after`)."""
+    rows = con.execute(
+        "SELECT DISTINCT unnest(b.pmids) FROM core.run_batches b JOIN core.runs r USING (run_id) "
+        "WHERE r.status <> 'completed' AND r.mode = ? AND r.query IS NOT DISTINCT FROM ? "
+        "AND (? IS NULL OR r.started_at > ?)",
+        [mode, query, after, after],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def stored_pmids(con, source: str) -> set[str]:
+    """PMIDs with an article parsed from a record of this source ('live' or 'snapshot')."""
+    rows = con.execute("SELECT pmid FROM core.articles WHERE source = ?", [source]).fetchall()
+    return {r[0] for r in rows}
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+
+def plan_batches(found: SearchResult, needed: set[str], batch_size: int) -> list[FetchRequest]:
+    """Cut the needed PMIDs into batches in search order. A batch that is a contiguous stretch
+    of a search segment is fetched from the history server (WebEnv, query_key, retstart);
+    any other by id list."""
+    batches: list[FetchRequest] = []
+    planned: set[str] = set()
+    for segment in found.segments:
+        positions = []
+        for index, pmid in enumerate(segment.pmids):
+            if pmid in needed and pmid not in planned:
+                planned.add(pmid)
+                positions.append((index, pmid))
+        for start in range(0, len(positions), batch_size):
+            chunk = positions[start : start + batch_size]
+            pmids = tuple(p for _, p in chunk)
+            contiguous = chunk[-1][0] - chunk[0][0] == len(chunk) - 1
+            if contiguous and segment.webenv and segment.query_key:
+                batches.append(FetchRequest(pmids, segment.webenv, segment.query_key, chunk[0][0]))
+            else:
+                batches.append(FetchRequest(pmids))
+    return batches
+
+
+def _unique_articles(articles: list[Article]) -> list[Article]:
+    """One article per PMID (the last one), as the loader's upsert expects."""
+    return list({a.pmid: a for a in articles}.values())
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise PipelineError(f"the batch size must be a positive number, not {batch_size}")
+
+
+def _progress(total: int, description: str, enabled: bool) -> tqdm:
+    return tqdm(
+        total=total, desc=description, unit="record", file=sys.stderr, disable=not enabled,
+        dynamic_ncols=True,
+    )  # fmt: skip
+
+
+# --- live ---------------------------------------------------------------------------------------
+
+
+def ingest_live(
+    con,
+    client: EntrezClient,
+    *,
+    query: str,
+    since: date | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: bool = True,
+) -> RunSummary:
+    """Search PubMed, fetch what is new or revised, and load it batch by batch."""
+    _check_batch_size(batch_size)
+    mark_abandoned_runs(con)
+    previous = last_completed_run_start(con, "live", query)
+    summary = start_run(con, "live", query=query, since=since)
+    with _bookkeeping(con, summary):
+        today = datetime.now(UTC).date()
+        if since is not None and since > today:
+            raise PipelineError(f"--since {since} is in the future")
+        found = client.search(query, mindate=since, maxdate=today if since else None)
+        summary.n_found = len(found.pmids)
+        save_progress(con, summary)
+        if not found.pmids:
+            raise EmptySearchError(
+                "the PubMed search found no records"
+                + (f" entered since {since}" if since else "")
+                + f"; check the query: {query}"
+            )
+        record_sightings(con, summary.run_id, dict.fromkeys(found.pmids, query))
+
+        stored = stored_pmids(con, "live")
+        revised: set[str] = set()
+        if previous is not None and stored.intersection(found.pmids):
+            modified = client.search(query, mindate=previous.date(), maxdate=today, datetype="mdat")
+            revised = stored.intersection(modified.pmids)
+        resumed = pmids_loaded_by_unfinished_runs(con, "live", query, previous)
+        needed = {p for p in found.pmids if (p not in stored or p in revised) and p not in resumed}
+        summary.n_skipped = len(found.pmids) - len(needed)
+        log.info(
+            "%d PMIDs found: %d to fetch (%d revised since the last run), %d already stored%s",
+            len(found.pmids), len(needed), len(revised & needed), summary.n_skipped,
+            f" ({len(resumed)} by an unfinished run, resumed)" if resumed else "",
+        )  # fmt: skip
+
+        with _progress(len(needed), "fetching PubMed", progress) as bar:
+            for request in plan_batches(found, needed, batch_size):
+                result = client.fetch(request)
+                articles = _unique_articles([r.article for r in result.records])
+                warehouse.load_batch(
+                    con, articles, [r.raw for r in result.records], summary.run_id,
+                    quarantined=result.quarantined,
+                )  # fmt: skip
+                summary.n_batches += 1
+                record_batch(con, summary.run_id, summary.n_batches, list(request.pmids))
+                summary.n_fetched += len(request.pmids)
+                summary.n_loaded += len(articles)
+                summary.n_quarantined += len(result.quarantined)
+                save_progress(con, summary)
+                bar.update(len(request.pmids))
+                bar.set_postfix(
+                    loaded=summary.n_loaded, quarantined=summary.n_quarantined, refresh=False
+                )
+        finish_run(con, summary, "completed")
+    log.info(summary.sentence())
+    return summary
+
+
+# --- snapshot -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    articles: list[Article] = field(default_factory=list)
+    raws: list[RawRecord] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    pmids: dict[str, str | None] = field(default_factory=dict)  # pmid -> query (sightings)
+
+    def __len__(self) -> int:
+        return len(self.pmids) + len(self.quarantined)
+
+    def clear(self) -> None:
+        self.articles.clear()
+        self.raws.clear()
+        self.quarantined.clear()
+        self.pmids.clear()
+
+
+def _quarantine_key(stage: str, location: str | None, payload: bytes | None) -> tuple:
+    return stage, location, hashlib.sha256(payload or b"").hexdigest()
+
+
+def ingest_snapshot(
+    con,
+    snapshot: Snapshot,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: bool = True,
+) -> RunSummary:
+    """Load a recorded snapshot through the same parser and loader as a live run.
+
+    Records already stored with the same bytes are skipped (a re-run loads nothing); a PMID
+    whose article came from a live record keeps it (the snapshot's raw bytes are still kept).
+    """
+    _check_batch_size(batch_size)
+    mark_abandoned_runs(con)
+    summary = start_run(con, "snapshot", query=snapshot.query, snapshot_path=str(snapshot.location))
+    with _bookkeeping(con, summary):
+        summary.n_found = snapshot.record_count
+        stored = dict(con.execute("SELECT pmid, checksum FROM core.articles").fetchall())
+        live = stored_pmids(con, "live")
+        raw_stored = set(con.execute("SELECT pmid, checksum FROM raw.records").fetchall())
+        quarantined_before = {
+            _quarantine_key(*row)
+            for row in con.execute(
+                "SELECT stage, location, payload FROM raw.quarantine WHERE run_id IN "
+                "(SELECT run_id FROM core.runs WHERE mode = 'snapshot')"
+            ).fetchall()
+        }
+        searches: dict[str, str | None] = {}
+        for search in iter_searches(snapshot):
+            for pmid in search.pmids:
+                searches.setdefault(pmid, search.query)
+        record_sightings(con, summary.run_id, searches)
+
+        batch = _Batch()
+
+        def flush() -> None:
+            if batch.raws or batch.quarantined:
+                articles = _unique_articles(batch.articles)
+                warehouse.load_batch(
+                    con, articles, batch.raws, summary.run_id, quarantined=batch.quarantined
+                )
+                summary.n_batches += 1
+                loaded = list(dict.fromkeys(r.pmid for r in batch.raws))
+                record_batch(con, summary.run_id, summary.n_batches, loaded)
+                summary.n_loaded += len(articles)
+                summary.n_quarantined += len(batch.quarantined)
+                save_progress(con, summary)
+            record_sightings(
+                con, summary.run_id, {p: q for p, q in batch.pmids.items() if p not in searches}
+            )
+            batch.clear()
+
+        with _progress(snapshot.record_count, "loading snapshot", progress) as bar:
+            for item in iter_snapshot(snapshot):
+                summary.n_fetched += 1
+                bar.update(1)
+                if isinstance(item, Quarantined):
+                    key = _quarantine_key(item.stage, item.location, item.payload)
+                    if key in quarantined_before:
+                        summary.n_skipped += 1
+                        continue
+                    batch.quarantined.append(item)
+                else:
+                    _add_snapshot_record(item, batch, stored, live, raw_stored, summary, flush)
+                if len(batch) >= batch_size:
+                    flush()
+                bar.set_postfix(
+                    loaded=summary.n_loaded, quarantined=summary.n_quarantined, refresh=False
+                )
+            flush()
+            bar.set_postfix(loaded=summary.n_loaded, quarantined=summary.n_quarantined)
+        finish_run(con, summary, "completed")
+    log.info(summary.sentence())
+    return summary
+
+
+def _add_snapshot_record(
+    item: SnapshotRecord,
+    batch: _Batch,
+    stored: dict[str, str],
+    live: set[str],
+    raw_stored: set[tuple[str, str]],
+    summary: RunSummary,
+    flush,
+) -> None:
+    """Put one snapshot record in the batch, or skip it when its bytes are already stored."""
+    raw = item.raw
+    pmid = raw.pmid
+    article = item.article if pmid not in live else None
+    unchanged = (
+        stored.get(pmid) == raw.checksum
+        if article is not None
+        else (pmid, raw.checksum) in raw_stored
+    )
+    if unchanged:
+        summary.n_skipped += 1
+        batch.pmids.setdefault(pmid, item.query)  # still a sighting of this run
+        return
+    if pmid in batch.pmids and any(r.pmid == pmid for r in batch.raws):
+        flush()  # the loader keeps one raw record per PMID and batch
+    batch.raws.append(raw)
+    if article is not None:
+        batch.articles.append(article)
+    batch.pmids.setdefault(pmid, item.query)
+
+
+# --- after the load -----------------------------------------------------------------------------
+
+
+def run_post_ingest_steps(con) -> list[str]:
+    """Run POST_INGEST_STEPS in order; a step missing from the tree is an error, not a skip.
+
+    Returns one sentence per step for the log.
+    """
+    messages = []
+    for dotted in POST_INGEST_STEPS:
+        module_name, _, function_name = dotted.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name and module_name.startswith(error.name):
+                raise PipelineError(
+                    f"the post-ingest step {dotted} is missing ({error}); the articles are "
+                    "loaded, but the warehouse is not complete without it"
+                ) from None
+            raise
+        function = getattr(module, function_name, None)
+        if function is None:
+            raise PipelineError(f"the post-ingest step {dotted} is missing: no {function_name}")
+        log.info("running %s", dotted)
+        result = function(con)
+        if isinstance(result, int):
+            messages.append(f"{dotted}: {result} articles processed")
+        else:
+            messages.append(str(result))
+    return messages
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+@dataclass
+class WarehouseStatus:
+    """What the warehouse holds: counts, quarantined records, and the last runs."""
+
+    schema_version: int
+    n_articles: int
+    by_source: list[tuple[str, int]]
+    by_publication_type: list[tuple[str, int]]
+    by_year: list[tuple[int | None, int]]
+    quarantined: list[tuple[str, str | None, str | None, str, str | None]]
+    runs: list[tuple]
+
+    def render(self) -> str:
+        """Plain-text tables for the terminal."""
+        out = [f"schema version {self.schema_version}; {self.n_articles} articles", ""]
+        out += _table("articles by source", ["source", "articles"], self.by_source)
+        out += _table("articles by year", ["year", "articles"], self.by_year)
+        out += _table(
+            "articles by publication type", ["publication type", "articles"],
+            self.by_publication_type,
+        )  # fmt: skip
+        out += _table(
+            f"quarantined records ({len(self.quarantined)})",
+            ["stage", "PMID", "where", "error", "run"],
+            self.quarantined,
+        )
+        out += _table(
+            "last runs",
+            ["run", "status", "mode", "started", "found", "fetched", "loaded", "quarantined",
+             "message"],
+            self.runs,
+        )  # fmt: skip
+        return "\n".join(out).rstrip() + "\n"
+
+
+def warehouse_status(con, *, last_runs: int = 5) -> WarehouseStatus:
+    """Counts by source, year and publication type; quarantined records; the last runs."""
+    return WarehouseStatus(
+        schema_version=warehouse.schema_version(con),
+        n_articles=con.execute("SELECT count(*) FROM core.articles").fetchone()[0],
+        by_source=con.execute(
+            "SELECT source, count(*) FROM core.articles GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall(),
+        by_publication_type=con.execute(
+            "SELECT name, count(*) FROM core.publication_types GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall(),
+        by_year=con.execute(
+            "SELECT pub_year, count(*) FROM core.articles GROUP BY 1 ORDER BY 1 DESC NULLS LAST"
+        ).fetchall(),
+        quarantined=con.execute(
+            "SELECT stage, pmid, location, error, run_id FROM raw.quarantine "
+            "ORDER BY created_at, quarantine_id"
+        ).fetchall(),
+        runs=con.execute(
+            "SELECT run_id, status, mode, strftime(started_at, '%Y-%m-%d %H:%M:%S'), n_found, "
+            "n_fetched, n_loaded, n_quarantined, message FROM core.runs "
+            "ORDER BY started_at DESC LIMIT ?",
+            [last_runs],
+        ).fetchall(),
+    )
+
+
+def _table(title: str, header: list[str], rows: list[tuple], max_width: int = 120) -> list[str]:
+    if not rows:
+        return [f"{title}: none", ""]
+    cells = [[_cell(v, max_width) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    line = "  ".join
+    return [
+        f"{title}:",
+        "  " + line(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
+        *("  " + line(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells),
+        "",
+    ]
+
+
+def _cell(value, max_width: int) -> str:
+    text = "-" if value is None else " ".join(str(value).split())
+    return text if len(text) <= max_width else text[: max_width - 3] + "..."

@@ -1,0 +1,698 @@
+"""Live PubMed through Biopython's Entrez, with the policy a long unattended run needs.
+
+Bio.Entrez builds every E-utilities request (esearch with the history server, efetch by
+WebEnv/query_key/retstart/retmax or by id list, email, tool, api_key, GET or POST) and stays
+the interface used here. What Entrez 1.88 lacks, this module adds, in plain sight in
+`EntrezPolicy`:
+
+- a base URL: Entrez hard-codes https://eutils.ncbi.nlm.nih.gov/entrez/eutils/ in each
+  function and has no setting for it, nor for a timeout (it calls urllib's `urlopen(request)`
+  with none). So for the length of one call, under a lock, the client puts its own transport
+  in the place of the module-level `Bio.Entrez.urlopen` that Entrez's `_open` calls, and puts
+  the original back afterwards (see `_entrez_transport`). The transport rewrites the URL to
+  EUTILS_BASE_URL, spaces requests (3/s, 10/s with an API key), sends with a timeout, and
+  reads the whole body, so an error while reading a body is caught and retried;
+- retries: Entrez retries HTTP 429/5xx and network errors immediately (`max_tries`,
+  `sleep_between_tries` are module globals). Our transport never raises urllib's errors, so
+  Entrez's loop never fires; retries happen here instead, with exponential backoff that
+  honours Retry-After on 429 and 5xx;
+- a validator per endpoint: an esearch answer must be an eSearchResult without an ERROR, an
+  efetch answer a complete PubmedArticleSet; status 200 alone is not trusted;
+- an efetch batch that stays truncated or unparsable is split in halves until the bad record
+  is isolated, and that record is quarantined with its error and raw bytes;
+- esearch cannot page past 9,999 ids: such a search is split by date ranges;
+- failed responses are dumped for inspection (EntrezPolicy.dump_dir), API key redacted.
+
+Entrez's own spacing of requests (0.37 s, 0.1 s with a key, a process-wide timer) still runs
+before our transport is called; ours adds nothing on top when it is already satisfied.
+"""
+
+from __future__ import annotations
+
+import email.message
+import io
+import logging
+import os
+import re
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from functools import partial
+from pathlib import Path
+from urllib.request import Request
+from urllib.response import addinfourl
+
+import requests
+from Bio import Entrez
+
+from pipeline import __version__, config
+from pipeline.errors import PipelineError, SourceUnavailableError
+from pipeline.models import Quarantined
+from pipeline.parse import (
+    NotArticleSetError,
+    ParsedRecord,
+    TruncatedXMLError,
+    iter_record_bytes,
+    parse_pubmed_xml,
+)
+
+log = logging.getLogger(__name__)
+
+TOOL_NAME = "ketamine-evidence-pipeline"
+# What Bio.Entrez 1.88 writes into every request URL; replaced by EntrezPolicy.base_url.
+ENTREZ_BUILTIN_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+# esearch returns ids up to position 9,999 (retstart + retmax <= 10,000 in practice).
+ESEARCH_MAX_IDS = 9999
+# Searches without dates that must be split start here (PubMed's oldest records are 1781).
+EARLIEST_DATE = date(1781, 1, 1)
+EUTILS_DATE = "%Y/%m/%d"
+
+
+@dataclass(frozen=True)
+class EntrezPolicy:
+    """How the client talks to E-utilities: every number an unattended run depends on."""
+
+    email: str
+    api_key: str | None = None
+    tool: str = TOOL_NAME
+    base_url: str = field(default_factory=config.eutils_base_url)
+    timeout: float = 60.0  # seconds to connect, and for each read
+    retry_delays: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, 32.0)  # one retry per delay
+    max_retry_after: float = 600.0  # a longer Retry-After is capped to this
+    request_interval: float | None = None  # None: 1/3 s, or 1/10 s with an API key
+    search_page_size: int = ESEARCH_MAX_IDS
+    max_search_ids: int = ESEARCH_MAX_IDS
+    dump_dir: Path | None = None  # failed responses are written here when set
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two requests: NCBI allows 3/s, or 10/s with an API key."""
+        if self.request_interval is not None:
+            return self.request_interval
+        return 0.1 if self.api_key else 1 / 3
+
+    @property
+    def attempts(self) -> int:
+        return len(self.retry_delays) + 1
+
+    @classmethod
+    def from_environment(cls, **overrides) -> EntrezPolicy:
+        """The policy from NCBI_EMAIL, NCBI_API_KEY, EUTILS_BASE_URL, and optionally
+        EUTILS_TIMEOUT (seconds) and EUTILS_RETRY_DELAYS (comma-separated seconds)."""
+        email = config.ncbi_email()
+        if not email:
+            raise PipelineError(
+                "live PubMed needs NCBI_EMAIL: NCBI asks every E-utilities client for a contact "
+                "address (export NCBI_EMAIL=you@example.org)"
+            )
+        settings: dict = {"email": email, "api_key": config.ncbi_api_key()}
+        timeout = os.environ.get("EUTILS_TIMEOUT")
+        delays = os.environ.get("EUTILS_RETRY_DELAYS")
+        try:
+            if timeout:
+                settings["timeout"] = float(timeout)
+            if delays:
+                settings["retry_delays"] = tuple(float(d) for d in delays.split(",") if d.strip())
+        except ValueError:
+            raise PipelineError(
+                f"EUTILS_TIMEOUT ({timeout!r}) and EUTILS_RETRY_DELAYS ({delays!r}) must be "
+                "numbers of seconds (the delays separated by commas)"
+            ) from None
+        return cls(**{**settings, **overrides})
+
+
+# --- failures ---------------------------------------------------------------------------------
+
+
+class EutilsError(PipelineError):
+    """E-utilities answered, but not with something usable (a 4xx, an ERROR element)."""
+
+
+class InvalidResponseError(EutilsError):
+    """A response that stayed invalid (truncated, not the expected XML) after every retry."""
+
+    def __init__(self, message: str, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.body = body
+
+
+class _Retryable(Exception):
+    """One failed attempt worth retrying; never a urllib error, so Entrez passes it through."""
+
+    def __init__(
+        self, reason: str, *, status: int | None = None, retry_after: float | None = None,
+        body: bytes = b"", headers: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        self.body = body
+        self.headers = headers or {}
+
+
+class _Invalid(_Retryable):
+    """The response arrived whole but is not what the endpoint returns."""
+
+
+class _Refused(Exception):
+    """A 4xx other than 429: retrying will not help."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+# --- pieces of policy -------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """Spaces calls at least `interval` seconds apart (monotonic clock)."""
+
+    def __init__(
+        self,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if self._next > now:
+                self._sleep(self._next - now)
+                now = self._next
+            self._next = now + self.interval
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """A Retry-After header in seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def redact(text: str, api_key: str | None) -> str:
+    """The text with any api_key parameter value, and the key itself, replaced."""
+    text = re.sub(r"(api_key=)[^&\s\"']+", r"\1REDACTED", text)
+    return text.replace(api_key, "REDACTED") if api_key else text
+
+
+_ENTREZ_LOCK = threading.RLock()
+
+
+@contextmanager
+def _entrez_transport(send: Callable[[Request], addinfourl]) -> Iterator[None]:
+    """Route Bio.Entrez's HTTP through `send` for one call, then restore urllib's urlopen.
+
+    Entrez 1.88 offers no supported setting for the base URL or a timeout (see the module
+    docstring); `Entrez._open` looks up the module-level name `urlopen` when it runs, so this
+    swap is the narrowest hook. The lock keeps concurrent callers from seeing each other's
+    transport, and `finally` keeps the swap from outliving the call.
+    """
+    with _ENTREZ_LOCK:
+        original = Entrez.urlopen
+        Entrez.urlopen = send
+        try:
+            yield
+        finally:
+            Entrez.urlopen = original
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One esearch response."""
+
+    count: int
+    pmids: list[str]
+    webenv: str | None
+    query_key: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class SearchSegment:
+    """The ids of one date range of a search (the whole search when it needs no split), with
+    the history-server handle that efetch can page through."""
+
+    pmids: tuple[str, ...]
+    webenv: str | None
+    query_key: str | None
+    mindate: date | None = None
+    maxdate: date | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Every PMID a search found, in PubMed's order, and the segments they came in."""
+
+    term: str
+    pmids: tuple[str, ...]
+    segments: tuple[SearchSegment, ...]
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """A batch to fetch: by history position (WebEnv, query_key, retstart) when the PMIDs
+    are a contiguous stretch of a search, else by id list."""
+
+    pmids: tuple[str, ...]
+    webenv: str | None = None
+    query_key: str | None = None
+    retstart: int | None = None
+
+    @property
+    def from_history(self) -> bool:
+        return self.webenv is not None and self.query_key is not None and self.retstart is not None
+
+    def by_ids(self) -> FetchRequest:
+        return FetchRequest(self.pmids)
+
+    def halves(self) -> tuple[FetchRequest, FetchRequest]:
+        middle = len(self.pmids) // 2
+        first, second = self.pmids[:middle], self.pmids[middle:]
+        if not self.from_history:
+            return FetchRequest(first), FetchRequest(second)
+        return (
+            replace(self, pmids=first),
+            replace(self, pmids=second, retstart=self.retstart + middle),
+        )
+
+    def describe(self) -> str:
+        span = self.pmids[0] if len(self.pmids) == 1 else f"{self.pmids[0]}..{self.pmids[-1]}"
+        how = f"retstart {self.retstart}" if self.from_history else "by id"
+        return f"efetch of {len(self.pmids)} PMIDs ({span}, {how})"
+
+
+@dataclass
+class FetchResult:
+    """What a batch fetch produced: parsed records and quarantined ones (nothing dropped)."""
+
+    records: list[ParsedRecord] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    requests: int = 0
+
+    def extend(self, other: FetchResult) -> None:
+        self.records.extend(other.records)
+        self.quarantined.extend(other.quarantined)
+        self.requests += other.requests
+
+
+# --- the client -------------------------------------------------------------------------------
+
+
+class EntrezClient:
+    """esearch and efetch for PubMed through Bio.Entrez, under an EntrezPolicy."""
+
+    def __init__(
+        self,
+        policy: EntrezPolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        on_esearch: Callable[[bytes, str], object] | None = None,
+        on_efetch: Callable[[bytes, str], object] | None = None,
+    ) -> None:
+        self.policy = policy
+        self._sleep = sleep
+        self._limiter = RateLimiter(policy.interval, sleep=sleep)
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = f"{policy.tool}/{__version__}"
+        self.on_esearch = on_esearch  # called with every valid esearch body (snapshot recording)
+        self.on_efetch = on_efetch  # called with every valid efetch body
+        self.requests_sent = 0
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- one HTTP exchange ---------------------------------------------------------------------
+
+    def _redirect(self, url: str) -> str:
+        if not url.startswith(ENTREZ_BUILTIN_BASE_URL):
+            raise EutilsError(f"unexpected E-utilities URL from Bio.Entrez: {url}")
+        return self.policy.base_url + url[len(ENTREZ_BUILTIN_BASE_URL) :]
+
+    def _send(self, request: Request, captured: dict) -> addinfourl:
+        """The transport Entrez calls instead of urlopen: one attempt, body read in full."""
+        url = self._redirect(request.full_url)
+        method = request.get_method()
+        headers = {}
+        if request.data is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        captured.update(method=method, url=url, data=request.data)
+        self._limiter.wait()
+        self.requests_sent += 1
+        try:
+            response = self._session.request(
+                method, url, data=request.data, headers=headers, timeout=self.policy.timeout
+            )
+            body = response.content  # the whole body, so a broken read fails here
+        except requests.Timeout:
+            raise _Retryable(f"no answer within {self.policy.timeout:g} s") from None
+        except requests.RequestException as error:
+            raise _Retryable(f"{type(error).__name__}: {error}") from None
+        captured.update(status=response.status_code, headers=dict(response.headers), body=body)
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise _Retryable(
+                f"HTTP {status} {response.reason}",
+                status=status,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                body=body,
+                headers=dict(response.headers),
+            )
+        if status != 200:
+            raise _Refused(status, body)
+        message = email.message.Message()
+        message["Content-Type"] = response.headers.get("Content-Type", "text/xml")
+        captured["body"] = body
+        return addinfourl(io.BytesIO(body), message, url, status)
+
+    def _call(
+        self, endpoint: str, entrez_function: Callable, params: dict, validate: Callable
+    ) -> tuple[bytes, object]:
+        """One E-utilities call with retries; returns the body and what `validate` made of it.
+
+        Network errors, 429 and 5xx, and invalid bodies are retried with backoff; when the
+        retries run out, network and HTTP failures raise SourceUnavailableError and invalid
+        bodies InvalidResponseError.
+        """
+        params = {
+            **params,
+            "email": self.policy.email,
+            "tool": self.policy.tool,
+            "api_key": self.policy.api_key,
+        }
+        last: _Retryable | None = None
+        for attempt in range(1, self.policy.attempts + 1):
+            captured: dict = {}
+            try:
+                with _entrez_transport(partial(self._send, captured=captured)):
+                    handle = entrez_function(**params)
+                handle.close()
+                body = captured["body"]
+                try:
+                    return body, validate(body)
+                except _Invalid as invalid:
+                    invalid.body = body
+                    raise
+            except _Refused as refused:
+                self._dump(endpoint, attempt, captured, f"HTTP {refused.status}")
+                raise EutilsError(
+                    f"{endpoint} was refused with HTTP {refused.status} by "
+                    f"{self.policy.base_url}: {_snippet(refused.body)}"
+                ) from None
+            except _Retryable as failure:
+                last = failure
+                self._dump(endpoint, attempt, captured, failure.reason)
+                if attempt == self.policy.attempts:
+                    break
+                delay = self.policy.retry_delays[attempt - 1]
+                if failure.retry_after is not None:
+                    delay = max(delay, min(failure.retry_after, self.policy.max_retry_after))
+                log.warning(
+                    "%s failed (%s); retry %d of %d in %.1f s",
+                    endpoint, failure.reason, attempt, self.policy.attempts - 1, delay,
+                )  # fmt: skip
+                self._sleep(delay)
+        assert last is not None
+        tries = f"{self.policy.attempts} attempts"
+        if isinstance(last, _Invalid):
+            raise InvalidResponseError(f"{endpoint}: {last.reason} ({tries})", last.body)
+        raise SourceUnavailableError(
+            f"PubMed could not be reached at {self.policy.base_url} ({endpoint}: {last.reason}, "
+            f"{tries}); without NCBI_EMAIL, or with --snapshot PATH, the ingest reads a "
+            "recorded snapshot instead"
+        )
+
+    def _dump(self, endpoint: str, attempt: int, captured: dict, reason: str) -> None:
+        """Write a failed exchange to dump_dir for inspection, the API key redacted."""
+        if self.policy.dump_dir is None:
+            return
+        key = self.policy.api_key
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        path = Path(self.policy.dump_dir) / f"{stamp}-{endpoint}-attempt{attempt}.txt"
+        lines = [
+            f"endpoint: {endpoint}",
+            f"reason: {reason}",
+            f"request: {captured.get('method')} {redact(str(captured.get('url')), key)}",
+        ]
+        if captured.get("data"):
+            lines.append("form: " + redact(captured["data"].decode("utf-8", "replace"), key))
+        if "status" in captured:
+            lines.append(f"status: {captured['status']}")
+            lines += [f"header {k}: {redact(v, key)}" for k, v in captured["headers"].items()]
+        text = "\n".join(lines) + "\n\n"
+        body = captured.get("body") or b""
+        if key:
+            body = body.replace(key.encode(), b"REDACTED")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode("utf-8") + body)
+        except OSError as error:
+            log.warning("could not dump the failed response to %s: %s", path, error)
+            return
+        log.info("failed %s response saved to %s", endpoint, path)
+
+    # -- esearch -------------------------------------------------------------------------------
+
+    def esearch(
+        self,
+        term: str,
+        *,
+        retstart: int = 0,
+        retmax: int | None = None,
+        mindate: date | None = None,
+        maxdate: date | None = None,
+        datetype: str | None = None,
+    ) -> SearchPage:
+        """One esearch of PubMed with the history server (usehistory=y)."""
+        params = {
+            "db": "pubmed",
+            "term": term,
+            "usehistory": "y",
+            "retstart": retstart,
+            "retmax": self.policy.search_page_size if retmax is None else retmax,
+        }
+        if mindate or maxdate:
+            params.update(
+                datetype=datetype or "edat",
+                mindate=(mindate or EARLIEST_DATE).strftime(EUTILS_DATE),
+                maxdate=(maxdate or _today()).strftime(EUTILS_DATE),
+            )
+        body, page = self._call("esearch", Entrez.esearch, params, _validate_esearch)
+        if self.on_esearch:
+            self.on_esearch(body, _describe_search(term, params))
+        return page
+
+    def search(
+        self,
+        term: str,
+        *,
+        mindate: date | None = None,
+        maxdate: date | None = None,
+        datetype: str = "edat",
+    ) -> SearchResult:
+        """Every PMID `term` finds, paging esearch and splitting by date past 9,999 ids."""
+        dated = mindate is not None or maxdate is not None
+        segments = list(
+            self._search_range(term, mindate, maxdate, datetype if dated else None, dated)
+        )
+        seen: dict[str, None] = {}
+        for segment in segments:
+            seen.update(dict.fromkeys(segment.pmids))
+        return SearchResult(term, tuple(seen), tuple(segments))
+
+    def _search_range(
+        self, term: str, mindate: date | None, maxdate: date | None, datetype: str | None,
+        dated: bool,
+    ) -> Iterator[SearchSegment]:  # fmt: skip
+        first = self.esearch(
+            term, mindate=mindate if dated else None, maxdate=maxdate if dated else None,
+            datetype=datetype,
+        )  # fmt: skip
+        if first.count > self.policy.max_search_ids:
+            low, high = mindate or EARLIEST_DATE, maxdate or _today()
+            if low >= high:
+                raise EutilsError(
+                    f"the search finds {first.count} records on the single day {low}, more "
+                    f"than esearch can list ({self.policy.max_search_ids}); narrow the query"
+                )
+            middle = low + timedelta(days=(high - low).days // 2)
+            log.info(
+                "the search finds %d records between %s and %s, more than esearch lists; "
+                "splitting at %s", first.count, low, high, middle,
+            )  # fmt: skip
+            kind = datetype or "edat"
+            yield from self._search_range(term, low, middle, kind, True)
+            yield from self._search_range(term, middle + timedelta(days=1), high, kind, True)
+            return
+        pmids = list(first.pmids)
+        while len(pmids) < first.count:
+            page = self.esearch(
+                term, retstart=len(pmids), mindate=mindate if dated else None,
+                maxdate=maxdate if dated else None, datetype=datetype,
+            )  # fmt: skip
+            if not page.pmids:
+                log.warning(
+                    "esearch stopped after %d of %d ids (records changed while paging?)",
+                    len(pmids), first.count,
+                )  # fmt: skip
+                break
+            pmids.extend(page.pmids)
+        yield SearchSegment(
+            tuple(dict.fromkeys(pmids)), first.webenv, first.query_key,
+            mindate if dated else None, maxdate if dated else None,
+        )  # fmt: skip
+
+    # -- efetch --------------------------------------------------------------------------------
+
+    def efetch(self, request: FetchRequest) -> bytes:
+        """The XML of one batch, validated as a complete PubmedArticleSet."""
+        params: dict = {"db": "pubmed", "rettype": "xml", "retmode": "xml"}
+        if request.from_history:
+            params.update(
+                WebEnv=request.webenv,
+                query_key=request.query_key,
+                retstart=request.retstart,
+                retmax=len(request.pmids),
+            )
+        else:
+            params["id"] = list(request.pmids)
+        body, _ = self._call("efetch", Entrez.efetch, params, _validate_efetch)
+        if self.on_efetch:
+            self.on_efetch(body, request.describe())
+        return body
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        """Fetch and parse a batch; a batch that stays invalid is split until the bad record is
+        isolated and quarantined with its bytes. Every PMID asked for ends up parsed or
+        quarantined, never silently missing.
+        """
+        result = FetchResult()
+        try:
+            body = self.efetch(request)
+        except InvalidResponseError as error:
+            result.requests += 1
+            if request.from_history:
+                log.warning(
+                    "%s stayed invalid (%s); asking by id instead", request.describe(), error
+                )
+                result.extend(self.fetch(request.by_ids()))
+            elif len(request.pmids) == 1:
+                pmid = request.pmids[0]
+                log.warning("quarantined PMID %s: its efetch stayed invalid: %s", pmid, error)
+                result.quarantined.append(
+                    Quarantined("fetch", str(error), error.body, pmid, request.describe())
+                )
+            else:
+                first, second = request.halves()
+                log.warning(
+                    "%s stayed invalid (%s); splitting it in halves of %d and %d",
+                    request.describe(), error, len(first.pmids), len(second.pmids),
+                )  # fmt: skip
+                result.extend(self.fetch(first))
+                result.extend(self.fetch(second))
+            return result
+        result.requests += 1
+        got: set[str] = set()
+        for item in parse_pubmed_xml(body, "live", origin=request.describe()):
+            if isinstance(item, ParsedRecord):
+                result.records.append(item)
+                got.add(item.article.pmid)
+            else:
+                result.quarantined.append(item)
+                if item.pmid:
+                    got.add(item.pmid)
+        missing = tuple(p for p in request.pmids if p not in got)
+        if missing and request.from_history:
+            log.warning(
+                "%s did not return %d of the PMIDs expected at those positions; "
+                "asking for them by id", request.describe(), len(missing),
+            )  # fmt: skip
+            result.extend(self.fetch(FetchRequest(missing)))
+        elif missing:
+            for pmid in missing:
+                log.warning("PubMed returned no record for PMID %s", pmid)
+                result.quarantined.append(
+                    Quarantined(
+                        "fetch",
+                        "PubMed returned no record for this PMID (deleted or merged?)",
+                        b"",
+                        pmid,
+                        request.describe(),
+                    )  # fmt: skip
+                )
+        return result
+
+
+# --- validators -------------------------------------------------------------------------------
+
+
+def _validate_esearch(body: bytes) -> SearchPage:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as error:
+        raise _Invalid(f"esearch answer is not XML ({error}): {_snippet(body)}") from None
+    if root.tag != "eSearchResult":
+        raise _Invalid(f"esearch answer is a {root.tag}, not an eSearchResult: {_snippet(body)}")
+    error = root.find("ERROR")
+    if error is not None:
+        raise _Invalid(f"esearch answered with an error: {(error.text or '').strip()}")
+    count_text = root.findtext("Count")
+    if count_text is None or not count_text.strip().isdigit():
+        raise _Invalid(f"esearch answer has no Count: {_snippet(body)}")
+    for warning in root.iterfind("WarningList/*"):
+        log.warning("esearch warning %s: %s", warning.tag, (warning.text or "").strip())
+    return SearchPage(
+        count=int(count_text),
+        pmids=[(e.text or "").strip() for e in root.iterfind("IdList/Id")],
+        webenv=(root.findtext("WebEnv") or "").strip() or None,
+        query_key=(root.findtext("QueryKey") or "").strip() or None,
+        body=body,
+    )
+
+
+def _validate_efetch(body: bytes) -> int:
+    try:
+        return sum(1 for _ in iter_record_bytes(io.BytesIO(body)))
+    except (TruncatedXMLError, NotArticleSetError) as error:
+        raise _Invalid(str(error)) from None
+
+
+def _snippet(body: bytes, length: int = 160) -> str:
+    text = " ".join(body[:length].decode("utf-8", "replace").split())
+    return repr(text + ("..." if len(body) > length else ""))
+
+
+def _describe_search(term: str, params: dict) -> str:
+    dates = ""
+    if "mindate" in params:
+        dates = f", {params['datetype']} {params['mindate']}-{params['maxdate']}"
+    return f"esearch {term!r} retstart {params['retstart']}{dates}"
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
