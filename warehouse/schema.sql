@@ -25,6 +25,10 @@ CREATE TABLE core.runs(run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP NOT NULL
 
 CREATE TABLE core.trial_ids(pmid VARCHAR, registry VARCHAR, accession VARCHAR, "source" VARCHAR NOT NULL, PRIMARY KEY(pmid, registry, accession));
 
+CREATE TABLE marts.pooled_estimates(drug VARCHAR, route VARCHAR, outcome VARCHAR NOT NULL, timepoint_window VARCHAR NOT NULL, measure VARCHAR NOT NULL, scale VARCHAR, "method" VARCHAR NOT NULL, hksj BOOLEAN NOT NULL, k INTEGER NOT NULL, pmids VARCHAR[] NOT NULL, outcome_ids VARCHAR[] NOT NULL, estimate DOUBLE NOT NULL, se DOUBLE NOT NULL, ci_low DOUBLE NOT NULL, ci_high DOUBLE NOT NULL, p DOUBLE, tau2 DOUBLE NOT NULL, i2 DOUBLE, q DOUBLE, q_p DOUBLE, pi_low DOUBLE, pi_high DOUBLE, notes VARCHAR, refreshed_at TIMESTAMP NOT NULL);
+
+CREATE TABLE marts.trial_outcomes(outcome_id VARCHAR PRIMARY KEY, pmid VARCHAR NOT NULL, study_label VARCHAR NOT NULL, pub_year INTEGER, design VARCHAR, drug VARCHAR, route VARCHAR, outcome VARCHAR NOT NULL, outcome_label VARCHAR, scale VARCHAR, timepoint VARCHAR, timepoint_days DOUBLE, timepoint_window VARCHAR NOT NULL, comparison VARCHAR, measure VARCHAR NOT NULL, yi DOUBLE, vi DOUBLE, n_1 DOUBLE, n_2 DOUBLE, events_1 DOUBLE, events_2 DOUBLE, effect_ids VARCHAR[] NOT NULL, notes VARCHAR, reason VARCHAR, refreshed_at TIMESTAMP NOT NULL);
+
 CREATE TABLE meta.schema_migrations("version" INTEGER PRIMARY KEY, "name" VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL);
 
 CREATE TABLE raw.quarantine(quarantine_id BIGINT DEFAULT(nextval('raw.quarantine_id')) PRIMARY KEY, run_id VARCHAR, stage VARCHAR NOT NULL, pmid VARCHAR, "location" VARCHAR, "error" VARCHAR NOT NULL, payload BLOB, created_at TIMESTAMP NOT NULL);

@@ -1,0 +1,715 @@
+"""Synthesis marts: trial outcomes with effect sizes, trial arms' rates, pooled estimates.
+
+`trial_outcomes(con)` turns the extracted effects (core.effects) and trial facts
+(core.trial_facts) into one row per trial, outcome, timepoint, comparison and effect measure,
+with yi and vi computed by `pipeline.synthesis` and the effect ids they came from. Effects that
+cannot give a comparison (no CI, no n per arm, a rate without its comparator) are listed with
+the reason, never dropped: every effect id of core.effects appears in some row.
+
+The functions compute from the core tables on every call (read-only, always current; the
+notebooks use them). `refresh_trial_outcomes(con)` stores the same frames in the tables
+`marts.trial_outcomes` and `marts.pooled_estimates` for SQL readers; `python -m pipeline
+notebooks run` calls it before executing the notebooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from pipeline import synthesis, warehouse
+from pipeline.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+RATE_KINDS = {"response_rate": "response", "remission_rate": "remission", "relapse_rate": "relapse"}
+RATIO_KINDS = {"odds_ratio": "log_or", "risk_ratio": "log_rr", "hazard_ratio": "log_hr"}
+SMD_KINDS = ("smd", "cohens_d", "hedges_g")
+RANDOMISED_DESIGNS = ("rct", "crossover_rct")
+RATIO_MEASURES = ("log_rr", "log_or", "log_hr")
+CONTROL_WORDS = ("placebo", "saline", "midazolam", "control", "sham", "usual care", "waitlist")
+DRUG_WORDS = ("esketamine", "arketamine", "ketamine")
+
+# core.effects columns read here, under the names used here (first one present is taken).
+_EFFECT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "effect_id": ("effect_id",),
+    "pmid": ("pmid",),
+    "kind": ("kind",),
+    "value": ("value",),
+    "ci_low": ("ci_low",),
+    "ci_high": ("ci_high",),
+    "ci_level": ("ci_level",),
+    "se": ("se",),
+    "arm": ("arm",),
+    "timepoint": ("timepoint",),
+    "scale": ("scale",),
+    "label": ("label",),
+    "n_events": ("n_events",),
+    "n_total": ("n_total",),
+    "start": ("start_offset", "start", "span_start"),
+    "end": ("end_offset", "end", "span_end"),
+}
+
+TRIAL_OUTCOME_COLUMNS = [
+    "outcome_id", "pmid", "study_label", "pub_year", "design", "drug", "route", "outcome",
+    "outcome_label", "scale", "timepoint", "timepoint_days", "timepoint_window", "comparison",
+    "measure", "yi", "vi", "n_1", "n_2", "events_1", "events_2", "effect_ids", "notes", "reason",
+]  # fmt: skip
+
+
+# --- reading the core tables ----------------------------------------------------------------
+
+
+def _table_exists(con, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+def _columns(con, schema: str, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
+
+
+def read_effects(con) -> pd.DataFrame:
+    """core.effects under the contract's names (missing optional columns are all null)."""
+    if not _table_exists(con, "core", "effects"):
+        raise PipelineError("the warehouse has no core.effects table: run `make ingest` first")
+    present = set(_columns(con, "core", "effects"))
+    select = []
+    for name, candidates in _EFFECT_COLUMNS.items():
+        found = next((c for c in candidates if c in present), None)
+        if found is None and name in ("pmid", "kind", "value"):
+            raise PipelineError(f"core.effects has no column {name!r}")
+        select.append(f'"{found}" AS "{name}"' if found else f'NULL AS "{name}"')
+    frame = con.execute(f"SELECT {', '.join(select)} FROM core.effects").df()
+    if frame["effect_id"].isna().all() and len(frame):
+        frame["effect_id"] = [
+            hashlib.sha1(f"{p}|{k}|{int(s)}|{int(e)}".encode()).hexdigest()
+            for p, k, s, e in zip(frame.pmid, frame.kind, frame.start, frame.end, strict=True)
+        ]
+    return frame.sort_values(["pmid", "start", "kind"], kind="stable").reset_index(drop=True)
+
+
+def _as_list(value) -> list:
+    """A trial-facts field that may be a list, a JSON string, a scalar or null -> a list."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return list(json.loads(text))
+            except json.JSONDecodeError:
+                return [value]
+        return [value] if text else []
+    if isinstance(value, np.ndarray):
+        return list(value)
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+@dataclass
+class TrialFacts:
+    """What core.trial_facts says about one PMID, normalised to lists."""
+
+    pmid: str
+    design: str | None = None
+    drug: list[str] = field(default_factory=list)
+    route: list[str] = field(default_factory=list)
+    comparator: list[str] = field(default_factory=list)
+    arms: list[dict] = field(default_factory=list)
+    n_randomized: float | None = None
+
+
+def read_trial_facts(con) -> dict[str, TrialFacts]:
+    """core.trial_facts by PMID (empty when the table does not exist yet)."""
+    if not _table_exists(con, "core", "trial_facts"):
+        log.warning("the warehouse has no core.trial_facts table: drug, route and arms unknown")
+        return {}
+    frame = con.execute("SELECT * FROM core.trial_facts").df()
+    facts = {}
+    for row in frame.to_dict("records"):
+        arms = []
+        for arm in _as_list(row.get("arms")):
+            if isinstance(arm, str):
+                try:
+                    arm = json.loads(arm)
+                except json.JSONDecodeError:
+                    continue
+            if isinstance(arm, dict):
+                arms.append({"label": arm.get("label"), "n": arm.get("n")})
+        n_randomized = row.get("n_randomized")
+        facts[str(row["pmid"])] = TrialFacts(
+            pmid=str(row["pmid"]),
+            design=row.get("design") if isinstance(row.get("design"), str) else None,
+            drug=[str(x) for x in _as_list(row.get("drug"))],
+            route=[str(x) for x in _as_list(row.get("route"))],
+            comparator=[str(x) for x in _as_list(row.get("comparator"))],
+            arms=arms,
+            n_randomized=None if n_randomized is None or pd.isna(n_randomized) else n_randomized,
+        )
+    return facts
+
+
+def study_labels(con) -> pd.DataFrame:
+    """PMID, label ("Zarate 2006 (Arch Gen Psychiatry)"), year, journal, DOI, title."""
+    return con.execute(
+        """
+        SELECT a.pmid,
+            coalesce(au.last_name, au.collective_name, 'Anonymous')
+                || coalesce(' ' || CAST(a.pub_year AS VARCHAR), '')
+                || coalesce(' (' || coalesce(a.journal_iso, a.journal_title) || ')', '')
+                AS study_label,
+            a.pub_year, coalesce(a.journal_iso, a.journal_title) AS journal, a.doi, a.title,
+            a.is_retracted
+        FROM core.articles AS a
+        LEFT JOIN core.authors AS au ON au.pmid = a.pmid AND au.position = 1
+        """
+    ).df()
+
+
+# --- normalising labels and timepoints --------------------------------------------------------
+
+_TIME_UNITS = {
+    "minute": 1 / 1440, "min": 1 / 1440, "hour": 1 / 24, "hr": 1 / 24, "h": 1 / 24, "day": 1.0,
+    "week": 7.0, "wk": 7.0, "month": 30.4375,
+}  # fmt: skip
+_UNIT = r"(minutes?|mins?|hours?|hrs?|h|days?|weeks?|wks?|months?)"
+_NUMBER_UNIT = re.compile(rf"(\d+(?:\.\d+)?)\s*(?:-\s*)?{_UNIT}\b", re.IGNORECASE)
+_UNIT_NUMBER = re.compile(rf"\b{_UNIT}\s*(\d+(?:\.\d+)?)\b", re.IGNORECASE)
+
+
+def timepoint_days(text: str | None) -> float | None:
+    """Days from the timepoint as written: '24 hours' -> 1, 'day 28' -> 28, 'week 4' -> 28.
+
+    The last number-with-unit wins ('day 1 to week 4' -> 28); None when nothing parses.
+    """
+    if not text:
+        return None
+    found = []
+    for match in _NUMBER_UNIT.finditer(text):
+        found.append((match.start(), float(match[1]), match[2]))
+    for match in _UNIT_NUMBER.finditer(text):
+        found.append((match.start(), float(match[2]), match[1]))
+    if not found:
+        return None
+    _, number, unit = max(found)
+    unit = unit.lower().rstrip("s") if unit.lower() not in ("h", "hrs") else "hour"
+    return number * _TIME_UNITS.get(unit, _TIME_UNITS.get(unit[:3], 1.0))
+
+
+TIMEPOINT_WINDOWS = (
+    ("< 12 hours", 0.0, 0.5),
+    ("~24 hours", 0.5, 2.0),
+    ("days 3-7", 2.0, 7.5),
+    ("weeks 2-3", 7.5, 20.5),
+    ("~day 28", 20.5, 35.5),
+    ("> 5 weeks", 35.5, math.inf),
+)
+
+
+def timepoint_window(days: float | None) -> str:
+    """The pooling window for a timepoint in days ('~24 hours', '~day 28', ...)."""
+    if days is None or not math.isfinite(days):
+        return "unspecified"
+    for label, low, high in TIMEPOINT_WINDOWS:
+        if low <= days < high:
+            return label
+    return "unspecified"
+
+
+def _norm(text: str | None) -> str:
+    return re.sub(r"[^a-z0-9.]+", " ", (text or "").lower()).strip()
+
+
+def _is_comparison(arm: str | None) -> bool:
+    return bool(arm) and bool(re.search(r"\b(vs\.?|versus|compared with)\b", arm, re.IGNORECASE))
+
+
+def _is_control(arm: str) -> bool:
+    text = _norm(arm)
+    return any(word in text for word in CONTROL_WORDS) and not any(w in text for w in DRUG_WORDS)
+
+
+def _arm_n(arm: str | None, facts: TrialFacts | None) -> float | None:
+    """n of the trial arm whose label matches `arm` (equal, else one contains the other)."""
+    if not arm or facts is None:
+        return None
+    target = _norm(arm)
+    labelled = [(_norm(a.get("label")), a.get("n")) for a in facts.arms if a.get("n") is not None]
+    exact = [n for label, n in labelled if label == target]
+    if len(exact) == 1:
+        return float(exact[0])
+    partial = [n for label, n in labelled if label and (label in target or target in label)]
+    return float(partial[0]) if len(partial) == 1 else None
+
+
+def _two_arm_ns(
+    facts: TrialFacts | None, comparison: str | None
+) -> tuple[float | None, float | None]:
+    """(n drug arm, n comparator arm) for a between-group effect, when the facts make it clear."""
+    if facts is None:
+        return None, None
+    if comparison and _is_comparison(comparison):
+        parts = re.split(r"\b(?:vs\.?|versus|compared with)\b", comparison, flags=re.IGNORECASE)
+        if len(parts) == 2:
+            n_1, n_2 = _arm_n(parts[0].strip(), facts), _arm_n(parts[1].strip(), facts)
+            if n_1 is not None and n_2 is not None:
+                return n_1, n_2
+    with_n = [a for a in facts.arms if a.get("n") is not None]
+    if len(with_n) == 2:
+        first, second = with_n
+        if _is_control(str(first.get("label") or "")) and not _is_control(
+            str(second.get("label") or "")
+        ):
+            first, second = second, first
+        return float(first["n"]), float(second["n"])
+    return None, None
+
+
+def _joined(values: list[str]) -> str | None:
+    return "+".join(sorted(dict.fromkeys(values))) if values else None
+
+
+# --- building the rows ----------------------------------------------------------------------
+
+
+def _outcome_of(kind: str, label: str | None) -> tuple[str, str | None]:
+    if kind in RATE_KINDS:
+        return RATE_KINDS[kind], None
+    text = _norm(label)
+    for word, outcome in (
+        ("relapse", "relapse"),
+        ("remission", "remission"),
+        ("respon", "response"),
+    ):
+        if word in text:
+            return outcome, None
+    if kind in ("mean_difference", "mean_change", "percent_change", *SMD_KINDS) and not label:
+        return "scale_change", None
+    return "other", label
+
+
+def _row(effect_rows: list[dict], facts: TrialFacts | None, **values) -> dict:
+    first = effect_rows[0]
+    outcome, outcome_label = _outcome_of(first["kind"], _clean(first.get("label")))
+    timepoint = _clean(first.get("timepoint"))
+    days = timepoint_days(timepoint)
+    row = {
+        "pmid": str(first["pmid"]),
+        "design": facts.design if facts else None,
+        "drug": _joined(facts.drug) if facts else None,
+        "route": _joined(facts.route) if facts else None,
+        "outcome": outcome,
+        "outcome_label": outcome_label,
+        "scale": _clean(first.get("scale")),
+        "timepoint": timepoint,
+        "timepoint_days": days,
+        "timepoint_window": timepoint_window(days),
+        "comparison": _clean(first.get("arm")),
+        "yi": None,
+        "vi": None,
+        "n_1": None,
+        "n_2": None,
+        "events_1": None,
+        "events_2": None,
+        "effect_ids": [str(e["effect_id"]) for e in effect_rows],
+        "notes": None,
+        "reason": None,
+    }
+    row.update(values)
+    return row
+
+
+def _clean(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _effect_values(effect: dict) -> tuple[float, float | None, float | None, float]:
+    level = _clean(effect.get("ci_level")) or 95.0
+    return (
+        float(effect["value"]),
+        _clean(effect.get("ci_low")),
+        _clean(effect.get("ci_high")),
+        level,
+    )
+
+
+def _computed(row: dict, result: synthesis.EffectSize) -> dict:
+    row.update(yi=result.yi, vi=result.vi, measure=result.measure, notes="; ".join(result.notes))
+    return row
+
+
+def _ratio_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:
+    measure = RATIO_KINDS[effect["kind"]]
+    value, low, high, level = _effect_values(effect)
+    if low is None or high is None:
+        return [_row([effect], facts, measure=measure, reason="no confidence interval reported")]
+    try:
+        result = synthesis.log_ratio_from_ci(value, low, high, kind=effect["kind"], ci_level=level)
+    except synthesis.EffectSizeError as error:
+        return [_row([effect], facts, measure=measure, reason=str(error))]
+    return [_computed(_row([effect], facts, measure=measure), result)]
+
+
+def _mean_difference_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:
+    value, low, high, level = _effect_values(effect)
+    n_1, n_2 = _two_arm_ns(facts, _clean(effect.get("arm")))
+    se = _clean(effect.get("se"))
+    rows = []
+    if low is not None and high is not None:
+        try:
+            md = synthesis.mean_difference_from_ci(
+                value, low, high, ci_level=level, n_1=n_1, n_2=n_2
+            )
+            rows.append(_computed(_row([effect], facts, measure="md", n_1=n_1, n_2=n_2), md))
+        except synthesis.EffectSizeError as error:
+            return [_row([effect], facts, measure="md", reason=str(error))]
+        if n_1 is None:
+            reason = "n per arm not stated: no standardised mean difference"
+            rows.append(_row([effect], facts, measure="smd", reason=reason))
+        else:
+            g = synthesis.hedges_g_from_mean_difference(value, low, high, n_1, n_2, ci_level=level)
+            rows.append(_computed(_row([effect], facts, measure="smd", n_1=n_1, n_2=n_2), g))
+    elif se is not None and se > 0:
+        result = synthesis.EffectSize(value, se**2, "md", ("variance from the reported SE",))
+        rows.append(_computed(_row([effect], facts, measure="md", n_1=n_1, n_2=n_2), result))
+    else:
+        rows.append(_row([effect], facts, measure="md", reason="no confidence interval or SE"))
+    return rows
+
+
+def _smd_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:
+    value, low, high, level = _effect_values(effect)
+    n_1, n_2 = _two_arm_ns(facts, _clean(effect.get("arm")))
+    base = _row([effect], facts, measure="smd_reported", n_1=n_1, n_2=n_2)
+    notes = [f"reported as {effect['kind']}; direction as reported"]
+    if effect["kind"] == "cohens_d" and n_1 is not None:
+        value *= synthesis.hedges_correction(n_1 + n_2 - 2)
+        notes.append("Hedges' correction applied to Cohen's d")
+    if low is not None and high is not None:
+        if not low <= float(effect["value"]) <= high:
+            base["reason"] = f"the value {effect['value']} lies outside its CI ({low}, {high})"
+            return [base]
+        vi = synthesis.variance_from_ci(low, high, ci_level=level)
+        notes.append("variance from the reported CI")
+    elif n_1 is not None:
+        vi = 1 / n_1 + 1 / n_2 + value**2 / (2 * (n_1 + n_2))
+        notes.append("variance from n per arm")
+    else:
+        base["reason"] = "no confidence interval and n per arm not stated"
+        return [base]
+    base.update(yi=value, vi=vi, notes="; ".join(notes))
+    return [base]
+
+
+def _rate_rows(effects: list[dict], facts: TrialFacts | None) -> list[dict]:
+    """Rates of one PMID, kind, timepoint and scale: each drug arm against each control arm."""
+    per_arm: dict[str, dict] = {}
+    rows = []
+    for effect in effects:
+        arm = _clean(effect.get("arm"))
+        if not arm or _is_comparison(arm):
+            reason = "rate not attributed to one arm"
+            rows.append(_row([effect], facts, measure="log_rr", reason=reason))
+        elif arm in per_arm:
+            reason = f"a second rate for the arm {arm!r} at this timepoint"
+            rows.append(_row([effect], facts, measure="log_rr", reason=reason))
+        else:
+            per_arm[arm] = effect
+    controls = [a for a in per_arm if _is_control(a)]
+    treated = [a for a in per_arm if a not in controls]
+    if not controls or not treated:
+        for arm, effect in per_arm.items():
+            reason = (
+                "no comparator arm's rate at this timepoint"
+                if arm in treated
+                else ("no drug arm's rate at this timepoint")
+            )
+            rows.append(_row([effect], facts, measure="log_rr", reason=reason, comparison=arm))
+        return rows
+    for arm_1 in treated:
+        for arm_2 in controls:
+            pair = [per_arm[arm_1], per_arm[arm_2]]
+            row = _row(pair, facts, measure="log_rr", comparison=f"{arm_1} vs {arm_2}")
+            counts = [_events_and_n(e, facts) for e in pair]
+            missing = [arm for arm, c in zip((arm_1, arm_2), counts, strict=True) if c is None]
+            if missing:
+                row["reason"] = f"n per arm not stated for {', '.join(map(repr, missing))}"
+                rows.append(row)
+                continue
+            (events_1, n_1), (events_2, n_2) = counts
+            row.update(n_1=n_1, n_2=n_2, events_1=events_1, events_2=events_2)
+            try:
+                rows.append(_computed(row, synthesis.log_risk_ratio(events_1, n_1, events_2, n_2)))
+            except synthesis.EffectSizeError as error:
+                row["reason"] = str(error)
+                rows.append(row)
+    return rows
+
+
+def _events_and_n(effect: dict, facts: TrialFacts | None) -> tuple[float, float] | None:
+    n_total = _clean(effect.get("n_total"))
+    n = float(n_total) if n_total else _arm_n(_clean(effect.get("arm")), facts)
+    if n is None:
+        return None
+    n_events = _clean(effect.get("n_events"))
+    events = (
+        float(n_events) if n_events is not None else synthesis.rate_to_events(effect["value"], n)
+    )
+    return events, n
+
+
+def _unpaired_row(effect: dict, facts: TrialFacts | None) -> dict:
+    kind = effect["kind"]
+    reasons = {
+        "mean_change": "within-arm change from baseline: not a comparison",
+        "percent_change": "within-arm percent change: not a comparison",
+        "nnt": "number needed to treat: no variance can be recovered from it",
+        "other": "not an efficacy comparison (e.g. an adverse-event rate)",
+    }
+    return _row(
+        [effect], facts, measure=kind, reason=reasons.get(kind, f"kind {kind!r} not pooled")
+    )
+
+
+def _outcome_id(row: dict) -> str:
+    key = (
+        "|".join(str(row[c]) for c in ("pmid", "outcome", "timepoint", "comparison", "measure"))
+        + "|"
+        + ",".join(row["effect_ids"])
+    )
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+def build_trial_outcomes(
+    effects: pd.DataFrame, facts: dict[str, TrialFacts], labels: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The trial-outcome rows from effects and trial facts (see `trial_outcomes`)."""
+    rows: list[dict] = []
+    records = effects.to_dict("records")
+    rates: dict[tuple, list[dict]] = {}
+    for effect in records:
+        facts_row = facts.get(str(effect["pmid"]))
+        kind = effect["kind"]
+        if effect["value"] is None or pd.isna(effect["value"]):
+            rows.append(_row([effect], facts_row, measure=kind, reason="no value"))
+        elif kind in RATE_KINDS:
+            key = (
+                str(effect["pmid"]),
+                kind,
+                _clean(effect.get("timepoint")),
+                _clean(effect.get("scale")),
+            )
+            rates.setdefault(key, []).append(effect)
+        elif kind in RATIO_KINDS:
+            rows.extend(_ratio_rows(effect, facts_row))
+        elif kind == "mean_difference":
+            rows.extend(_mean_difference_rows(effect, facts_row))
+        elif kind in SMD_KINDS:
+            rows.extend(_smd_rows(effect, facts_row))
+        else:
+            rows.append(_unpaired_row(effect, facts_row))
+    for (pmid, *_), group in rates.items():
+        rows.extend(_rate_rows(group, facts.get(pmid)))
+    frame = pd.DataFrame(rows, columns=[c for c in TRIAL_OUTCOME_COLUMNS if c != "outcome_id"])
+    if frame.empty:
+        return pd.DataFrame(columns=TRIAL_OUTCOME_COLUMNS)
+    frame.insert(0, "outcome_id", [_outcome_id(r) for r in frame.to_dict("records")])
+    if labels is not None and not labels.empty:
+        lookup = labels.set_index("pmid")
+        frame["study_label"] = frame["pmid"].map(lookup["study_label"]).fillna(frame["pmid"])
+        frame["pub_year"] = frame["pmid"].map(lookup["pub_year"])
+    else:
+        frame["study_label"] = frame["pmid"]
+    frame["pub_year"] = frame["pub_year"].astype("Int64")
+    for column in ("yi", "vi", "n_1", "n_2", "events_1", "events_2", "timepoint_days"):
+        frame[column] = frame[column].astype(float)
+    order = ["pmid", "outcome", "timepoint_days", "comparison", "measure"]
+    return frame.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
+
+
+def trial_outcomes(con) -> pd.DataFrame:
+    """One row per trial, outcome, timepoint, comparison and measure, with yi, vi and provenance.
+
+    Computed from core.effects and core.trial_facts (read-only). Rows that could not be
+    computed have yi = vi = NaN and a `reason`; retracted articles are excluded with a reason.
+    """
+    labels = study_labels(con)
+    frame = build_trial_outcomes(read_effects(con), read_trial_facts(con), labels)
+    retracted = set(labels.loc[labels["is_retracted"].fillna(False).astype(bool), "pmid"])
+    hit = frame["pmid"].isin(retracted)
+    frame.loc[hit, ["yi", "vi"]] = np.nan
+    frame.loc[hit, "reason"] = "the article is retracted"
+    return frame
+
+
+# --- pooling --------------------------------------------------------------------------------
+
+POOL_KEYS = ["drug", "route", "outcome", "timepoint_window", "measure", "scale"]
+
+
+def poolable(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The rows a pool may use: computed, from randomised trials, one row per PMID and pool.
+
+    Where a multi-arm trial gives several comparisons in one pool (two doses against one
+    placebo), only the first is kept, so its control arm is not counted twice.
+    """
+    usable = outcomes[
+        outcomes["yi"].notna()
+        & outcomes["vi"].notna()
+        & outcomes["design"].isin(RANDOMISED_DESIGNS)
+        & (outcomes["outcome"] != "other")
+    ].copy()
+    usable["scale"] = np.where(usable["measure"] == "md", usable["scale"], None)
+    usable = usable.sort_values(["pmid", "comparison"], kind="stable", na_position="last")
+    keys = [*POOL_KEYS, "pmid"]
+    return usable.drop_duplicates(subset=keys, keep="first").reset_index(drop=True)
+
+
+def pooled_estimates(
+    con_or_outcomes, method: str = "REML", hksj: bool = False, min_k: int = 1
+) -> pd.DataFrame:
+    """Random-effects pools by drug x route x outcome x timepoint window x measure (RCTs only).
+
+    Accepts a connection or a `trial_outcomes` frame. Ratio measures are on the log scale; the
+    `*_exp` columns hold them back-transformed. MD is pooled within one scale only.
+    """
+    outcomes = (
+        con_or_outcomes
+        if isinstance(con_or_outcomes, pd.DataFrame)
+        else trial_outcomes(con_or_outcomes)
+    )
+    usable = poolable(outcomes)
+    rows = []
+    for key, group in usable.groupby(POOL_KEYS, dropna=False, sort=True):
+        if len(group) < min_k:
+            continue
+        fit = synthesis.random_effects(group["yi"], group["vi"], method=method, hksj=hksj)
+        row = {
+            **dict(zip(POOL_KEYS, key, strict=True)),
+            "pmids": list(group["pmid"]),
+            "outcome_ids": list(group["outcome_id"]),
+            **fit.to_dict(),
+        }
+        rows.append(row)
+    columns = [*POOL_KEYS, "pmids", "outcome_ids", *synthesis.PooledEstimate.__dataclass_fields__]
+    table = pd.DataFrame(rows, columns=columns)
+    for column in ("drug", "route", "scale"):
+        table[column] = table[column].astype(object).where(table[column].notna(), None)
+    ratio = table["measure"].isin(RATIO_MEASURES)
+    for column in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+        values = pd.to_numeric(table[column], errors="coerce").astype(float)
+        table[column] = values
+        table[f"{column}_exp"] = np.where(ratio, np.exp(values), np.nan)
+    return table
+
+
+def arm_rates(outcomes_effects: pd.DataFrame, facts: dict[str, TrialFacts]) -> pd.DataFrame:
+    """Each trial arm's response/remission/relapse rate with its n and Wilson 95% CI."""
+    rows = []
+    for effect in outcomes_effects.to_dict("records"):
+        if effect["kind"] not in RATE_KINDS or effect["value"] is None or pd.isna(effect["value"]):
+            continue
+        facts_row = facts.get(str(effect["pmid"]))
+        arm = _clean(effect.get("arm"))
+        counts = None if _is_comparison(arm) else _events_and_n(effect, facts_row)
+        timepoint = _clean(effect.get("timepoint"))
+        days = timepoint_days(timepoint)
+        row = {
+            "effect_id": effect["effect_id"],
+            "pmid": str(effect["pmid"]),
+            "design": facts_row.design if facts_row else None,
+            "drug": _joined(facts_row.drug) if facts_row else None,
+            "route": _joined(facts_row.route) if facts_row else None,
+            "outcome": RATE_KINDS[effect["kind"]],
+            "arm": arm,
+            "arm_is_control": bool(arm) and _is_control(arm),
+            "scale": _clean(effect.get("scale")),
+            "timepoint": timepoint,
+            "timepoint_days": days,
+            "timepoint_window": timepoint_window(days),
+            "rate": float(effect["value"]) / 100,
+            "n": counts[1] if counts else np.nan,
+            "events": counts[0] if counts else np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+        }
+        if counts:
+            low, high = proportion_confint(counts[0], counts[1], alpha=0.05, method="wilson")
+            row.update(ci_low=float(low), ci_high=float(high))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def trial_arm_rates(con) -> pd.DataFrame:
+    """Trial arms' rates (fraction 0-1) with n and Wilson CI where n is known, and study labels."""
+    table = arm_rates(read_effects(con), read_trial_facts(con))
+    if table.empty:
+        return table
+    labels = study_labels(con).set_index("pmid")
+    table["study_label"] = table["pmid"].map(labels["study_label"]).fillna(table["pmid"])
+    return table
+
+
+# --- storing --------------------------------------------------------------------------------
+
+
+def refresh_trial_outcomes(con, method: str = "REML", hksj: bool = False) -> tuple[int, int]:
+    """Recompute marts.trial_outcomes and marts.pooled_estimates in one transaction.
+
+    Returns (trial-outcome rows, pooled rows). On any error the tables are left as they were.
+    """
+    outcomes = trial_outcomes(con)
+    pooled = pooled_estimates(outcomes, method=method, hksj=hksj)
+    at = warehouse.now()
+    outcome_frame = outcomes[TRIAL_OUTCOME_COLUMNS].assign(refreshed_at=at)  # noqa: F841
+    pooled_columns = [
+        "drug", "route", "outcome", "timepoint_window", "measure", "scale", "method", "hksj", "k",
+        "pmids", "outcome_ids", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "q",
+        "q_p", "pi_low", "pi_high", "notes",
+    ]  # fmt: skip
+    pooled_frame = pooled.reindex(columns=pooled_columns).assign(refreshed_at=at)  # noqa: F841
+    with warehouse.transaction(con):
+        con.execute("DELETE FROM marts.trial_outcomes")
+        con.execute("DELETE FROM marts.pooled_estimates")
+        if len(outcomes):
+            con.execute(
+                f"INSERT INTO marts.trial_outcomes ({', '.join(TRIAL_OUTCOME_COLUMNS)}, "
+                "refreshed_at) "
+                "SELECT * FROM outcome_frame"
+            )
+        if len(pooled):
+            con.execute(
+                f"INSERT INTO marts.pooled_estimates ({', '.join(pooled_columns)}, refreshed_at) "
+                "SELECT * FROM pooled_frame"
+            )
+    log.info("marts refreshed: %d trial outcomes, %d pooled estimates", len(outcomes), len(pooled))
+    return len(outcomes), len(pooled)
+
+
+def effect_ids_covered(outcomes: pd.DataFrame) -> set[str]:
+    """Every core.effects id some trial-outcome row refers to."""
+    ids: Iterable[list[str]] = outcomes["effect_ids"]
+    return {effect_id for group in ids for effect_id in group}
