@@ -1,0 +1,409 @@
+"""Trial facts from a record: design, drug, route, population, comparator, N randomized, arms.
+
+Publication types and MeSH decide where the record has them; the title and abstract
+otherwise. Anything the text does not state stays None (never guessed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+from pipeline.extract.numbers import SP, WORD_NUMBER, parse_word_number
+
+
+@dataclass
+class TrialFacts:
+    """The facts of one study, in the vocabularies of the extraction contract."""
+
+    design: str | None = None
+    drug: list[str] | None = None
+    route: list[str] | None = None
+    comparator: list[str] | None = None
+    population: list[str] | None = None
+    n_randomized: int | None = None
+    arms: list[dict] = field(default_factory=list)
+    scales: list[str] | None = None
+    dose: str | None = None
+    schedule: str | None = None
+    anaesthesia_or_pain: bool | None = None
+
+    def to_dict(self) -> dict:
+        """The `trial` object of `extract-text`."""
+        return asdict(self)
+
+
+# --- design -------------------------------------------------------------------------------
+
+_RANDOMIZED_RE = re.compile(r"\brandomi[sz](?:ed|ation)\b|\brandomly (?:assigned|allocated)", re.I)
+_POST_HOC_RE = re.compile(
+    r"\bpost[- ]?hoc\b|\bsecondary analys[ie]s\b|\bpooled analys[ie]s\b|\bexploratory analys[ie]s\b"
+    r"|\bsubgroup analys[ie]s\b|\bsensitivity analys[ie]s\b|\bre-?analys[ie]s\b",
+    re.I,
+)
+_POST_HOC_BODY_RE = re.compile(
+    r"\b(?:this|a|the present|we (?:performed|conducted)(?: a)?) (?:is a )?(?:post[- ]?hoc"
+    r"|secondary|pooled|exploratory) analys[ie]s\b|\bpost[- ]?hoc analys[ie]s of (?:data|a|the)",
+    re.I,
+)
+_REVIEW_RE = re.compile(r"\bsystematic review\b|\bmeta-?analys[ie]s\b|\breview\b", re.I)
+_PROTOCOL_RE = re.compile(r"\bprotocol\b|\brationale and design\b|\bstudy design\b", re.I)
+_CASE_RE = re.compile(r"\bcase reports?\b|\bcase series\b|\bcase stud(?:y|ies)\b", re.I)
+_CROSSOVER_RE = re.compile(r"\bcross-?over\b", re.I)
+_OPEN_LABEL_RE = re.compile(r"\bopen[- ]label\b|\bsingle[- ]arm\b|\bsingle-group\b", re.I)
+_OBSERVATIONAL_RE = re.compile(
+    r"\bretrospective\b|\bobservational\b|\breal[- ]world\b|\bcohort study\b|\bregistry\b"
+    r"|\bpharmacovigilance\b|\bclaims (?:data|database)\b|\bsurvey\b|\bnaturalistic\b"
+    r"|\bchart review\b|\bdatabase\b|\bAdverse Event Reporting System\b",
+    re.I,
+)
+_ANIMAL_RE = re.compile(r"\b(?:mice|mouse|rats?|rodents?|murine|microglial cells|in vitro)\b", re.I)
+_TRIAL_RE = re.compile(
+    r"\b(?:double-blind|placebo-controlled|randomi[sz]ed (?:controlled |clinical )?trial|phase "
+    r"(?:[1-4]|I{1,3}V?|[1-4][ab]))\b",
+    re.I,
+)
+
+
+def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
+    text = f"{title} {abstract}"
+    if "Published Erratum" in pubtypes or re.match(r"^(?:Correction|Erratum)\b", title, re.I):
+        return "other"
+    if "Clinical Trial Protocol" in pubtypes or _PROTOCOL_RE.search(title):
+        return "protocol"
+    if pubtypes & {"Meta-Analysis", "Systematic Review"} or re.search(
+        r"systematic review|meta-?analys[ie]s", title, re.I
+    ):
+        return "review"
+    if "Case Reports" in pubtypes or _CASE_RE.search(title):
+        return "case_report"
+    if _POST_HOC_RE.search(title) or _POST_HOC_BODY_RE.search(abstract):
+        return "post_hoc"
+    if _ANIMAL_RE.search(text) and not re.search(r"\bpatients?\b", text, re.I):
+        return "other"
+    if "Review" in pubtypes or _REVIEW_RE.search(title):
+        return "review"
+    randomized = bool(_RANDOMIZED_RE.search(text)) or "Randomized Controlled Trial" in pubtypes
+    if randomized and (_CROSSOVER_RE.search(title) or _CROSSOVER_RE.search(abstract[:2000])):
+        crossover_sentence = re.search(r"[^.]*cross-?over[^.]*", text, re.I)
+        if crossover_sentence and _RANDOMIZED_RE.search(crossover_sentence.group()):
+            return "crossover_rct"
+    if randomized and (
+        "Randomized Controlled Trial" in pubtypes
+        or re.search(r"randomi[sz]ed[^.]{0,60}\b(?:trial|study)\b", text, re.I)
+        or re.search(r"\b(?:were|was|patients|participants) (?:then )?randomi[sz]ed", text, re.I)
+        or re.search(r"randomly (?:assigned|allocated)", text, re.I)
+    ):
+        return "rct"
+    if _OPEN_LABEL_RE.search(text):
+        return "open_label"
+    if _OBSERVATIONAL_RE.search(text) or "Observational Study" in pubtypes:
+        return "observational"
+    if pubtypes & {"Clinical Trial", "Clinical Trial, Phase I", "Clinical Trial, Phase II",
+                   "Clinical Trial, Phase III", "Clinical Trial, Phase IV"}:  # fmt: skip
+        return "open_label"
+    return None
+
+
+# --- drug, route ----------------------------------------------------------------------------
+
+_ESKETAMINE_RE = re.compile(
+    r"\besketamine\b|\bS-ketamine\b|\(S\)-ketamine\b|\bSpravato\b|\bESK(?:-NS)?\b|\(es\)ketamine",
+    re.I,
+)
+_ARKETAMINE_RE = re.compile(r"\barketamine\b|\bR-ketamine\b|\(R\)-ketamine\b", re.I)
+_KETAMINE_RE = re.compile(
+    r"(?<![\w)-])ketamine\b(?!-induced)|\bR,S-ketamine\b|\bracemic ketamine\b|\(es\)ketamine", re.I
+)
+
+
+def _drugs(text: str) -> list[str]:
+    found = []
+    if _KETAMINE_RE.search(text):
+        found.append("ketamine")
+    if _ESKETAMINE_RE.search(text):
+        found.append("esketamine")
+    if _ARKETAMINE_RE.search(text):
+        found.append("arketamine")
+    return found
+
+
+def _drug(title: str, abstract: str) -> list[str] | None:
+    from_title = _drugs(title)
+    if from_title:
+        return from_title
+    from_abstract = _drugs(abstract)
+    if len(from_abstract) > 1:
+        # Several named: keep those the abstract keeps returning to.
+        counts = {
+            "ketamine": len(_KETAMINE_RE.findall(abstract)),
+            "esketamine": len(_ESKETAMINE_RE.findall(abstract)),
+            "arketamine": len(_ARKETAMINE_RE.findall(abstract)),
+        }
+        top = max(counts.values())
+        from_abstract = [d for d in from_abstract if counts[d] * 3 >= top]
+    return from_abstract or None
+
+
+_DRUG_WORD = r"(?:es|ar)?ketamine|KET01|ESK|Spravato|study drug|drug"
+_ROUTES = [
+    ("iv", r"\bintravenous(?:ly)?\b|\bIV\b|\bi\.v\.|\binfusions?\b"),
+    ("intranasal", r"\bintranasal(?:ly)?\b|\bnasal spray\b|\bnasally\b|\bESK-NS\b|\bNS\b"),
+    (
+        "oral",
+        rf"\boral(?:ly)?\s(?:[\w-]+\s){{0,2}}?(?:{_DRUG_WORD})\b|\b(?:{_DRUG_WORD})\s(?:[\w-]+\s)"
+        rf"{{0,2}}?(?:tablets?|orally|lozenges?)\b"
+        r"|\boral (?:prolonged-release|esketamine|ketamine)",
+    ),
+    ("sc", r"\bsubcutaneous(?:ly)?\b|\bs\.c\.|\bSC (?:ketamine|esketamine)"),
+    ("im", r"\bintramuscular(?:ly)?\b|\bi\.m\.|\bIM (?:ketamine|esketamine)"),
+    ("sublingual", r"\bsublingual(?:ly)?\b"),
+]
+
+
+def _route(title: str, abstract: str) -> list[str] | None:
+    return _routes_in(title) or _routes_in(abstract)
+
+
+def _routes_in(text: str) -> list[str] | None:
+    found = []
+    for route, pattern in _ROUTES:
+        flags = 0 if route in ("iv",) else re.I
+        if route == "iv":
+            hit = re.search(r"\bintravenous(?:ly)?\b|\bi\.v\.", text, re.I) or re.search(
+                r"\bIV\b", text
+            )
+            hit = hit or re.search(r"\b(?:ketamine|esketamine) infusions?\b|\binfusions? of "
+                                   r"(?:\w+ )?(?:es)?ketamine", text, re.I)  # fmt: skip
+        else:
+            hit = re.search(pattern, text, flags)
+        if hit:
+            found.append(route)
+    return found or None
+
+
+# --- population, comparator, scales ---------------------------------------------------------
+
+_POPULATIONS = [
+    ("trd", r"treatment[- ]resistant|\bTRD\b|treatment[- ]refractory"),
+    ("mdd", r"major depressi\w+|\bMDD\b|unipolar depression"),
+    ("bipolar_depression", r"bipolar"),
+    ("suicidal_ideation", r"suicidal (?:ideation|thoughts)|suicidality|imminent risk of suicide"),
+    ("ptsd", r"\bPTSD\b|post-?traumatic stress"),
+    ("postpartum", r"postpartum|perinatal|post-?natal|\bPPD\b|cesarean|caesarean"),
+    ("adolescents", r"adolescen\w+|\bteenagers?\b|\bchildren\b|\byouths?\b"),
+    ("older_adults", r"\belderly\b|older adults|geriatric|≥\s?65 years|aged 65|older patients"),
+]
+_COMPARATORS = [
+    ("placebo", r"placebo|saline"),
+    ("midazolam", r"midazolam"),
+    ("ect", r"electroconvulsive|\bECT\b"),
+    (
+        "antidepressant",
+        r"quetiapine|antidepressant (?:plus|and) placebo|AD plus placebo|versus (?:an? )?(?:oral )?"
+        r"antidepressant|active[- ]compar\w+",
+    ),
+    ("other", r"propofol|remifentanil|dexmedetomidine|sufentanil|\bversus (?:TMS|psilocybin)"),
+]
+_DOSE_COMPARISON_RE = re.compile(
+    r"(?:\d+(?:\.\d+)?\s?(?:mg/kg|mg)\s?(?:,|or|and|vs\.?|versus)\s?(?:\d+(?:\.\d+)?\s?"
+    r"(?:mg/kg|mg)?\s?(?:,|or|and)?\s?)+(?:esketamine|ketamine)?)|dose[- ](?:ranging|frequency"
+    r"|response)|twice[- ] (?:and|or|vs\.?) thrice|twice-weekly (?:and|or|vs\.?) thrice",
+    re.I,
+)
+_SCALE_NAMES = [
+    ("MADRS", r"MADRS|Montgomery[- ]+[ÅA]sberg"),
+    ("HAM-D", r"HAM-?D|HDRS|HRSD|Hamilton (?:Depression|Rating Scale for Depression)"),
+    ("BDI", r"\bBDI\b|Beck Depression"),
+    ("QIDS-SR", r"QIDS|Quick Inventory of Depressive"),
+    ("PHQ-9", r"PHQ-?9|Patient Health Questionnaire"),
+    ("CGI", r"\bCGI\b|CGI-[SI]|Clinical Global Impression"),
+    ("C-SSRS", r"C-SSRS|Columbia[- ]Suicide"),
+    ("SSI", r"\bSSI\b|Scale for Suicidal Ideation"),
+    ("EPDS", r"\bEPDS\b|Edinburgh Postnatal"),
+    ("CADSS", r"\bCADSS\b|Clinician-Administered Dissociative"),
+    ("SDS", r"\bSDS\b|Sheehan Disability"),
+    ("PCL-5", r"PCL-5|PTSD Checklist"),
+    ("CAPS-5", r"CAPS-5|Clinician-Administered PTSD"),
+    ("IDS", r"\bIDS\b|\bIDS-SR|Inventory of Depressive Symptomatology"),
+    ("HAM-A", r"HAM-A\b|Hamilton Anxiety"),
+    ("GAD-7", r"GAD-7"),
+    ("SHAPS", r"SHAPS|Snaith-Hamilton"),
+]
+_ANAESTHESIA_RE = re.compile(
+    r"\banaesthe\w+|\banesthe\w+|\banalges\w+|\bpostoperative\b|\bsurgery\b|\bsurgical\b"
+    r"|\bsedation\b|\bcolonoscopy\b|\bcesarean\b|\bcaesarean\b|\bchronic pain\b|\bneuralgia\b",
+    re.I,
+)
+_DEPRESSION_RE = re.compile(r"depressi\w+|\bsuicid\w+|\bmood\b", re.I)
+
+
+def _labels(patterns: list[tuple[str, str]], text: str, flags: int = re.I) -> list[str]:
+    return [name for name, pattern in patterns if re.search(pattern, text, flags)]
+
+
+def _population(text: str) -> list[str] | None:
+    found = _labels(_POPULATIONS, text)
+    if "trd" in found and "mdd" in found:
+        found.remove("mdd")
+    return found or None
+
+
+def _comparator(text: str, design: str | None) -> list[str] | None:
+    if design in ("review", "observational", "case_report", "other", None):
+        return None
+    found = _labels(_COMPARATORS, text)
+    if "midazolam" in found and "placebo" in found and re.search(r"active placebo", text, re.I):
+        found.remove("placebo")
+    if _DOSE_COMPARISON_RE.search(text) and (
+        design in ("rct", "crossover_rct") or "placebo" not in found
+    ):
+        found.append("ketamine_dose")
+    return found or None
+
+
+# --- N randomized and arms ------------------------------------------------------------------
+
+_COUNT = rf"(?P<n>\d[\d,]*|{WORD_NUMBER})"
+_N_RANDOMIZED_PATTERNS = [
+    rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:randomi[sz]ed|randomly{SP}(?:assigned"
+    rf"|allocated)|underwent{SP}randomi[sz]ation)\b",
+    rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:[\w-]+{SP})?randomi[sz]ed\b",
+    rf"\brandomi[sz]ed{SP}(?:a{SP}total{SP}of{SP})?{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?"
+    rf"(?:patients|participants|subjects|adults|outpatients|inpatients|males|females|women|men)",
+    rf"\(N{SP}?={SP}?{_COUNT}\){SP}(?:were{SP})?(?:randomi[sz]ed|randomly)",
+    rf"randomly{SP}(?:assigned|allocated)[^.;]{{0,120}}?\(N{SP}?={SP}?{_COUNT}\)",
+    rf"\b{_COUNT}{SP}(?:who{SP}[^.;]{{0,80}}?)?(?:entered|underwent){SP}the{SP}randomi[sz]ed",
+    rf"randomi[sz]ed[^.;]{{0,60}}?\({SP}?N{SP}?={SP}?{_COUNT}\)",
+]
+_N_ENROLLED_PATTERNS = [
+    rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:enrolled|included|recruited)\b",
+    rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:enrolled|included)\b",
+    rf"\b(?:enrolled|included|recruited){SP}{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients"
+    rf"|participants|subjects|adults|outpatients|inpatients)",
+    rf"\b(?:conducted|performed){SP}in{SP}{_COUNT}{SP}(?:patients|participants|subjects)",
+]
+_ARM_N_RE = re.compile(
+    rf"(?P<label>[A-Za-z][\w/+.-]*(?:,?{SP}[\w/+.-]+){{0,4}}?){SP}?[\[(]{SP}?n{SP}?={SP}?"
+    rf"(?P<n>\d+){SP}?[\])]"
+    rf"|(?P<label2>[A-Za-z][\w/+.-]*(?:{SP}[\w/+.-]+){{0,3}}?),{SP}n{SP}?={SP}?(?P<n2>\d+)"
+)
+_ASSIGNED_ARMS_RE = re.compile(
+    rf"\b(?P<n1>\d+){SP}(?:patients{SP}|participants{SP})?were{SP}(?:assigned|randomi[sz]ed)"
+    rf"{SP}to{SP}the{SP}(?P<l1>[\w/+ -]+?){SP}group{SP}and{SP}(?P<n2>\d+){SP}to{SP}the{SP}"
+    rf"(?P<l2>[\w/+ -]+?){SP}group"
+)
+
+
+_LEADING_WORDS_RE = re.compile(
+    r"^(?:or|and|to|of|in|the|a|(?:a )?single (?:intravenous )?dose of)\s", re.I
+)
+
+
+def _count_value(text: str) -> int | None:
+    text = text.replace(",", "")
+    if text.isdigit():
+        return int(text)
+    try:
+        return parse_word_number(text)
+    except Exception:  # noqa: BLE001 - not a number word: no count
+        return None
+
+
+def _first_count(patterns: list[str], text: str) -> int | None:
+    for pattern in patterns:
+        for match in re.finditer(pattern, text, re.I):
+            before = text[max(0, match.start("n") - 8) : match.start("n")]
+            if re.search(r"(?:phase|stage|cohort|day|week|[\w]-)\s?$", before, re.I):
+                continue
+            value = _count_value(match["n"])
+            if value and value > 1:
+                return value
+    return None
+
+
+def _arms(abstract: str) -> list[dict]:
+    arms = []
+    assigned = _ASSIGNED_ARMS_RE.search(abstract)
+    if assigned:  # "336 patients were assigned to the esketamine group and 340 to the ..."
+        return [
+            {"label": assigned["l1"], "n": int(assigned["n1"])},
+            {"label": assigned["l2"], "n": int(assigned["n2"])},
+        ]
+    for sentence in re.split(r"(?<=\.)\s+(?=[A-Z])", abstract):
+        if not re.search(r"randomi[sz]|randomly|assigned|groups?\b|arms?\b", sentence, re.I):
+            continue
+        for match in _ARM_N_RE.finditer(sentence):
+            label = (match["label"] or match["label2"]).strip(" ,;")
+            label = _LEADING_WORDS_RE.sub("", label)
+            n = int(match["n"] or match["n2"])
+            if re.fullmatch(r"(?:N|total|all|overall)", label, re.I):
+                continue
+            arms.append({"label": label, "n": n})
+    return arms
+
+
+def _dose(text: str) -> str | None:
+    match = re.search(
+        r"\d+(?:\.\d+)?(?:\s?(?:-|–|to|or|and|,)\s?\d+(?:\.\d+)?)*\s?mg/kg|\b\d+(?:\s?(?:or|and|,|"
+        r"-|/)\s?\d+)*\s?mg\b(?!/)",
+        text,
+    )
+    return match.group() if match else None
+
+
+def _schedule(text: str) -> str | None:
+    match = re.search(
+        r"\b(?:single (?:dose|infusion|injection|administration)|twice[- ]weekly|thrice[- ]weekly"
+        r"|once[- ]weekly|weekly|every other week|two or three times weekly|twice a week"
+        r"|three times (?:a|per) week|daily)\b",
+        text,
+        re.I,
+    )
+    return match.group().lower() if match else None
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def classify(
+    title: str,
+    abstract: str,
+    *,
+    publication_types: Iterable[str] = (),
+    mesh: Iterable[str] = (),
+) -> TrialFacts:
+    """The trial facts of one record, from its publication types, MeSH and text."""
+    pubtypes = {p.strip() for p in publication_types if p}
+    mesh_terms = {m.strip().lower() for m in mesh if m}
+    text = f"{title} {abstract}"
+    design = _design(title, abstract, pubtypes)
+    facts = TrialFacts(design=design)
+    facts.drug = _drug(title, abstract)
+    if {"ketamine"} & mesh_terms and not facts.drug:
+        facts.drug = ["ketamine"]
+    facts.route = _route(title, abstract) if facts.drug else None
+    facts.population = _population(text)
+    facts.comparator = _comparator(text, design)
+    facts.scales = _labels(_SCALE_NAMES, text, 0) or None
+    if design in ("rct", "crossover_rct", "post_hoc", "protocol", "open_label", "observational"):
+        randomized = _first_count(_N_RANDOMIZED_PATTERNS, abstract)
+        facts.n_randomized = randomized
+        if randomized is None and design not in ("rct", "crossover_rct"):
+            facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract)
+        if randomized is None and design in ("rct", "crossover_rct"):
+            facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract)
+        facts.arms = _arms(abstract) if design in ("rct", "crossover_rct", "post_hoc") else []
+        if facts.n_randomized is None and _ASSIGNED_ARMS_RE.search(abstract):
+            facts.n_randomized = sum(arm["n"] for arm in facts.arms)
+    facts.dose = _dose(abstract) if facts.drug else None
+    facts.schedule = _schedule(abstract) if facts.drug else None
+    anaesthesia = bool(_ANAESTHESIA_RE.search(text))
+    facts.anaesthesia_or_pain = anaesthesia and (
+        not _DEPRESSION_RE.search(title)
+        or bool(re.search(r"postoperative|perioperative", title, re.I))
+    )
+    if pubtypes & {"Anesthesia"} or "anesthesia" in mesh_terms:
+        facts.anaesthesia_or_pain = True
+    return facts

@@ -1,0 +1,636 @@
+"""Effect sizes in abstract text: rates, mean differences and changes, SMD/d/g, ratios, NNT.
+
+Rules work sentence by sentence on number tokens. A number is an effect estimate when it is
+followed by a confidence interval (labelled "95% CI ..." or a bare bracket the estimate lies
+in), when it directly follows a named statistic ("OR = 2.2", "NNT, 6", "effect sizes were
+0.48 and 0.63"), when it carries an SE or SD in a sentence about change or difference, or
+when it is a percentage tied to response, remission, relapse or a named adverse event.
+Its kind comes from the nearest statistic named before it, else from the words around it.
+Every effect keeps the span it came from: `abstract[start:end]` contains its value as written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from pipeline.extract.numbers import (
+    MINUS_CHARS,
+    NUMBER_RE,
+    P_VALUE_RE,
+    SIGNED,
+    SP,
+    UNSIGNED,
+    WORD_NUMBER,
+    p_operator,
+    parse_number,
+    parse_p_value,
+    parse_word_number,
+)
+from pipeline.extract.sentences import Sentence, split_sentences
+
+RATE_KINDS = ("response_rate", "remission_rate", "relapse_rate")
+
+
+@dataclass
+class Effect:
+    """One reported effect, tied to the characters of the abstract it came from."""
+
+    kind: str
+    value: float
+    start: int
+    end: int
+    quote: str
+    sentence: str
+    sentence_start: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    p: float | None = None
+    p_operator: str | None = None
+    se: float | None = None
+    n_events: int | None = None
+    n_total: int | None = None
+    arm: str | None = None
+    timepoint: str | None = None
+    scale: str | None = None
+    label: str | None = None
+
+    def to_dict(self) -> dict:
+        """The effect as a plain dict (the JSON-lines form of `extract-text`)."""
+        return asdict(self)
+
+
+# --- vocabularies -------------------------------------------------------------------------
+
+_STRONG_KINDS = [
+    ("smd", r"standardi[sz]ed mean differences?|\bSMDs?\b|\beffect sizes?\b"),
+    ("hedges_g", r"\bHedges['’]?s?\s?g\b|(?<![\w'’-])g(?=\s?[=:])"),
+    ("cohens_d", r"\bCohen['’]?s?\s?d\b|(?<![\w'’-])d(?=\s?[=:])"),
+    ("odds_ratio", r"(?:adjusted |reporting )?odds ratios?|\b[ad]?R?ORs?\b"),
+    ("risk_ratio", r"risk ratios?|relative risks?|rate ratios?|\ba?RRs?\b"),
+    ("hazard_ratio", r"hazard ratios?|\ba?HRs?\b"),
+    ("nnt", r"numbers? needed to treat|\bNNTs?\b"),
+    (
+        "mean_difference",
+        r"mean differences?|\bW?MDs?\b|differences?|\bdiffered\b|Δ|pooled estimates?",
+    ),
+]
+_STRONG_RE = re.compile(
+    "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _STRONG_KINDS), re.IGNORECASE
+)
+# Case matters for the abbreviations ("or" is not an odds ratio), so they are checked again.
+_ABBREVIATION_RE = re.compile(r"^[a-z]?[A-Z]{2,4}s?$|^[dg]$")
+
+_DIFFERENCE_CUES_RE = re.compile(
+    r"\b(?:greater|lower|higher|less|more|compared|than|vs\.?|versus|between|superior)\b",
+    re.IGNORECASE,
+)
+_WITHIN_ARM_RE = re.compile(r"\bbaseline\b|\bwithin\b", re.IGNORECASE)
+_CHANGE_CUES_RE = re.compile(
+    r"\b(?:chang\w*|decreas\w*|reduc\w*|improv\w*|increas\w*|declin\w*)\b", re.IGNORECASE
+)
+
+# Rate outcome words; "verb" forms after a percentage ("63% remitted") bind first.
+_RATE_WORDS = [
+    ("response_rate", r"respon(?:se|ses|der|ders|ded|d)\b|respond"),
+    ("remission_rate", r"remi(?:ssion|ssions|tted|tter|tters|t)\b"),
+    ("relapse_rate", r"relaps(?:e|es|ed)\b"),
+]
+_RATE_RE = re.compile(
+    "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _RATE_WORDS), re.IGNORECASE
+)
+_RATE_VERB_RE = re.compile(
+    r"\b(?:(?P<remission_rate>remitted|(?:achieved|had|reached|attained|in) (?:stable |full )?"
+    r"remission)|(?P<relapse_rate>relapsed|(?:experienced|had) (?:a )?relapse)"
+    r"|(?P<response_rate>responded|(?:achieved|had|met) (?:a |the )?(?:treatment |clinical )?"
+    r"response))\b",
+    re.IGNORECASE,
+)
+
+_AE_TERMS = (
+    "nausea", "vomiting", "dissociation", "dissociative symptoms", "dizziness", "headache",
+    "vertigo", "dysgeusia", "somnolence", "sedation", "drowsiness", "fatigue", "hypoaesthesia",
+    "hypoesthesia", "paraesthesia", "paresthesia", "anxiety", "insomnia", "hypertension",
+    "hypotension", "hypoxemia", "blood pressure increased", "increased blood pressure",
+    "disturbance in attention", "diarrhea", "diarrhoea", "dry mouth", "euphoria",
+    "feeling drunk", "confusion", "blurred vision", "vision blurred", "tachycardia",
+    "dysarthria", "diplopia", "nasal discomfort", "throat irritation", "hallucinations",
+    "agitation", "tremor", "syncope", "dissociative syndrome", "psychotomimetic effects",
+)  # fmt: skip
+_AE_RE = re.compile(
+    r"\b(?P<label>" + "|".join(sorted(map(re.escape, _AE_TERMS), key=len, reverse=True)) + r")"
+    rf"{SP}?\((?:(?P<n>\d+){SP}?(?:(?:participants|patients|subjects){SP}?)?[\[(])?"
+    rf"(?P<pct>{UNSIGNED}){SP}?%(?:[\])]?{SP}?(?:vs\.?|versus|v\.){SP}?(?P<pct2>{UNSIGNED}){SP}?%)?",
+    re.IGNORECASE,
+)
+
+_SCALES = [
+    ("MADRS", r"MADRS|Montgomery[- ]+[ÅA]sberg"),
+    ("HAM-D", r"HAM-?D|HDRS|HRSD|Hamilton (?:Depression|Rating Scale for Depression)"),
+    ("BDI", r"BDI|Beck Depression"),
+    ("QIDS-SR", r"QIDS|Quick Inventory of Depressive"),
+    ("PHQ-9", r"PHQ-?9|Patient Health Questionnaire"),
+    ("C-SSRS", r"C-SSRS|Columbia[- ]Suicide"),
+    ("CGI", r"CGI|Clinical Global Impression"),
+    ("SSI", r"\bSSI\b|Scale for Suicidal Ideation"),
+    ("EPDS", r"EPDS|Edinburgh Postnatal"),
+    ("CADSS", r"CADSS|Clinician-Administered Dissociative"),
+    ("SDS", r"\bSDS\b|Sheehan Disability"),
+    ("PCL-5", r"PCL-5|PTSD Checklist"),
+    ("CAPS-5", r"CAPS-5|Clinician-Administered PTSD"),
+    ("IDS", r"\bIDS\b|Inventory of Depressive Symptomatology"),
+]
+_SCALE_RE = re.compile(
+    "|".join(f"(?P<s{i}>{pattern})" for i, (_, pattern) in enumerate(_SCALES)), re.IGNORECASE
+)
+
+_TIMEPOINT_RE = re.compile(
+    rf"\b(?:(?:day|week|month|visit)s?{SP}?\d+(?:{SP}?(?:and|to|-){SP}?\d+)?"
+    rf"|\d+(?:\.\d+)?{SP}?(?:-{SP}?)?(?:hours?|h|hrs?|days?|weeks?|months?|minutes?|min)\b"
+    rf"(?:{SP}(?:post[- ]?(?:dose|infusion|treatment|first dose)|after (?:treatment|infusion"
+    rf"|dosing|the first (?:dose|infusion))))?|endpoint)",
+    re.IGNORECASE,
+)
+
+# --- building blocks ----------------------------------------------------------------------
+
+_LEVEL = rf"(?P<level>\d{{2}}(?:\.\d+)?){SP}?%"
+_CI_NAME = r"(?:CIs?|confidence intervals?|credible intervals?|CrI)"
+_BOUND_UNIT = rf"(?:{SP}?%|{SP}?(?:pp|points?|percentage points|weeks?|days?|mmHg))?"
+_LOW = rf"\$?(?P<low>{SIGNED}){SP}?%?"
+_HIGH = rf"\$?(?P<high>{SIGNED}){_BOUND_UNIT}"
+_RANGE_SEP = rf"(?:{SP}?(?:to|and|–|—|-|,|;){SP}?|{SP}(?=[{MINUS_CHARS}]))"
+# "95% CI, 0.29-0.84", "(95% confidence interval [CI], 3.20 to 12.71)", "95%CI: 1.18 to 1.64",
+# "95% CI = [-1.00, -0.03]", "95% CI - 1.24; - 0.53", "[95% confidence interval 1.402, 2.087]"
+_LABELLED_CI = (
+    rf"{_LEVEL}{SP}?{_CI_NAME}(?:{SP}?[\[(](?:CI|CIs)[\])])?{SP}?(?:[:=,]|of|was|were)?{SP}?"
+    rf"[\[(]?{SP}?{_LOW}{_RANGE_SEP}{_HIGH}{SP}?[\])]?"
+)
+_LABELLED_CI_RE = re.compile(_LABELLED_CI)
+_BARE_CI = (
+    rf"[\[(]{SP}?\$?(?P<blow>{SIGNED}){SP}?%?(?:{SP}?(?:to|–|—|-|,){SP}?)"
+    rf"\$?(?P<bhigh>{SIGNED}){_BOUND_UNIT}{SP}?[\]);]"
+)
+
+# What may follow an estimate: a unit, an SE in brackets or "SE=", then a CI.
+_TRAIL_RE = re.compile(
+    rf"(?P<unit>{SP}?(?:%|percentage points|points?|pp|weeks?|days?|mmHg)(?![\w-]))?"
+    rf"(?:{SP}?[\[(]{SP}?(?:SE[,:=]?{SP}?)?(?P<se>{UNSIGNED}){SP}?[\])])?"
+    rf"(?:{SP}?[,;]{SP}?SE{SP}?[=:,]?{SP}?(?P<se2>{UNSIGNED}))?"
+    rf"(?:(?P<ci>{SP}?[,;]?{SP}?[\[(]?{SP}?{_LABELLED_CI})|(?P<bare>{SP}?{_BARE_CI}))?"
+)
+_SD_TRAIL_RE = re.compile(
+    rf"{SP}?(?:[\[(]{SP}?SD{SP}?[=:,]?{SP}?{UNSIGNED}{SP}?[\])]|±{SP}?{UNSIGNED})"
+)
+# Statistics that are not effects ("t = -2.4", "df = 127", "n = 86", "I2 = 24%").
+_STAT_RE = re.compile(
+    rf"(?<![\w-])(?:t|z|F|r|R2|R²|χ2|χ²|chi2|df|β|beta|SE|SD|n|N|I2|I²|k|B|U|H|W)"
+    rf"{SP}?(?:\[[^\]]{{0,12}}\]|\([^)]{{0,12}}\))?{SP}?(?:=|<|>|≤|≥){SP}?{SIGNED}"
+)
+_NAME_NUMBER_RE = re.compile(r"[A-Za-z]-$|[A-Za-z]$")
+_BLOCK_BEFORE_RE = re.compile(
+    r"(?:\b(?:day|days|week|weeks|month|months|year|visit|phase|period|cohort|age|aged|ages"
+    r"|version|stage|grade|step|dose|doses|session|sessions|group|arm|trial|study|criterion"
+    r"|score|scores|of|than|to|from|between|over|within|[Ss]tudies|[Nn]umber)"
+    rf"{SP}?|[≥≤<>~±×/:]{SP}?|[≥≤<>]=?{SP}?)$",
+    re.IGNORECASE,
+)
+_BLOCK_AFTER_RE = re.compile(
+    rf"^{SP}?-?{SP}?(?:mg|µg|μg|ng|mL|ml|kg|g|mmHg|years?|yrs?|y|months?|weeks?|days?|hours?|h|hrs?"
+    rf"|min|minutes?|seconds?|s|infusions?|sessions?|sites?|cent(?:er|re)s?|trials?|studies"
+    rf"|patients?|participants?|subjects?|adults|individuals|outpatients|inpatients|people|doses?"
+    rf"|items?|randomi[sz]ed|times|[A-Za-z]*-?fold|-?sided|-?tailed|x|×|:\d|/\d)(?![\w])",
+    re.IGNORECASE,
+)
+_RATE_WORD_REACH = 60  # characters between an outcome word and its percentage
+_PERCENT_EXCLUDE_BEFORE_RE = re.compile(
+    rf"(?:[≥≤<>~±]=?|\d{SP}?[-–]{SP}?|\b(?:stud(?:y|ies)|trials|articles|reports){SP}?\("
+    rf"|\b(?:approximately|about|around|over|up to|more than|less than|nearly|"
+    rf"almost|by|ca\.|roughly|only|least|than|to))\s?(?:{SP})?$",
+    re.IGNORECASE,
+)
+_PERCENT_EXCLUDE_AFTER_RE = re.compile(
+    rf"^{SP}?(?:percent|%)?[\])]?{SP}?(?:-|–|to\b|\((?:hazard|odds|risk|HR|OR|RR)\b|(?:of\s)?(?:improvement|reduction|decrease|decline"
+    rf"|increase|higher|lower|more|less|fewer|greater|female|male|women|men|white|black|power"
+    rf"|accuracy|likelihood|predictive|chance|CI\b|confidence|were (?:female|male|women|men))"
+    rf"|of (?:life|the (?:sample|cohort))|(?:of )?(?:the )?(?:participants|patients|subjects)?"
+    rf"{SP}?(?:were|was) (?:female|male|women|men|white))",
+    re.IGNORECASE,
+)
+_WORD_PERCENT_RE = re.compile(rf"\b(?P<word>{WORD_NUMBER}){SP}percent\b", re.IGNORECASE)
+_COUNT_BEFORE_RE = re.compile(
+    rf"(?:(?P<events>\d+){SP}of{SP}(?:the{SP})?(?P<total>\d+)(?:{SP}[\w-]+){{0,2}}"
+    rf"|(?P<events2>\d+)(?:{SP}(?:participants|patients|subjects))?)"
+    rf"{SP}?[\[(]{SP}?$"
+)
+_COUNT_AFTER_RE = re.compile(rf"^{SP}?[\[(]{SP}?(?P<events>\d+){SP}?(?:/|of){SP}?(?P<total>\d+)")
+_CLAUSE_BREAK_RE = re.compile(r"[;:]")
+
+
+@dataclass
+class _Token:
+    start: int  # offsets within the sentence
+    end: int
+    value: float
+    percent: bool
+
+
+def extract_effects(abstract: str) -> list[Effect]:
+    """Every effect the rules find in `abstract`, in text order, with spans into it."""
+    effects: list[Effect] = []
+    for sentence in split_sentences(abstract):
+        effects.extend(_SentenceExtractor(sentence).run())
+    return effects
+
+
+class _SentenceExtractor:
+    """The rules applied to one sentence; offsets are made absolute on the way out."""
+
+    def __init__(self, sentence: Sentence) -> None:
+        self.sentence = sentence
+        self.text = sentence.text
+        self.taken: list[tuple[int, int]] = []  # spans already used by an effect or a CI
+        self.blocked: list[tuple[int, int]] = []
+        self.effects: list[Effect] = []
+        self.p_values = [
+            (m.start(), m.end(), parse_p_value(m["value"]), p_operator(m["op"]))
+            for m in P_VALUE_RE.finditer(self.text)
+        ]
+        self.blocked.extend((s, e) for s, e, _, _ in self.p_values)
+        self.blocked.extend(m.span() for m in _STAT_RE.finditer(self.text))
+        self.strong = [
+            (m.start(), m.end(), m.lastgroup)
+            for m in _STRONG_RE.finditer(self.text)
+            if _is_keyword(m.group())
+        ]
+        self.tokens = [
+            _Token(m.start(), m.end(), parse_number(m.group()), self._is_percent(m.end()))
+            for m in NUMBER_RE.finditer(self.text)
+        ]
+        self.has_ci_label = [m.start() for m in re.finditer(_CI_NAME, self.text)]
+
+    # -- helpers --
+
+    def _is_percent(self, end: int) -> bool:
+        return re.match(rf"{SP}?%", self.text[end:]) is not None
+
+    def _overlaps(self, spans: list[tuple[int, int]], start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in spans)
+
+    def _usable(self, token: _Token) -> bool:
+        if self._overlaps(self.taken, token.start, token.end):
+            return False
+        if self._overlaps(self.blocked, token.start, token.end):
+            return False
+        return not _NAME_NUMBER_RE.search(self.text[max(0, token.start - 2) : token.start])
+
+    def _nearest_strong(self, before: int, limit: int = 0) -> tuple[int, int, str] | None:
+        found = [k for k in self.strong if limit <= k[0] and k[1] <= before]
+        return found[-1] if found else None
+
+    def _adjacent_keyword(self, start: int) -> tuple[int, int, str] | None:
+        """A named statistic written right before the number: "OR = ", "hazard ratio [HR], "."""
+        for k_start, k_end, kind in reversed(self.strong):
+            if k_end > start:
+                continue
+            gap = self.text[k_end:start]
+            if re.fullmatch(
+                rf"[\])]?(?:{SP}?[\[(][^\[\]()\d]{{1,25}}[\])])?{SP}?(?:[:=,]|of|was|were|is|"
+                rf"was estimated at)?{SP}?(?:[\[(](?:95{SP}?%{SP}?CI|SE)[\])]{SP}?[:=]?{SP}?)?"
+                rf"(?:\${SP}?)?",
+                gap,
+            ):
+                # "hazard ratio [HR], 0.49": the span starts at the name written out.
+                for full_start, full_end, _ in self.strong:
+                    between = self.text[full_end:k_start]
+                    if full_end <= k_start and re.fullmatch(rf"{SP}?[\[(]", between):
+                        k_start = full_start
+                return k_start, k_end, kind
+            return None
+        return None
+
+    def _clause_start(self, pos: int) -> int:
+        starts = [m.end() for m in _CLAUSE_BREAK_RE.finditer(self.text, 0, pos)]
+        return starts[-1] if starts else 0
+
+    def _clause_end(self, pos: int) -> int:
+        match = _CLAUSE_BREAK_RE.search(self.text, pos)
+        return match.start() if match else len(self.text)
+
+    # -- the rules --
+
+    def run(self) -> list[Effect]:
+        self._adverse_event_rates()
+        previous_kind: str | None = None
+        previous_end = -1
+        for token in self.tokens:
+            if not self._usable(token):
+                continue
+            effect = self._estimate_at(token, previous_kind, previous_end)
+            if effect:
+                previous_kind, previous_end = effect.kind, effect.end - self.sentence.start
+        self._backward_cis()
+        self._rates()
+        self._word_percent_rates()
+        for effect in self.effects:
+            self._attach_context(effect)
+        self.effects.sort(key=lambda e: (e.start, e.end))
+        return self.effects
+
+    def _estimate_at(self, token: _Token, previous_kind: str | None, previous_end: int):
+        trail = _TRAIL_RE.match(self.text, token.end)
+        ci = trail and (trail["ci"] or trail["bare"])
+        low = high = level = None
+        if ci:
+            low = parse_number(trail["low"] or trail["blow"])
+            high = parse_number(trail["high"] or trail["bhigh"])
+            level = float(trail["level"]) if trail["level"] else 95.0
+            if not low <= token.value <= high or (
+                trail["bare"] and not self._bare_ci_allowed(token)
+            ):
+                ci, low, high = None, None, None
+        if not ci and _BLOCK_AFTER_RE.match(self.text[token.end :]):
+            return None
+        adjacent = self._adjacent_keyword(token.start)
+        se_text = trail and (trail["se"] or trail["se2"])
+        end = trail.end() if ci else token.end
+        if ci:
+            kind = self._kind_for(token, end)
+        elif (
+            adjacent
+            and adjacent[2] != "mean_difference"
+            or (adjacent and token.value is not None and self._signed(token))
+        ):
+            kind = adjacent[2]
+        elif (
+            previous_kind
+            and previous_kind not in RATE_KINDS
+            and self._continues(previous_end, token)
+        ):
+            kind = previous_kind
+        elif se_text and self._change_or_difference(token) and self._signed(token):
+            kind = self._change_or_difference(token)
+            end = trail.end()
+        elif _SD_TRAIL_RE.match(self.text, token.end) and self._signed(token):
+            kind = "mean_change" if _CHANGE_CUES_RE.search(self.text) else None
+        else:
+            return None
+        if kind is None or (token.percent and not ci and kind not in ("mean_difference",)):
+            return None
+        if kind in RATE_KINDS and not token.percent:
+            return None
+        start = adjacent[0] if adjacent else token.start
+        effect = self._make(kind, token.value, start, end, ci_low=low, ci_high=high)
+        effect.ci_level = level if ci else None
+        if se_text:
+            effect.se = parse_number(se_text)
+        if kind == "other":
+            effect.label = None
+        self.taken.append((start, end))
+        return effect
+
+    def _signed(self, token: _Token) -> bool:
+        return self.text[token.start] in MINUS_CHARS
+
+    def _bare_ci_allowed(self, token: _Token) -> bool:
+        if any(pos < token.start for pos in self.has_ci_label):
+            return True
+        if self._adjacent_keyword(token.start):
+            return True
+        keyword = self._nearest_strong(token.start)
+        return bool(keyword and keyword[2] != "mean_difference" and token.start - keyword[1] < 40)
+
+    def _continues(self, previous_end: int, token: _Token) -> bool:
+        """The number continues a list started by a named statistic ("0.48 and 0.63")."""
+        if previous_end < 0 or previous_end > token.start:
+            return False
+        gap = self.text[previous_end : token.start]
+        return bool(
+            re.fullmatch(
+                rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{SP}?[,;]?{SP}?"
+                rf"(?:and|or|vs\.?|versus)?{SP}?",
+                gap,
+            )
+        ) and not _BLOCK_AFTER_RE.match(self.text[token.end :])
+
+    def _change_or_difference(self, token: _Token) -> str | None:
+        window = self.text[: token.start]
+        keyword = self._nearest_strong(token.start)
+        if keyword and keyword[2] == "mean_difference":
+            return "mean_difference"
+        if _CHANGE_CUES_RE.search(window):
+            return "mean_change"
+        return None
+
+    def _kind_for(self, token: _Token, ci_end: int) -> str:
+        """The kind of an estimate with a CI: the nearest statistic named, else the words."""
+        keyword = self._nearest_strong(token.start)
+        if keyword:
+            return keyword[2]
+        if token.percent:
+            return self._rate_kind(token) or "other"
+        after = self.text[token.end : ci_end]
+        before = self.text[self._clause_start(token.start) : token.start]
+        if _DIFFERENCE_CUES_RE.search(after) or _DIFFERENCE_CUES_RE.search(before):
+            return "mean_difference"
+        if _CHANGE_CUES_RE.search(self.text[: token.start]) and _WITHIN_ARM_RE.search(self.text):
+            return "mean_change"
+        return "mean_difference"
+
+    def _backward_cis(self) -> None:
+        """A labelled CI whose estimate comes earlier: "lower ... by 7.95 points (95% CI, ...)"."""
+        for match in _LABELLED_CI_RE.finditer(self.text):
+            if self._overlaps(self.taken, match.start(), match.end()):
+                continue
+            low, high = parse_number(match["low"]), parse_number(match["high"])
+            candidates = [
+                t
+                for t in self.tokens
+                if t.end <= match.start()
+                and match.start() - t.end < 160
+                and self._usable(t)
+                and low <= t.value <= high
+                and not _BLOCK_AFTER_RE.match(self.text[t.end :])
+            ]
+            if not candidates:
+                continue
+            token = candidates[-1]
+            if self._overlaps(self.taken, token.end, match.start()):
+                continue
+            kind = self._kind_for(token, match.end())
+            if kind in RATE_KINDS and not token.percent:
+                continue
+            effect = self._make(kind, token.value, token.start, match.end(), low, high)
+            effect.ci_level = float(match["level"])
+            self.taken.append((token.start, match.end()))
+
+    def _rate_kind(self, token: _Token) -> str | None:
+        """Response, remission or relapse: a verb after ("63% remitted"), else a word close by."""
+        clause_start = self._clause_start(token.start)
+        clause_end = self._clause_end(token.end)
+        verb = _RATE_VERB_RE.search(self.text, token.end, clause_end)
+        if verb:
+            return verb.lastgroup
+        window_start = max(clause_start, token.start - _RATE_WORD_REACH)
+        before = list(_RATE_RE.finditer(self.text, window_start, token.start))
+        if before:
+            return before[-1].lastgroup
+        chained = [
+            e
+            for e in self.effects
+            if e.kind in RATE_KINDS
+            and clause_start <= e.end - self.sentence.start <= token.start
+            and token.start - (e.end - self.sentence.start) < _RATE_WORD_REACH
+        ]
+        if chained:
+            return chained[-1].kind
+        after = _RATE_RE.search(self.text, token.end, min(clause_end, token.end + 40))
+        return after.lastgroup if after else None
+
+    def _rates(self) -> None:
+        for token in self.tokens:
+            if not token.percent or not self._usable(token):
+                continue
+            before = self.text[max(0, token.start - 16) : token.start]
+            after = self.text[token.end : token.end + 40]
+            if _PERCENT_EXCLUDE_BEFORE_RE.search(before) or _PERCENT_EXCLUDE_AFTER_RE.match(after):
+                continue
+            if self.text[token.start] in MINUS_CHARS:
+                continue
+            kind = self._rate_kind(token)
+            if not kind:
+                continue
+            pct_end = re.match(rf"{SP}?%", self.text[token.end :]).end() + token.end
+            start, n_events, n_total = token.start, None, None
+            count = _COUNT_BEFORE_RE.search(self.text[max(0, token.start - 40) : token.start])
+            if count:
+                start = max(0, token.start - 40) + count.start()
+                n_events = int(count["events"] or count["events2"])
+                n_total = int(count["total"]) if count["total"] else None
+            else:
+                following = _COUNT_AFTER_RE.match(self.text, pct_end)
+                if following:
+                    n_events, n_total = int(following["events"]), int(following["total"])
+            effect = self._make(kind, token.value, start, pct_end)
+            effect.n_events, effect.n_total = n_events, n_total
+            self.taken.append((start, pct_end))
+
+    def _word_percent_rates(self) -> None:
+        for match in _WORD_PERCENT_RE.finditer(self.text):
+            if self._overlaps(self.taken, *match.span()):
+                continue
+            token = _Token(
+                match.start(), match.end(), float(parse_word_number(match["word"])), True
+            )
+            kind = self._rate_kind(token)
+            if kind:
+                self._make(kind, token.value, match.start(), match.end())
+                self.taken.append(match.span())
+
+    def _adverse_event_rates(self) -> None:
+        for match in _AE_RE.finditer(self.text):
+            label = match["label"].lower()
+            pct_end = match.end("pct") + len(re.match(rf"{SP}?%", self.text[match.end("pct") :])[0])
+            start = match.start("n") if match["n"] else match.start("pct")
+            effect = self._make("other", parse_number(match["pct"]), start, pct_end)
+            effect.label = label
+            effect.n_events = int(match["n"]) if match["n"] else None
+            self.taken.append((start, pct_end))
+            if match["pct2"]:
+                end2 = match.end("pct2") + len(
+                    re.match(rf"{SP}?%", self.text[match.end("pct2") :])[0]
+                )
+                second = self._make("other", parse_number(match["pct2"]), match.start("pct2"), end2)
+                second.label = label
+                self.taken.append((match.start("pct2"), end2))
+
+    # -- output --
+
+    def _make(self, kind, value, start, end, ci_low=None, ci_high=None) -> Effect:
+        start, end = _balanced(self.text, start, end)
+        base = self.sentence.start
+        effect = Effect(
+            kind=kind,
+            value=value,
+            start=base + start,
+            end=base + end,
+            quote=self.text[start:end],
+            sentence=self.text,
+            sentence_start=base,
+            ci_low=ci_low,
+            ci_high=ci_high,
+        )
+        self.effects.append(effect)
+        return effect
+
+    def _attach_context(self, effect: Effect) -> None:
+        base = self.sentence.start
+        start, end = effect.start - base, effect.end - base
+        for p_start, _, p_value, op in self.p_values:
+            if p_start < end:
+                continue
+            between = self.text[end:p_start]
+            others = [e for e in self.effects if end <= e.start - base < p_start]
+            if len(between) <= 60 and not others:
+                effect.p, effect.p_operator = p_value, op
+            break
+        effect.timepoint = _timepoint(self.text, start, end)
+        effect.scale = None if effect.kind == "other" else _scale(self.text, start)
+        if effect.arm is None:
+            effect.arm = _arm(self.text, end)
+
+
+_PAIRS = {")": "(", "]": "["}
+
+
+def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """Trim a closing bracket the span does not open, or close one it leaves open."""
+    quote = text[start:end]
+    while quote and quote[-1] in _PAIRS and quote.count(quote[-1]) > quote.count(_PAIRS[quote[-1]]):
+        quote, end = quote[:-1], end - 1
+    for close, open_ in _PAIRS.items():
+        if quote.count(open_) > quote.count(close) and text[end : end + 1] == close:
+            quote, end = quote + close, end + 1
+    return start, end
+
+
+def _is_keyword(text: str) -> bool:
+    """Abbreviations count only in capitals ("OR", "HR", "SMD"), words in any case."""
+    if text.isascii() and text.isalpha() and len(text) <= 5:
+        return bool(_ABBREVIATION_RE.match(text)) or text.lower() in ("differ",)
+    return True
+
+
+def _timepoint(text: str, start: int, end: int) -> str | None:
+    before = [m for m in _TIMEPOINT_RE.finditer(text, 0, start)]
+    if before and start - before[-1].end() < 120:
+        return before[-1].group()
+    after = _TIMEPOINT_RE.search(text, end, min(len(text), end + 60))
+    return after.group() if after else None
+
+
+def _scale(text: str, start: int) -> str | None:
+    matches = list(_SCALE_RE.finditer(text))
+    if not matches:
+        return None
+    chosen = [m for m in matches if m.start() < start]
+    match = chosen[-1] if chosen else matches[0]
+    return _SCALES[int(match.lastgroup[1:])][0]
+
+
+_ARM_RE = re.compile(
+    rf"^[\])]*{SP}?(?:,{SP})?(?:for|in|with){SP}(?:the{SP})?(?P<arm>(?:[\w/+.-]+{SP}){{0,4}}?"
+    rf"[\w/+.-]+?)(?:{SP}(?:group|groups|arm|cohort|dose|dose group))?(?=[,;.)]|{SP}and\b|"
+    rf"{SP}vs\b|{SP}compared|{SP}at\b|{SP}versus|$)"
+)
+
+
+def _arm(text: str, end: int) -> str | None:
+    match = _ARM_RE.match(text[end : end + 70])
+    if not match:
+        return None
+    arm = match["arm"].strip()
+    if arm.lower() in ("both", "each", "all", "patients", "participants", "those", "this"):
+        return None
+    return arm
