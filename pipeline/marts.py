@@ -171,14 +171,18 @@ def read_trial_facts(con) -> dict[str, TrialFacts]:
 
 
 def study_labels(con) -> pd.DataFrame:
-    """PMID, label ("Zarate 2006 (Arch Gen Psychiatry)"), year, journal, DOI, title."""
+    """PMID, label ("Zarate 2006 (Arch Gen Psychiatry)", or "JAMA Psychiatry 2018" when the
+    record names no author), year, journal, DOI, title, retraction flag."""
     return con.execute(
         """
         SELECT a.pmid,
-            coalesce(au.last_name, au.collective_name, 'Anonymous')
-                || coalesce(' ' || CAST(a.pub_year AS VARCHAR), '')
-                || coalesce(' (' || coalesce(a.journal_iso, a.journal_title) || ')', '')
-                AS study_label,
+            CASE WHEN coalesce(au.last_name, au.collective_name) IS NOT NULL
+                THEN coalesce(au.last_name, au.collective_name)
+                    || coalesce(' ' || CAST(a.pub_year AS VARCHAR), '')
+                    || coalesce(' (' || coalesce(a.journal_iso, a.journal_title) || ')', '')
+                ELSE coalesce(a.journal_iso, a.journal_title, 'PMID ' || a.pmid)
+                    || coalesce(' ' || CAST(a.pub_year AS VARCHAR), '')
+            END AS study_label,
             a.pub_year, coalesce(a.journal_iso, a.journal_title) AS journal, a.doi, a.title,
             a.is_retracted
         FROM core.articles AS a
@@ -671,6 +675,96 @@ def trial_arm_rates(con) -> pd.DataFrame:
     labels = study_labels(con).set_index("pmid")
     table["study_label"] = table["pmid"].map(labels["study_label"]).fillna(table["pmid"])
     return table
+
+
+ARM_RATE_DESIGNS = ("rct", "crossover_rct", "open_label")
+
+
+def pooled_arm_rates(arm_rates_frame: pd.DataFrame, method: str = "REML") -> pd.DataFrame:
+    """Random-effects pooled rates of the drug arms (logit scale, back-transformed to 0-1).
+
+    By drug x route x outcome x timepoint window, from trials (RCTs and open-label studies)
+    whose arm n is known; control arms are not pooled. Columns: the keys, k, pmids, rate,
+    ci_low, ci_high, pi_low, pi_high (fractions), tau2, i2, notes.
+    """
+    keys = ["drug", "route", "outcome", "timepoint_window"]
+    columns = [*keys, "k", "pmids", "rate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
+               "i2", "notes"]  # fmt: skip
+    if arm_rates_frame.empty:
+        return pd.DataFrame(columns=columns)
+    arms = arm_rates_frame[
+        ~arm_rates_frame["arm_is_control"]
+        & arm_rates_frame["n"].notna()
+        & arm_rates_frame["design"].isin(ARM_RATE_DESIGNS)
+    ]
+    arms = arms.drop_duplicates(subset=[*keys, "pmid"], keep="first")
+    rows = []
+    for key, group in arms.groupby(keys, dropna=False, sort=True):
+        logits = [
+            synthesis.logit_proportion(e, n)
+            for e, n in zip(group["events"], group["n"], strict=True)
+        ]
+        fit = synthesis.random_effects(
+            [x.yi for x in logits], [x.vi for x in logits], method=method
+        )
+        back = synthesis.inverse_logit
+        notes = [*dict.fromkeys(n for x in logits for n in x.notes), *fit.notes]
+        rows.append({
+            **dict(zip(keys, key, strict=True)), "k": fit.k, "pmids": list(group["pmid"]),
+            "rate": back(fit.estimate), "ci_low": back(fit.ci_low), "ci_high": back(fit.ci_high),
+            "pi_low": back(fit.pi_low) if math.isfinite(fit.pi_low) else math.nan,
+            "pi_high": back(fit.pi_high) if math.isfinite(fit.pi_high) else math.nan,
+            "tau2": fit.tau2, "i2": fit.i2, "notes": "; ".join(notes),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def literature_overview(con) -> pd.DataFrame:
+    """One row per article: label, year, journal, design, drug, route, population, N, links.
+
+    Retracted articles are kept and flagged; `n_effects` counts the effects extracted from it.
+    """
+    articles = con.execute(
+        """
+        SELECT a.pmid, a.title, a.pub_year, coalesce(a.journal_iso, a.journal_title) AS journal,
+            a.doi, a.is_retracted, a.has_erratum,
+            coalesce(au.last_name, au.collective_name, a.journal_iso, a.journal_title,
+                'PMID ' || a.pmid)
+                || coalesce(' ' || CAST(a.pub_year AS VARCHAR), '') AS study_label
+        FROM core.articles AS a
+        LEFT JOIN core.authors AS au ON au.pmid = a.pmid AND au.position = 1
+        ORDER BY a.pub_year, a.pmid
+        """
+    ).df()
+    facts = read_trial_facts(con)
+    counts = (
+        read_effects(con).groupby("pmid").size()
+        if _table_exists(con, "core", "effects")
+        else pd.Series(dtype=int)
+    )
+
+    def fact(pmid: str, name: str):
+        row = facts.get(pmid)
+        if row is None:
+            return None
+        value = getattr(row, name)
+        return ", ".join(value) if isinstance(value, list) else value
+
+    for name in ("design", "drug", "route", "comparator", "n_randomized"):
+        articles[name] = [fact(p, name) for p in articles["pmid"]]
+    populations = {}
+    if _table_exists(con, "core", "trial_facts") and "population" in _columns(
+        con, "core", "trial_facts"
+    ):
+        for pmid, value in con.execute("SELECT pmid, population FROM core.trial_facts").fetchall():
+            populations[str(pmid)] = ", ".join(str(x) for x in _as_list(value)) or None
+    articles["population"] = articles["pmid"].map(populations)
+    articles["n_effects"] = articles["pmid"].map(counts).fillna(0).astype(int)
+    articles["pubmed_url"] = "https://pubmed.ncbi.nlm.nih.gov/" + articles["pmid"] + "/"
+    articles["doi_url"] = np.where(
+        articles["doi"].notna(), "https://doi.org/" + articles["doi"].fillna(""), None
+    )
+    return articles
 
 
 # --- storing --------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ real outcomes.
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -22,6 +24,8 @@ from scipy import stats
 
 from pipeline.errors import PipelineError
 from pipeline.synthesis import PooledEstimate
+
+FIGURES_ENV = "PIPELINE_FIGURES_DIR"
 
 SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA"
 STUDY_COLOUR = "#1f4e79"
@@ -41,6 +45,15 @@ def mark_synthetic(fig: Figure, label: str = SYNTHETIC_LABEL) -> Figure:
     )  # fmt: skip
     fig.subplots_adjust(top=min(fig.subplotpars.top, 0.86))
     return fig
+
+
+def publish(fig: Figure, name: str) -> None:
+    """Let the notebook show `fig`; when PIPELINE_FIGURES_DIR is set, also save it as <name>.png."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+        raise PipelineError(f"a figure name is lower-case letters, digits, _ and -: got {name!r}")
+    folder = os.environ.get(FIGURES_ENV)
+    if folder:
+        fig.savefig(os.path.join(folder, f"{name}.png"), dpi=150, bbox_inches="tight")
 
 
 def _format_number(x: float, digits: int = 2) -> str:
@@ -212,6 +225,125 @@ def count_bars(
     ax.bar_label(bars, fontsize=8, padding=2)
     ax.set_title(title, loc="left")
     ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    if synthetic:
+        mark_synthetic(fig)
+    return fig
+
+
+RATE_STYLES = {
+    "clinic": {"color": "#6a1b9a", "marker": "o", "label": "Clinic (Wilson 95% CI)"},
+    "drug arm": {"color": STUDY_COLOUR, "marker": "s", "label": "Trial drug arm (Wilson 95% CI)"},
+    "control arm": {"color": "0.55", "marker": "s", "label": "Trial control arm (Wilson 95% CI)"},
+    "pooled": {"color": POOLED_COLOUR, "marker": "D", "label": "Pooled drug arms (95% CI)"},
+}
+
+
+def rate_comparison_plot(
+    rows: pd.DataFrame,
+    *,
+    title: str,
+    xlabel: str,
+    synthetic: bool = False,
+) -> Figure:
+    """Rates beside each other on one axis: clinic rows, trial arms, pooled trial arms.
+
+    `rows` has columns label, kind ('clinic', 'drug arm', 'control arm', 'pooled'), rate,
+    ci_low, ci_high (fractions 0-1), and optionally pi_low, pi_high for pooled rows. Rows are
+    drawn top to bottom in the order given; rates are shown as percentages.
+    """
+    needed = {"label", "kind", "rate", "ci_low", "ci_high"}
+    if missing := needed - set(rows.columns):
+        raise PipelineError(f"rate_comparison_plot: missing columns {sorted(missing)}")
+    if rows.empty:
+        raise PipelineError(f"nothing to plot for {title!r}: no rates")
+    unknown = set(rows["kind"]) - set(RATE_STYLES)
+    if unknown:
+        raise PipelineError(f"rate_comparison_plot: unknown row kinds {sorted(unknown)}")
+    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.36 * len(rows)))
+    positions = np.arange(len(rows))[::-1]
+    seen = set()
+    for y, row in zip(positions, rows.to_dict("records"), strict=True):
+        style = RATE_STYLES[row["kind"]]
+        label = style["label"] if row["kind"] not in seen else None
+        seen.add(row["kind"])
+        rate, low, high = (100 * float(row[c]) for c in ("rate", "ci_low", "ci_high"))
+        if math.isfinite(low) and math.isfinite(high):
+            ax.hlines(y, low, high, color=style["color"], linewidth=1.6)
+        ax.scatter(rate, y, marker=style["marker"], s=60, color=style["color"], zorder=3,
+                   label=label)  # fmt: skip
+        pi_low, pi_high = row.get("pi_low"), row.get("pi_high")
+        if row["kind"] == "pooled" and pi_low is not None and math.isfinite(float(pi_low)):
+            ax.errorbar([rate], [y - 0.3], xerr=[[rate - 100 * pi_low], [100 * pi_high - rate]],
+                        fmt="none", ecolor=PI_COLOUR, elinewidth=1.5, capsize=3,
+                        label="Prediction interval" if "pi" not in seen else None)  # fmt: skip
+            seen.add("pi")
+        text = f"{rate:.0f}%" + (f" [{low:.0f}, {high:.0f}]" if math.isfinite(low) else "")
+        ax.annotate(text, xy=(1.01, y), xycoords=("axes fraction", "data"), va="center",
+                    fontsize=8.5, family="monospace")  # fmt: skip
+    ax.set_yticks(positions, list(rows["label"]), fontsize=9)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(-0.9, len(rows) - 0.3)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.grid(axis="x", color="0.9")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (1 + 0.1 * len(rows)) - 0.05),
+              ncol=3, fontsize=8, frameon=False)  # fmt: skip
+    fig.tight_layout()
+    fig.subplots_adjust(right=0.8)
+    if synthetic:
+        mark_synthetic(fig)
+    return fig
+
+
+def trajectory_plot(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    group: str,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    ci: tuple[str, str] | None = None,
+    n: str | None = None,
+    reference_lines: dict[str, float] | None = None,
+    synthetic: bool = False,
+) -> Figure:
+    """Lines of `y` against `x`, one per `group`, with a shaded CI band and n under each point.
+
+    `reference_lines` draws labelled horizontal thresholds (e.g. {"remission (PHQ-9 < 5)": 5}).
+    """
+    if frame.empty:
+        raise PipelineError(f"nothing to plot for {title!r}: no rows")
+    fig, ax = plt.subplots(figsize=(9, 5))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (name, part) in enumerate(frame.sort_values(x).groupby(group, sort=True)):
+        colour = colours[i % len(colours)]
+        label = str(name) if n is None else f"{name} (n = courses at each session)"
+        ax.plot(part[x], part[y], marker="o", color=colour, label=label)
+        if ci:
+            ax.fill_between(part[x], part[ci[0]], part[ci[1]], color=colour, alpha=0.15,
+                            linewidth=0)  # fmt: skip
+        if n:
+            for xv, yv, nv in zip(part[x], part[y], part[n], strict=True):
+                ax.annotate(
+                    f"{int(nv)}", (xv, yv), textcoords="offset points", xytext=(0, 7 + 9 * i),
+                    ha="center", fontsize=7, color=colour,
+                )  # fmt: skip
+    for text, level in (reference_lines or {}).items():
+        ax.axhline(level, color="0.4", linestyle=":", linewidth=1)
+        ax.annotate(text, xy=(1.0, level), xycoords=("axes fraction", "data"), ha="right",
+                    va="bottom", fontsize=8, color="0.3")  # fmt: skip
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.grid(color="0.92")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     if synthetic:
         mark_synthetic(fig)

@@ -41,8 +41,8 @@ class EffectSizeError(PipelineError):
 class EffectSize:
     """One study's effect `yi` with its sampling variance `vi` on the scale it is pooled on.
 
-    `measure` is one of "log_rr", "log_or", "log_hr", "rd", "md", "smd"; `notes` says what was
-    done to get it (continuity correction, t-based SE, conversion ...).
+    `measure` is one of "log_rr", "log_or", "log_hr", "rd", "md", "smd", "logit"; `notes` says what
+    was done to get it (continuity correction, t-based SE, conversion ...).
     """
 
     yi: float
@@ -129,6 +129,26 @@ def rate_to_events(percent: float, n: float) -> float:
     if not 0 <= percent <= 100:
         raise EffectSizeError(f"a rate must be a percentage between 0 and 100, got {percent}")
     return percent / 100.0 * n
+
+
+def logit_proportion(events: float, n: float, *, add: float = CONTINUITY_CORRECTION) -> EffectSize:
+    """Logit of a proportion with variance 1/(n p) + 1/(n (1 - p)) (metafor's "PLO").
+
+    `add` is added to events and non-events (and 2 * add to n) only when either is zero.
+    """
+    _check_count("proportion", events, n)
+    notes: tuple[str, ...] = ()
+    non_events = n - events
+    if events == 0 or non_events == 0:
+        events, non_events = events + add, non_events + add
+        notes = (f"0% or 100%: {add:g} added to events and non-events",)
+    yi = math.log(events / non_events)
+    return EffectSize(yi, 1 / events + 1 / non_events, "logit", notes)
+
+
+def inverse_logit(x: float) -> float:
+    """The proportion whose logit is x."""
+    return 1 / (1 + math.exp(-x))
 
 
 def hedges_correction(df: float) -> float:
