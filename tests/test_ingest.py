@@ -1,0 +1,334 @@
+"""Ingest runs against a real DuckDB file and the fake E-utilities server."""
+
+from __future__ import annotations
+
+import sys
+import types
+from datetime import UTC, date, datetime
+
+import pytest
+from fake_eutils import FakeEutils, fetched_pmids, real_articles, serve
+
+from pipeline import ingest, warehouse
+from pipeline.errors import PipelineError, SourceUnavailableError
+from pipeline.sources.entrez import EntrezClient, EntrezPolicy, SearchResult, SearchSegment
+from pipeline.sources.snapshot import bundled_snapshot_dir, open_snapshot
+
+QUERY = "ketamine AND depression"
+
+
+@pytest.fixture
+def fake(shared_pubmed) -> FakeEutils:
+    return FakeEutils(real_articles(shared_pubmed))
+
+
+@pytest.fixture
+def client(fake):
+    with serve(fake) as url:
+        policy = EntrezPolicy(
+            email="ingest-tests@example.org", api_key="test-key", base_url=url, timeout=5.0,
+            retry_delays=(0.0, 0.0), request_interval=0.0,
+        )  # fmt: skip
+        client = EntrezClient(policy, sleep=lambda seconds: None)
+        yield client
+        client.close()
+
+
+@pytest.fixture
+def con(tmp_path):
+    con = warehouse.connect(tmp_path / "evidence.duckdb")
+    yield con
+    con.close()
+
+
+def scalar(con, sql, params=()):
+    return con.execute(sql, list(params)).fetchone()[0]
+
+
+def runs(con):
+    return con.execute(
+        "SELECT status, n_found, n_fetched, n_loaded, n_quarantined FROM core.runs "
+        "ORDER BY started_at"
+    ).fetchall()
+
+
+def fetched(fake) -> list[str]:
+    return [p for r in fake.calls("efetch") for p in fetched_pmids(r, fake)]
+
+
+def live(con, client, **kwargs):
+    kwargs.setdefault("query", QUERY)
+    kwargs.setdefault("batch_size", 3)
+    return ingest.ingest_live(con, client, progress=False, **kwargs)
+
+
+# --- live ---------------------------------------------------------------------------------------
+
+
+def test_happy_path_over_several_batches(con, client, fake):
+    pmids = fake.add_records(7)
+    summary = live(con, client)
+    assert summary.status == "completed" and summary.n_batches == 3
+    assert runs(con) == [("completed", 7, 7, 7, 0)]
+    assert sorted(r[0] for r in con.execute("SELECT pmid FROM core.articles").fetchall()) == pmids
+    assert scalar(con, "SELECT count(*) FROM raw.records WHERE source = 'live'") == 7
+    batches = con.execute("SELECT batch_no, pmids FROM core.run_batches ORDER BY 1").fetchall()
+    assert batches == [(1, pmids[0:3]), (2, pmids[3:6]), (3, pmids[6:7])]
+    sightings = con.execute("SELECT DISTINCT query FROM core.pmid_sightings").fetchall()
+    assert sightings == [(QUERY,)] and scalar(con, "SELECT count(*) FROM core.pmid_sightings") == 7
+    calls = fake.calls("efetch")
+    assert [c.params["retstart"] for c in calls] == ["0", "3", "6"]  # from the history server
+    assert {c.params["WebEnv"] for c in calls} == {"MCID_fake_1"}  # the search's history
+    # the real records' parts arrive too
+    assert scalar(con, "SELECT count(*) FROM core.authors WHERE pmid = ?", [pmids[0]]) > 10
+    assert scalar(con, "SELECT count(*) FROM core.trial_ids WHERE pmid = ?", [pmids[0]]) == 1
+
+
+def test_a_rerun_fetches_nothing(con, client, fake):
+    fake.add_records(5)
+    live(con, client)
+    n_efetch = len(fake.calls("efetch"))
+    second = live(con, client)
+    assert second.status == "completed" and second.n_loaded == 0 and second.n_skipped == 5
+    assert len(fake.calls("efetch")) == n_efetch
+    assert scalar(con, "SELECT count(DISTINCT run_id) FROM core.pmid_sightings") == 2
+
+
+def test_a_record_modified_since_the_last_run_is_fetched_again(con, client, fake):
+    pmids = fake.add_records(4)
+    live(con, client)
+    fake.records[pmids[1]].mdat = datetime.now(UTC).date()
+    before = len(fetched(fake))
+    summary = live(con, client)
+    assert fetched(fake)[before:] == [pmids[1]]
+    assert summary.n_loaded == 1
+    modified_search = fake.calls("esearch")[-1].params
+    assert modified_search["datetype"] == "mdat"
+    assert modified_search["mindate"] == datetime.now(UTC).strftime("%Y/%m/%d")
+
+
+def test_since_limits_the_search_by_entrez_date(con, client, fake):
+    pmids = fake.add_records(6, edat=date(2024, 1, 1))
+    summary = live(con, client, since=date(2024, 1, 4))
+    search = fake.calls("esearch")[0].params
+    assert search["datetype"] == "edat" and search["mindate"] == "2024/01/04"
+    assert search["maxdate"] == datetime.now(UTC).strftime("%Y/%m/%d")
+    assert summary.n_found == 3 and sorted(fetched(fake)) == pmids[3:]
+    assert scalar(con, "SELECT since FROM core.runs") == date(2024, 1, 4)
+
+
+def test_an_empty_search_result_fails_the_run_clearly(con, client, fake):
+    fake.add_records(2)
+    fake.queries["nothing here"] = []
+    with pytest.raises(ingest.EmptySearchError, match="found no records; check the query"):
+        live(con, client, query="nothing here")
+    assert runs(con) == [("failed", 0, 0, 0, 0)]
+
+
+def test_an_interrupted_run_resumes_without_refetching(con, client, fake):
+    pmids = fake.add_records(8)
+    fake.fault("efetch", "status", status=500, times=None, after=2)  # fails for good
+    with pytest.raises(SourceUnavailableError):
+        live(con, client)
+    assert runs(con) == [("failed", 8, 6, 6, 0)]
+    assert scalar(con, "SELECT count(*) FROM core.articles") == 6  # whole batches only
+    assert scalar(con, "SELECT message FROM core.runs").startswith("PubMed could not be reached")
+    fake.faults.clear()
+    before = len(fetched(fake))
+    summary = live(con, client)
+    assert sorted(fetched(fake)[before:]) == pmids[6:]
+    assert summary.status == "completed" and summary.n_loaded == 2
+    assert scalar(con, "SELECT count(*) FROM core.articles") == 8
+
+
+def test_ctrl_c_marks_the_run_interrupted_and_keeps_whole_batches(con, client, fake, monkeypatch):
+    pmids = fake.add_records(6)
+    original = client.fetch
+    calls = []
+
+    def fetch_then_stop(request):
+        calls.append(request)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(request)
+
+    monkeypatch.setattr(client, "fetch", fetch_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        live(con, client)
+    assert runs(con) == [("interrupted", 6, 3, 3, 0)]
+    monkeypatch.setattr(client, "fetch", original)
+    before = len(fetched(fake))
+    live(con, client)
+    assert sorted(fetched(fake)[before:]) == pmids[3:]
+
+
+def test_a_run_left_running_by_a_killed_process_is_marked_interrupted(con, client, fake):
+    fake.add_records(2)
+    ingest.start_run(con, "live", query=QUERY)  # as if the process had died here
+    live(con, client)
+    assert [r[0] for r in runs(con)] == ["interrupted", "completed"]
+
+
+def test_revised_records_already_loaded_by_an_unfinished_run_are_not_refetched(con, client, fake):
+    pmids = fake.add_records(6)
+    live(con, client)
+    today = datetime.now(UTC).date()
+    for pmid in pmids:
+        fake.records[pmid].mdat = today
+    fake.fault("efetch", "status", status=500, times=None, after=len(fake.calls("efetch")) + 1)
+    with pytest.raises(SourceUnavailableError):
+        live(con, client)  # refetches the first batch of revised records, then fails
+    fake.faults.clear()
+    before = len(fetched(fake))
+    live(con, client)
+    assert sorted(fetched(fake)[before:]) == pmids[3:]
+
+
+def test_a_500_in_the_middle_of_a_run_is_retried(con, client, fake):
+    fake.add_records(6)
+    fake.fault("efetch", "status", status=500, after=1)
+    summary = live(con, client)
+    assert summary.n_loaded == 6 and len(fake.calls("efetch")) == 3
+
+
+def test_a_malformed_record_is_quarantined_and_the_rest_loaded(con, client, fake):
+    pmids = fake.add_records(5)
+    fake.records[pmids[3]].malformed = True
+    summary = live(con, client)
+    assert (summary.n_loaded, summary.n_quarantined) == (4, 1)
+    stage, pmid, payload = con.execute("SELECT stage, pmid, payload FROM raw.quarantine").fetchone()
+    assert (stage, pmid) == ("parse", pmids[3])
+    assert payload == fake.records[pmids[3]].xml()
+
+
+def test_a_truncated_record_is_isolated_and_quarantined(con, client, fake):
+    pmids = fake.add_records(6)
+    fake.truncate_record(pmids[4])
+    summary = live(con, client)
+    assert (summary.n_loaded, summary.n_quarantined) == (5, 1)
+    assert con.execute("SELECT stage, pmid FROM raw.quarantine").fetchall() == [("fetch", pmids[4])]
+
+
+def test_live_replaces_snapshot_articles(con, client, fake, shared_pubmed):
+    ingest.ingest_snapshot(con, open_snapshot(bundled_snapshot_dir()), progress=False)
+    fake.add_records(1, first_pmid=37792613)  # a PMID the snapshot has as JSON
+    live(con, client)
+    assert scalar(con, "SELECT source FROM core.articles WHERE pmid = '37792613'") == "live"
+    assert scalar(con, "SELECT count(*) FROM raw.records WHERE pmid = '37792613'") == 2
+
+
+def test_batch_size_must_be_positive(con, client):
+    with pytest.raises(PipelineError, match="positive"):
+        live(con, client, batch_size=0)
+
+
+def test_plan_batches_uses_history_only_for_contiguous_stretches():
+    segment = SearchSegment(tuple("abcdefg"), "W", "1")
+    found = SearchResult("q", segment.pmids, (segment,))
+    contiguous = ingest.plan_batches(found, set("cdef"), 2)
+    assert [(b.pmids, b.retstart) for b in contiguous] == [(("c", "d"), 2), (("e", "f"), 4)]
+    scattered = ingest.plan_batches(found, set("aceg"), 3)
+    assert [(b.pmids, b.from_history) for b in scattered] == [
+        (("a", "c", "e"), False),
+        (("g",), True),
+    ]
+
+
+# --- snapshot -----------------------------------------------------------------------------------
+
+
+def test_snapshot_ingest_counts(con):
+    summary = ingest.ingest_snapshot(con, open_snapshot(bundled_snapshot_dir()), progress=False)
+    assert summary.status == "completed"
+    assert (summary.n_found, summary.n_loaded, summary.n_quarantined) == (131, 127, 1)
+    assert scalar(con, "SELECT count(*) FROM core.articles") == 127
+    assert scalar(con, "SELECT count(*) FROM raw.records") == 130  # 3 PMIDs as XML and JSON
+    assert scalar(con, "SELECT count(*) FROM raw.quarantine") == 1
+    counts = dict(
+        con.execute("SELECT name, count(*) FROM core.publication_types GROUP BY 1").fetchall()
+    )
+    assert counts["Randomized Controlled Trial"] == 23
+    assert counts["Review"] == 29 and counts["Published Erratum"] == 1
+    assert scalar(con, "SELECT count(*) FROM core.pmid_sightings") == 127
+    formats = con.execute(
+        "SELECT format FROM raw.records WHERE pmid = '31166571' ORDER BY format"
+    ).fetchall()
+    assert formats == [("json",), ("xml",)]
+    xml_checksum = scalar(
+        con, "SELECT checksum FROM raw.records WHERE pmid = '31166571' AND format = 'xml'"
+    )
+    assert scalar(con, "SELECT checksum FROM core.articles WHERE pmid = '31166571'") == xml_checksum
+    # fields a JSON record lacks stay empty
+    assert scalar(con, "SELECT count(*) FROM core.authors WHERE pmid = '37792613'") == 0
+
+
+def test_snapshot_rerun_loads_nothing_and_quarantines_nothing_twice(con):
+    snapshot = open_snapshot(bundled_snapshot_dir())
+    ingest.ingest_snapshot(con, snapshot, progress=False)
+    second = ingest.ingest_snapshot(con, snapshot, batch_size=7, progress=False)
+    assert (second.n_loaded, second.n_quarantined, second.n_batches) == (0, 0, 0)
+    assert scalar(con, "SELECT count(*) FROM raw.quarantine") == 1
+    assert scalar(con, "SELECT count(*) FROM core.pmid_sightings WHERE run_id = ?",
+                  [second.run_id]) == 127  # fmt: skip
+
+
+def test_snapshot_in_small_batches_gives_the_same_warehouse(con):
+    summary = ingest.ingest_snapshot(
+        con, open_snapshot(bundled_snapshot_dir()), batch_size=10, progress=False
+    )
+    assert summary.n_batches >= 13 and summary.n_loaded == 127
+    assert scalar(con, "SELECT count(*) FROM raw.records") == 130
+
+
+# --- post-ingest steps and status ----------------------------------------------------------------
+
+
+def test_post_ingest_steps_run_in_order(con, monkeypatch):
+    order = []
+    module = types.ModuleType("fake_post_steps")
+    module.first = lambda c: order.append("first") or 3
+    module.second = lambda c: order.append("second") or "clinic data: demo"
+    monkeypatch.setitem(sys.modules, "fake_post_steps", module)
+    monkeypatch.setattr(
+        ingest, "POST_INGEST_STEPS", ("fake_post_steps:first", "fake_post_steps:second")
+    )
+    messages = ingest.run_post_ingest_steps(con)
+    assert order == ["first", "second"]
+    assert messages == ["fake_post_steps:first: 3 articles processed", "clinic data: demo"]
+
+
+def test_a_missing_post_ingest_step_fails_loudly(con, monkeypatch):
+    monkeypatch.setattr(ingest, "POST_INGEST_STEPS", ("pipeline.no_such_stage:run",))
+    with pytest.raises(
+        PipelineError, match=r"post-ingest step pipeline.no_such_stage:run is missing"
+    ):
+        ingest.run_post_ingest_steps(con)
+
+
+def test_post_ingest_step_names():
+    assert ingest.POST_INGEST_STEPS == (
+        "pipeline.extract.store:extract_articles",
+        "pipeline.clinic.demo:ensure_clinic_data",
+    )
+
+
+def test_warehouse_status(con):
+    ingest.ingest_snapshot(con, open_snapshot(bundled_snapshot_dir()), progress=False)
+    status = ingest.warehouse_status(con)
+    assert status.n_articles == 127
+    assert status.by_source == [("snapshot", 127)]
+    assert ("Randomized Controlled Trial", 23) in status.by_publication_type
+    assert sum(n for _, n in status.by_year) == 127
+    (quarantined,) = status.quarantined
+    assert quarantined[:3] == ("parse", None, "landmark.jsonl line 18")
+    assert status.runs[0][1:3] == ("completed", "snapshot")
+    text = status.render()
+    assert "landmark.jsonl line 18" in text and "Randomized Controlled Trial" in text
+
+
+def test_default_query_reads_the_config():
+    query = ingest.default_query()
+    assert query.startswith('("Ketamine"[Mesh] OR')
+    for word in ("esketamine[tiab]", "arketamine[tiab]", '"Suicidal Ideation"[Mesh]',
+                 '"Randomized Controlled Trial"[pt]', "NOT"):  # fmt: skip
+        assert word in query
