@@ -1,0 +1,176 @@
+"""The extraction stage in the warehouse: core.articles -> core.trial_facts and core.effects.
+
+Only articles whose facts are missing, were made by an older extractor version, or were
+computed from an older version of the record (checksum) are extracted again, so the stage is
+cheap when nothing changed. Each batch is replaced in one transaction; an article the
+extractor fails on is quarantined (stage "extract") and the others go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+from collections import defaultdict
+
+import pandas as pd
+from tqdm import tqdm
+
+from pipeline import warehouse
+from pipeline.extract import EXTRACTOR_VERSION, ExtractionResult, extract_text
+from pipeline.models import Quarantined
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+TRIAL_FACTS_COLUMNS = [
+    "pmid", "extractor_version", "article_checksum", "design", "drugs", "routes", "population",
+    "comparator", "n_randomized", "arms", "scales", "dose", "schedule", "anaesthesia_or_pain",
+    "extracted_at",
+]  # fmt: skip
+EFFECTS_COLUMNS = [
+    "effect_id", "pmid", "extractor_version", "kind", "label", "value", "ci_low", "ci_high",
+    "ci_level", "p", "p_operator", "se", "n_events", "n_total", "arm", "timepoint", "scale",
+    "start_offset", "end_offset", "quote", "sentence", "sentence_start", "extracted_at",
+]  # fmt: skip
+
+
+def effect_id(pmid: str, kind: str, start: int, end: int) -> str:
+    """The identity of an effect: sha1 of 'pmid|kind|start|end', kept by a re-extraction."""
+    return hashlib.sha1(f"{pmid}|{kind}|{int(start)}|{int(end)}".encode()).hexdigest()
+
+
+def articles_to_extract(con, pmids: list[str] | None = None) -> list[tuple[str, str, str, str]]:
+    """(pmid, title, abstract, checksum) of articles with missing or stale trial facts."""
+    frame = pd.DataFrame({"pmid": list(pmids or [])})  # noqa: F841 - read by DuckDB
+    only = "AND a.pmid IN (SELECT pmid FROM frame)" if pmids is not None else ""
+    return con.execute(
+        f"""
+        SELECT a.pmid, a.title, a.abstract, a.checksum
+        FROM core.articles a
+        LEFT JOIN core.trial_facts t ON t.pmid = a.pmid
+        WHERE (t.pmid IS NULL OR t.extractor_version <> ? OR t.article_checksum <> a.checksum)
+        {only}
+        ORDER BY a.pmid
+        """,
+        [EXTRACTOR_VERSION],
+    ).fetchall()
+
+
+def _record_terms(con, table: str, column: str, pmids: list[str]) -> dict[str, list[str]]:
+    frame = pd.DataFrame({"pmid": pmids})  # noqa: F841 - read by DuckDB
+    where = "AND qualifier IS NULL" if table == "core.mesh_headings" else ""
+    order = "position" if table == "core.mesh_headings" else column
+    rows = con.execute(
+        f"SELECT pmid, {column} FROM {table} WHERE pmid IN (SELECT pmid FROM frame) {where} "
+        f"ORDER BY pmid, {order}"
+    ).fetchall()
+    terms: dict[str, list[str]] = defaultdict(list)
+    for pmid, term in rows:
+        terms[pmid].append(term)
+    return terms
+
+
+def _rows(result: ExtractionResult, checksum: str, extracted_at) -> tuple[tuple, list[tuple]]:
+    trial = result.trial
+    facts = (
+        result.pmid, EXTRACTOR_VERSION, checksum, trial.design, trial.drug, trial.route,
+        trial.population, trial.comparator, trial.n_randomized,
+        [{"label": arm["label"], "n": arm["n"]} for arm in trial.arms] or None, trial.scales,
+        trial.dose, trial.schedule, trial.anaesthesia_or_pain, extracted_at,
+    )  # fmt: skip
+    effects = {}
+    for e in result.effects:
+        key = effect_id(result.pmid, e.kind, e.start, e.end)
+        if key in effects:
+            log.debug(
+                "PMID %s: a second %s at %d-%d kept once", result.pmid, e.kind, e.start, e.end
+            )
+            continue
+        effects[key] = (
+            key, result.pmid, EXTRACTOR_VERSION, e.kind, e.label, e.value, e.ci_low, e.ci_high,
+            e.ci_level, e.p, e.p_operator, e.se, e.n_events, e.n_total, e.arm, e.timepoint,
+            e.scale, e.start, e.end, e.quote, e.sentence, e.sentence_start, extracted_at,
+        )  # fmt: skip
+    return facts, list(effects.values())
+
+
+def _load(con, pmids: list[str], facts: list[tuple], effects: list[tuple]) -> None:
+    """Replace the batch's rows in one transaction (all or nothing)."""
+    batch = pd.DataFrame({"pmid": pmids})  # noqa: F841 - read by DuckDB
+    facts_frame = pd.DataFrame.from_records(facts, columns=TRIAL_FACTS_COLUMNS)  # noqa: F841
+    effects_frame = pd.DataFrame.from_records(effects, columns=EFFECTS_COLUMNS)  # noqa: F841
+    with warehouse.transaction(con):
+        con.execute("DELETE FROM core.effects WHERE pmid IN (SELECT pmid FROM batch)")
+        con.execute("DELETE FROM core.trial_facts WHERE pmid IN (SELECT pmid FROM batch)")
+        if facts:
+            con.execute(
+                f"INSERT INTO core.trial_facts ({', '.join(TRIAL_FACTS_COLUMNS)}) "
+                "SELECT * FROM facts_frame"
+            )
+        if effects:
+            con.execute(
+                f"INSERT INTO core.effects ({', '.join(EFFECTS_COLUMNS)}) "
+                "SELECT * FROM effects_frame"
+            )
+
+
+def extract_articles(con, pmids: list[str] | None = None) -> int:
+    """(Re)extract every article whose trial facts are missing or stale; returns how many.
+
+    `pmids` limits the stage to those articles. Publication types and MeSH come from the
+    record's core tables. A failing article is quarantined with its PMID and error, its stale
+    rows removed, and the rest of its batch still loaded.
+    """
+    todo = articles_to_extract(con, pmids)
+    if not todo:
+        log.debug("extraction: nothing new or stale (extractor %s)", EXTRACTOR_VERSION)
+        return 0
+    done = 0
+    with tqdm(
+        total=len(todo), desc="extract", unit="article", file=sys.stderr, disable=len(todo) < 2000
+    ) as progress:
+        for first in range(0, len(todo), BATCH_SIZE):
+            batch = todo[first : first + BATCH_SIZE]
+            batch_pmids = [row[0] for row in batch]
+            pubtypes = _record_terms(con, "core.publication_types", "name", batch_pmids)
+            mesh = _record_terms(con, "core.mesh_headings", "descriptor", batch_pmids)
+            extracted_at = warehouse.now()
+            facts, effects, failed = [], [], []
+            for pmid, title, abstract, checksum in batch:
+                try:
+                    result = extract_text(
+                        pmid,
+                        title,
+                        abstract,
+                        publication_types=pubtypes.get(pmid, ()),
+                        mesh=mesh.get(pmid, ()),
+                    )
+                    fact_row, effect_rows = _rows(result, checksum, extracted_at)
+                except Exception as error:  # noqa: BLE001 - one bad article must not stop the rest
+                    log.warning("extraction failed for PMID %s: %s", pmid, error)
+                    failed.append(
+                        Quarantined(
+                            stage="extract",
+                            error=f"{type(error).__name__}: {error}",
+                            payload=(abstract or "").encode("utf-8"),
+                            pmid=pmid,
+                            location=f"core.articles PMID {pmid} (extractor {EXTRACTOR_VERSION})",
+                        )
+                    )
+                    continue
+                facts.append(fact_row)
+                effects.extend(effect_rows)
+            _load(con, batch_pmids, facts, effects)
+            if failed:
+                warehouse.quarantine(con, None, failed)
+            done += len(facts)
+            progress.update(len(batch))
+    log.info(
+        "extraction %s: %d articles (re)extracted, %d quarantined",
+        EXTRACTOR_VERSION,
+        done,
+        len(todo) - done,
+    )
+    return done
