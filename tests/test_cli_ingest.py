@@ -1,0 +1,275 @@
+"""`python -m pipeline ingest` and `status` end to end: modes, errors people meet, the lock,
+recording and replaying a live run, and a run killed with SIGKILL that the next run resumes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import types
+
+import duckdb
+import pytest
+from fake_eutils import FakeEutils, fetched_pmids, real_articles, serve, wait_for
+
+from pipeline import ingest
+from pipeline.cli import main
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def no_post_steps(monkeypatch):
+    """The post-ingest steps replaced by no-ops (they belong to other stages' tests)."""
+    module = types.ModuleType("noop_post_steps")
+    module.extract = lambda con: 0
+    module.clinic = lambda con: "no clinic data in this test"
+    monkeypatch.setitem(sys.modules, "noop_post_steps", module)
+    monkeypatch.setattr(
+        ingest, "POST_INGEST_STEPS", ("noop_post_steps:extract", "noop_post_steps:clinic")
+    )
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    for name in ("NCBI_EMAIL", "NCBI_API_KEY", "EUTILS_BASE_URL", "PIPELINE_DB"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake(shared_pubmed) -> FakeEutils:
+    return FakeEutils(real_articles(shared_pubmed))
+
+
+@pytest.fixture
+def live_env(fake, monkeypatch):
+    """NCBI_EMAIL set and every E-utilities request sent to the fake server."""
+    with serve(fake) as url:
+        monkeypatch.setenv("NCBI_EMAIL", "ingest-tests@example.org")
+        monkeypatch.setenv("NCBI_API_KEY", "test-key")
+        monkeypatch.setenv("EUTILS_BASE_URL", url)
+        monkeypatch.setenv("EUTILS_RETRY_DELAYS", "0,0")
+        monkeypatch.setenv("EUTILS_TIMEOUT", "5")
+        yield url
+
+
+def count(db, sql):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+# --- offline ------------------------------------------------------------------------------------
+
+
+def test_without_email_the_bundled_snapshot_is_ingested_and_said(
+    offline, no_post_steps, tmp_path, capsys, caplog
+):
+    db = tmp_path / "w.duckdb"
+    caplog.set_level("INFO")
+    assert main(["ingest", "--db", str(db)]) == 0
+    assert "NCBI_EMAIL is not set: ingesting the bundled snapshot of 2026-09-15 (131 records)" in (
+        caplog.text
+    )
+    out = capsys.readouterr().out
+    assert "127 articles loaded, 1 quarantined" in out and str(db) in out
+    assert count(db, "SELECT count(*) FROM core.articles") == [(127,)]
+    assert count(db, "SELECT mode, status FROM core.runs") == [("snapshot", "completed")]
+
+
+def test_status_shows_counts_quarantine_and_runs(offline, no_post_steps, tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    main(["ingest", "--db", str(db)])
+    capsys.readouterr()
+    assert main(["status", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "127 articles" in out
+    assert "articles by publication type" in out
+    assert re.search(r"Randomized Controlled Trial +23\n", out)
+    assert "articles by year" in out and "articles by source" in out
+    assert "quarantined records (1)" in out and "landmark.jsonl line 18" in out
+    assert "a snapshot record without a usable PMID" in out
+    assert "last runs" in out and "completed  snapshot" in out
+
+
+def test_status_without_a_warehouse(offline, tmp_path, capsys):
+    assert main(["status", "--db", str(tmp_path / "none.duckdb")]) == 1
+    assert "no warehouse at" in capsys.readouterr().err
+
+
+def test_a_single_file_snapshot_replays(offline, no_post_steps, shared_pubmed, tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    path = shared_pubmed / "efetch_sample.xml"
+    assert main(["ingest", "--snapshot", str(path), "--db", str(db)]) == 0
+    assert count(db, "SELECT count(*), min(source) FROM core.articles") == [(3, "snapshot")]
+    assert count(db, "SELECT snapshot_path FROM core.runs") == [(str(path),)]
+
+
+def test_a_missing_post_ingest_step_fails_loudly(offline, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(ingest, "POST_INGEST_STEPS", ("pipeline.not_written_yet:run",))
+    assert main(["ingest", "--db", str(tmp_path / "w.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert "post-ingest step pipeline.not_written_yet:run is missing" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--live"], "--live needs NCBI_EMAIL"),
+        (["--query", "ketamine"], "apply to a live PubMed search"),
+        (["--since", "2024-01-01"], "apply to a live PubMed search"),
+        (["--record", "out"], "apply to a live PubMed search"),
+        (["--live", "--snapshot", "x"], "exclude each other"),
+    ],
+)
+def test_usage_errors_are_one_sentence(offline, tmp_path, capsys, args, message):
+    assert main(["ingest", *args, "--db", str(tmp_path / "w.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_a_bad_date_or_batch_size_is_refused_by_the_parser(offline, capsys):
+    for args in (["--since", "last week"], ["--batch-size", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["ingest", *args])
+        assert exit_info.value.code == 2
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_an_unwritable_db_path(offline, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["ingest", "--db", str(blocker / "w.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot create the folder for the database" in err and "Traceback" not in err
+
+
+def test_a_missing_snapshot_is_named(offline, tmp_path, capsys):
+    missing = tmp_path / "snap"
+    assert main(["ingest", "--snapshot", str(missing), "--db", str(tmp_path / "w.duckdb")]) == 1
+    assert f"the snapshot {missing} does not exist" in capsys.readouterr().err
+
+
+def test_a_corrupt_snapshot_is_named_and_nothing_is_loaded(
+    offline, shared_pubmed, tmp_path, capsys
+):
+    cut = tmp_path / "cut.xml"
+    cut.write_bytes((shared_pubmed / "efetch_sample.xml").read_bytes()[:50000])
+    db = tmp_path / "w.duckdb"
+    assert main(["ingest", "--snapshot", str(cut), "--db", str(db)]) == 1
+    assert f"the snapshot file {cut} is corrupt" in capsys.readouterr().err
+    assert not db.exists()
+
+
+# --- live ---------------------------------------------------------------------------------------
+
+
+def test_live_ingest_records_a_snapshot_that_replays_the_same(
+    live_env, fake, no_post_steps, tmp_path, capsys, monkeypatch
+):
+    pmids = fake.add_records(5)
+    db, recorded = tmp_path / "live.duckdb", tmp_path / "recorded"
+    args = ["ingest", "--db", str(db), "--batch-size", "2", "--record", str(recorded)]
+    assert main([*args, "--query", "esketamine[tiab]"]) == 0
+    assert "5 articles loaded" in capsys.readouterr().out
+    assert fake.calls("esearch")[0].params["term"] == "esketamine[tiab]"
+    live_rows = count(db, "SELECT pmid, title, abstract FROM core.articles ORDER BY pmid")
+    assert [r[0] for r in live_rows] == pmids
+
+    monkeypatch.delenv("NCBI_EMAIL")
+    replay = tmp_path / "replay.duckdb"
+    assert main(["ingest", "--snapshot", str(recorded), "--db", str(replay)]) == 0
+    assert count(replay, "SELECT pmid, title, abstract FROM core.articles ORDER BY pmid") == (
+        live_rows
+    )
+    assert count(replay, "SELECT DISTINCT query FROM core.pmid_sightings") == [
+        ("esketamine[tiab]",)
+    ]
+
+
+def test_live_uses_the_default_query_and_since(live_env, fake, no_post_steps, tmp_path):
+    fake.add_records(3)
+    assert main(["ingest", "--since", "2020-01-02", "--db", str(tmp_path / "w.duckdb")]) == 0
+    search = fake.calls("esearch")[0].params
+    assert search["term"] == ingest.default_query()
+    assert (search["datetype"], search["mindate"]) == ("edat", "2020/01/02")
+    assert sorted(p for r in fake.calls("efetch") for p in fetched_pmids(r, fake)) == [
+        "90000002",
+        "90000003",
+    ]
+
+
+def test_an_empty_search_result_says_so(live_env, fake, no_post_steps, tmp_path, capsys):
+    fake.queries["no such thing"] = []
+    assert main(["ingest", "--query", "no such thing", "--db", str(tmp_path / "w.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert "the PubMed search found no records" in err and "Traceback" not in err
+
+
+def test_pubmed_unreachable_points_at_the_snapshot(no_post_steps, tmp_path, capsys, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("NCBI_EMAIL", "ingest-tests@example.org")
+    monkeypatch.setenv("EUTILS_BASE_URL", f"http://127.0.0.1:{port}/")
+    monkeypatch.setenv("EUTILS_RETRY_DELAYS", "0")
+    monkeypatch.setenv("NCBI_API_KEY", "test-key")
+    db = tmp_path / "w.duckdb"
+    assert main(["ingest", "--live", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "PubMed could not be reached" in err and "snapshot" in err
+    assert "Traceback" not in err
+    assert count(db, "SELECT status FROM core.runs") == [("failed",)]
+
+
+def test_a_second_ingest_while_one_holds_the_warehouse(offline, tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); time.sleep(60)", str(db)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert main(["ingest", "--db", str(db)]) == 1
+        err = capsys.readouterr().err
+        assert "is in use by another process" in err and "Traceback" not in err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_killed_run_leaves_whole_batches_and_the_next_run_resumes(
+    live_env, fake, no_post_steps, tmp_path
+):
+    pmids = fake.add_records(6)
+    fake.fault("efetch", "hang", seconds=120, after=2)  # the third batch never answers
+    db = tmp_path / "w.duckdb"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "ingest", "--live", "--batch-size", "2", "--db",
+         str(db)],
+        cwd=REPO, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert wait_for(lambda: len(fake.calls("efetch")) == 3), "the third batch was not asked"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    fake.faults.clear()
+    before = sum(len(fetched_pmids(r, fake)) for r in fake.calls("efetch"))
+    assert main(["ingest", "--live", "--batch-size", "2", "--db", str(db)]) == 0
+    again = [p for r in fake.calls("efetch") for p in fetched_pmids(r, fake)][before:]
+    assert again == pmids[4:]
+    assert count(db, "SELECT status, n_loaded FROM core.runs ORDER BY started_at") == [
+        ("interrupted", 4),
+        ("completed", 2),
+    ]
+    assert count(db, "SELECT count(*) FROM core.articles") == [(6,)]
