@@ -49,7 +49,7 @@ IDENTIFYING_VALUE_PATTERNS = {
     "e-mail addresses": re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"),
     "SSN-like numbers": re.compile(r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])"),
     "phone numbers": re.compile(
-        r"(?<![\w-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{3}[\s.-])\d{3}[\s.-]?\d{4}(?![\w-])"
+        r"(?<![\w-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)\s?|\d{3}[\s.-])\d{3,4}[\s.-]?\d{4}(?![\w-])"
         r"|(?<![\w-])\+\d{1,3}(?:[\s.-]?\d{2,4}){3,4}(?![\w-])"
     ),
 }
@@ -69,9 +69,9 @@ def identifying_header(header: str) -> bool:
 def check_identifying_columns(frame: pd.DataFrame, export: str, allowed: str | None = None) -> None:
     """Refuse an export whose headers or values identify people, naming every such column.
 
-    `frame` holds the export as strings with its own headers; `allowed` is the header mapped to
-    the patient identifier (it is pseudonymised, so its name may say MRN), but its values are
-    still checked like every other column's.
+    `frame` holds the export as strings with its own headers, indexed by file row. `allowed` is
+    the header mapped to the patient identifier (it is pseudonymised, so its name may say MRN);
+    its values are still checked like every other column's.
     """
     by_header = [h for h in frame.columns if h != allowed and identifying_header(h)]
     by_value: list[str] = []
@@ -80,8 +80,9 @@ def check_identifying_columns(frame: pd.DataFrame, export: str, allowed: str | N
         for kind, pattern in IDENTIFYING_VALUE_PATTERNS.items():
             hits = cells.str.contains(pattern, regex=True)
             if hits.any():
-                rows = [int(i) + 2 for i in hits[hits].index[:3]]
-                by_value.append(f"'{header}' holds {kind} (rows {', '.join(map(str, rows))}...)")
+                rows = [str(i) for i in hits[hits].index[:3]]
+                more = ", ..." if hits.sum() > 3 else ""
+                by_value.append(f"'{header}' holds {kind} (row {', '.join(rows)}{more})")
     if by_header or by_value:
         parts = []
         if by_header:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from pipeline.clinic.mapping import FIELDS, VOCABULARIES, Mapping
+from pipeline.clinic.mapping import FIELDS, VOCABULARIES, Mapping, normalise_header
 from pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
@@ -142,9 +142,16 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
     headers = [str(h).strip() for h in grid.iloc[0]]
     body = grid.iloc[1:]
     keep = [i for i, h in enumerate(headers) if h or (body.iloc[:, i] != "").any()]
+    seen: dict[str, int] = {}
     for i in keep:
         if not headers[i]:
             raise PipelineError(f"{path}: column {i + 1} holds values but has no header")
+        first = seen.setdefault(normalise_header(headers[i]), i)
+        if first != i:
+            raise PipelineError(
+                f"{path}: the header '{headers[i]}' appears twice (columns {first + 1} and "
+                f"{i + 1}, '{headers[first]}' and '{headers[i]}'); each column needs its own name"
+            )
     frame = body.iloc[:, keep].copy()
     frame.columns = [headers[i] for i in keep]
     frame.index = pd.RangeIndex(2, 2 + len(frame))  # the file row of each session
@@ -165,6 +172,13 @@ def _label(field: str) -> str:
     if scale in LABELS and when in ("pre", "post"):
         return f"{LABELS[scale]} {'before the session' if when == 'pre' else 'at follow-up'}"
     return field.replace("_", " ")
+
+
+def _readable_format(fmt: str) -> str:
+    """A strptime format as people write it ("%d/%m/%Y" -> "DD/MM/YYYY")."""
+    for code, text in (("%Y", "YYYY"), ("%m", "MM"), ("%d", "DD"), ("%y", "YY")):
+        fmt = fmt.replace(code, text)
+    return fmt
 
 
 def _parse_date(text: str, formats: tuple[str, ...]) -> date | None:
@@ -195,7 +209,7 @@ def _parse_columns(
         elif spec.kind == "date":
             parsed = present.map(lambda c: _parse_date(c, mapping.date_formats))
             for row in parsed[parsed.isna()].index:
-                formats = " or ".join(mapping.date_formats)
+                formats = " or ".join(_readable_format(f) for f in mapping.date_formats)
                 message = (
                     f"'{present[row]}' is not a date in the form {formats} (set date_formats "
                     "in the mapping if your system writes dates differently)"
@@ -384,7 +398,7 @@ def _schema_problems(
             if kind == "range":
                 spec = FIELDS[field]
                 shown = f"{value:g}" if isinstance(value, float) else str(value)
-                message = f"{_label(field)} {shown} is outside {spec.low:g}-{spec.high:g}"
+                message = f"{_label(field)} is {shown}, outside {spec.low:g}-{spec.high:g}"
             elif kind == "codes":
                 codes = " or ".join(VOCABULARIES[FIELDS[field].vocabulary])
                 message = (f"'{value}' is not a known {_label(field)} (expected {codes}, or a "
