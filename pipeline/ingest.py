@@ -17,6 +17,9 @@ leaves only whole batches, and the next run resumes:
 
 A run left 'running' by a killed process is marked 'interrupted' by the next run: only one
 process can hold the warehouse for writing (DuckDB's file lock), so no other run is alive.
+The core.run_batches row is written just after its batch's transaction commits (load_batch
+owns that transaction); a kill between the two loses only the marker, never articles, and
+the articles are still found in core.articles by the next run.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class RunSummary:
         """One line for the person who ran it."""
         return (
             f"run {self.run_id} ({self.mode}) {self.status}: {self.n_found} records found, "
-            f"{self.n_skipped} already stored, {self.n_loaded} articles loaded, "
+            f"{self.n_skipped} already in the warehouse, {self.n_loaded} articles loaded, "
             f"{self.n_quarantined} quarantined, in {self.n_batches} batches"
         )
 

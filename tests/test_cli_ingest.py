@@ -246,8 +246,9 @@ def test_a_second_ingest_while_one_holds_the_warehouse(offline, tmp_path, capsys
         holder.wait()
 
 
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_run_leaves_whole_batches_and_the_next_run_resumes(
-    live_env, fake, no_post_steps, tmp_path
+    live_env, fake, no_post_steps, tmp_path, how
 ):
     pmids = fake.add_records(6)
     fake.fault("efetch", "hang", seconds=120, after=2)  # the third batch never answers
@@ -260,9 +261,16 @@ def test_a_killed_run_leaves_whole_batches_and_the_next_run_resumes(
     try:
         assert wait_for(lambda: len(fake.calls("efetch")) == 3), "the third batch was not asked"
     finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
+        child.send_signal(how)
+        child.wait(30)
+    if how == signal.SIGKILL:
+        assert child.returncode == -signal.SIGKILL
+        assert count(db, "SELECT status FROM core.runs") == [("running",)]
+    else:  # recorded as interrupted by the process itself
+        assert child.returncode == 130
+        assert count(db, "SELECT status, message FROM core.runs") == [
+            ("interrupted", "interrupted; whole batches kept")
+        ]
     fake.faults.clear()
     before = sum(len(fetched_pmids(r, fake)) for r in fake.calls("efetch"))
     assert main(["ingest", "--live", "--batch-size", "2", "--db", str(db)]) == 0

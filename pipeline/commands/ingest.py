@@ -7,6 +7,8 @@ import argparse
 import logging
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -161,18 +163,18 @@ def _run_live(con, args: argparse.Namespace, db_path: Path) -> ingest.RunSummary
         client.close()
 
 
-class _sigterm_as_interrupt:  # noqa: N801 - used as a context manager
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
     """`kill` (SIGTERM) stops the run like Ctrl-C, so it is recorded as interrupted."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
-    def __enter__(self) -> None:
-        self._previous = None
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._raise)
-
-    @staticmethod
-    def _raise(signum, frame) -> None:
+    def interrupt(signum, frame) -> None:
         raise KeyboardInterrupt
 
-    def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
