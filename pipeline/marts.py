@@ -36,8 +36,9 @@ RATIO_KINDS = {"odds_ratio": "log_or", "risk_ratio": "log_rr", "hazard_ratio": "
 SMD_KINDS = ("smd", "cohens_d", "hedges_g")
 RANDOMISED_DESIGNS = ("rct", "crossover_rct")
 RATIO_MEASURES = ("log_rr", "log_or", "log_hr")
-CONTROL_WORDS = ("placebo", "saline", "midazolam", "control", "sham", "usual care", "waitlist")
-DRUG_WORDS = ("esketamine", "arketamine", "ketamine")
+PLACEBO_WORDS = ("placebo", "saline", "midazolam", "sham", "control", "usual care", "waitlist")
+# An arm naming the drug (also ESK, KET01 ...) is a drug arm; any other arm is a comparator.
+DRUG_PATTERN = re.compile(r"ketamine|\besk\b|\bket\d*\b|\bs-ketamine\b", re.IGNORECASE)
 
 # core.effects columns read here, under the names used here (first one present is taken).
 _EFFECT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -62,7 +63,8 @@ _EFFECT_COLUMNS: dict[str, tuple[str, ...]] = {
 TRIAL_OUTCOME_COLUMNS = [
     "outcome_id", "pmid", "study_label", "pub_year", "design", "drug", "route", "outcome",
     "outcome_label", "scale", "timepoint", "timepoint_days", "timepoint_window", "comparison",
-    "measure", "yi", "vi", "n_1", "n_2", "events_1", "events_2", "effect_ids", "notes", "reason",
+    "comparator_class", "measure", "yi", "vi", "n_1", "n_2", "events_1", "events_2", "effect_ids",
+    "notes", "reason",
 ]  # fmt: skip
 
 
@@ -250,8 +252,27 @@ def _is_comparison(arm: str | None) -> bool:
 
 
 def _is_control(arm: str) -> bool:
-    text = _norm(arm)
-    return any(word in text for word in CONTROL_WORDS) and not any(w in text for w in DRUG_WORDS)
+    """An arm that does not name the drug: placebo, midazolam, ECT, another antidepressant."""
+    return bool(_norm(arm)) and not DRUG_PATTERN.search(arm)
+
+
+def comparator_class(comparison: str | None, facts: TrialFacts | None) -> str:
+    """'placebo' (placebo, saline, sham, midazolam as active placebo), 'active' (ECT, another
+    drug), 'dose' (another dose of the drug), or 'unspecified'; pools never mix them."""
+    if comparison and _is_comparison(comparison):
+        parts = re.split(r"\b(?:vs\.?|versus|compared with)\b", comparison, flags=re.IGNORECASE)
+        other = _norm(parts[-1])
+        if any(word in other for word in PLACEBO_WORDS):
+            return "placebo"
+        if DRUG_PATTERN.search(parts[-1]):
+            return "dose"
+        return "active" if other else "unspecified"
+    listed = set(facts.comparator) if facts else set()
+    if listed and listed <= {"placebo", "midazolam"}:
+        return "placebo"
+    if listed and not listed & {"placebo", "midazolam"}:
+        return "dose" if listed == {"ketamine_dose"} else "active"
+    return "unspecified"
 
 
 def _arm_n(arm: str | None, facts: TrialFacts | None) -> float | None:
@@ -537,6 +558,8 @@ def build_trial_outcomes(
             rows.append(_unpaired_row(effect, facts_row))
     for (pmid, *_), group in rates.items():
         rows.extend(_rate_rows(group, facts.get(pmid)))
+    for row in rows:
+        row["comparator_class"] = comparator_class(row["comparison"], facts.get(row["pmid"]))
     frame = pd.DataFrame(rows, columns=[c for c in TRIAL_OUTCOME_COLUMNS if c != "outcome_id"])
     if frame.empty:
         return pd.DataFrame(columns=TRIAL_OUTCOME_COLUMNS)
@@ -571,7 +594,7 @@ def trial_outcomes(con) -> pd.DataFrame:
 
 # --- pooling --------------------------------------------------------------------------------
 
-POOL_KEYS = ["drug", "route", "outcome", "timepoint_window", "measure", "scale"]
+POOL_KEYS = ["drug", "route", "comparator_class", "outcome", "timepoint_window", "measure", "scale"]
 
 
 def poolable(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -595,7 +618,8 @@ def poolable(outcomes: pd.DataFrame) -> pd.DataFrame:
 def pooled_estimates(
     con_or_outcomes, method: str = "REML", hksj: bool = False, min_k: int = 1
 ) -> pd.DataFrame:
-    """Random-effects pools by drug x route x outcome x timepoint window x measure (RCTs only).
+    """Random-effects pools by drug x route x comparator class x outcome x timepoint window x
+    measure (RCTs only).
 
     Accepts a connection or a `trial_outcomes` frame. Ratio measures are on the log scale; the
     `*_exp` columns hold them back-transformed. MD is pooled within one scale only.
@@ -780,7 +804,8 @@ def refresh_trial_outcomes(con, method: str = "REML", hksj: bool = False) -> tup
     at = warehouse.now()
     outcome_frame = outcomes[TRIAL_OUTCOME_COLUMNS].assign(refreshed_at=at)  # noqa: F841
     pooled_columns = [
-        "drug", "route", "outcome", "timepoint_window", "measure", "scale", "method", "hksj", "k",
+        "drug", "route", "comparator_class", "outcome", "timepoint_window", "measure", "scale",
+        "method", "hksj", "k",
         "pmids", "outcome_ids", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "q",
         "q_p", "pi_low", "pi_high", "notes",
     ]  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -56,6 +57,25 @@ def publish(fig: Figure, name: str) -> None:
         fig.savefig(os.path.join(folder, f"{name}.png"), dpi=150, bbox_inches="tight")
 
 
+FIGURE_WIDTH = 12.0
+
+
+def _wrap(label: str, width: int = 48) -> str:
+    """Wrap each line of a label at `width` characters (keeps explicit line breaks)."""
+    return "\n".join(textwrap.fill(line, width) or line for line in str(label).split("\n"))
+
+
+def _fixed_margins(fig: Figure, labels: Sequence[str], right: float, top: float, bottom: float):
+    """Margins in inches: the left one fits the longest label line (about 0.075 in per character
+    at 9 pt), so long study labels never squeeze the plot out of the figure."""
+    width, height = fig.get_size_inches()
+    longest = max((len(line) for label in labels for line in str(label).split("\n")), default=10)
+    left = min(max(1.0, 0.075 * longest + 0.3), width * 0.45)
+    fig.subplots_adjust(
+        left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height
+    )
+
+
 def _format_number(x: float, digits: int = 2) -> str:
     if not math.isfinite(x):
         return "n/a"
@@ -99,8 +119,13 @@ def forest_plot(
     weights = 1 / (v + tau2)
     weights = weights / weights.sum()
 
+    names = [_wrap(name) for name in names]
+    n_lines = sum(name.count("\n") + 1 for name in names)
     n_rows = k + (3 if pooled is not None else 1)
-    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.38 * n_rows))
+    top_in, bottom_in = 0.8, 1.3
+    fig, ax = plt.subplots(
+        figsize=(FIGURE_WIDTH, top_in + bottom_in + 0.3 * max(n_rows, 0.6 * n_lines + 3))
+    )
     rows = np.arange(k)[::-1] + (2 if pooled is not None else 0)
     ax.hlines(rows, lows, highs, color=STUDY_COLOUR, linewidth=1.4)
     ax.scatter(
@@ -182,17 +207,35 @@ def forest_plot(
     )  # fmt: skip
     ax.set_xlabel(xlabel)
     if favours:
-        ax.annotate(f"\u2190 favours {favours[0]}", xy=(0.0, -0.11), xycoords="axes fraction",
-                    ha="left", va="top", fontsize=8.5, color="0.3")  # fmt: skip
-        ax.annotate(f"favours {favours[1]} \u2192", xy=(1.0, -0.11), xycoords="axes fraction",
-                    ha="right", va="top", fontsize=8.5, color="0.3")  # fmt: skip
-    ax.set_title(title, fontsize=11, loc="left")
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16 if favours else -0.1),
-              ncol=len(handles), fontsize=8, frameon=False)  # fmt: skip
+        for text, x, ha in (
+            (f"\u2190 favours {favours[0]}", 0.0, "left"),
+            (f"favours {favours[1]} \u2192", 1.0, "right"),
+        ):
+            ax.annotate(
+                text,
+                xy=(x, 0),
+                xycoords="axes fraction",
+                xytext=(0, -44),
+                textcoords="offset points",
+                ha=ha,
+                va="top",
+                fontsize=8.5,
+                color="0.3",
+            )
+    ax.set_title(_wrap(title, 90), fontsize=11, loc="left", pad=22)
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.01),
+        ncol=len(handles),
+        fontsize=8,
+        frameon=False,
+    )
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.tick_params(axis="y", length=0)
-    fig.tight_layout()
-    fig.subplots_adjust(right=0.68)
+    _fixed_margins(
+        fig, tick_labels, right=2.9, top=top_in + 0.3 * title.count("\n"), bottom=bottom_in
+    )
     if synthetic:
         mark_synthetic(fig)
     return fig
@@ -234,7 +277,11 @@ def count_bars(
 RATE_STYLES = {
     "clinic": {"color": "#6a1b9a", "marker": "o", "label": "Clinic (Wilson 95% CI)"},
     "drug arm": {"color": STUDY_COLOUR, "marker": "s", "label": "Trial drug arm (Wilson 95% CI)"},
-    "control arm": {"color": "0.55", "marker": "s", "label": "Trial control arm (Wilson 95% CI)"},
+    "control arm": {
+        "color": "0.55",
+        "marker": "s",
+        "label": "Trial comparator arm (Wilson 95% CI)",
+    },
     "pooled": {"color": POOLED_COLOUR, "marker": "D", "label": "Pooled drug arms (95% CI)"},
 }
 
@@ -260,7 +307,9 @@ def rate_comparison_plot(
     unknown = set(rows["kind"]) - set(RATE_STYLES)
     if unknown:
         raise PipelineError(f"rate_comparison_plot: unknown row kinds {sorted(unknown)}")
-    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.36 * len(rows)))
+    labels = [_wrap(label, 60) for label in rows["label"]]
+    top_in, bottom_in = 0.9 + 0.25 * title.count("\n"), 1.1
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, top_in + bottom_in + 0.36 * len(rows)))
     positions = np.arange(len(rows))[::-1]
     seen = set()
     for y, row in zip(positions, rows.to_dict("records"), strict=True):
@@ -281,7 +330,7 @@ def rate_comparison_plot(
         text = f"{rate:.0f}%" + (f" [{low:.0f}, {high:.0f}]" if math.isfinite(low) else "")
         ax.annotate(text, xy=(1.01, y), xycoords=("axes fraction", "data"), va="center",
                     fontsize=8.5, family="monospace")  # fmt: skip
-    ax.set_yticks(positions, list(rows["label"]), fontsize=9)
+    ax.set_yticks(positions, labels, fontsize=9)
     ax.set_xlim(0, 100)
     ax.set_ylim(-0.9, len(rows) - 0.3)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter())
@@ -289,10 +338,8 @@ def rate_comparison_plot(
     ax.set_title(title, loc="left", fontsize=11)
     ax.grid(axis="x", color="0.9")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (1 + 0.1 * len(rows)) - 0.05),
-              ncol=3, fontsize=8, frameon=False)  # fmt: skip
-    fig.tight_layout()
-    fig.subplots_adjust(right=0.8)
+    fig.legend(loc="lower center", bbox_to_anchor=(0.5, 0.01), ncol=3, fontsize=8, frameon=False)
+    _fixed_margins(fig, labels, right=1.4, top=top_in, bottom=bottom_in)
     if synthetic:
         mark_synthetic(fig)
     return fig
@@ -310,6 +357,7 @@ def trajectory_plot(
     ci: tuple[str, str] | None = None,
     n: str | None = None,
     reference_lines: dict[str, float] | None = None,
+    ylim: tuple[float, float] | None = None,
     synthetic: bool = False,
 ) -> Figure:
     """Lines of `y` against `x`, one per `group`, with a shaded CI band and n under each point.
@@ -330,7 +378,8 @@ def trajectory_plot(
         if n:
             for xv, yv, nv in zip(part[x], part[y], part[n], strict=True):
                 ax.annotate(
-                    f"{int(nv)}", (xv, yv), textcoords="offset points", xytext=(0, 7 + 9 * i),
+                    f"{int(nv)}", (xv, yv), textcoords="offset points",
+                    xytext=(0, 8 if i % 2 == 0 else -14),
                     ha="center", fontsize=7, color=colour,
                 )  # fmt: skip
     for text, level in (reference_lines or {}).items():
@@ -341,6 +390,8 @@ def trajectory_plot(
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left", fontsize=11)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    if ylim:
+        ax.set_ylim(*ylim)
     ax.grid(color="0.92")
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False)
