@@ -90,10 +90,10 @@ def synthetic_marker(raw: pd.DataFrame, mapping: Mapping, export: str) -> bool |
         return None
     codes = raw[header].map(lambda cell: mapping.code_for("boolean", cell))
     if codes.isna().any() or codes.nunique() != 1:
-        rows = [int(r) for r in codes.index[codes.isna() | (codes != codes.iloc[0])][:5]]
+        rows = [int(r) for r in codes.index[codes != "yes"][:5]]
         raise PipelineError(
             f"{export}: the column '{header}' must say yes on every row (synthetic data) or no "
-            f"on every row; rows {rows} differ or are blank"
+            f"on every row; rows {rows} do not say yes"
         )
     return bool(codes.iloc[0] == "yes")
 
