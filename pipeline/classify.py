@@ -149,7 +149,7 @@ def _drug(title: str, abstract: str) -> list[str] | None:
 _DRUG_WORD = r"(?:es|ar)?ketamine|KET01|ESK|Spravato|study drug|drug"
 _ROUTES = [
     ("iv", r"\bintravenous(?:ly)?\b|\bIV\b|\bi\.v\.|\binfusions?\b"),
-    ("intranasal", r"\bintranasal(?:ly)?\b|\bnasal spray\b|\bnasally\b|\bESK-NS\b|\bNS\b"),
+    ("intranasal", r"\bintranasal(?:ly)?\b|\bnasal spray\b|\bnasally\b|\bESK-NS\b"),
     (
         "oral",
         rf"\boral(?:ly)?\s(?:[\w-]+\s){{0,2}}?(?:{_DRUG_WORD})\b|\b(?:{_DRUG_WORD})\s(?:[\w-]+\s)"
@@ -166,9 +166,22 @@ def _route(title: str, abstract: str) -> list[str] | None:
     return _routes_in(title) or _routes_in(abstract)
 
 
+_ROUTE_NEEDLES = {
+    "iv": ("intravenous", "i.v.", "iv", "infusion"),
+    "intranasal": ("nasal", "esk-ns"),
+    "oral": ("oral", "tablet", "lozenge"),
+    "sc": ("subcutaneous", "s.c.", "sc "),
+    "im": ("intramuscular", "i.m.", "im "),
+    "sublingual": ("sublingual",),
+}
+
+
 def _routes_in(text: str) -> list[str] | None:
     found = []
+    low = text.lower()
     for route, pattern in _ROUTES:
+        if not any(needle in low for needle in _ROUTE_NEEDLES[route]):
+            continue
         flags = 0 if route in ("iv",) else re.I
         if route == "iv":
             hit = re.search(r"\bintravenous(?:ly)?\b|\bi\.v\.", text, re.I) or re.search(
@@ -239,8 +252,52 @@ _ANAESTHESIA_RE = re.compile(
 _DEPRESSION_RE = re.compile(r"depressi\w+|\bsuicid\w+|\bmood\b", re.I)
 
 
-def _labels(patterns: list[tuple[str, str]], text: str, flags: int = re.I) -> list[str]:
-    return [name for name, pattern in patterns if re.search(pattern, text, flags)]
+# Lower-case words one of which a pattern needs: checking them first (a plain substring test)
+# spares the regex scan of abstracts that cannot match, which keeps classification fast.
+_NEEDLES = {
+    "trd": ("resistant", "trd", "refractory"),
+    "mdd": ("major depressi", "mdd", "unipolar"),
+    "bipolar_depression": ("bipolar",),
+    "suicidal_ideation": ("suicid",),
+    "ptsd": ("ptsd", "traumatic"),
+    "postpartum": ("partum", "natal", "ppd", "cesarean", "caesarean"),
+    "adolescents": ("adolescen", "teenager", "children", "youth"),
+    "older_adults": ("elderly", "older", "geriatric", "65"),
+    "placebo": ("placebo", "saline"),
+    "midazolam": ("midazolam",),
+    "ect": ("electroconvulsive", "ect"),
+    "antidepressant": ("quetiapine", "placebo", "versus", "compar"),
+    "other": ("propofol", "remifentanil", "dexmedetomidine", "sufentanil", "versus"),
+    "MADRS": ("madrs", "montgomery"),
+    "HAM-D": ("ham", "hdrs", "hrsd", "hamilton"),
+    "BDI": ("bdi", "beck"),
+    "QIDS-SR": ("qids", "quick inventory"),
+    "PHQ-9": ("phq", "patient health"),
+    "CGI": ("cgi", "clinical global"),
+    "C-SSRS": ("c-ssrs", "columbia"),
+    "SSI": ("ssi", "scale for suicidal"),
+    "EPDS": ("epds", "edinburgh"),
+    "CADSS": ("cadss", "dissociative"),
+    "SDS": ("sds", "sheehan"),
+    "PCL-5": ("pcl-5", "ptsd checklist"),
+    "CAPS-5": ("caps-5", "clinician-administered ptsd"),
+    "IDS": ("ids", "inventory of depressive"),
+    "HAM-A": ("ham-a", "hamilton anxiety"),
+    "GAD-7": ("gad-7",),
+    "SHAPS": ("shaps", "snaith"),
+}
+
+
+def _labels(
+    patterns: list[tuple[str, str]], text: str, flags: int = re.I, low: str | None = None
+) -> list[str]:
+    low = text.lower() if low is None else low
+    return [
+        name
+        for name, pattern in patterns
+        if any(needle in low for needle in _NEEDLES.get(name, ("",)))
+        and re.search(pattern, text, flags)
+    ]
 
 
 def _population(text: str) -> list[str] | None:
@@ -284,11 +341,9 @@ _N_ENROLLED_PATTERNS = [
     rf"|participants|subjects|adults|outpatients|inpatients)",
     rf"\b(?:conducted|performed){SP}in{SP}{_COUNT}{SP}(?:patients|participants|subjects)",
 ]
-_ARM_N_RE = re.compile(
-    rf"(?P<label>[A-Za-z][\w/+.-]*(?:,?{SP}[\w/+.-]+){{0,4}}?){SP}?[\[(]{SP}?n{SP}?={SP}?"
-    rf"(?P<n>\d+){SP}?[\])]"
-    rf"|(?P<label2>[A-Za-z][\w/+.-]*(?:{SP}[\w/+.-]+){{0,3}}?),{SP}n{SP}?={SP}?(?P<n2>\d+)"
-)
+# "esketamine [n = 122]", "placebo (n = 33)", "ESK, n = 316": the n first, then its label.
+_ARM_N_RE = re.compile(rf"(?P<open>[\[(]|,){SP}?n{SP}?={SP}?(?P<n>\d+){SP}?[\])]?")
+_ARM_LABEL_RE = re.compile(rf"(?P<label>[A-Za-z][\w/+.-]*(?:,?{SP}[\w/+.-]+){{0,4}}?){SP}?$")
 _ASSIGNED_ARMS_RE = re.compile(
     rf"\b(?P<n1>\d+){SP}(?:patients{SP}|participants{SP})?were{SP}(?:assigned|randomi[sz]ed)"
     rf"{SP}to{SP}the{SP}(?P<l1>[\w/+ -]+?){SP}group{SP}and{SP}(?P<n2>\d+){SP}to{SP}the{SP}"
@@ -311,36 +366,56 @@ def _count_value(text: str) -> int | None:
         return None
 
 
+_COUNT_KEYWORD_RE = re.compile(
+    r"randomi[sz]|randomly|enrol|includ|recruit|conducted in|performed in", re.I
+)
+
+
 def _first_count(patterns: list[str], text: str) -> int | None:
+    """The first count a pattern finds, trying the patterns in order of preference.
+
+    The patterns only run on windows around the words they need ("randomized", "enrolled"),
+    which keeps this cheap on long abstracts.
+    """
+    windows = [
+        text[max(0, m.start() - 160) : m.end() + 140] for m in _COUNT_KEYWORD_RE.finditer(text)
+    ]
     for pattern in patterns:
-        for match in re.finditer(pattern, text, re.I):
-            before = text[max(0, match.start("n") - 8) : match.start("n")]
-            if re.search(r"(?:phase|stage|cohort|day|week|[\w]-)\s?$", before, re.I):
-                continue
-            value = _count_value(match["n"])
-            if value and value > 1:
-                return value
+        for window in windows:
+            for match in re.finditer(pattern, window, re.I):
+                before = window[max(0, match.start("n") - 8) : match.start("n")]
+                if re.search(r"(?:phase|stage|cohort|day|week|[\w]-)\s?$", before, re.I):
+                    continue
+                value = _count_value(match["n"])
+                if value and value > 1:
+                    return value
     return None
+
+
+_ARM_SENTENCE_RE = re.compile(r"randomi[sz]|randomly|assigned|groups?\b|arms?\b", re.I)
 
 
 def _arms(abstract: str) -> list[dict]:
     arms = []
-    assigned = _ASSIGNED_ARMS_RE.search(abstract)
+    assigned = _ASSIGNED_ARMS_RE.search(abstract) if "to the" in abstract else None
     if assigned:  # "336 patients were assigned to the esketamine group and 340 to the ..."
         return [
             {"label": assigned["l1"], "n": int(assigned["n1"])},
             {"label": assigned["l2"], "n": int(assigned["n2"])},
         ]
     for sentence in re.split(r"(?<=\.)\s+(?=[A-Z])", abstract):
-        if not re.search(r"randomi[sz]|randomly|assigned|groups?\b|arms?\b", sentence, re.I):
+        if "n" not in sentence or not _ARM_SENTENCE_RE.search(sentence):
             continue
         for match in _ARM_N_RE.finditer(sentence):
-            label = (match["label"] or match["label2"]).strip(" ,;")
-            label = _LEADING_WORDS_RE.sub("", label)
-            n = int(match["n"] or match["n2"])
+            window = sentence[max(0, match.start() - 60) : match.start()]
+            window = re.split(r"[(\[;:]|\bor\b|\band\b", window)[-1]
+            found = _ARM_LABEL_RE.search(window)
+            if not found:
+                continue
+            label = _LEADING_WORDS_RE.sub("", found["label"].strip(" ,;"))
             if re.fullmatch(r"(?:N|total|all|overall)", label, re.I):
                 continue
-            arms.append({"label": label, "n": n})
+            arms.append({"label": label, "n": int(match["n"])})
     return arms
 
 

@@ -63,24 +63,59 @@ class Effect:
 
 # --- vocabularies -------------------------------------------------------------------------
 
-_STRONG_KINDS = [
-    ("smd", r"standardi[sz]ed mean differences?|\bSMDs?\b|\beffect sizes?\b"),
-    ("hedges_g", r"\bHedges['’]?s?\s?g\b|(?<![\w'’-])g(?=\s?[=:])"),
-    ("cohens_d", r"\bCohen['’]?s?\s?d\b|(?<![\w'’-])d(?=\s?[=:])"),
-    ("odds_ratio", r"(?:adjusted |reporting )?odds ratios?|\b[ad]?R?ORs?\b"),
-    ("risk_ratio", r"risk ratios?|relative risks?|rate ratios?|\ba?RRs?\b"),
-    ("hazard_ratio", r"hazard ratios?|\ba?HRs?\b"),
-    ("nnt", r"numbers? needed to treat|\bNNTs?\b"),
-    (
-        "mean_difference",
-        r"mean differences?|\bW?MDs?\b|differences?|\bdiffered\b|Δ|pooled estimates?",
-    ),
-]
-_STRONG_RE = re.compile(
-    "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _STRONG_KINDS), re.IGNORECASE
+# Named statistics and the kind they give. Written out case by case (no IGNORECASE, every
+# alternative starting with a literal) because this scan runs on every sentence with a number;
+# word boundaries are checked on each match instead of in the pattern.
+_STRONG_TERMS = {
+    "smd": ("standardized mean difference", "standardised mean difference", "SMD",
+            "effect size"),
+    "odds_ratio": ("odds ratio", "adjusted odds ratio", "reporting odds ratio", "OR", "aOR",
+                   "dOR", "ROR", "aROR"),
+    "risk_ratio": ("risk ratio", "relative risk", "rate ratio", "RR", "aRR"),
+    "hazard_ratio": ("hazard ratio", "HR", "aHR"),
+    "nnt": ("number needed to treat", "numbers needed to treat", "NNT"),
+    "mean_difference": ("mean difference", "MD", "WMD", "difference", "differed", "Δ",
+                        "pooled estimate"),
+}  # fmt: skip
+_TERM_KIND: dict[str, tuple[str, str]] = {}  # lower-case term -> (kind, term as written)
+for _kind, _terms in _STRONG_TERMS.items():
+    for _term in _terms:
+        _TERM_KIND[_term.lower()] = (_kind, _term)
+_STRONG_ALTERNATIVES = sorted(
+    {t[0].upper() + t[1:] for terms in _STRONG_TERMS.values() for t in terms}
+    | {t for terms in _STRONG_TERMS.values() for t in terms},
+    key=len,
+    reverse=True,
 )
-# Case matters for the abbreviations ("or" is not an odds ratio), so they are checked again.
-_ABBREVIATION_RE = re.compile(r"^[a-z]?[A-Z]{2,4}s?$|^[dg]$")
+_STRONG_RE = re.compile(
+    "|".join(
+        [r"Hedges['’]?s?\s?g", r"Cohen['’]?s?\s?d", r"d(?=\s?[=:])", r"g(?=\s?[=:])"]
+        + [re.escape(term) + ("s?" if term[-1].isalpha() else "") for term in _STRONG_ALTERNATIVES]
+    )
+)
+
+
+def _strong_kind(match: re.Match, text: str) -> str | None:
+    """The kind a named statistic gives, or None when the match is part of a longer word."""
+    start, end = match.span()
+    if start and (text[start - 1].isalnum() or text[start - 1] in "'’-"):
+        return None
+    if end < len(text) and text[end].isalnum():
+        return None
+    word = match.group()
+    if word.startswith("Hedges") or word == "g":
+        return "hedges_g"
+    if word.startswith("Cohen") or word == "d":
+        return "cohens_d"
+    key = word.lower()
+    found = _TERM_KIND.get(key) or _TERM_KIND.get(key[:-1])
+    if not found:
+        return None
+    kind, term = found
+    if term != term.lower() and word not in (term, term + "s"):
+        return None  # an abbreviation counts only as written: "OR", not "Or"
+    return kind
+
 
 _DIFFERENCE_CUES_RE = re.compile(
     r"\b(?:greater|lower|higher|less|more|compared|than|vs\.?|versus|between|superior)\b",
@@ -168,6 +203,7 @@ _LABELLED_CI = (
     rf"[\[(]?{SP}?{_LOW}{_RANGE_SEP}{_HIGH}{SP}?[\])]?"
 )
 _LABELLED_CI_RE = re.compile(_LABELLED_CI)
+_CI_NAME_RE = re.compile(_CI_NAME)
 _BARE_CI = (
     rf"[\[(]{SP}?\$?(?P<blow>{SIGNED}){SP}?%?(?:{SP}?(?:to|–|—|-|,){SP}?)"
     rf"\$?(?P<bhigh>{SIGNED}){_BOUND_UNIT}{SP}?[\]);]"
@@ -236,11 +272,15 @@ class _Token:
     percent: bool
 
 
+_DIGIT_RE = re.compile(r"\d")
+
+
 def extract_effects(abstract: str) -> list[Effect]:
     """Every effect the rules find in `abstract`, in text order, with spans into it."""
     effects: list[Effect] = []
     for sentence in split_sentences(abstract):
-        effects.extend(_SentenceExtractor(sentence).run())
+        if _DIGIT_RE.search(sentence.text) or "ercent" in sentence.text:
+            effects.extend(_SentenceExtractor(sentence).run())
     return effects
 
 
@@ -259,16 +299,17 @@ class _SentenceExtractor:
         ]
         self.blocked.extend((s, e) for s, e, _, _ in self.p_values)
         self.blocked.extend(m.span() for m in _STAT_RE.finditer(self.text))
-        self.strong = [
-            (m.start(), m.end(), m.lastgroup)
-            for m in _STRONG_RE.finditer(self.text)
-            if _is_keyword(m.group())
-        ]
+        self.strong = []
+        for match in _STRONG_RE.finditer(self.text):
+            kind = _strong_kind(match, self.text)
+            if kind:
+                self.strong.append((match.start(), match.end(), kind))
         self.tokens = [
             _Token(m.start(), m.end(), parse_number(m.group()), self._is_percent(m.end()))
             for m in NUMBER_RE.finditer(self.text)
         ]
-        self.has_ci_label = [m.start() for m in re.finditer(_CI_NAME, self.text)]
+        self.has_ci_label = [m.start() for m in _CI_NAME_RE.finditer(self.text)]
+        self.scales: list[re.Match] | None = None
 
     # -- helpers --
 
@@ -321,7 +362,8 @@ class _SentenceExtractor:
     # -- the rules --
 
     def run(self) -> list[Effect]:
-        self._adverse_event_rates()
+        if "%" in self.text:
+            self._adverse_event_rates()
         previous_kind: str | None = None
         previous_end = -1
         for token in self.tokens:
@@ -517,6 +559,8 @@ class _SentenceExtractor:
             self.taken.append((start, pct_end))
 
     def _word_percent_rates(self) -> None:
+        if "ercent" not in self.text:
+            return
         for match in _WORD_PERCENT_RE.finditer(self.text):
             if self._overlaps(self.taken, *match.span()):
                 continue
@@ -576,7 +620,10 @@ class _SentenceExtractor:
                 effect.p, effect.p_operator = p_value, op
             break
         effect.timepoint = _timepoint(self.text, start, end)
-        effect.scale = None if effect.kind == "other" else _scale(self.text, start)
+        if effect.kind != "other":
+            if self.scales is None:
+                self.scales = list(_SCALE_RE.finditer(self.text))
+            effect.scale = _scale(self.scales, start)
         if effect.arm is None:
             effect.arm = _arm(self.text, end)
 
@@ -595,13 +642,6 @@ def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _is_keyword(text: str) -> bool:
-    """Abbreviations count only in capitals ("OR", "HR", "SMD"), words in any case."""
-    if text.isascii() and text.isalpha() and len(text) <= 5:
-        return bool(_ABBREVIATION_RE.match(text)) or text.lower() in ("differ",)
-    return True
-
-
 def _timepoint(text: str, start: int, end: int) -> str | None:
     before = [m for m in _TIMEPOINT_RE.finditer(text, 0, start)]
     if before and start - before[-1].end() < 120:
@@ -610,8 +650,7 @@ def _timepoint(text: str, start: int, end: int) -> str | None:
     return after.group() if after else None
 
 
-def _scale(text: str, start: int) -> str | None:
-    matches = list(_SCALE_RE.finditer(text))
+def _scale(matches: list[re.Match], start: int) -> str | None:
     if not matches:
         return None
     chosen = [m for m in matches if m.start() < start]

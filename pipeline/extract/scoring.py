@@ -1,0 +1,306 @@
+"""Score the extractor against hand annotations: precision and recall per effect kind, and
+accuracy of the trial facts.
+
+An extracted effect matches an annotated one when the PMID and kind are equal, the values
+differ by at most 1e-6, and both CI bounds are equal (both null, or within 1e-6); each
+annotation matches at most one extraction. The package never reads the shared data itself:
+callers (tests, the benchmark) pass the directory holding the PubMed records.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.errors import PipelineError
+from pipeline.extract import ExtractionResult, effect_to_json, extract_text
+
+TOLERANCE = 1e-6
+JSONL_SOURCES = ("landmark.jsonl", "search_sample_a.jsonl", "search_sample_b.jsonl")
+XML_SOURCES = ("efetch_sample.xml",)
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """An abstract as the warehouse stores it, with what the classifier may use."""
+
+    pmid: str
+    title: str
+    abstract: str
+    publication_types: tuple[str, ...] = ()
+    mesh: tuple[str, ...] = ()
+
+
+@dataclass
+class Counts:
+    """True positives, false positives and false negatives of one kind (or all kinds)."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        """Share of extracted effects that match an annotation (1.0 when none were extracted)."""
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Share of annotated effects that were extracted (1.0 when none were annotated)."""
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+@dataclass
+class Mismatch:
+    """An effect on one side only, for reading what went wrong."""
+
+    pmid: str
+    side: str  # 'missed' (annotated, not extracted) or 'extra' (extracted, not annotated)
+    kind: str
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    quote: str | None
+
+
+@dataclass
+class Score:
+    """The whole comparison: effect counts per kind, fact accuracies, and the mismatches."""
+
+    per_kind: dict[str, Counts] = field(default_factory=dict)
+    facts: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (correct, total)
+    mismatches: list[Mismatch] = field(default_factory=list)
+    n_records: int = 0
+
+    @property
+    def overall(self) -> Counts:
+        """Counts summed over every kind."""
+        total = Counts()
+        for counts in self.per_kind.values():
+            total.tp += counts.tp
+            total.fp += counts.fp
+            total.fn += counts.fn
+        return total
+
+    def accuracy(self, name: str) -> float:
+        """Share of records where the fact agrees (1.0 when none were compared)."""
+        correct, total = self.facts.get(name, (0, 0))
+        return correct / total if total else 1.0
+
+    def table(self) -> str:
+        """A plain-text table of precision and recall per kind and of the fact accuracies."""
+        lines = [
+            f"{self.n_records} annotated abstracts",
+            "",
+            f"{'effect kind':<18}{'annot.':>7}{'extr.':>7}{'match':>7}{'precision':>11}"
+            f"{'recall':>8}",
+        ]
+        for kind in sorted(self.per_kind):
+            c = self.per_kind[kind]
+            lines.append(
+                f"{kind:<18}{c.tp + c.fn:>7}{c.tp + c.fp:>7}{c.tp:>7}{c.precision:>11.3f}"
+                f"{c.recall:>8.3f}"
+            )
+        c = self.overall
+        lines.append(
+            f"{'overall':<18}{c.tp + c.fn:>7}{c.tp + c.fp:>7}{c.tp:>7}{c.precision:>11.3f}"
+            f"{c.recall:>8.3f}"
+        )
+        lines += ["", f"{'trial fact':<18}{'correct':>9}{'of':>5}{'accuracy':>10}"]
+        for name, (correct, total) in self.facts.items():
+            accuracy = correct / total if total else 1.0
+            lines.append(f"{name:<18}{correct:>9}{total:>5}{accuracy:>10.3f}")
+        return "\n".join(lines)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_annotations(path: str | Path) -> list[dict]:
+    """The annotated records, one JSON object per line; a bad line raises naming file and line."""
+    path = Path(path)
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise PipelineError(f"cannot read the annotations {path}: {error}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise PipelineError(f"{path}, line {number}: not JSON ({error})") from None
+        if not isinstance(record, dict) or not record.get("pmid"):
+            raise PipelineError(f"{path}, line {number}: an annotation needs a 'pmid'")
+        records.append(record)
+    return records
+
+
+def load_source_records(pubmed_dir: str | Path) -> dict[str, SourceRecord]:
+    """Every record with a PMID in the shared PubMed files, by PMID (XML parsed as ingest does)."""
+    folder = Path(pubmed_dir)
+    records: dict[str, SourceRecord] = {}
+    for name in JSONL_SOURCES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not row.get("pmid"):
+                continue
+            records[str(row["pmid"])] = SourceRecord(
+                pmid=str(row["pmid"]),
+                title=row.get("title") or "",
+                abstract=row.get("abstract") or "",
+                publication_types=tuple(row.get("pubtypes") or ()),
+            )
+    for name in XML_SOURCES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        from pipeline.parse import parse_pubmed_xml
+
+        for parsed in parse_pubmed_xml(path.read_bytes(), "snapshot", origin=name):
+            article = getattr(parsed, "article", None)
+            if article is None or article.pmid in records:
+                continue
+            records[article.pmid] = SourceRecord(
+                pmid=article.pmid,
+                title=article.title,
+                abstract=article.abstract,
+                publication_types=tuple(article.publication_types),
+                mesh=tuple(m.descriptor for m in article.mesh),
+            )
+    return records
+
+
+# --- matching ---------------------------------------------------------------------------------
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=TOLERANCE)
+
+
+def effects_match(extracted: dict, annotated: dict) -> bool:
+    """Same kind, same value and same CI bounds (the contract's match rule)."""
+    return (
+        extracted.get("kind") == annotated.get("kind")
+        and _close(extracted.get("value"), annotated.get("value"))
+        and _close(extracted.get("ci_low"), annotated.get("ci_low"))
+        and _close(extracted.get("ci_high"), annotated.get("ci_high"))
+    )
+
+
+def match_effects(extracted: list[dict], annotated: list[dict]) -> list[tuple[int, int]]:
+    """Pairs (extracted index, annotated index); each side used at most once, in text order."""
+    used: set[int] = set()
+    pairs = []
+    for i, effect in enumerate(extracted):
+        for j, gold in enumerate(annotated):
+            if j not in used and effects_match(effect, gold):
+                used.add(j)
+                pairs.append((i, j))
+                break
+    return pairs
+
+
+def _same_set(a: Iterable | None, b: Iterable | None) -> bool:
+    return set(a or ()) == set(b or ())
+
+
+def _arm_sizes(arms: Iterable[dict] | None) -> list[int]:
+    return sorted(int(arm["n"]) for arm in arms or () if arm.get("n") is not None)
+
+
+def score(annotations: list[dict], records: dict[str, SourceRecord]) -> Score:
+    """Run the extractor on every annotated abstract and compare (see the module docstring).
+
+    Facts: design by equality, drug and route as sets, over every record; n_randomized over
+    records where the annotation or the extractor gives one; arm sizes (the sorted n's) over
+    records where either side lists arms.
+    """
+    result = Score()
+    fact_counts: dict[str, list[int]] = {
+        name: [0, 0] for name in ("design", "drug", "route", "n_randomized", "arm_sizes")
+    }
+    per_kind: dict[str, Counts] = {}
+    for annotation in annotations:
+        pmid = str(annotation["pmid"])
+        record = records.get(pmid)
+        if record is None:
+            raise PipelineError(f"annotated PMID {pmid} is not in the PubMed records given")
+        extraction = extract_record(record)
+        extracted = [effect_to_json(e) for e in extraction.effects]
+        gold = annotation.get("effects") or []
+        pairs = match_effects(extracted, gold)
+        matched_extracted = {i for i, _ in pairs}
+        matched_gold = {j for _, j in pairs}
+        for i, _ in pairs:
+            per_kind.setdefault(extracted[i]["kind"], Counts()).tp += 1
+        for i, effect in enumerate(extracted):
+            if i not in matched_extracted:
+                per_kind.setdefault(effect["kind"], Counts()).fp += 1
+                result.mismatches.append(_mismatch(pmid, "extra", effect))
+        for j, effect in enumerate(gold):
+            if j not in matched_gold:
+                per_kind.setdefault(effect["kind"], Counts()).fn += 1
+                result.mismatches.append(_mismatch(pmid, "missed", effect))
+        trial, gold_trial = extraction.trial.to_dict(), annotation.get("trial") or {}
+        _tally(fact_counts["design"], trial["design"] == gold_trial.get("design"))
+        _tally(fact_counts["drug"], _same_set(trial["drug"], gold_trial.get("drug")))
+        _tally(fact_counts["route"], _same_set(trial["route"], gold_trial.get("route")))
+        if trial["n_randomized"] is not None or gold_trial.get("n_randomized") is not None:
+            _tally(
+                fact_counts["n_randomized"], trial["n_randomized"] == gold_trial.get("n_randomized")
+            )
+        if trial["arms"] or gold_trial.get("arms"):
+            _tally(
+                fact_counts["arm_sizes"],
+                _arm_sizes(trial["arms"]) == _arm_sizes(gold_trial.get("arms")),
+            )
+        result.n_records += 1
+    result.per_kind = per_kind
+    result.facts = {name: (c[0], c[1]) for name, c in fact_counts.items()}
+    return result
+
+
+def extract_record(record: SourceRecord) -> ExtractionResult:
+    """The extractor run on one source record, as the warehouse stage runs it."""
+    return extract_text(
+        record.pmid,
+        record.title,
+        record.abstract,
+        publication_types=record.publication_types,
+        mesh=record.mesh,
+    )
+
+
+def _tally(counts: list[int], correct: bool) -> None:
+    counts[0] += int(correct)
+    counts[1] += 1
+
+
+def _mismatch(pmid: str, side: str, effect: dict) -> Mismatch:
+    return Mismatch(
+        pmid=pmid,
+        side=side,
+        kind=effect.get("kind"),
+        value=effect.get("value"),
+        ci_low=effect.get("ci_low"),
+        ci_high=effect.get("ci_high"),
+        quote=effect.get("quote"),
+    )
+
+
+def kinds_summary(annotations: list[dict]) -> Counter:
+    """How many annotated effects of each kind (for reports)."""
+    return Counter(e["kind"] for a in annotations for e in a.get("effects") or [])
