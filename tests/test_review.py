@@ -37,10 +37,17 @@ def insert_effects(con, rows: list[dict]) -> None:
     """Insert effects into core.effects under the column names the table uses."""
     columns = review._table_columns(con, "core", "effects")
     names = {"start": "start_offset", "end": "end_offset"}
+    abstracts = dict(con.execute("SELECT pmid, abstract FROM core.articles").fetchall())
     for row in rows:
+        abstract = abstracts[row["pmid"]]
+        sentence, sentence_start = review.sentence_around(abstract, row["start"], row["end"])
         row = {
             **row,
             "effect_id": review.effect_id(row["pmid"], row["kind"], row["start"], row["end"]),
+            "quote": abstract[row["start"] : row["end"]],
+            "sentence": sentence,
+            "sentence_start": sentence_start,
+            "extracted_at": warehouse.now(),
         }
         values = {c: row.get(c, row.get(k)) for k, c in names.items() if c in columns}
         values.update({c: row.get(c) for c in columns if c in row and c not in values})
@@ -66,13 +73,6 @@ def db(tmp_path: Path, shared_pubmed: Path) -> Path:
     path = tmp_path / "review.duckdb"
     con = warehouse.connect(path)
     load_articles(con, shared_pubmed)
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS core.effects (effect_id VARCHAR, pmid VARCHAR, kind VARCHAR, "
-        "value DOUBLE, ci_low DOUBLE, ci_high DOUBLE, p DOUBLE, p_operator VARCHAR, arm VARCHAR, "
-        "timepoint VARCHAR, scale VARCHAR, label VARCHAR, start_offset INTEGER, "
-        "end_offset INTEGER, "
-        "extractor_version VARCHAR)"
-    )  # TEMPORARY until the extraction migration lands
     insert_effects(con, effect_rows(SUSTAIN_1))
     con.close()
     return path

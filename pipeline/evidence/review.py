@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -72,7 +71,8 @@ def _table_columns(con, schema: str, table: str) -> list[str]:
 def current_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
     """The extracted effects now in core.effects, with their quote (abstract[start:end]).
 
-    Columns: those of _EFFECT_COLUMNS plus `quote` and `abstract`; `effect_id` is computed
+    Columns: those of _EFFECT_COLUMNS plus `quote`, `abstract` and the article's `is_retracted`;
+    `effect_id` is computed
     when the table does not store it. Raises PipelineError when there is no effects table.
     """
     present = _table_columns(con, "core", "effects")
@@ -91,7 +91,7 @@ def current_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
     names = list(_EFFECT_COLUMNS)
     order = ", ".join(str(names.index(n) + 1) for n in ("pmid", "start", "end", "kind"))
     frame = con.execute(
-        f"SELECT {', '.join(select)}, a.abstract FROM core.effects e "
+        f"SELECT {', '.join(select)}, a.abstract, a.is_retracted FROM core.effects e "
         f"JOIN core.articles a ON a.pmid = e.pmid {where} ORDER BY {order}",
         [list(pmids)] if pmids else [],
     ).df()
@@ -108,6 +108,7 @@ def current_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
         stored if isinstance(stored, str) and stored else mine
         for stored, mine in zip(frame.effect_id, computed, strict=True)
     ]
+    _disambiguate_shared_ids(frame)
     frame["quote"] = [
         abstract[start:end]
         for abstract, start, end in zip(frame.abstract, frame.start, frame.end, strict=True)
@@ -115,10 +116,34 @@ def current_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
     return frame
 
 
+def _disambiguate_shared_ids(frame: pd.DataFrame) -> None:
+    """Give effects that share one span and kind (e.g. '64% and 28%') ids of their own.
+
+    sha1(pmid|kind|start|end) names one effect per span; where the extraction gives several
+    values for one span, each keeps a stable id of its own: sha1(pmid|kind|start|end|value|label).
+    """
+    shared = frame["effect_id"].duplicated(keep=False)
+    if not shared.any():
+        return
+    log.debug("%d effects share a span and kind with another; ids extended", int(shared.sum()))
+    frame.loc[shared, "effect_id"] = [
+        hashlib.sha1(
+            f"{r.pmid}|{r.kind}|{r.start}|{r.end}|{float(r.value)!r}|{r.label or ''}".encode()
+        ).hexdigest()
+        for r in frame[shared].itertuples()
+    ]
+    if frame["effect_id"].duplicated().any():
+        dup = frame[frame["effect_id"].duplicated(keep=False)].iloc[0]
+        raise PipelineError(
+            f"PMID {dup.pmid}: two extracted effects are identical ({dup.kind} {dup.value} "
+            f"at {dup.start}-{dup.end}); re-run the extraction"
+        )
+
+
 def _same_number(a, b) -> bool:
     """Equal within 1e-9, NULL equal to NULL only."""
-    a_missing = a is None or (isinstance(a, float) and math.isnan(a))
-    b_missing = b is None or (isinstance(b, float) and math.isnan(b))
+    a_missing = _none_if_nan(a) is None
+    b_missing = _none_if_nan(b) is None
     if a_missing or b_missing:
         return a_missing and b_missing
     return abs(float(a) - float(b)) <= 1e-9
@@ -160,9 +185,13 @@ def effect_statuses(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
 
 
 def verified_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
-    """The effects patient materials may use: verified, and unchanged since they were verified."""
+    """The effects patient materials may use: verified, unchanged since, not from a retraction."""
     statuses = effect_statuses(con, pmids)
-    keep = (statuses["status"] == VERIFIED) & ~statuses["needs_rereview"]
+    keep = (
+        (statuses["status"] == VERIFIED)
+        & ~statuses["needs_rereview"]
+        & ~statuses["is_retracted"].fillna(False).astype(bool)
+    )
     return statuses[keep].reset_index(drop=True)
 
 
@@ -257,7 +286,8 @@ def record_decision(
 
 
 def _none_if_nan(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """None for a missing value (None, NaN, pandas NA); numpy scalars as Python ones."""
+    if value is None or (not isinstance(value, list | tuple) and pd.isna(value) is True):
         return None
     return value.item() if hasattr(value, "item") else value
 

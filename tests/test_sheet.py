@@ -1,0 +1,193 @@
+"""The evidence sheet: only verified effects, every number traced to its span, plain language."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from pipeline import warehouse
+from pipeline.cli import main
+from pipeline.evidence import review, sheet
+from pipeline.evidence.readability import count_syllables, flesch_kincaid_grade, text_statistics
+
+
+@pytest.fixture()
+def db(ingested_warehouse: Path, tmp_path: Path) -> Path:
+    """A writable copy of the ingested warehouse (nothing reviewed yet)."""
+    path = tmp_path / "sheet.duckdb"
+    shutil.copy(ingested_warehouse, path)
+    return path
+
+
+def verify(path: Path, pmids: list[str] | None = None, decision: str = review.VERIFIED) -> set:
+    """Record `decision` for every current effect (of `pmids`); returns their ids."""
+    con = warehouse.connect(path)
+    try:
+        ids = list(review.current_effects(con, pmids).effect_id)
+        review.record_decisions(con, [review.Decision(i, decision) for i in ids], "Test Reviewer")
+    finally:
+        con.close()
+    return set(ids)
+
+
+def build(path: Path) -> sheet.EvidenceSheet:
+    con = warehouse.connect(path)
+    try:
+        return sheet.build_sheet(con)
+    finally:
+        con.close()
+
+
+def figures_in(html_text: str) -> list:
+    return lxml.html.fromstring(html_text).xpath("//span[@data-effect-id]")
+
+
+@pytest.fixture()
+def all_verified(db: Path) -> tuple[Path, set]:
+    return db, verify(db)
+
+
+def test_nothing_verified_gives_a_clear_page(db, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["evidence", "sheet", "--out", str(out), "--db", str(db)]) == 0
+    html_text = (out / sheet.HTML_NAME).read_text(encoding="utf-8")
+    markdown = (out / sheet.MARKDOWN_NAME).read_text(encoding="utf-8")
+    assert 'id="nothing-verified"' in html_text and "No checked results yet" in html_text
+    assert "## No checked results yet" in markdown
+    assert figures_in(html_text) == []
+    assert "0 statement(s)" in capsys.readouterr().out
+
+
+def test_every_number_is_a_verified_effects_span_as_written(all_verified):
+    path, verified_ids = all_verified
+    built = build(path)
+    figures = figures_in(sheet.render_html(built))
+    assert len(figures) >= 20
+    con = warehouse.connect(path, read_only=True)
+    abstracts = dict(con.execute("SELECT pmid, abstract FROM core.articles").fetchall())
+    con.close()
+    for element in figures:
+        assert element.get("data-effect-id") in verified_ids
+        start, end = int(element.get("data-start")), int(element.get("data-end"))
+        quote = abstracts[element.get("data-pmid")][start:end]
+        assert element.get("title") == f"From the abstract: {quote}"
+        written = [m[0] for m in sheet.NUMBER_TOKEN.finditer(quote)]
+        written += [m[0] for m in sheet._SPACED_NEGATIVE.finditer(quote)]
+        assert element.text in written, (element.text, quote)
+
+
+def test_each_statement_carries_evidence_label_and_citation(all_verified):
+    path, _ = all_verified
+    built = build(path)
+    assert {s.treatment.key for s in built.sections} == {"iv_ketamine", "intranasal_esketamine"}
+    studies = [study for s in built.sections for t in s.topics for study in t.studies]
+    assert studies
+    for study in studies:
+        assert re.match(
+            r"(Randomized|Open-label|Later analysis|Observational|Review of studies)",
+            study.evidence_label,
+        )
+        assert re.search(r"(\d+ people|number of people not stated)$", study.evidence_label)
+        assert study.pubmed_url == f"https://pubmed.ncbi.nlm.nih.gov/{study.pmid}/"
+        assert "<i>" in study.citation_html
+    markdown = sheet.render_markdown(built)
+    for study in studies:
+        for statement in study.statements:
+            assert f"- {statement.plain_text}" in markdown
+
+
+def test_only_verified_effects_reach_the_sheet(db):
+    con = warehouse.connect(db, read_only=True)
+    pmids = sorted(set(review.current_effects(con).pmid))
+    con.close()
+    kept = verify(db, pmids[: len(pmids) // 2])
+    rejected = verify(db, pmids[len(pmids) // 2 :], review.REJECTED)
+    shown = set(sheet.effect_ids_on(build(db)))
+    assert shown and shown <= kept
+    assert not shown & rejected
+
+
+def test_a_changed_reextraction_takes_the_number_off_the_sheet(all_verified):
+    path, _ = all_verified
+    before = build(path)
+    target = sheet.effect_ids_on(before)[0]
+    con = warehouse.connect(path)
+    con.execute("UPDATE core.effects SET value = value + 1 WHERE effect_id = ?", [target])
+    con.close()
+    assert target not in set(sheet.effect_ids_on(build(path)))
+
+
+def test_reading_level_is_about_grade_eight(all_verified):
+    path, _ = all_verified
+    built = build(path)
+    _, words, _ = text_statistics(built.plain_language_text())
+    assert words >= 300
+    assert built.reading_grade <= 9, built.reading_grade
+
+
+def test_page_states_when_and_from_which_warehouse(all_verified):
+    path, _ = all_verified
+    con = warehouse.connect(path, read_only=True)
+    version = warehouse.schema_version(con)
+    run_id = con.execute(
+        "SELECT run_id FROM core.runs WHERE status = 'completed' ORDER BY finished_at DESC LIMIT 1"
+    ).fetchone()[0]
+    con.close()
+    html_text = sheet.render_html(build(path))
+    document = lxml.html.fromstring(html_text)
+    assert document.xpath("//meta[@name='warehouse-schema-version']/@content") == [str(version)]
+    assert document.xpath("//meta[@name='warehouse-run-id']/@content") == [run_id]
+    assert f"schema version {version}, last ingest run {run_id}" in html_text
+    assert document.xpath("//time/@datetime")
+
+
+def test_clinic_section_is_labelled_synthetic_with_small_counts_suppressed(all_verified):
+    path, _ = all_verified
+    built = build(path)
+    assert built.clinic.available and built.clinic.synthetic
+    html_text = sheet.render_html(built)
+    assert "SYNTHETIC" in html_text and "not from a clinical trial" in html_text
+    for _title, header, rows in built.clinic.tables:
+        for row in rows:
+            for name, cell in zip(header, row, strict=True):
+                if name in ("People", "Courses", "Sessions", "People with scores", "Responded",
+                            "In remission") and cell.isdigit():  # fmt: skip
+                    assert int(cell) >= sheet.SMALL_COUNT_THRESHOLD, (name, cell)
+
+
+def test_page_is_self_contained(all_verified):
+    path, _ = all_verified
+    html_text = sheet.render_html(build(path))
+    document = lxml.html.fromstring(html_text)
+    assert not document.xpath("//script | //link | //img | //iframe")
+    assert "url(" not in html_text and "@import" not in html_text
+    assert "@media print" in html_text
+
+
+def test_approval_statement_is_dated_and_sourced(db):
+    html_text = sheet.render_html(build(db))
+    assert "approved esketamine nasal spray" in html_text
+    assert "dated 2019-03-05" in html_text and "US Food and Drug Administration" in html_text
+
+
+@pytest.mark.parametrize(
+    ("word", "syllables"),
+    [("the", 1), ("people", 2), ("depression", 3), ("randomized", 3), ("table", 2),
+     ("esketamine", 4), ("scores", 1), ("treatment", 2)],
+)  # fmt: skip
+def test_count_syllables(word, syllables):
+    assert count_syllables(word) == syllables
+
+
+def test_flesch_kincaid_grade():
+    assert flesch_kincaid_grade("The cat sat on the mat.") == pytest.approx(-1.45)
+    technical = (
+        "Esketamine nasal spray demonstrated statistically significant antidepressant efficacy "
+        "relative to placebo in adults with treatment-resistant major depressive disorder."
+    )
+    assert flesch_kincaid_grade(technical) > 14
+    assert flesch_kincaid_grade("") == 0.0
