@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
 
+import pyarrow as pa
 from tqdm import tqdm
 
 from pipeline import warehouse
@@ -182,19 +183,15 @@ def record_sightings(con, run_id: str, sightings: dict[str, str | None]) -> None
     """core.pmid_sightings rows for PMIDs a run found (pmid -> query), in one statement."""
     if not sightings:
         return
-    import pandas as pd
-
-    frame = pd.DataFrame(  # noqa: F841 - read by DuckDB
+    rows = pa.table(  # noqa: F841 - read by DuckDB below
         {
-            "pmid": list(sightings),
-            "run_id": run_id,
-            "query": list(sightings.values()),
-            "seen_at": warehouse.now(),
+            "pmid": pa.array(list(sightings), pa.string()),
+            "query": pa.array(list(sightings.values()), pa.string()),
         }
     )
     con.execute(
-        "INSERT INTO core.pmid_sightings SELECT pmid, run_id, query, seen_at FROM frame "
-        "ON CONFLICT DO NOTHING"
+        "INSERT INTO core.pmid_sightings SELECT pmid, ?, query, ? FROM rows ON CONFLICT DO NOTHING",
+        [run_id, warehouse.now()],
     )
 
 
