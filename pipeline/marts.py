@@ -142,6 +142,10 @@ class TrialFacts:
     n_randomized: float | None = None
 
 
+def _first_present(row: dict, *names: str):
+    return next((row[name] for name in names if name in row), None)
+
+
 def read_trial_facts(con) -> dict[str, TrialFacts]:
     """core.trial_facts by PMID (empty when the table does not exist yet)."""
     if not _table_exists(con, "core", "trial_facts"):
@@ -163,8 +167,8 @@ def read_trial_facts(con) -> dict[str, TrialFacts]:
         facts[str(row["pmid"])] = TrialFacts(
             pmid=str(row["pmid"]),
             design=row.get("design") if isinstance(row.get("design"), str) else None,
-            drug=[str(x) for x in _as_list(row.get("drug"))],
-            route=[str(x) for x in _as_list(row.get("route"))],
+            drug=[str(x) for x in _as_list(_first_present(row, "drugs", "drug"))],
+            route=[str(x) for x in _as_list(_first_present(row, "routes", "route"))],
             comparator=[str(x) for x in _as_list(row.get("comparator"))],
             arms=arms,
             n_randomized=None if n_randomized is None or pd.isna(n_randomized) else n_randomized,
@@ -268,9 +272,9 @@ def comparator_class(comparison: str | None, facts: TrialFacts | None) -> str:
             return "dose"
         return "active" if other else "unspecified"
     listed = set(facts.comparator) if facts else set()
-    if listed and listed <= {"placebo", "midazolam"}:
-        return "placebo"
-    if listed and not listed & {"placebo", "midazolam"}:
+    if listed & {"placebo", "midazolam"}:
+        return "placebo"  # an antidepressant beside placebo is background treatment in both arms
+    if listed:
         return "dose" if listed == {"ketamine_dose"} else "active"
     return "unspecified"
 
@@ -654,8 +658,21 @@ def pooled_estimates(
     return table
 
 
+def _arm_role(arm: str | None) -> str:
+    """'drug', 'comparator', 'comparison' (a between-group label) or 'not named'."""
+    if not arm:
+        return "not named"
+    if _is_comparison(arm):
+        return "comparison"
+    return "comparator" if _is_control(arm) else "drug"
+
+
 def arm_rates(outcomes_effects: pd.DataFrame, facts: dict[str, TrialFacts]) -> pd.DataFrame:
-    """Each trial arm's response/remission/relapse rate with its n and Wilson 95% CI."""
+    """Each trial arm's response/remission/relapse rate with its n and Wilson 95% CI.
+
+    `arm_role` says whether the rate belongs to a drug arm, a comparator arm, or an arm the
+    extraction did not name (those are never pooled as drug arms).
+    """
     rows = []
     for effect in outcomes_effects.to_dict("records"):
         if effect["kind"] not in RATE_KINDS or effect["value"] is None or pd.isna(effect["value"]):
@@ -673,6 +690,7 @@ def arm_rates(outcomes_effects: pd.DataFrame, facts: dict[str, TrialFacts]) -> p
             "route": _joined(facts_row.route) if facts_row else None,
             "outcome": RATE_KINDS[effect["kind"]],
             "arm": arm,
+            "arm_role": _arm_role(arm),
             "arm_is_control": bool(arm) and _is_control(arm),
             "scale": _clean(effect.get("scale")),
             "timepoint": timepoint,
@@ -717,7 +735,7 @@ def pooled_arm_rates(arm_rates_frame: pd.DataFrame, method: str = "REML") -> pd.
     if arm_rates_frame.empty:
         return pd.DataFrame(columns=columns)
     arms = arm_rates_frame[
-        ~arm_rates_frame["arm_is_control"]
+        (arm_rates_frame["arm_role"] == "drug")
         & arm_rates_frame["n"].notna()
         & arm_rates_frame["design"].isin(ARM_RATE_DESIGNS)
     ]

@@ -120,12 +120,11 @@ def forest_plot(
     weights = weights / weights.sum()
 
     names = [_wrap(name) for name in names]
-    n_lines = sum(name.count("\n") + 1 for name in names)
+    max_lines = max(name.count("\n") + 1 for name in names)
     n_rows = k + (3 if pooled is not None else 1)
     top_in, bottom_in = 0.8, 1.3
-    fig, ax = plt.subplots(
-        figsize=(FIGURE_WIDTH, top_in + bottom_in + 0.3 * max(n_rows, 0.6 * n_lines + 3))
-    )
+    row_height = 0.3 + 0.17 * (max_lines - 1)
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, top_in + bottom_in + row_height * n_rows))
     rows = np.arange(k)[::-1] + (2 if pooled is not None else 0)
     ax.hlines(rows, lows, highs, color=STUDY_COLOUR, linewidth=1.4)
     ax.scatter(
@@ -282,6 +281,11 @@ RATE_STYLES = {
         "marker": "s",
         "label": "Trial comparator arm (Wilson 95% CI)",
     },
+    "arm not named": {
+        "color": "#8fa8c8",
+        "marker": "^",
+        "label": "Trial arm not named in the extraction",
+    },
     "pooled": {"color": POOLED_COLOUR, "marker": "D", "label": "Pooled drug arms (95% CI)"},
 }
 
@@ -295,7 +299,8 @@ def rate_comparison_plot(
 ) -> Figure:
     """Rates beside each other on one axis: clinic rows, trial arms, pooled trial arms.
 
-    `rows` has columns label, kind ('clinic', 'drug arm', 'control arm', 'pooled'), rate,
+    `rows` has columns label, kind ('clinic', 'drug arm', 'control arm', 'arm not named',
+    'pooled'), rate,
     ci_low, ci_high (fractions 0-1), and optionally pi_low, pi_high for pooled rows. Rows are
     drawn top to bottom in the order given; rates are shown as percentages.
     """
