@@ -136,12 +136,39 @@ _RATE_RE = re.compile(
     "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _RATE_WORDS), re.IGNORECASE
 )
 _RATE_VERB_RE = re.compile(
-    r"\b(?:(?P<remission_rate>remitted|(?:achieved|had|reached|attained|in) (?:stable |full )?"
+    r"\b(?:(?P<remission_rate>remitted|(?:achieved|had|reached|attained) (?:stable |full )?"
     r"remission)|(?P<relapse_rate>relapsed|(?:experienced|had) (?:a )?relapse)"
     r"|(?P<response_rate>responded|(?:achieved|had|met) (?:a |the )?(?:treatment |clinical )?"
     r"response))\b",
     re.IGNORECASE,
 )
+
+_CHANGE_WORDS = (
+    r"(?:more|fewer|less|greater|higher|lower|reduction|decrease|increase|improvement|decline)"
+)
+# "43.2 % more weeks with ...", "an 11.9 % reduction in ...": a relative difference in percent.
+_PERCENT_CHANGE_AFTER_RE = re.compile(
+    rf"{SP}?%{SP}?(?P<word>{_CHANGE_WORDS})\b(?:{SP}(?:in|of){SP})?(?P<label>[^,;.()%\d]{{0,50}})"
+)
+# "decreased the risk of relapse by 51%"
+_PERCENT_CHANGE_BEFORE_RE = re.compile(
+    rf"\b(?:reduc|decreas|increas|lower|rais|improv)\w*{SP}(?P<label>[^%;\d]{{0,60}}?){SP}by{SP}?$",
+    re.IGNORECASE,
+)
+_DEFINITION_RE = re.compile(
+    r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to",
+    re.IGNORECASE,
+)
+_NO_RELAPSE_RE = re.compile(r"\bno relapse|relapse-free|without relapse|free of relapse", re.I)
+_DISCONTINUATION_RE = re.compile(r"discontinu", re.IGNORECASE)
+_ADVERSE_RE = re.compile(r"adverse|\bTEAEs?\b|\bAEs?\b|side effect|tolerab", re.IGNORECASE)
+# "26% continued to improve", "(9.5%) discontinued esketamine", "24% worsened"
+_PROPORTION_VERB_RE = re.compile(
+    rf"{SP}?%[\])]?{SP}(?:of{SP}(?:the{SP})?(?:patients|participants){SP})?"
+    rf"(?P<label>(?:continued to improve|maintained|worsened|improved|remained|further improved"
+    rf"|discontinued|experienced|developed)\b[^,;.()%\d]{{0,40}})"
+)
+_PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
 
 _AE_TERMS = (
     "nausea", "vomiting", "dissociation", "dissociative symptoms", "dizziness", "headache",
@@ -216,6 +243,8 @@ _TRAIL_RE = re.compile(
     rf"(?:{SP}?[,;]{SP}?SE{SP}?[=:,]?{SP}?(?P<se2>{UNSIGNED}))?"
     rf"(?:(?P<ci>{SP}?[,;]?{SP}?[\[(]?{SP}?{_LABELLED_CI})|(?P<bare>{SP}?{_BARE_CI}))?"
 )
+# A signed number in a list of signed numbers: "(- 15.2, - 14.5, - 15.1, and - 15.3 for ...)".
+_SIGNED_LIST_RE = re.compile(rf"{SP}?,{SP}?(?:and{SP})?[{MINUS_CHARS}]{SP}?{UNSIGNED}")
 _SD_TRAIL_RE = re.compile(
     rf"{SP}?(?:[\[(]{SP}?SD{SP}?[=:,]?{SP}?{UNSIGNED}{SP}?[\])]|±{SP}?{UNSIGNED})"
 )
@@ -247,7 +276,7 @@ _PERCENT_EXCLUDE_BEFORE_RE = re.compile(
     re.IGNORECASE,
 )
 _PERCENT_EXCLUDE_AFTER_RE = re.compile(
-    rf"^{SP}?(?:percent|%)?[\])]?{SP}?(?:-|–|to\b|\((?:hazard|odds|risk|HR|OR|RR)\b|(?:of\s)?(?:improvement|reduction|decrease|decline"
+    rf"^{SP}?(?:percent|%)?[\])]?{SP}?(?:-|–|to\b|(?:of\s)?(?:improvement|reduction|decrease|decline"
     rf"|increase|higher|lower|more|less|fewer|greater|female|male|women|men|white|black|power"
     rf"|accuracy|likelihood|predictive|chance|CI\b|confidence|were (?:female|male|women|men))"
     rf"|of (?:life|the (?:sample|cohort))|(?:of )?(?:the )?(?:participants|patients|subjects)?"
@@ -260,7 +289,7 @@ _COUNT_BEFORE_RE = re.compile(
     rf"|(?P<events2>\d+)(?:{SP}(?:participants|patients|subjects))?)"
     rf"{SP}?[\[(]{SP}?$"
 )
-_COUNT_AFTER_RE = re.compile(rf"^{SP}?[\[(]{SP}?(?P<events>\d+){SP}?(?:/|of){SP}?(?P<total>\d+)")
+_COUNT_AFTER_RE = re.compile(rf"{SP}?[\[(]{SP}?(?P<events>\d+){SP}?(?:/|of){SP}?(?P<total>\d+)")
 _CLAUSE_BREAK_RE = re.compile(r"[;:]")
 
 
@@ -299,6 +328,8 @@ class _SentenceExtractor:
         ]
         self.blocked.extend((s, e) for s, e, _, _ in self.p_values)
         self.blocked.extend(m.span() for m in _STAT_RE.finditer(self.text))
+        # The bounds of a CI are never estimates or rates themselves.
+        self.blocked.extend(m.span() for m in _LABELLED_CI_RE.finditer(self.text))
         self.strong = []
         for match in _STRONG_RE.finditer(self.text):
             kind = _strong_kind(match, self.text)
@@ -324,7 +355,8 @@ class _SentenceExtractor:
             return False
         if self._overlaps(self.blocked, token.start, token.end):
             return False
-        return not _NAME_NUMBER_RE.search(self.text[max(0, token.start - 2) : token.start])
+        before = self.text[max(0, token.start - 2) : token.start]
+        return not _NAME_NUMBER_RE.search(before) and not before.endswith(("$", "€", "£"))
 
     def _nearest_strong(self, before: int, limit: int = 0) -> tuple[int, int, str] | None:
         found = [k for k in self.strong if limit <= k[0] and k[1] <= before]
@@ -415,7 +447,9 @@ class _SentenceExtractor:
             kind = self._change_or_difference(token)
             end = trail.end()
         elif _SD_TRAIL_RE.match(self.text, token.end) and self._signed(token):
-            kind = "mean_change" if _CHANGE_CUES_RE.search(self.text) else None
+            kind = "mean_change"  # a negative mean with its SD: a change score
+        elif self._signed(token) and _SIGNED_LIST_RE.match(self.text, token.end):
+            kind = self._change_or_difference(token)
         else:
             return None
         if kind is None or (token.percent and not ci and kind not in ("mean_difference",)):
@@ -440,8 +474,7 @@ class _SentenceExtractor:
             return True
         if self._adjacent_keyword(token.start):
             return True
-        keyword = self._nearest_strong(token.start)
-        return bool(keyword and keyword[2] != "mean_difference" and token.start - keyword[1] < 40)
+        return self._nearest_strong(token.start) is not None
 
     def _continues(self, previous_end: int, token: _Token) -> bool:
         """The number continues a list started by a named statistic ("0.48 and 0.63")."""
@@ -509,41 +542,93 @@ class _SentenceExtractor:
 
     def _rate_kind(self, token: _Token) -> str | None:
         """Response, remission or relapse: a verb after ("63% remitted"), else a word close by."""
+        found = self._proportion_context(token)
+        return found[0] if found and found[0] in RATE_KINDS else None
+
+    def _proportion_context(self, token: _Token) -> tuple[str, str | None] | None:
         clause_start = self._clause_start(token.start)
         clause_end = self._clause_end(token.end)
         verb = _RATE_VERB_RE.search(self.text, token.end, clause_end)
         if verb:
-            return verb.lastgroup
+            return verb.lastgroup, None
         window_start = max(clause_start, token.start - _RATE_WORD_REACH)
         before = list(_RATE_RE.finditer(self.text, window_start, token.start))
         if before:
-            return before[-1].lastgroup
+            return before[-1].lastgroup, None
         chained = [
             e
             for e in self.effects
-            if e.kind in RATE_KINDS
-            and clause_start <= e.end - self.sentence.start <= token.start
+            if (e.kind in RATE_KINDS or (e.kind == "other" and e.n_events is None and e.label))
+            and e.end - self.sentence.start <= token.start
             and token.start - (e.end - self.sentence.start) < _RATE_WORD_REACH
         ]
         if chained:
-            return chained[-1].kind
+            return chained[-1].kind, chained[-1].label
         after = _RATE_RE.search(self.text, token.end, min(clause_end, token.end + 40))
-        return after.lastgroup if after else None
+        return (after.lastgroup, None) if after else None
+
+    def _percent_change(self, token: _Token) -> str | None:
+        """The label of a relative difference in percent ("by 51%", "11.9 % reduction")."""
+        before = self.text[max(0, token.start - 40) : token.start]
+        if _DEFINITION_RE.search(before):
+            return None
+        after = _PERCENT_CHANGE_AFTER_RE.match(self.text, token.end)
+        if after:
+            label = f"{after['word']} {after['label']}".strip()
+            return label
+        by = _PERCENT_CHANGE_BEFORE_RE.search(self.text, max(0, token.start - 90), token.start)
+        if by:
+            return by["label"].strip() or "change"
+        previous = [e for e in self.effects if e.kind == "percent_change"]
+        if previous and re.search(rf"{SP}and{SP}$", before):
+            last_end = previous[-1].end - self.sentence.start
+            if 0 <= token.start - last_end < 120:
+                return previous[-1].label
+        return None
+
+    def _proportion_kind(self, token: _Token) -> tuple[str, str | None] | None:
+        """(kind, label) of a percentage: response/remission/relapse, or another proportion."""
+        clause_start = self._clause_start(token.start)
+        if _NO_RELAPSE_RE.search(self.text, max(clause_start, token.start - 90), token.start):
+            return "other", "no relapse"
+        context = self._proportion_context(token)
+        if context and context[0] == "response_rate" and self._rate_word_is_partial(token):
+            return "other", "partial response"
+        if context:
+            return context
+        verb = _PROPORTION_VERB_RE.match(self.text, token.end)
+        if verb:
+            return "other", verb["label"].strip()
+        if _DISCONTINUATION_RE.search(self.text) and _ADVERSE_RE.search(self.text):
+            return "other", "discontinuation due to adverse events"
+        return None
+
+    def _rate_word_is_partial(self, token: _Token) -> bool:
+        window_start = max(self._clause_start(token.start), token.start - _RATE_WORD_REACH)
+        words = list(_RATE_RE.finditer(self.text, window_start, token.start))
+        return bool(words) and bool(_PARTIAL_RE.search(self.text, 0, words[-1].start()))
 
     def _rates(self) -> None:
         for token in self.tokens:
             if not token.percent or not self._usable(token):
                 continue
+            if self.text[token.start] in MINUS_CHARS:
+                continue
+            pct_end = re.match(rf"{SP}?%", self.text[token.end :]).end() + token.end
+            change_label = self._percent_change(token)
+            if change_label:
+                effect = self._make("percent_change", token.value, token.start, pct_end)
+                effect.label = change_label
+                self.taken.append((token.start, pct_end))
+                continue
             before = self.text[max(0, token.start - 16) : token.start]
             after = self.text[token.end : token.end + 40]
             if _PERCENT_EXCLUDE_BEFORE_RE.search(before) or _PERCENT_EXCLUDE_AFTER_RE.match(after):
                 continue
-            if self.text[token.start] in MINUS_CHARS:
+            found = self._proportion_kind(token)
+            if not found:
                 continue
-            kind = self._rate_kind(token)
-            if not kind:
-                continue
-            pct_end = re.match(rf"{SP}?%", self.text[token.end :]).end() + token.end
+            kind, label = found
             start, n_events, n_total = token.start, None, None
             count = _COUNT_BEFORE_RE.search(self.text[max(0, token.start - 40) : token.start])
             if count:
@@ -555,7 +640,7 @@ class _SentenceExtractor:
                 if following:
                     n_events, n_total = int(following["events"]), int(following["total"])
             effect = self._make(kind, token.value, start, pct_end)
-            effect.n_events, effect.n_total = n_events, n_total
+            effect.n_events, effect.n_total, effect.label = n_events, n_total, label
             self.taken.append((start, pct_end))
 
     def _word_percent_rates(self) -> None:
@@ -564,12 +649,12 @@ class _SentenceExtractor:
         for match in _WORD_PERCENT_RE.finditer(self.text):
             if self._overlaps(self.taken, *match.span()):
                 continue
-            token = _Token(
-                match.start(), match.end(), float(parse_word_number(match["word"])), True
-            )
-            kind = self._rate_kind(token)
-            if kind:
-                self._make(kind, token.value, match.start(), match.end())
+            value = float(parse_word_number(match["word"]))
+            token = _Token(match.start(), match.end(), value, True)
+            found = self._proportion_kind(token)
+            if found:
+                effect = self._make(found[0], token.value, match.start(), match.end())
+                effect.label = found[1]
                 self.taken.append(match.span())
 
     def _adverse_event_rates(self) -> None:

@@ -1,0 +1,191 @@
+"""Effect rules on the forms real abstracts use (each checked for kind, value, CI and span)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.extract import extract_text
+from pipeline.extract.effects import Effect, extract_effects
+
+
+def only(text: str, kind: str | None = None) -> Effect:
+    effects = [e for e in extract_effects(text) if kind is None or e.kind == kind]
+    assert len(effects) == 1, [(e.kind, e.value, e.quote) for e in effects]
+    return effects[0]
+
+
+def assert_span(text: str, effect: Effect) -> None:
+    assert text[effect.start : effect.end] == effect.quote
+
+
+def test_rates_per_arm_64_vs_28() -> None:
+    text = "The likelihood of response was greater, with response rates of 64% vs 28%."
+    effects = extract_effects(text)
+    assert [(e.kind, e.value) for e in effects] == [
+        ("response_rate", 64.0),
+        ("response_rate", 28.0),
+    ]
+    for effect in effects:
+        assert_span(text, effect)
+
+
+def test_count_with_percent_keeps_the_count() -> None:
+    text = (
+        "24 (26.7%) in the esketamine group and 39 (45.3%) in the placebo group "
+        "experienced relapse."
+    )
+    first, second = extract_effects(text)
+    assert (first.kind, first.value, first.n_events) == ("relapse_rate", 26.7, 24)
+    assert first.quote == "24 (26.7%)"
+    assert (second.value, second.n_events) == (45.3, 39)
+
+
+def test_n_of_total_with_percent() -> None:
+    text = (
+        "More patients had remission at week 8 (91 of 336 patients [27.1%] vs. 60 of 340 [17.6%])."
+    )
+    first, second = extract_effects(text)
+    assert (first.kind, first.value, first.n_events, first.n_total) == (
+        "remission_rate", 27.1, 91, 336,
+    )  # fmt: skip
+    assert (second.value, second.n_events, second.n_total) == (17.6, 60, 340)
+    assert first.timepoint == "week 8"
+
+
+def test_mean_difference_with_ci_to() -> None:
+    text = "The difference of least square means was -4.0 (95% CI, -7.31 to -0.64) at day 28."
+    effect = only(text)
+    assert (effect.kind, effect.value, effect.ci_low, effect.ci_high) == (
+        "mean_difference", -4.0, -7.31, -0.64,
+    )  # fmt: skip
+    assert effect.ci_level == 95.0
+    assert effect.timepoint == "day 28"
+    assert_span(text, effect)
+
+
+def test_ci_with_colon_and_hyphen() -> None:
+    text = "Relapse was less likely (HR = 0.49, 95% CI: 0.29-0.84)."
+    effect = only(text)
+    assert (effect.kind, effect.value, effect.ci_low, effect.ci_high) == (
+        "hazard_ratio", 0.49, 0.29, 0.84,
+    )  # fmt: skip
+
+
+def test_bracketed_ci_with_unicode_minus() -> None:
+    text = (
+        "The LS mean difference vs placebo was \u22122.9 [\u22125.39 to \u22120.48] on the MADRS."
+    )
+    effect = only(text)
+    assert (effect.kind, effect.value, effect.ci_low, effect.ci_high) == (
+        "mean_difference", -2.9, -5.39, -0.48,
+    )  # fmt: skip
+    assert "\u22122.9" in effect.quote
+    assert effect.scale == "MADRS"
+
+
+def test_p_value_attaches_to_the_effect_it_follows() -> None:
+    text = "Remission favoured ketamine (OR = 12.1, 95% CI 2.1-69.2, P < .001)."
+    effect = only(text)
+    assert (effect.p, effect.p_operator) == (0.001, "<")
+
+
+def test_odds_ratio_with_a_bare_en_dash_interval() -> None:
+    text = "Response was more likely with ketamine (OR = 2.2 (1.1–4.5))."
+    effect = only(text)
+    assert (effect.kind, effect.value, effect.ci_low, effect.ci_high) == (
+        "odds_ratio", 2.2, 1.1, 4.5,
+    )  # fmt: skip
+    assert effect.quote == "OR = 2.2 (1.1–4.5)"
+
+
+def test_hazard_ratio_written_out_with_its_abbreviation() -> None:
+    text = "Treatment decreased relapse (hazard ratio [HR], 0.49; 95% CI, 0.29-0.84)."
+    effect = only(text, "hazard_ratio")
+    assert effect.quote == "hazard ratio [HR], 0.49; 95% CI, 0.29-0.84"
+    assert (effect.value, effect.ci_low, effect.ci_high) == (0.49, 0.29, 0.84)
+
+
+def test_thin_spaces_around_equals_and_less_than() -> None:
+    text = (
+        "Ketamine was superior (OR\u2009=\u20092.85, 95% CI\u2009=\u20091.14, 7.15; "
+        "P\u2009<\u2009.001)."
+    )
+    effect = only(text)
+    assert (effect.kind, effect.value, effect.ci_low, effect.ci_high) == (
+        "odds_ratio", 2.85, 1.14, 7.15,
+    )  # fmt: skip
+    assert (effect.p, effect.p_operator) == (0.001, "<")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Esketamine 56 mg (n = 86), 84 mg (n = 95) or placebo (n = 197) was given.",
+        "Mean age was 45.4 (14.1) years and 231 participants (61.1%) were female.",
+        "The difference was significant (P = .02).",
+        "Patients received 0.5 mg/kg over 40 minutes twice weekly for 4 weeks.",
+        "Responders (≥50% reduction in MADRS) continued; t = -2.4, df = 127.",
+        "ClinicalTrials.gov Identifier: NCT04599855. Registered: 28 September 2016.",
+    ],
+)
+def test_not_effects(text: str) -> None:
+    assert extract_effects(text) == []
+
+
+def test_named_statistics_without_ci() -> None:
+    text = "Observed effect sizes were 0.48 and 0.63 (number needed to treat [NNT], 6; d = −0.82)."
+    effects = extract_effects(text)
+    assert [(e.kind, e.value) for e in effects] == [
+        ("smd", 0.48), ("smd", 0.63), ("nnt", 6.0), ("cohens_d", -0.82),
+    ]  # fmt: skip
+
+
+def test_estimate_written_before_its_ci() -> None:
+    text = (
+        "The MADRS score was lower with ketamine than midazolam by 7.95 points "
+        "(95% CI, 3.20 to 12.71)."
+    )
+    effect = only(text)
+    assert (effect.kind, effect.value, effect.ci_low, effect.ci_high) == (
+        "mean_difference", 7.95, 3.2, 12.71,
+    )  # fmt: skip
+
+
+def test_adverse_event_rates_carry_their_label() -> None:
+    text = (
+        "The most common adverse events were nausea (56 participants [24.8%]) and "
+        "dizziness (21.7%)."
+    )
+    nausea, dizziness = extract_effects(text)
+    assert (nausea.kind, nausea.label, nausea.value, nausea.n_events) == (
+        "other",
+        "nausea",
+        24.8,
+        56,
+    )
+    assert (dizziness.label, dizziness.value) == ("dizziness", 21.7)
+
+
+def test_within_arm_change_with_sd() -> None:
+    text = "The mean change in MADRS score from baseline was −18.4 (SD=12.0) for ketamine."
+    effect = only(text)
+    assert (effect.kind, effect.value) == ("mean_change", -18.4)
+
+
+def test_rate_written_in_words() -> None:
+    text = "Fifty-nine percent of participants met response criteria after repeated infusions."
+    effect = only(text)
+    assert (effect.kind, effect.value, effect.quote) == (
+        "response_rate",
+        59.0,
+        "Fifty-nine percent",
+    )
+
+
+def test_extract_text_offsets_index_the_whole_abstract() -> None:
+    abstract = "BACKGROUND: A trial. RESULTS: Remission was 40% vs 20% (OR = 2.7, 95% CI 1.2-6.1)."
+    result = extract_text("1", "Ketamine trial", abstract)
+    assert len(result.effects) == 3
+    for effect in result.effects:
+        assert abstract[effect.start : effect.end] == effect.quote
+        assert abstract[effect.sentence_start :].startswith(effect.sentence)
