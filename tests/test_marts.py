@@ -1,0 +1,303 @@
+"""Synthesis marts: trial outcomes from effects and trial facts, pooling, and the stored tables."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline import marts, synthesis, warehouse
+from pipeline.marts import TrialFacts
+
+EFFECT_KEYS = (
+    "effect_id", "pmid", "kind", "value", "ci_low", "ci_high", "ci_level", "se", "arm",
+    "timepoint", "scale", "label", "n_events", "n_total", "start", "end",
+)  # fmt: skip
+
+
+def effect(effect_id: str, pmid: str, kind: str, value: float, **extra) -> dict:
+    row = dict.fromkeys(EFFECT_KEYS)
+    row.update(effect_id=effect_id, pmid=pmid, kind=kind, value=value, start=0, end=1, **extra)
+    return row
+
+
+TWO_ARM = TrialFacts(
+    "1", "rct", ["esketamine"], ["intranasal"], ["placebo"],
+    [{"label": "esketamine", "n": 25}, {"label": "placebo", "n": 24}], 49,
+)  # fmt: skip
+THREE_ARM = TrialFacts(
+    "2", "rct", ["esketamine"], ["intranasal"], ["placebo"],
+    [{"label": "esketamine 56 mg", "n": 86}, {"label": "esketamine 84 mg", "n": 95},
+     {"label": "placebo", "n": 197}], 378,
+)  # fmt: skip
+ECT_TRIAL = TrialFacts(
+    "3", "rct", ["ketamine"], ["iv"], ["ect"],
+    [{"label": "ketamine", "n": 200}, {"label": "ECT", "n": 203}], 403,
+)  # fmt: skip
+FACTS = {"1": TWO_ARM, "2": THREE_ARM, "3": ECT_TRIAL}
+
+
+def build(effects: list[dict], facts: dict | None = None) -> pd.DataFrame:
+    return marts.build_trial_outcomes(pd.DataFrame(effects), FACTS if facts is None else facts)
+
+
+def only(frame: pd.DataFrame, **where) -> pd.Series:
+    mask = pd.Series(True, index=frame.index)
+    for column, value in where.items():
+        mask &= frame[column] == value
+    assert mask.sum() == 1, frame.loc[mask]
+    return frame[mask].iloc[0]
+
+
+def test_arm_rates_pair_into_a_log_risk_ratio_with_unrounded_events():
+    frame = build([
+        effect("a", "1", "response_rate", 64.0, arm="esketamine", timepoint="24 hours"),
+        effect("b", "1", "response_rate", 25.0, arm="placebo", timepoint="24 hours"),
+    ])  # fmt: skip
+    row = only(frame, measure="log_rr")
+    expected = synthesis.log_risk_ratio(16.0, 25, 6.0, 24)
+    assert (row.yi, row.vi) == pytest.approx((expected.yi, expected.vi))
+    assert (row.events_1, row.n_1, row.events_2, row.n_2) == (16.0, 25.0, 6.0, 24.0)
+    assert row.effect_ids == ["a", "b"]
+    assert row.comparison == "esketamine vs placebo"
+    assert row.comparator_class == "placebo"
+    assert (row.outcome, row.timepoint_window, row.timepoint_days) == ("response", "~24 hours", 1.0)
+    assert (row.drug, row.route, row.design) == ("esketamine", "intranasal", "rct")
+
+
+def test_counts_in_the_effect_win_over_the_arm_n():
+    frame = build([
+        effect("a", "1", "remission_rate", 30.0, arm="esketamine", n_events=9, n_total=30),
+        effect("b", "1", "remission_rate", 10.0, arm="placebo", n_events=3, n_total=30),
+    ])  # fmt: skip
+    row = only(frame, measure="log_rr")
+    assert row.yi == pytest.approx(math.log(3.0))
+    assert (row.n_1, row.n_2) == (30.0, 30.0)
+
+
+def test_rates_that_cannot_be_paired_are_listed_with_the_reason():
+    frame = build([
+        effect("a", "1", "response_rate", 64.0, arm="esketamine", timepoint="24 hours"),
+        effect("b", "1", "response_rate", 40.0, arm=None, timepoint="day 28"),
+        effect("c", "9", "response_rate", 50.0, arm="ketamine", timepoint="day 1"),
+        effect("d", "9", "response_rate", 20.0, arm="placebo", timepoint="day 1"),
+    ])  # fmt: skip
+    reasons = dict(zip(frame["effect_ids"].map(tuple), frame["reason"], strict=True))
+    assert reasons[("a",)] == "no comparator arm's rate at this timepoint"
+    assert reasons[("b",)] == "rate not attributed to one arm"
+    assert reasons[("c", "d")].startswith("n per arm not stated")
+    assert frame["yi"].isna().all()
+
+
+def test_mean_difference_gives_md_and_hedges_g_when_n_per_arm_is_known():
+    frame = build([
+        effect("a", "2", "mean_difference", -5.1, ci_low=-7.91, ci_high=-2.33, scale="MADRS",
+               arm="esketamine 56 mg vs placebo", timepoint="day 28"),
+    ])  # fmt: skip
+    md = only(frame, measure="md")
+    assert md.yi == -5.1
+    assert md.vi == pytest.approx(synthesis.variance_from_ci(-7.91, -2.33, df=86 + 197 - 2))
+    smd = only(frame, measure="smd")
+    g = synthesis.hedges_g_from_mean_difference(-5.1, -7.91, -2.33, 86, 197)
+    assert smd.yi == pytest.approx(g.yi)
+    assert (smd.n_1, smd.n_2) == (86.0, 197.0)
+    assert md.effect_ids == smd.effect_ids == ["a"]
+    assert (md.outcome, md.timepoint_window, md.scale) == ("scale_change", "~day 28", "MADRS")
+
+
+def test_mean_difference_without_a_ci_or_n_per_arm_says_why():
+    frame = build([
+        effect("a", "2", "mean_difference", -4.0, arm="esketamine vs placebo"),
+        effect("b", "8", "mean_difference", -3.0, ci_low=-5.0, ci_high=-1.0),
+    ])  # fmt: skip
+    assert only(frame, pmid="2").reason == "no confidence interval or SE"
+    assert only(frame, pmid="8", measure="md").notes == "SE from the CI with the normal quantile"
+    assert only(frame, pmid="8", measure="smd").reason.startswith("n per arm not stated")
+
+
+def test_ratios_need_a_ci_and_take_the_outcome_from_the_label():
+    frame = build([
+        effect("a", "1", "hazard_ratio", 0.49, ci_low=0.29, ci_high=0.84, label="relapse",
+               arm="esketamine vs placebo"),
+        effect("b", "1", "odds_ratio", 2.2),
+        effect("c", "1", "risk_ratio", 2.0, ci_low=2.5, ci_high=3.0),
+    ])  # fmt: skip
+    hr = only(frame, measure="log_hr")
+    assert (hr.outcome, hr.yi) == ("relapse", pytest.approx(math.log(0.49)))
+    assert only(frame, measure="log_or").reason == "no confidence interval reported"
+    assert "outside its CI" in only(frame, measure="log_rr").reason
+
+
+def test_every_effect_appears_in_some_row():
+    effects = [
+        effect("a", "1", "nnt", 6.0),
+        effect("b", "1", "mean_change", -20.0, arm="esketamine"),
+        effect("c", "1", "other", 12.0, label="nausea", arm="esketamine"),
+        effect("d", "1", "smd", 0.48, arm="esketamine vs placebo"),
+        effect("e", "1", "percent_change", -45.0),
+    ]
+    frame = build(effects)
+    assert marts.effect_ids_covered(frame) == {e["effect_id"] for e in effects}
+    assert only(frame, measure="smd_reported").yi == 0.48
+    assert only(frame, measure="nnt").reason.startswith("number needed to treat")
+    assert only(frame, measure="other").outcome == "other"
+    assert frame["outcome_id"].is_unique
+
+
+def test_comparator_classes_keep_pools_apart():
+    assert marts.comparator_class("ketamine vs ECT", ECT_TRIAL) == "active"
+    assert marts.comparator_class("esketamine plus AD vs AD plus placebo", None) == "placebo"
+    assert marts.comparator_class("ketamine 0.5 mg/kg vs ketamine 0.1 mg/kg", None) == "dose"
+    assert marts.comparator_class(None, TWO_ARM) == "placebo"
+    assert marts.comparator_class(None, ECT_TRIAL) == "active"
+    assert marts.comparator_class(None, None) == "unspecified"
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [("24 hours", 1.0), ("day 28", 28.0), ("week 4", 28.0), ("4 weeks", 28.0),
+     ("2-h post-dose", 2 / 24), ("40 minutes", 40 / 1440), ("day 1 to week 4", 28.0),
+     ("12 months", 365.25), ("end of treatment", None), (None, None)],
+)  # fmt: skip
+def test_timepoint_days(text, days):
+    assert marts.timepoint_days(text) == (pytest.approx(days) if days is not None else None)
+
+
+def test_timepoint_windows():
+    assert marts.timepoint_window(1.0) == "~24 hours"
+    assert marts.timepoint_window(28.0) == "~day 28"
+    assert marts.timepoint_window(0.1) == "< 12 hours"
+    assert marts.timepoint_window(None) == "unspecified"
+
+
+def test_pooling_keeps_one_comparison_per_trial_and_only_randomised_trials():
+    effects = [
+        effect("a", "2", "mean_difference", -5.1, ci_low=-7.91, ci_high=-2.33, scale="MADRS",
+               arm="esketamine 56 mg vs placebo", timepoint="day 28"),
+        effect("b", "2", "mean_difference", -6.8, ci_low=-9.48, ci_high=-4.07, scale="MADRS",
+               arm="esketamine 84 mg vs placebo", timepoint="day 28"),
+        effect("c", "1", "mean_difference", -4.0, ci_low=-7.3, ci_high=-0.7, scale="MADRS",
+               arm="esketamine vs placebo", timepoint="week 4"),
+        effect("d", "7", "mean_difference", -9.0, ci_low=-12.0, ci_high=-6.0, scale="MADRS",
+               timepoint="day 28"),
+    ]  # fmt: skip
+    facts = {**FACTS, "7": TrialFacts("7", "open_label", ["esketamine"], ["intranasal"])}
+    frame = build(effects, facts)
+    pooled = marts.pooled_estimates(frame)
+    md = only(pooled, measure="md")
+    assert md.k == 2 and sorted(md.pmids) == ["1", "2"]
+    direct = synthesis.random_effects([-5.1, -4.0], [
+        only(frame, pmid="2", measure="md", comparison="esketamine 56 mg vs placebo").vi,
+        only(frame, pmid="1", measure="md").vi,
+    ])  # fmt: skip
+    assert md.estimate == pytest.approx(direct.estimate)
+    assert (md.scale, md.comparator_class, md.timepoint_window) == ("MADRS", "placebo", "~day 28")
+    assert math.isnan(md.estimate_exp)
+
+
+def test_pooled_ratios_are_back_transformed():
+    effects = [
+        effect(f"e{i}", pmid, "risk_ratio", rr, ci_low=lo, ci_high=hi, label="response",
+               arm="esketamine vs placebo", timepoint="24 hours")
+        for i, (pmid, rr, lo, hi) in enumerate([("1", 2.0, 1.2, 3.3), ("2", 1.5, 1.0, 2.25)])
+    ]  # fmt: skip
+    pooled = marts.pooled_estimates(build(effects))
+    row = only(pooled, measure="log_rr")
+    assert row.estimate_exp == pytest.approx(math.exp(row.estimate))
+    assert row.k == 2 and math.isnan(row.pi_low)
+
+
+def test_pooled_arm_rates_use_named_drug_arms_with_n_only():
+    effects = pd.DataFrame([
+        effect("a", "1", "response_rate", 64.0, arm="esketamine", timepoint="day 28"),
+        effect("b", "1", "response_rate", 25.0, arm="placebo", timepoint="day 28"),
+        effect("c", "2", "response_rate", 50.0, arm="esketamine 56 mg", timepoint="day 28"),
+        effect("d", "2", "response_rate", 40.0, arm=None, timepoint="day 28", n_total=100),
+    ])  # fmt: skip
+    rates = marts.arm_rates(effects, FACTS)
+    assert list(rates["arm_role"]) == ["drug", "comparator", "drug", "not named"]
+    assert rates.loc[0, "n"] == 25 and rates.loc[0, "events"] == 16
+    assert rates.loc[0, "ci_low"] < 0.64 < rates.loc[0, "ci_high"]
+    pooled = marts.pooled_arm_rates(rates)
+    row = only(pooled, outcome="response")
+    assert row.k == 2 and sorted(row.pmids) == ["1", "2"]
+    logits = [synthesis.logit_proportion(16, 25), synthesis.logit_proportion(43, 86)]
+    fit = synthesis.random_effects([x.yi for x in logits], [x.vi for x in logits])
+    assert row.rate == pytest.approx(synthesis.inverse_logit(fit.estimate))
+
+
+# --- against a real ingested warehouse ------------------------------------------------------
+
+
+@pytest.fixture
+def warehouse_copy(ingested_warehouse, tmp_path):
+    target = tmp_path / "evidence.duckdb"
+    shutil.copy(ingested_warehouse, target)
+    return target
+
+
+def test_trial_outcomes_cover_every_extracted_effect(ingested_warehouse):
+    con = duckdb.connect(str(ingested_warehouse), read_only=True)
+    try:
+        outcomes = marts.trial_outcomes(con)
+        ids = {r[0] for r in con.execute("SELECT effect_id FROM core.effects").fetchall()}
+        pmids = {r[0] for r in con.execute("SELECT pmid FROM core.articles").fetchall()}
+    finally:
+        con.close()
+    assert ids, "the ingested warehouse has no extracted effects"
+    assert marts.effect_ids_covered(outcomes) == ids
+    assert set(outcomes["pmid"]) <= pmids
+    computed = outcomes[outcomes["yi"].notna()]
+    assert (computed["vi"] > 0).all()
+    assert outcomes.loc[outcomes["yi"].isna(), "reason"].notna().all()
+
+
+def test_refresh_writes_both_tables_and_is_idempotent(warehouse_copy):
+    con = warehouse.connect(warehouse_copy)
+    try:
+        first = marts.refresh_trial_outcomes(con)
+        second = marts.refresh_trial_outcomes(con)
+        stored = con.execute(
+            "SELECT count(*), count(DISTINCT outcome_id) FROM marts.trial_outcomes"
+        )
+        n_rows, n_ids = stored.fetchone()
+        n_pooled = con.execute("SELECT count(*) FROM marts.pooled_estimates").fetchone()[0]
+        missing = con.execute(
+            "SELECT count(*) FROM core.effects WHERE effect_id NOT IN "
+            "(SELECT unnest(effect_ids) FROM marts.trial_outcomes)"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert first == second == (n_rows, n_pooled)
+    assert n_rows == n_ids > 0
+    assert missing == 0
+
+
+def test_a_failed_refresh_leaves_the_tables_as_they_were(warehouse_copy, monkeypatch):
+    original = marts.pooled_estimates
+
+    def broken(*args, **kwargs) -> pd.DataFrame:
+        frame = original(*args, **kwargs)
+        if frame.empty:
+            frame = pd.DataFrame([dict.fromkeys(frame.columns)])
+        return frame.assign(k=None)  # k is NOT NULL: the insert fails inside the transaction
+
+    con = warehouse.connect(warehouse_copy)
+    try:
+        marts.refresh_trial_outcomes(con)
+        before = con.execute(
+            "SELECT count(*), max(refreshed_at) FROM marts.trial_outcomes"
+        ).fetchone()
+        monkeypatch.setattr(marts, "pooled_estimates", broken)
+        with pytest.raises(duckdb.Error):
+            marts.refresh_trial_outcomes(con)
+        after = con.execute(
+            "SELECT count(*), max(refreshed_at) FROM marts.trial_outcomes"
+        ).fetchone()
+    finally:
+        con.close()
+    assert before == after
+    assert before[0] > 0
