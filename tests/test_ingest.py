@@ -258,6 +258,12 @@ def test_snapshot_ingest_counts(con):
         con, "SELECT checksum FROM raw.records WHERE pmid = '31166571' AND format = 'xml'"
     )
     assert scalar(con, "SELECT checksum FROM core.articles WHERE pmid = '31166571'") == xml_checksum
+    # raw payloads exactly as received: the JSON line's bytes, the XML record's bytes
+    line = next(
+        li for li in (bundled_snapshot_dir() / "landmark.jsonl").read_bytes().splitlines()
+        if b'"pmid": "37792613"' in li
+    )  # fmt: skip
+    assert scalar(con, "SELECT payload FROM raw.records WHERE pmid = '37792613'") == line
     # fields a JSON record lacks stay empty
     assert scalar(con, "SELECT count(*) FROM core.authors WHERE pmid = '37792613'") == 0
 

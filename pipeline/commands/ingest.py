@@ -28,7 +28,9 @@ the clinic data (CLINIC_EXPORT, or synthetic demo data).
 With NCBI_EMAIL set, searches PubMed live (NCBI_API_KEY raises the rate limit from 3 to 10
 requests/s; EUTILS_BASE_URL redirects every request). Without it, ingests the snapshot bundled
 with the package and says so. A re-run fetches only what is new or revised; an interrupted run
-keeps its whole batches and the next run resumes."""
+keeps its whole batches and the next run resumes. Failed E-utilities responses are saved
+for inspection (API key redacted) in failed_responses/ beside the database; EUTILS_TIMEOUT
+and EUTILS_RETRY_DELAYS (seconds, comma-separated) tune the request timeout and backoff."""
 
 
 def _iso_date(text: str) -> date:
