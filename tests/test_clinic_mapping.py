@@ -80,6 +80,7 @@ def test_a_small_mapping_with_defaults(tmp_path):
         (MINIMAL + '[values.route]\noral = ["po"]\n', "[values.route] has the code 'oral'"),
         (MINIMAL + '[values.route]\niv = ["x"]\nintranasal = ["X"]\n', "'X' means both iv and"),
         (MINIMAL + "[options]\ndate_formats = 3\n", "options.date_formats must be a string"),
+        (MINIMAL + '[options]\ndelimiter = ";;"\n', "options.delimiter must be one character"),
     ],
 )  # fmt: skip
 def test_mistakes_in_a_mapping_are_named(tmp_path, text, expected):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.clinic import load
-from pipeline.clinic.mapping import load_mapping
+from pipeline.clinic.mapping import default_mapping_text, load_mapping
 from pipeline.clinic.validate import ClinicValidationError, read_export
 from pipeline.errors import PipelineError
 
@@ -213,6 +213,17 @@ def test_ragged_csv_rows_are_refused_with_the_line(tmp_path):
     path.write_text(GOOD.read_text().replace("first infusion", "first, infusion"))
     with pytest.raises(PipelineError, match=r"not a well-formed CSV file: .*line 2"):
         load.check_file(path)
+
+
+def test_a_mapping_can_read_semicolon_separated_exports(tmp_path):
+    mapping = tmp_path / "semicolon.toml"
+    mapping.write_text(default_mapping_text().replace('delimiter = ","', 'delimiter = ";"'))
+    export = tmp_path / "export.csv"
+    export.write_text(GOOD.read_text().replace(",", ";"))
+    _, _, (result, _) = load.check_file(export, mapping)
+    assert result.problems == [] and len(result.sessions) == 12
+    with pytest.raises(PipelineError, match="required columns are missing|not in the default"):
+        load.check_file(export)
 
 
 def test_a_mapping_adapts_headers_dates_and_route_synonyms(tmp_path):

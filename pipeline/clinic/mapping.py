@@ -87,6 +87,7 @@ class Mapping:
     missing: frozenset[str]
     ignore: tuple[str, ...]
     sheet: str | int
+    delimiter: str = ","
 
     def code_for(self, vocabulary: str, cell: str) -> str | None:
         """The code a cell value means in a vocabulary, or None when it is not listed."""
@@ -183,7 +184,12 @@ def _parse_mapping(data: dict, source: str, checksum: str) -> Mapping:
         raise PipelineError(
             f"the clinic mapping {source}: options.sheet must be a name or a number"
         )
-    return Mapping(source, checksum, headers, values, date_formats, missing, ignore, sheet)
+    delimiter = options.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise PipelineError(f"the clinic mapping {source}: options.delimiter must be one character")
+    return Mapping(
+        source, checksum, headers, values, date_formats, missing, ignore, sheet, delimiter
+    )
 
 
 def map_columns(headers: list[str], mapping: Mapping, export: str) -> dict[str, str]:

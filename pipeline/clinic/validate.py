@@ -108,6 +108,7 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
         if suffix == ".csv":
             grid = pd.read_csv(
                 path, header=None, dtype=str, keep_default_na=False, na_filter=False,
+                sep=mapping.delimiter,
                 skip_blank_lines=False, encoding="utf-8-sig",
             )  # fmt: skip
         elif suffix in EXCEL_SUFFIXES:
