@@ -1,0 +1,141 @@
+"""The extraction stage in a real DuckDB warehouse: incremental, transactional, quarantining."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import warehouse
+from pipeline.extract import store
+from pipeline.models import Article, RawRecord
+
+SUSTAIN_LIKE = (
+    "RESULTS: Among 297 randomized adults, 24 (26.7%) in the esketamine group and 39 (45.3%) in "
+    "the placebo group experienced relapse (log-rank P\u2009=\u2009.003). Esketamine decreased "
+    "the risk of relapse (hazard ratio [HR], 0.49; 95% CI, 0.29-0.84)."
+)
+REVIEW = "This narrative review summarises ketamine for depression. No new data are reported."
+
+
+def article(pmid: str, abstract: str, title: str = "A randomized trial of esketamine") -> Article:
+    return Article(pmid=pmid, title=title, abstract=abstract, publication_types=["Journal Article"])
+
+
+def load(con, *articles: Article, version: bytes = b"1") -> None:
+    raws = [RawRecord(a.pmid, version + a.pmid.encode(), "json", "snapshot") for a in articles]
+    warehouse.load_batch(con, list(articles), raws, run_id="test-run")
+
+
+@pytest.fixture
+def con(tmp_path):
+    con = warehouse.connect(tmp_path / "evidence.duckdb")
+    yield con
+    con.close()
+
+
+def effects(con) -> list[tuple]:
+    return con.execute(
+        "SELECT pmid, kind, value, ci_low, ci_high, start_offset, end_offset, quote, effect_id "
+        "FROM core.effects ORDER BY pmid, start_offset"
+    ).fetchall()
+
+
+def test_extracts_facts_and_effects_with_spans(con) -> None:
+    load(con, article("1", SUSTAIN_LIKE), article("2", REVIEW, title="Ketamine: a review"))
+    assert store.extract_articles(con) == 2
+    rows = effects(con)
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("1", "relapse_rate", 26.7),
+        ("1", "relapse_rate", 45.3),
+        ("1", "hazard_ratio", 0.49),
+    ]
+    for _, _, _, _, _, start, end, quote, _ in rows:
+        assert SUSTAIN_LIKE[start:end] == quote
+    facts = dict(con.execute("SELECT pmid, design FROM core.trial_facts").fetchall())
+    assert facts == {"1": "rct", "2": "review"}
+    version = con.execute("SELECT DISTINCT extractor_version FROM core.trial_facts").fetchall()
+    assert version == [(store.EXTRACTOR_VERSION,)]
+
+
+def test_effect_ids_are_sha1_of_pmid_kind_and_span(con) -> None:
+    load(con, article("1", SUSTAIN_LIKE))
+    store.extract_articles(con)
+    for pmid, kind, *_, start, end, _quote, effect_id in effects(con):
+        assert effect_id == store.effect_id(pmid, kind, start, end)
+
+
+def test_second_run_does_nothing_when_nothing_changed(con) -> None:
+    load(con, article("1", SUSTAIN_LIKE))
+    assert store.extract_articles(con) == 1
+    first = effects(con)
+    assert store.extract_articles(con) == 0
+    assert effects(con) == first
+
+
+def test_new_extractor_version_re_extracts_and_keeps_ids(con, monkeypatch) -> None:
+    load(con, article("1", SUSTAIN_LIKE))
+    store.extract_articles(con)
+    before = effects(con)
+    monkeypatch.setattr(store, "EXTRACTOR_VERSION", "999.0.0")
+    assert store.extract_articles(con) == 1
+    assert effects(con) == before  # same spans, same ids
+    assert con.execute("SELECT extractor_version FROM core.effects LIMIT 1").fetchone() == (
+        "999.0.0",
+    )
+
+
+def test_changed_record_is_re_extracted(con) -> None:
+    load(con, article("1", SUSTAIN_LIKE))
+    store.extract_articles(con)
+    load(con, article("1", REVIEW, title="Ketamine: a review"), version=b"2")
+    assert store.extract_articles(con) == 1
+    assert effects(con) == []
+    assert con.execute("SELECT design FROM core.trial_facts").fetchone() == ("review",)
+
+
+def test_pmids_limit_the_stage(con) -> None:
+    load(con, article("1", SUSTAIN_LIKE), article("2", REVIEW))
+    assert store.extract_articles(con, ["2"]) == 1
+    assert con.execute("SELECT pmid FROM core.trial_facts").fetchall() == [("2",)]
+
+
+def test_a_failing_article_is_quarantined_and_the_rest_load(con, monkeypatch) -> None:
+    load(con, article("1", SUSTAIN_LIKE), article("2", REVIEW))
+    real = store.extract_text
+
+    def failing(pmid, *args, **kwargs):
+        if pmid == "2":
+            raise ValueError("boom on purpose")
+        return real(pmid, *args, **kwargs)
+
+    monkeypatch.setattr(store, "extract_text", failing)
+    assert store.extract_articles(con) == 1
+    assert con.execute("SELECT pmid FROM core.trial_facts").fetchall() == [("1",)]
+    quarantined = con.execute("SELECT stage, pmid, error FROM raw.quarantine").fetchall()
+    assert quarantined == [("extract", "2", "ValueError: boom on purpose")]
+
+
+def test_a_failed_load_leaves_the_warehouse_as_it_was(con, monkeypatch) -> None:
+    load(con, article("1", SUSTAIN_LIKE))
+    store.extract_articles(con)
+    before = effects(con)
+    original_version = store.EXTRACTOR_VERSION
+    monkeypatch.setattr(store, "EXTRACTOR_VERSION", original_version + ".1")
+    monkeypatch.setattr(store, "EFFECTS_COLUMNS", [*store.EFFECTS_COLUMNS[:-1], "no_such_column"])
+    with pytest.raises(Exception, match="no_such_column"):
+        store.extract_articles(con)
+    assert effects(con) == before
+    assert con.execute("SELECT extractor_version FROM core.trial_facts").fetchone() == (
+        original_version,
+    )
+
+
+def test_publication_types_from_the_warehouse_are_used(con) -> None:
+    meta = Article(
+        pmid="3",
+        title="Esketamine for depression",
+        abstract="Pooled estimates favoured esketamine.",
+        publication_types=["Meta-Analysis"],
+    )
+    load(con, meta)
+    store.extract_articles(con)
+    assert con.execute("SELECT design FROM core.trial_facts").fetchone() == ("review",)
