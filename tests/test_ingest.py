@@ -132,7 +132,7 @@ def test_an_interrupted_run_resumes_without_refetching(con, client, fake):
         live(con, client)
     assert runs(con) == [("failed", 8, 6, 6, 0)]
     assert scalar(con, "SELECT count(*) FROM core.articles") == 6  # whole batches only
-    assert scalar(con, "SELECT message FROM core.runs").startswith("PubMed could not be reached")
+    assert scalar(con, "SELECT message FROM core.runs").startswith("PubMed kept failing")
     fake.faults.clear()
     before = len(fetched(fake))
     summary = live(con, client)

@@ -437,14 +437,15 @@ class EntrezClient:
                     endpoint, failure.reason, attempt, self.policy.attempts - 1, delay,
                 )  # fmt: skip
                 self._sleep(delay)
-        assert last is not None
         tries = f"{self.policy.attempts} attempts"
         if isinstance(last, _Invalid):
             raise InvalidResponseError(f"{endpoint}: {last.reason} ({tries})", last.body)
+        what = "kept failing" if last is not None and last.status else "could not be reached"
         raise SourceUnavailableError(
-            f"PubMed could not be reached at {self.policy.base_url} ({endpoint}: {last.reason}, "
-            f"{tries}); without NCBI_EMAIL, or with --snapshot PATH, the ingest reads a "
-            "recorded snapshot instead"
+            f"PubMed {what} at {self.policy.base_url} ({endpoint}: "
+            f"{last.reason if last else 'no attempt'}, {tries}); the next run resumes where "
+            "this one stopped, and without NCBI_EMAIL (or with --snapshot PATH) the ingest "
+            "reads a recorded snapshot instead"
         )
 
     def _dump(self, endpoint: str, attempt: int, captured: dict, reason: str) -> None:
