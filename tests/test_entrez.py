@@ -17,6 +17,7 @@ from pipeline.sources.entrez import (
     EntrezPolicy,
     EutilsError,
     FetchRequest,
+    RateLimiter,
     redact,
     retry_after_seconds,
 )
@@ -265,12 +266,22 @@ def test_policy_rate_limits_by_api_key():
     assert EntrezPolicy(email="a@b.c", api_key="k").interval == pytest.approx(0.1)
 
 
-def test_requests_are_spaced_by_the_rate_limit(fake, base_url):
+def test_rate_limiter_spaces_requests_by_its_interval():
+    now = iter([100.0, 100.1, 105.0, 105.0])
+    sleeps = Sleeps()
+    limiter = RateLimiter(1.0, clock=lambda: next(now), sleep=sleeps)
+    limiter.wait()  # first request: no wait
+    limiter.wait()  # 0.1 s later: waits the remaining 0.9 s
+    limiter.wait()  # long after: no wait
+    limiter.wait()  # right after the third: a full interval
+    assert sleeps == [pytest.approx(0.9), pytest.approx(1.0)]
+
+
+def test_the_client_waits_between_requests(fake, base_url):
     fake.add_records(2)
     sleeps = Sleeps()
-    client = make_client(base_url, sleeps, request_interval=10.0, search_page_size=1)
-    client.search("x")  # two esearch pages, back to back
-    assert len(sleeps) == 1 and 9.0 < sleeps[0] <= 10.0
+    make_client(base_url, sleeps, request_interval=10.0, search_page_size=1).search("x")
+    assert len(sleeps) == 1 and sleeps[0] > 5.0  # the second esearch page waited
 
 
 def test_retry_after_parsing():
