@@ -1,0 +1,96 @@
+"""The scorer itself, on hand-made cases (the real scores are a benchmark, not a test)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.errors import PipelineError
+from pipeline.extract.scoring import (
+    SourceRecord,
+    effects_match,
+    load_annotations,
+    load_source_records,
+    match_effects,
+    score,
+)
+
+HR = {"kind": "hazard_ratio", "value": 0.49, "ci_low": 0.29, "ci_high": 0.84}
+
+
+def test_match_needs_kind_value_and_both_bounds() -> None:
+    assert effects_match(dict(HR), dict(HR))
+    assert effects_match(dict(HR, value=0.49 + 5e-7), HR)
+    assert not effects_match(dict(HR, value=0.5), HR)
+    assert not effects_match(dict(HR, kind="odds_ratio"), HR)
+    assert not effects_match(dict(HR, ci_low=None), HR)
+    assert not effects_match(dict(HR, ci_high=0.85), HR)
+    rate = {"kind": "remission_rate", "value": 27.1, "ci_low": None, "ci_high": None}
+    assert effects_match(dict(rate), rate)
+
+
+def test_each_annotation_matches_at_most_one_extraction() -> None:
+    rate = {"kind": "response_rate", "value": 64.0, "ci_low": None, "ci_high": None}
+    assert match_effects([rate, dict(rate)], [rate]) == [(0, 0)]
+    assert match_effects([rate, dict(rate)], [rate, dict(rate)]) == [(0, 0), (1, 1)]
+
+
+def test_score_counts_per_kind_and_facts() -> None:
+    abstract = (
+        "Relapse was less likely (hazard ratio [HR], 0.49; 95% CI, 0.29-0.84); response rates "
+        "were 64% vs 28%."
+    )
+    records = {"1": SourceRecord("1", "A randomized trial of esketamine nasal spray", abstract)}
+    annotations = [
+        {
+            "pmid": "1",
+            "trial": {"design": "rct", "drug": ["esketamine"], "route": ["intranasal"],
+                      "n_randomized": 100, "arms": []},
+            "effects": [
+                dict(HR),
+                {"kind": "response_rate", "value": 64, "ci_low": None, "ci_high": None},
+                {"kind": "nnt", "value": 4, "ci_low": None, "ci_high": None},
+            ],
+        }
+    ]  # fmt: skip
+    result = score(annotations, records)
+    assert (result.per_kind["hazard_ratio"].tp, result.per_kind["hazard_ratio"].fp) == (1, 0)
+    response = result.per_kind["response_rate"]
+    assert (response.tp, response.fp, response.fn) == (1, 1, 0)  # 28% was not annotated
+    assert (result.per_kind["nnt"].tp, result.per_kind["nnt"].fn) == (0, 1)
+    overall = result.overall
+    assert (overall.tp, overall.fp, overall.fn) == (2, 1, 1)
+    assert overall.precision == pytest.approx(2 / 3)
+    assert overall.recall == pytest.approx(2 / 3)
+    assert result.facts["design"] == (1, 1)
+    assert result.facts["drug"] == (1, 1)
+    assert result.facts["n_randomized"] == (0, 1)
+    assert result.facts["arm_sizes"] == (0, 0)
+    assert {(m.side, m.kind) for m in result.mismatches} == {
+        ("extra", "response_rate"), ("missed", "nnt"),
+    }  # fmt: skip
+    assert "overall" in result.table()
+
+
+def test_unknown_pmid_is_an_error() -> None:
+    with pytest.raises(PipelineError, match="999"):
+        score([{"pmid": "999", "effects": []}], {})
+
+
+def test_load_annotations_names_the_bad_line(tmp_path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"pmid": "1"}) + "\n{oops\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match="line 2"):
+        load_annotations(path)
+
+
+def test_source_records_read_json_lines_and_efetch_xml(shared_pubmed, tmp_path) -> None:
+    records = load_source_records(shared_pubmed)
+    assert {"31166571", "31290965", "32316080", "40601310"} <= set(records)
+    assert "\u2009" in records["31166571"].abstract  # thin spaces kept
+    (tmp_path / "efetch_sample.xml").write_bytes((shared_pubmed / "efetch_sample.xml").read_bytes())
+    from_xml = load_source_records(tmp_path)
+    assert set(from_xml) == {"31166571", "31290965", "32316080"}
+    assert from_xml["31166571"].abstract == records["31166571"].abstract
+    assert from_xml["32316080"].mesh  # MeSH comes with the XML record
