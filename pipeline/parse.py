@@ -615,16 +615,21 @@ def parse_pubmed_xml(
     for index, record in enumerate(iter_record_bytes(stream), 1):
         try:
             article = parse_article_xml(record)
-        except RecordParseError as error:
+        except Exception as error:  # one odd record must not end a long unattended run
             location = f"record {index}" + (f" of {origin}" if origin else "")
-            log.warning("quarantined %s: %s", location, error)
-            yield Quarantined(
-                stage="parse",
-                error=str(error),
-                payload=record,
-                pmid=error.pmid or _pmid_in(record),
-                location=location,
+            pmid = getattr(error, "pmid", None) or _pmid_in(record)
+            message = (
+                str(error)
+                if isinstance(error, RecordParseError)
+                else f"PMID {pmid}: unexpected {type(error).__name__} while parsing: {error}"
             )
+            log.warning(
+                "quarantined %s: %s",
+                location,
+                message,
+                exc_info=not isinstance(error, RecordParseError),
+            )
+            yield Quarantined("parse", message, record, pmid, location)
             continue
         yield ParsedRecord(RawRecord(article.pmid, record, "xml", source), article)
 

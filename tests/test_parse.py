@@ -763,3 +763,20 @@ def test_snapshot_nct_and_text_ids() -> None:
 def test_bad_snapshot_records_raise_a_clear_error(record, message: str) -> None:
     with pytest.raises(RecordParseError, match=re.escape(message)):
         article_from_json(record)
+
+
+def test_an_unexpected_error_in_one_record_quarantines_only_that_record(
+    monkeypatch: pytest.MonkeyPatch, sample_records: list[bytes]
+) -> None:
+    real = parse._journal_article
+
+    def flaky(root):
+        if root.findtext("MedlineCitation/PMID") == "31290965":
+            raise ValueError("an odd value")
+        return real(root)
+
+    monkeypatch.setattr(parse, "_journal_article", flaky)
+    results = list(parse_pubmed_xml(article_set(*sample_records), "live"))
+    assert [type(r) for r in results] == [ParsedRecord, Quarantined, ParsedRecord]
+    assert results[1].pmid == "31290965"
+    assert results[1].error == "PMID 31290965: unexpected ValueError while parsing: an odd value"
