@@ -166,3 +166,21 @@ def test_an_export_marked_synthetic_is_stored_as_synthetic(con, tmp_path):
         PipelineError, match=r"'Synthetic' must say yes on every row .*rows \[2\] do not say yes"
     ):
         load.import_export(con, mixed)
+
+
+def test_an_unchanged_export_is_not_even_read_again(con, monkeypatch):
+    load.import_export(con, GOOD)
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(load, "read_export", no_reading)
+    assert load.import_export(con, GOOD).unchanged
+
+
+def test_a_strict_import_of_an_export_once_loaded_with_skip_invalid_still_fails(con, tmp_path):
+    bad = bad_copy(tmp_path)
+    load.import_export(con, bad, skip_invalid=True, report_path=tmp_path / "r.csv")
+    assert load.import_export(con, bad, skip_invalid=True, report_path=tmp_path / "r.csv").unchanged
+    with pytest.raises(ClinicValidationError, match="2 problems in 2 of 12 rows"):
+        load.import_export(con, bad)

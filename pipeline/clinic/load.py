@@ -157,6 +157,26 @@ def current_patient_count(con) -> int:
     ).fetchone()[0]
 
 
+def unchanged_import(
+    con, source_sha256: str, mapping: Mapping, skip_invalid: bool
+) -> ImportSummary | None:
+    """The current import's summary when it came from the same bytes, mapping and key (and
+    loading again would change nothing), else None."""
+    current = current_import(con)
+    if current is None:
+        return None
+    same = (current.file_sha256, current.mapping_sha256, current.key_fingerprint) == (
+        source_sha256, mapping.checksum, key_fingerprint(load_or_create_key()),
+    )  # fmt: skip
+    if not same or (current.n_invalid and not skip_invalid):
+        return None  # a strict import of an export once loaded with --skip-invalid must fail
+    report = Path(current.invalid_report) if current.invalid_report else None
+    return ImportSummary(
+        current.source_name, current.synthetic, current.n_rows, current.n_loaded,
+        current.n_invalid, current_patient_count(con), report, unchanged=True,
+    )  # fmt: skip
+
+
 def import_frame(
     con,
     raw: pd.DataFrame,
@@ -178,17 +198,9 @@ def import_frame(
     """
     key = load_or_create_key()
     fingerprint = key_fingerprint(key)
-    current = current_import(con)
-    same_input = current is not None and (
-        (current.file_sha256, current.mapping_sha256, current.key_fingerprint)
-        == (source_sha256, mapping.checksum, fingerprint)
-    )
-    if same_input and (not current.n_invalid or skip_invalid):
-        report = Path(current.invalid_report) if current.invalid_report else None
-        return ImportSummary(
-            current.source_name, current.synthetic, current.n_rows, current.n_loaded,
-            current.n_invalid, current_patient_count(con), report, unchanged=True,
-        )  # fmt: skip
+    unchanged = unchanged_import(con, source_sha256, mapping, skip_invalid)
+    if unchanged is not None:
+        return unchanged
     result, marked_synthetic = checked or check_export(raw, mapping, source_name)
     synthetic = synthetic or bool(marked_synthetic)
     if result.problems and not skip_invalid:
@@ -260,9 +272,14 @@ def import_export(
     """Import a clinic export (.csv or .xlsx) with a mapping (default: the shipped one)."""
     path = Path(path)
     mapping = load_mapping(mapping_path)
-    raw = read_export(path, mapping)
+    if not path.is_file():
+        raise PipelineError(f"no clinic export at {path}")
+    checksum = file_sha256(path)
+    unchanged = unchanged_import(con, checksum, mapping, skip_invalid)
+    if unchanged is not None:
+        return unchanged  # not even read again
     report = Path(report_path) if report_path else default_report_path(path)
     return import_frame(
-        con, raw, mapping, source_name=path.name, source_sha256=file_sha256(path),
-        skip_invalid=skip_invalid, report_path=report,
+        con, read_export(path, mapping), mapping, source_name=path.name,
+        source_sha256=checksum, skip_invalid=skip_invalid, report_path=report,
     )  # fmt: skip
