@@ -44,7 +44,22 @@ _POST_HOC_RE = re.compile(
 )
 _POST_HOC_BODY_RE = re.compile(
     r"\b(?:this|a|the present|we (?:performed|conducted)(?: a)?) (?:is a )?(?:post[- ]?hoc"
-    r"|secondary|pooled|exploratory) analys[ie]s\b|\bpost[- ]?hoc analys[ie]s of (?:data|a|the)",
+    r"|secondary|pooled|exploratory) (?:analys[ie]s|study)\b|\bpost[- ]?hoc analys[ie]s of "
+    r"(?:data|a|the)|\bthis analysis (?:assessed|examined|evaluated)|\bdata sources were\b",
+    re.I,
+)
+# "...: Results From Four Phase 3 Studies", "Findings from a 32-week randomised ... study"
+_SECONDARY_TITLE_RE = re.compile(
+    r"\b(?:results|findings|data) from (?:the |a |an |two |three |four |five |six |\d+ )?"
+    r"(?:[\w,-]+ ){0,6}?(?:stud(?:y|ies)|trials?|program(?:me)?)\b|\banalysis of (?:phase|"
+    r"pooled|\w+ trial) ",
+    re.I,
+)
+_SUBSET_RE = re.compile(r"\b(?:a )?subset of (?:the )?(?:patients|participants)\b", re.I)
+_GENETIC_RE = re.compile(r"polymorphism|genotyp|genome-wide|\bgenetic\b|\brs\d{3,}", re.I)
+_OTHER_TITLE_RE = re.compile(
+    r"\bcommentary\b|\breply\b|\bletter\b|\bcomment on\b|\bcorrespondence\b"
+    r"|cost-effectiveness|economic evaluation|budget impact",
     re.I,
 )
 _REVIEW_RE = re.compile(r"\bsystematic review\b|\bmeta-?analys[ie]s\b|\breview\b", re.I)
@@ -53,7 +68,7 @@ _CASE_RE = re.compile(r"\bcase reports?\b|\bcase series\b|\bcase stud(?:y|ies)\b
 _CROSSOVER_RE = re.compile(r"\bcross-?over\b", re.I)
 _OPEN_LABEL_RE = re.compile(r"\bopen[- ]label\b|\bsingle[- ]arm\b|\bsingle-group\b", re.I)
 _OBSERVATIONAL_RE = re.compile(
-    r"\bretrospective\b|\bobservational\b|\breal[- ]world\b|\bcohort study\b|\bregistry\b"
+    r"\bretrospective(?:ly)?\b|\bobservational\b|\breal[- ]world\b|\bcohort study\b|\bregistry\b"
     r"|\bpharmacovigilance\b|\bclaims (?:data|database)\b|\bsurvey\b|\bnaturalistic\b"
     r"|\bchart review\b|\bdatabase\b|\bAdverse Event Reporting System\b",
     re.I,
@@ -78,14 +93,28 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
         return "review"
     if "Case Reports" in pubtypes or _CASE_RE.search(title):
         return "case_report"
-    if _POST_HOC_RE.search(title) or _POST_HOC_BODY_RE.search(abstract):
+    if _OTHER_TITLE_RE.search(title) or _ANIMAL_RE.search(title):
+        return "other"  # commentary, reply, economic model, animal study
+    observational = "Observational Study" in pubtypes or _OBSERVATIONAL_RE.search(title)
+    post_hoc = _POST_HOC_BODY_RE.search(abstract)
+    if post_hoc and _OBSERVATIONAL_RE.search(abstract, post_hoc.end(), post_hoc.end() + 60):
+        return "observational"  # a post hoc analysis of an observational study
+    if (
+        post_hoc
+        or _POST_HOC_RE.search(title)
+        or (_SECONDARY_TITLE_RE.search(title) and not observational)
+        or _SUBSET_RE.search(abstract)
+        or (_GENETIC_RE.search(title) and re.search(r"\btrials?\b", text, re.I))
+    ):
         return "post_hoc"
     if _ANIMAL_RE.search(text) and not re.search(r"\bpatients?\b", text, re.I):
         return "other"
     if "Review" in pubtypes or _REVIEW_RE.search(title):
         return "review"
     randomized = bool(_RANDOMIZED_RE.search(text)) or "Randomized Controlled Trial" in pubtypes
-    if randomized and (_CROSSOVER_RE.search(title) or _CROSSOVER_RE.search(abstract[:2000])):
+    several_trials = re.search(r"\b(?:two|three|2|3) randomi[sz]ed", text, re.I)
+    crossover = _CROSSOVER_RE.search(title) or _CROSSOVER_RE.search(abstract)
+    if randomized and crossover and not several_trials:
         crossover_sentence = re.search(r"[^.]*cross-?over[^.]*", text, re.I)
         if crossover_sentence and _RANDOMIZED_RE.search(crossover_sentence.group()):
             return "crossover_rct"
@@ -118,6 +147,9 @@ _KETAMINE_RE = re.compile(
 )
 
 
+_REPEATED = 3  # mentions that make a drug or route more than a passing reference
+
+
 def _drugs(text: str) -> list[str]:
     found = []
     if _KETAMINE_RE.search(text):
@@ -132,7 +164,15 @@ def _drugs(text: str) -> list[str]:
 def _drug(title: str, abstract: str) -> list[str] | None:
     from_title = _drugs(title)
     if from_title:
-        return from_title
+        # A comparator drug the abstract keeps naming counts too (oral ketamine vs esketamine).
+        patterns = {"ketamine": _KETAMINE_RE, "esketamine": _ESKETAMINE_RE,
+                    "arketamine": _ARKETAMINE_RE}  # fmt: skip
+        extra = [
+            d
+            for d in _drugs(abstract)
+            if d not in from_title and len(patterns[d].findall(abstract)) >= _REPEATED
+        ]
+        return [d for d in ("ketamine", "esketamine", "arketamine") if d in from_title + extra]
     from_abstract = _drugs(abstract)
     if len(from_abstract) > 1:
         # Several named: keep those the abstract keeps returning to.
@@ -163,7 +203,22 @@ _ROUTES = [
 
 
 def _route(title: str, abstract: str) -> list[str] | None:
-    return _routes_in(title) or _routes_in(abstract)
+    from_title = _routes_in(title)
+    if not from_title:
+        return _routes_in(abstract)
+    repeated = [
+        route
+        for route in _routes_in(abstract) or []
+        if route not in from_title and _route_mentions(route, abstract) >= _REPEATED
+    ]
+    return [r for r, _ in _ROUTES if r in from_title + repeated]
+
+
+def _route_mentions(route: str, text: str) -> int:
+    pattern = dict(_ROUTES)[route]
+    if route == "iv":
+        return len(re.findall(r"\bintravenous(?:ly)?\b|\bIV\b|\binfusions?\b", text))
+    return len(re.findall(pattern, text, re.I))
 
 
 _ROUTE_NEEDLES = {
@@ -333,6 +388,9 @@ _N_RANDOMIZED_PATTERNS = [
     rf"randomly{SP}(?:assigned|allocated)[^.;]{{0,120}}?\(N{SP}?={SP}?{_COUNT}\)",
     rf"\b{_COUNT}{SP}(?:who{SP}[^.;]{{0,80}}?)?(?:entered|underwent){SP}the{SP}randomi[sz]ed",
     rf"randomi[sz]ed[^.;]{{0,60}}?\({SP}?N{SP}?={SP}?{_COUNT}\)",
+    rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}[^.;]{{0,150}}?\b(?:were{SP})?(?:randomi[sz]ed"
+    rf"|randomly)",
+    rf"\b[Oo]f{SP}{_COUNT}{SP}(?:patients|participants|subjects|adults),[^.;]{{0,40}}randomi",
 ]
 _N_ENROLLED_PATTERNS = [
     rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:enrolled|included|recruited)\b",
@@ -340,14 +398,18 @@ _N_ENROLLED_PATTERNS = [
     rf"\b(?:enrolled|included|recruited){SP}{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients"
     rf"|participants|subjects|adults|outpatients|inpatients)",
     rf"\b(?:conducted|performed){SP}in{SP}{_COUNT}{SP}(?:patients|participants|subjects)",
+    rf"\b[Aa]mong{SP}{_COUNT}{SP}(?:patients|participants|adults)\b",
+    rf"\b{_COUNT}{SP}(?:participants|patients|subjects|adults)\b[^.;]{{0,90}}?\b(?:completed"
+    rf"|participated{SP}in|took{SP}part{SP}in|received)\b",
 ]
 # "esketamine [n = 122]", "placebo (n = 33)", "ESK, n = 316": the n first, then its label.
 _ARM_N_RE = re.compile(rf"(?P<open>[\[(]|,){SP}?n{SP}?={SP}?(?P<n>\d+){SP}?[\])]?")
+_ARM_UPPER_N_RE = re.compile(rf"(?P<open>[\[(]){SP}?N{SP}?={SP}?(?P<n>\d+){SP}?[\])]")
 _ARM_LABEL_RE = re.compile(rf"(?P<label>[A-Za-z][\w/+.-]*(?:,?{SP}[\w/+.-]+){{0,4}}?){SP}?$")
 _ASSIGNED_ARMS_RE = re.compile(
     rf"\b(?P<n1>\d+){SP}(?:patients{SP}|participants{SP})?were{SP}(?:assigned|randomi[sz]ed)"
-    rf"{SP}to{SP}the{SP}(?P<l1>[\w/+ -]+?){SP}group{SP}and{SP}(?P<n2>\d+){SP}to{SP}the{SP}"
-    rf"(?P<l2>[\w/+ -]+?){SP}group"
+    rf"{SP}to{SP}(?:the{SP})?(?P<l1>[\w/+ -]+?)(?:{SP}group)?{SP}and{SP}(?P<n2>\d+){SP}to{SP}"
+    rf"(?:the{SP})?(?P<l2>[\w/+ -]+?)(?:{SP}group)?(?=[.,;)])"
 )
 
 
@@ -366,8 +428,22 @@ def _count_value(text: str) -> int | None:
         return None
 
 
+_PEOPLE_RE = re.compile(
+    r"\s(?:[\w-]+\s){0,2}?(?:patients|participants|subjects|adults|outpatients|inpatients"
+    r"|individuals|people|women|men|males|females|volunteers|children|adolescents|mothers"
+    r"|parturients|veterans|responders|remitters)\b",
+    re.I,
+)
+_NOT_PEOPLE_RE = re.compile(
+    r"\s(?:(?:[\w-]+\s){0,2})(?:phase|stud(?:y|ies)|trials?|sites?|cent(?:er|re)s?|doses?|times"
+    r"|antidepressants?|therap(?:y|ies)|treatments?|courses?|weeks?|days?|months?|years?|arms?"
+    r"|groups?|infusions?|sessions?)\b",
+    re.I,
+)
 _COUNT_KEYWORD_RE = re.compile(
-    r"randomi[sz]|randomly|enrol|includ|recruit|conducted in|performed in", re.I
+    r"randomi[sz]|randomly|enrol|includ|recruit|conducted in|performed in|among|completed"
+    r"|participated|took part|received",
+    re.I,
 )
 
 
@@ -386,6 +462,9 @@ def _first_count(patterns: list[str], text: str) -> int | None:
                 before = window[max(0, match.start("n") - 8) : match.start("n")]
                 if re.search(r"(?:phase|stage|cohort|day|week|[\w]-)\s?$", before, re.I):
                     continue
+                after = match.end("n")
+                if not _PEOPLE_RE.match(window, after) and _NOT_PEOPLE_RE.match(window, after):
+                    continue  # "four phase III studies", "two antidepressant therapies"
                 value = _count_value(match["n"])
                 if value and value > 1:
                     return value
@@ -397,24 +476,33 @@ _ARM_SENTENCE_RE = re.compile(r"randomi[sz]|randomly|assigned|groups?\b|arms?\b"
 
 def _arms(abstract: str) -> list[dict]:
     arms = []
-    assigned = _ASSIGNED_ARMS_RE.search(abstract) if "to the" in abstract else None
+    assigned = _ASSIGNED_ARMS_RE.search(abstract) if " to " in abstract else None
     if assigned:  # "336 patients were assigned to the esketamine group and 340 to the ..."
         return [
             {"label": assigned["l1"], "n": int(assigned["n1"])},
             {"label": assigned["l2"], "n": int(assigned["n2"])},
         ]
     for sentence in re.split(r"(?<=\.)\s+(?=[A-Z])", abstract):
-        if "n" not in sentence or not _ARM_SENTENCE_RE.search(sentence):
+        if "=" not in sentence or not (
+            _ARM_SENTENCE_RE.search(sentence) or len(_ARM_N_RE.findall(sentence)) >= 2
+        ):
             continue
-        for match in _ARM_N_RE.finditer(sentence):
+        anchors = list(_ARM_N_RE.finditer(sentence))
+        if not anchors:
+            upper = list(_ARM_UPPER_N_RE.finditer(sentence))
+            anchors = upper if len(upper) >= 2 else []
+        for match in anchors:
             window = sentence[max(0, match.start() - 60) : match.start()]
-            window = re.split(r"[(\[;:]|\bor\b|\band\b", window)[-1]
+            window = re.sub(r"\([^()]*\)\s*$", "", window)
+            window = re.split(r"[(\[;:]|\bor\b|\band\b|\bversus\b|\bvs\b", window)[-1]
             found = _ARM_LABEL_RE.search(window)
             if not found:
                 continue
             label = _LEADING_WORDS_RE.sub("", found["label"].strip(" ,;"))
-            if re.fullmatch(r"(?:N|total|all|overall)", label, re.I):
-                continue
+            if re.fullmatch(r"(?:N|total|all|overall)", label, re.I) or re.search(
+                r"\byears?\b|\bolder\b|\baged?\b", label, re.I
+            ):
+                continue  # totals and age bands are not arms
             arms.append({"label": label, "n": int(match["n"])})
     return arms
 
@@ -470,7 +558,7 @@ def classify(
         if randomized is None and design in ("rct", "crossover_rct"):
             facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract)
         facts.arms = _arms(abstract) if design in ("rct", "crossover_rct", "post_hoc") else []
-        if facts.n_randomized is None and _ASSIGNED_ARMS_RE.search(abstract):
+        if facts.n_randomized is None and len(facts.arms) >= 2:
             facts.n_randomized = sum(arm["n"] for arm in facts.arms)
     facts.dose = _dose(abstract) if facts.drug else None
     facts.schedule = _schedule(abstract) if facts.drug else None
