@@ -368,16 +368,20 @@ class PooledEstimate:
         lines = [
             f"Random-effects model (k = {self.k}; tau^2 estimator: {self.method}"
             + ("; Hartung-Knapp-Sidik-Jonkman CI)" if self.hksj else ")"),
-            f"  tau^2 = {self.tau2:.4f} (tau = {self.tau:.4f}); I^2 = {self.i2:.1f}%;"
-            f" H^2 = {self.h2:.2f}",
+            f"  tau^2 = {self.tau2:.4f} (tau = {self.tau:.4f}); I^2 = {_format(self.i2, 1, '%')};"
+            f" H^2 = {_format(self.h2, 2)}",
             f"  Q({self.q_df}) = {self.q:.4f}, p = {_format_p(self.q_p)}",
             f"  estimate = {self.estimate:.4f} (SE {self.se:.4f}), {test} = {self.statistic:.4f},"
             f" p = {_format_p(self.p)}",
             f"  {self.level:g}% CI {self.ci_low:.4f} to {self.ci_high:.4f};"
-            f" prediction interval {self.pi_low:.4f} to {self.pi_high:.4f}",
+            f" prediction interval {_format(self.pi_low, 4)} to {_format(self.pi_high, 4)}",
         ]
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
+
+
+def _format(x: float, digits: int, unit: str = "") -> str:
+    return f"{x:.{digits}f}{unit}" if math.isfinite(x) else "n/a"
 
 
 def _format_p(p: float) -> str:

@@ -16,11 +16,13 @@ from pipeline.synthesis import (
     hedges_correction,
     hedges_g,
     hedges_g_from_mean_difference,
+    inverse_logit,
     leave_one_out,
     log_odds_ratio,
     log_odds_ratio_from_smd,
     log_ratio_from_ci,
     log_risk_ratio,
+    logit_proportion,
     mean_difference_from_ci,
     random_effects,
     rate_to_events,
@@ -329,3 +331,14 @@ def test_subgroups_pool_each_group_and_test_the_difference():
     assert 0 <= table.attrs["q_between_p"] < 0.05
     with pytest.raises(PipelineError, match="no column"):
         subgroups(frame, by="drug")
+
+
+def test_logit_proportion_matches_metafor_plo():
+    # metafor 3.8-1: escalc("PLO", xi = c(16, 0, 20), ni = c(25, 10, 20))
+    expected = [(16, 25, 0.5753641449, 0.1736111111), (0, 10, -3.0445224377, 2.0952380952),
+                (20, 20, 3.7135720667, 2.0487804878)]  # fmt: skip
+    for events, n, yi, vi in expected:
+        effect = logit_proportion(events, n)
+        assert (effect.yi, effect.vi) == pytest.approx((yi, vi), abs=1e-9)
+        assert bool(effect.notes) == (events in (0, n))
+    assert inverse_logit(logit_proportion(16, 25).yi) == pytest.approx(0.64)
