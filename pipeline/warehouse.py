@@ -96,16 +96,20 @@ def schema_version(con) -> int:
 
 
 def apply_migrations(con) -> list[int]:
-    """Apply every migration newer than the database's version; returns the versions applied."""
+    """Apply every shipped migration the database has not had yet, in order; returns their versions.
+
+    Any missing number is applied, not only those above the highest: areas own separate number
+    ranges, so a lower-numbered migration can arrive after a higher one.
+    """
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.schema_migrations "
         "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
     )
-    current = schema_version(con)
+    done = {row[0] for row in con.execute("SELECT version FROM meta.schema_migrations").fetchall()}
     applied = []
     for migration in available_migrations():
-        if migration.version <= current:
+        if migration.version in done:
             continue
         log.debug("applying migration %03d_%s", migration.version, migration.name)
         with transaction(con):

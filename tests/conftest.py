@@ -32,6 +32,8 @@ def ingested_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     monkeypatch.delenv("NCBI_EMAIL", raising=False)
     monkeypatch.delenv("NCBI_API_KEY", raising=False)
     monkeypatch.delenv("CLINIC_EXPORT", raising=False)
+    # The clinic pseudonymisation key is created on first use: keep the test's out of $HOME.
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(path.parent / "clinic.key"))
     try:
         code = main(["ingest", "--db", str(path)])
     finally:
