@@ -13,7 +13,8 @@ from pipeline import warehouse
 from pipeline.cli import main
 from pipeline.errors import PipelineError, UsageError
 from pipeline.evidence import review
-from pipeline.parse import ParsedRecord, parse_pubmed_xml
+from pipeline.models import RawRecord
+from pipeline.parse import ParsedRecord, article_from_json, parse_pubmed_xml
 
 REPO = Path(__file__).resolve().parent.parent
 ANNOTATIONS = REPO / "tests" / "data" / "extraction" / "annotations.jsonl"
@@ -38,12 +39,18 @@ def insert_effects(con, rows: list[dict]) -> None:
     columns = review._table_columns(con, "core", "effects")
     names = {"start": "start_offset", "end": "end_offset"}
     abstracts = dict(con.execute("SELECT pmid, abstract FROM core.articles").fetchall())
+    taken = {r[0] for r in con.execute("SELECT effect_id FROM core.effects").fetchall()}
     for row in rows:
         abstract = abstracts[row["pmid"]]
         sentence, sentence_start = review.sentence_around(abstract, row["start"], row["end"])
+        identity = review.effect_id(row["pmid"], row["kind"], row["start"], row["end"])
+        if identity in taken:  # one span annotated with several values ("64% and 28%")
+            identity = hashlib.sha1(f"{identity}|{row['value']}|{row.get('label')}".encode())
+            identity = identity.hexdigest()
+        taken.add(identity)
         row = {
             **row,
-            "effect_id": review.effect_id(row["pmid"], row["kind"], row["start"], row["end"]),
+            "effect_id": identity,
             "quote": abstract[row["start"] : row["end"]],
             "sentence": sentence,
             "sentence_start": sentence_start,
@@ -56,6 +63,58 @@ def insert_effects(con, rows: list[dict]) -> None:
         con.execute(
             f"INSERT INTO core.effects ({quoted}) VALUES ({placeholders})", list(values.values())
         )
+
+
+def load_all_articles(con, shared_pubmed: Path) -> None:
+    """Every real record: the efetch XML first, then the JSON-lines records it lacks."""
+    parsed = [
+        p
+        for p in parse_pubmed_xml((shared_pubmed / "efetch_sample.xml").read_bytes(), "snapshot")
+        if isinstance(p, ParsedRecord)
+    ]
+    articles, raws = [p.article for p in parsed], [p.raw for p in parsed]
+    seen = {a.pmid for a in articles}
+    for name in ("landmark.jsonl", "search_sample_a.jsonl", "search_sample_b.jsonl"):
+        for line in (shared_pubmed / name).read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if not record.get("pmid") or str(record["pmid"]) in seen:
+                continue
+            article = article_from_json(record)
+            seen.add(article.pmid)
+            articles.append(article)
+            raws.append(RawRecord(article.pmid, line.encode(), "json", "snapshot"))
+    warehouse.load_batch(con, articles, raws, "run-1")
+    con.execute(
+        "INSERT INTO core.runs (run_id, started_at, finished_at, status, mode) "
+        "VALUES ('run-1', ?, ?, 'completed', 'snapshot')",
+        [warehouse.now(), warehouse.now()],
+    )
+
+
+def build_annotated_warehouse(path: Path, shared_pubmed: Path) -> Path:
+    """A warehouse of the real records whose trial facts and effects are the hand annotations,
+    every effect verified: what the checker sees once people have reviewed the extraction."""
+    con = warehouse.connect(path)
+    load_all_articles(con, shared_pubmed)
+    stored = {r[0] for r in con.execute("SELECT pmid FROM core.articles").fetchall()}
+    now = warehouse.now()
+    for line in ANNOTATIONS.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["pmid"] not in stored:
+            continue
+        trial = record["trial"] or {}
+        con.execute(
+            "INSERT INTO core.trial_facts (pmid, extractor_version, article_checksum, design, "
+            "drugs, routes, n_randomized, extracted_at) "
+            "VALUES (?, 'annotation', '', ?, ?, ?, ?, ?)",
+            [record["pmid"], trial.get("design"), trial.get("drug"), trial.get("route"),
+             trial.get("n_randomized"), now],
+        )  # fmt: skip
+        insert_effects(con, effect_rows(record["pmid"], "annotation"))
+    ids = list(review.current_effects(con).effect_id)
+    review.record_decisions(con, [review.Decision(i, review.VERIFIED) for i in ids], "Annotator")
+    con.close()
+    return path
 
 
 def load_articles(con, shared_pubmed: Path) -> None:

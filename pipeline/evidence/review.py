@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+import numpy as np
 import pandas as pd
 
 from pipeline import warehouse
@@ -164,15 +165,25 @@ def _rereview_reason(row: pd.Series) -> str | None:
     return f"reviewed under extractor {version}: " + "; ".join(reasons)
 
 
+_REVIEW_COLUMNS = [
+    "effect_id", "status", "reviewed_value", "reviewed_ci_low", "reviewed_ci_high", "quote",
+    "reviewed_extractor_version", "reviewer", "reviewed_at", "note",
+]  # fmt: skip
+
+
 def effect_statuses(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
     """Every current effect with its review: `status`, `needs_rereview`, `rereview_reason`,
     `reviewer`, `reviewed_at`, `note`, `reviewed_extractor_version`."""
     effects = current_effects(con, pmids)
-    reviews = con.execute(
+    reviewed = (
         "SELECT effect_id, status, value AS reviewed_value, ci_low AS reviewed_ci_low, "
         "ci_high AS reviewed_ci_high, quote, extractor_version AS reviewed_extractor_version, "
         "reviewer, reviewed_at, note FROM core.effect_reviews"
-    ).df()
+    )
+    if _table_columns(con, "core", "effect_reviews"):
+        reviews = con.execute(reviewed).df()
+    else:  # a warehouse opened read-only before migration 040: nothing reviewed yet
+        reviews = pd.DataFrame(columns=_REVIEW_COLUMNS)
     merged = effects.merge(
         reviews.rename(columns={"quote": "reviewed_quote"}), on="effect_id", how="left"
     )
@@ -287,9 +298,9 @@ def record_decision(
 
 def _none_if_nan(value):
     """None for a missing value (None, NaN, pandas NA); numpy scalars as Python ones."""
-    if value is None or (not isinstance(value, list | tuple) and pd.isna(value) is True):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
-    return value.item() if hasattr(value, "item") else value
+    return value.item() if isinstance(value, np.generic) else value
 
 
 # --- showing an effect in its sentence --------------------------------------------------------
