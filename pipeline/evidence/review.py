@@ -10,6 +10,7 @@ whatever the extractor version. Only verified, unflagged effects reach patient m
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -326,6 +327,16 @@ def mark_span(abstract: str, start: int, end: int, *, ansi: bool = False) -> str
     left, right = ("\x1b[7m", "\x1b[0m") if ansi else ("»", "«")
     a, b = start - offset, end - offset
     return sentence[:a] + left + sentence[a:b] + right + sentence[b:]
+
+
+def mark_span_html(abstract: str, start: int, end: int) -> str:
+    """The sentence holding the span as escaped HTML, the span in <mark>."""
+    sentence, offset = sentence_around(abstract, start, end)
+    a, b = start - offset, end - offset
+    return (
+        html.escape(sentence[:a]) + "<mark>" + html.escape(sentence[a:b]) + "</mark>"
+        + html.escape(sentence[b:])
+    )  # fmt: skip
 
 
 def describe_effect(effect: pd.Series) -> str:
