@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import re
 import resource
@@ -46,13 +47,19 @@ class Result:
 
     measurement: str
     articles: int
-    seconds: float
+    seconds: float  # wall clock
+    cpu_seconds: float  # user + system time of the process (all its threads)
     start_rss_mib: float  # after imports, before reading the file
     peak_rss_mib: float  # ru_maxrss over the whole process
 
     @property
     def per_second(self) -> float:
         return self.articles / self.seconds if self.seconds else float("inf")
+
+    @property
+    def per_cpu_second(self) -> float:
+        """Records per CPU-second: steadier than wall time when other work shares the cores."""
+        return self.articles / self.cpu_seconds if self.cpu_seconds else float("inf")
 
 
 # --- the scaled input ---------------------------------------------------------------------------
@@ -112,6 +119,11 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _batches(items: Iterator, size: int) -> Iterator[list]:
     batch = []
     for item in items:
@@ -132,7 +144,7 @@ def measure(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Re
     from pipeline.parse import parse_pubmed_xml
 
     start_rss = _rss_mib()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     count = 0
     if measurement == "entrez":
         with xml.open("rb") as stream:
@@ -162,8 +174,8 @@ def measure(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Re
             raise SystemExit(f"{count} articles parsed but {stored} stored")
     else:
         raise SystemExit(f"unknown measurement {measurement!r}")
-    seconds = time.perf_counter() - started
-    return Result(measurement, count, seconds, start_rss, _peak_rss_mib())
+    seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
+    return Result(measurement, count, seconds, cpu_seconds, start_rss, _peak_rss_mib())
 
 
 def run_child(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Result:
@@ -183,23 +195,34 @@ def run_child(measurement: str, xml: Path, db: Path | None, batch_size: int) -> 
 # --- the report -------------------------------------------------------------------------------
 
 
-def report(results: list[Result], batch_size: int, source: Path) -> str:
-    """A small plain-text table, the speed ratio, and the memory growth with input size."""
+def report(
+    results: list[Result],
+    batch_size: int,
+    source: Path,
+    load_average: tuple[float, float] | None = None,
+) -> str:
+    """A small plain-text table, the speed ratios, and memory against input size."""
     versions = ", ".join(
         f"{name} {metadata.version(name)}" for name in ("lxml", "duckdb", "biopython", "pyarrow")
     )
     lines = [
         f"Ingest benchmark: {source.name} cycled to N articles (PMIDs renumbered), "
         f"DuckDB load in batches of {batch_size}",
-        f"Python {platform.python_version()}, {versions}",
+        f"Python {platform.python_version()}, {versions}, {os.cpu_count()} CPUs"
+        + (
+            f"; load average {load_average[0]:.1f} before, {load_average[1]:.1f} after"
+            if load_average
+            else ""
+        ),
         "",
-        f"{'measurement':<30} {'articles':>9} {'seconds':>8} {'records/s':>10} "
-        f"{'start MiB':>10} {'peak MiB':>9}",
+        f"{'measurement':<30} {'articles':>9} {'wall s':>7} {'records/s':>10} {'CPU s':>7} "
+        f"{'rec/CPU-s':>10} {'start MiB':>10} {'peak MiB':>9}",
     ]
     for r in results:
         lines.append(
-            f"{LABELS[r.measurement]:<30} {r.articles:>9,} {r.seconds:>8.1f} "
-            f"{r.per_second:>10,.0f} {r.start_rss_mib:>10.0f} {r.peak_rss_mib:>9.0f}"
+            f"{LABELS[r.measurement]:<30} {r.articles:>9,} {r.seconds:>7.1f} "
+            f"{r.per_second:>10,.0f} {r.cpu_seconds:>7.1f} {r.per_cpu_second:>10,.0f} "
+            f"{r.start_rss_mib:>10.0f} {r.peak_rss_mib:>9.0f}"
         )
     entrez = next((r for r in results if r.measurement == "entrez"), None)
     if entrez:
@@ -208,7 +231,8 @@ def report(results: list[Result], batch_size: int, source: Path) -> str:
             if r.measurement != "entrez" and r.articles == entrez.articles:
                 lines.append(
                     f"{LABELS[r.measurement]} / Entrez.read: "
-                    f"{r.per_second / entrez.per_second:.2f}x the records per second"
+                    f"{r.per_second / entrez.per_second:.2f}x the records per second, "
+                    f"{r.per_cpu_second / entrez.per_cpu_second:.2f}x per CPU-second"
                 )
     loads = sorted((r for r in results if r.measurement == "parse+load"), key=lambda r: r.articles)
     if len(loads) >= 2:
@@ -218,6 +242,14 @@ def report(results: list[Result], batch_size: int, source: Path) -> str:
             f"articles, {large.peak_rss_mib:.0f} MiB at {large.articles:,} "
             f"({large.articles / small.articles:.1f}x the input, "
             f"{large.peak_rss_mib - small.peak_rss_mib:+.0f} MiB)"
+        )
+    parse_only = next((r for r in results if r.measurement == "parse"), None)
+    if parse_only:
+        growth = parse_only.peak_rss_mib - parse_only.start_rss_mib
+        lines.append(
+            f"parse only peak memory: {parse_only.peak_rss_mib:.0f} MiB for "
+            f"{parse_only.articles:,} articles ({growth:+.0f} MiB over the interpreter with its "
+            "libraries loaded)"
         )
     return "\n".join(lines)
 
@@ -269,11 +301,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.source.is_file():
         raise SystemExit(f"no source XML at {args.source} (use --source)")
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
         results = run_benchmark(
             args.articles, args.memory_sizes, args.batch_size, args.source, Path(tmp)
         )
-    print(report(results, args.batch_size, args.source))
+    print(report(results, args.batch_size, args.source, (load_before, os.getloadavg()[0])))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2), encoding="utf-8")
     return 0

@@ -62,13 +62,20 @@ def test_a_measurement_runs_in_its_own_process(scaled: Path) -> None:
 
 def test_the_report_shows_rates_ratio_and_memory(shared_pubmed: Path) -> None:
     results = [
-        bench_ingest.Result("parse+load", 20_000, 25.0, 150.0, 400.0),
-        bench_ingest.Result("parse", 20_000, 12.5, 150.0, 160.0),
-        bench_ingest.Result("entrez", 20_000, 50.0, 150.0, 3000.0),
-        bench_ingest.Result("parse+load", 40_000, 50.0, 150.0, 420.0),
+        bench_ingest.Result("parse+load", 20_000, 25.0, 20.0, 150.0, 400.0),
+        bench_ingest.Result("parse", 20_000, 12.5, 12.5, 150.0, 160.0),
+        bench_ingest.Result("entrez", 20_000, 50.0, 50.0, 150.0, 3000.0),
+        bench_ingest.Result("parse+load", 40_000, 50.0, 40.0, 150.0, 420.0),
     ]
-    text = bench_ingest.report(results, 500, shared_pubmed / "efetch_sample.xml")
-    assert "parse + load (streaming)          20,000     25.0        800" in text
-    assert "parse + load (streaming) / Entrez.read: 2.00x" in text
+    text = bench_ingest.report(results, 500, shared_pubmed / "efetch_sample.xml", (1.0, 2.0))
+    lines = text.splitlines()
+    row = next(line for line in lines if line.startswith("parse + load (streaming)   "))
+    assert row.split()[-6:] == ["25.0", "800", "20.0", "1,000", "150", "400"]
+    assert "load average 1.0 before, 2.0 after" in lines[1]
+    assert (
+        "parse + load (streaming) / Entrez.read: 2.00x the records per second, 2.50x per CPU"
+        in text
+    )
     assert "parse only (streaming) / Entrez.read: 4.00x" in text
     assert "400 MiB at 20,000 articles, 420 MiB at 40,000 (2.0x the input, +20 MiB)" in text
+    assert "parse only peak memory: 160 MiB for 20,000 articles (+10 MiB" in text
