@@ -9,6 +9,7 @@ import pytest
 import rispy
 
 from pipeline import warehouse
+from pipeline.cli import main
 from pipeline.errors import PipelineError
 from pipeline.evidence import citations
 from pipeline.models import Article, Author, RawRecord
@@ -207,3 +208,31 @@ def test_render_rejects_unknown_format():
 )
 def test_expand_pages_writes_ranges_in_full(pages, full):
     assert citations.expand_pages(pages) == full
+
+
+@pytest.fixture()
+def real_db(tmp_path: Path, shared_pubmed: Path) -> Path:
+    articles, raws = _efetch_articles(shared_pubmed / "efetch_sample.xml")
+    path = tmp_path / "cite.duckdb"
+    con = warehouse.connect(path)
+    warehouse.load_batch(con, articles, raws, run_id="test-run")
+    con.close()
+    return path
+
+
+def test_cite_command_formats(real_db, capsys):
+    base = ["evidence", "cite", "--db", str(real_db), "--pmid", SUSTAIN_1, SUSTAIN_2]
+    assert main([*base, "--format", "ama"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Daly EJ, Trivedi MH, Janik A, et al.")
+    assert main([*base, "--format", "vancouver"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("PMID: 32316080.")
+    assert main([*base, "--format", "bibtex"]) == 0
+    assert capsys.readouterr().out.count("@article{") == 2
+    assert main([*base, "--format", "ris"]) == 0
+    assert len(rispy.loads(capsys.readouterr().out)) == 2
+
+
+def test_cite_command_unknown_pmid(real_db, capsys):
+    assert main(["evidence", "cite", "--db", str(real_db), "--pmid", "1"]) == 1
+    assert "no article in the warehouse for PMID 1" in capsys.readouterr().err
