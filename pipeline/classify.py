@@ -6,6 +6,7 @@ otherwise. Anything the text does not state stays None (never guessed).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -35,45 +36,115 @@ class TrialFacts:
 
 
 # --- design -------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _lower(text: str) -> str:
+    """text.lower(), remembered: the same title and abstract are lowered by many rules."""
+    return text.lower()
 
-_RANDOMIZED_RE = re.compile(r"\brandomi[sz](?:ed|ation)\b|\brandomly (?:assigned|allocated)", re.I)
-_POST_HOC_RE = re.compile(
+
+class _Gated:
+    """A case-insensitive regex run only when one of its lower-case needles is in the text.
+
+    A substring test is far cheaper than a regex scan, and most abstracts lack most words.
+    """
+
+    def __init__(self, pattern: str, needles: tuple[str, ...], flags: int = re.I) -> None:
+        self.regex = re.compile(pattern, flags)
+        self.needles = needles
+
+    def _may_match(self, text: str) -> bool:
+        low = _lower(text)
+        return any(needle in low for needle in self.needles)
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
+        """Like re.Pattern.search."""
+        if not self._may_match(text):
+            return None
+        return self.regex.search(text, pos, len(text) if endpos is None else endpos)
+
+    def findall(self, text: str) -> list:
+        """Like re.Pattern.findall."""
+        return self.regex.findall(text) if self._may_match(text) else []
+
+
+_RANDOMIZED_RE = _Gated(
+    r"\brandomi[sz](?:ed|ation)\b|\brandomly (?:assigned|allocated)",
+    ("random",),
+)
+_POST_HOC_RE = _Gated(
     r"\bpost[- ]?hoc\b|\bsecondary analys[ie]s\b|\bpooled analys[ie]s\b|\bexploratory analys[ie]s\b"
     r"|\bsubgroup analys[ie]s\b|\bsensitivity analys[ie]s\b|\bre-?analys[ie]s\b",
-    re.I,
+    ("hoc", "analys"),
 )
-_POST_HOC_BODY_RE = re.compile(
+_POST_HOC_BODY_RE = _Gated(
     r"\b(?:this|a|the present|we (?:performed|conducted)(?: a)?) (?:is a )?(?:post[- ]?hoc"
     r"|secondary|pooled|exploratory) (?:analys[ie]s|study)\b|\bpost[- ]?hoc analys[ie]s of "
     r"(?:data|a|the)|\bthis analysis (?:assessed|examined|evaluated)|\bdata sources were\b",
-    re.I,
+    ("hoc", "secondary", "pooled", "exploratory", "this analysis", "data sources"),
 )
 # "...: Results From Four Phase 3 Studies", "Findings from a 32-week randomised ... study"
-_SECONDARY_TITLE_RE = re.compile(
+_SECONDARY_TITLE_RE = _Gated(
     r"\b(?:results|findings|data) from (?:the |a |an |two |three |four |five |six |\d+ )?"
     r"(?:[\w,-]+ ){0,6}?(?:stud(?:y|ies)|trials?|program(?:me)?)\b|\banalysis of (?:phase|"
     r"pooled|\w+ trial) ",
-    re.I,
+    ("from", "analysis of"),
 )
-_SUBSET_RE = re.compile(r"\b(?:a )?subset of (?:the )?(?:patients|participants)\b", re.I)
-_GENETIC_RE = re.compile(r"polymorphism|genotyp|genome-wide|\bgenetic\b|\brs\d{3,}", re.I)
-_OTHER_TITLE_RE = re.compile(
+_SUBSET_RE = _Gated(
+    r"\b(?:a )?subset of (?:the )?(?:patients|participants)\b",
+    ("subset",),
+)
+_GENETIC_RE = _Gated(
+    r"polymorphism|genotyp|genome-wide|\bgenetic\b|\brs\d{3,}",
+    ("polymorph", "genotyp", "genome", "genetic", "rs"),
+)
+_OTHER_TITLE_RE = _Gated(
     r"\bcommentary\b|\breply\b|\bletter\b|\bcomment on\b|\bcorrespondence\b"
     r"|cost-effectiveness|economic evaluation|budget impact",
-    re.I,
+    ("comment", "reply", "letter", "correspondence", "cost", "economic", "budget"),
 )
-_REVIEW_RE = re.compile(r"\bsystematic review\b|\bmeta-?analys[ie]s\b|\breview\b", re.I)
-_PROTOCOL_RE = re.compile(r"\bprotocol\b|\brationale and design\b|\bstudy design\b", re.I)
-_CASE_RE = re.compile(r"\bcase reports?\b|\bcase series\b|\bcase stud(?:y|ies)\b", re.I)
-_CROSSOVER_RE = re.compile(r"\bcross-?over\b", re.I)
-_OPEN_LABEL_RE = re.compile(r"\bopen[- ]label\b|\bsingle[- ]arm\b|\bsingle-group\b", re.I)
-_OBSERVATIONAL_RE = re.compile(
+_REVIEW_RE = _Gated(
+    r"\bsystematic review\b|\bmeta-?analys[ie]s\b|\breview\b",
+    ("review", "meta"),
+)
+_PROTOCOL_RE = _Gated(
+    r"\bprotocol\b|\brationale and design\b|\bstudy design\b",
+    ("protocol", "design"),
+)
+_CASE_RE = _Gated(
+    r"\bcase reports?\b|\bcase series\b|\bcase stud(?:y|ies)\b",
+    ("case",),
+)
+_CROSSOVER_RE = _Gated(
+    r"\bcross-?over\b",
+    ("cross",),
+)
+_OPEN_LABEL_RE = _Gated(
+    r"\bopen[- ]label\b|\bsingle[- ]arm\b|\bsingle-group\b",
+    ("open", "single"),
+)
+_OBSERVATIONAL_RE = _Gated(
     r"\bretrospective(?:ly)?\b|\bobservational\b|\breal[- ]world\b|\bcohort study\b|\bregistry\b"
     r"|\bpharmacovigilance\b|\bclaims (?:data|database)\b|\bsurvey\b|\bnaturalistic\b"
     r"|\bchart review\b|\bdatabase\b|\bAdverse Event Reporting System\b",
-    re.I,
+    (
+        "retrospect",
+        "observational",
+        "real",
+        "cohort",
+        "registry",
+        "pharmacovigilance",
+        "claims",
+        "survey",
+        "naturalistic",
+        "chart",
+        "database",
+        "adverse event reporting",
+    ),  # fmt: skip
 )
-_ANIMAL_RE = re.compile(r"\b(?:mice|mouse|rats?|rodents?|murine|microglial cells|in vitro)\b", re.I)
+_ANIMAL_RE = _Gated(
+    r"\b(?:mice|mouse|rats?|rodents?|murine|microglial cells|in vitro)\b",
+    ("mice", "mouse", "rats", " rat ", "rodent", "murine", "microglial", "in vitro"),
+)
 _TRIAL_RE = re.compile(
     r"\b(?:double-blind|placebo-controlled|randomi[sz]ed (?:controlled |clinical )?trial|phase "
     r"(?:[1-4]|I{1,3}V?|[1-4][ab]))\b",
@@ -112,7 +183,8 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
     if "Review" in pubtypes or _REVIEW_RE.search(title):
         return "review"
     randomized = bool(_RANDOMIZED_RE.search(text)) or "Randomized Controlled Trial" in pubtypes
-    several_trials = re.search(r"\b(?:two|three|2|3) randomi[sz]ed", text, re.I)
+    low = text.lower()
+    several_trials = any(f"{n} randomi" in low for n in ("two", "three", " 2", " 3"))
     crossover = _CROSSOVER_RE.search(title) or _CROSSOVER_RE.search(abstract)
     if randomized and crossover and not several_trials:
         crossover_sentence = re.search(r"[^.]*cross-?over[^.]*", text, re.I)
@@ -137,50 +209,63 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
 
 # --- drug, route ----------------------------------------------------------------------------
 
-_ESKETAMINE_RE = re.compile(
+_ESKETAMINE_RE = _Gated(
     r"\besketamine\b|\bS-ketamine\b|\(S\)-ketamine\b|\bSpravato\b|\bESK(?:-NS)?\b|\(es\)ketamine",
-    re.I,
+    ("esk", "s-ketamine", "(s)-ketamine", "spravato", "(es)"),
 )
-_ARKETAMINE_RE = re.compile(r"\barketamine\b|\bR-ketamine\b|\(R\)-ketamine\b", re.I)
-_KETAMINE_RE = re.compile(
-    r"(?<![\w)-])ketamine\b(?!-induced)|\bR,S-ketamine\b|\bracemic ketamine\b|\(es\)ketamine", re.I
+_ARKETAMINE_RE = _Gated(
+    r"\barketamine\b|\bR-ketamine\b|\(R\)-ketamine\b",
+    ("arketamine", "r-ketamine", "(r)-ketamine"),
+)
+_KETAMINE_RE = _Gated(
+    r"(?<![\w)-])ketamine\b(?!-induced)|\bR,S-ketamine\b|\bracemic ketamine\b|\(es\)ketamine",
+    ("ketamine",),
 )
 
 
 _REPEATED = 3  # mentions that make a drug or route more than a passing reference
 
 
-def _drugs(text: str) -> list[str]:
-    found = []
-    if _KETAMINE_RE.search(text):
-        found.append("ketamine")
-    if _ESKETAMINE_RE.search(text):
-        found.append("esketamine")
-    if _ARKETAMINE_RE.search(text):
-        found.append("arketamine")
+def _positions(low: str, word: str) -> list[int]:
+    """Where `word` occurs in the lower-cased text."""
+    found, at = [], low.find(word)
+    while at >= 0:
+        found.append(at)
+        at = low.find(word, at + 1)
     return found
+
+
+def _drug_counts(text: str) -> dict[str, int]:
+    """Mentions of each drug: racemic "ketamine" is the word not part of "esketamine" etc."""
+    low = text.lower()
+    esketamine = low.count("esketamine") + low.count("s-ketamine") + low.count("spravato")
+    esketamine += low.count("(es)ketamine")
+    if "ESK" in text:
+        esketamine += len(re.findall(r"\bESK\b", text))
+    arketamine = low.count("arketamine") + low.count("r-ketamine")
+    ketamine = low.count("racemic ketamine") + low.count("r,s-ketamine") + low.count("(es)ketamine")
+    for at in _positions(low, "ketamine"):
+        before = low[at - 1] if at else " "
+        if not (before.isalnum() or before in ")-") and not low.startswith("-induced", at + 8):
+            ketamine += 1
+    return {"ketamine": ketamine, "esketamine": esketamine, "arketamine": arketamine}
+
+
+def _drugs(text: str) -> list[str]:
+    counts = _drug_counts(text)
+    return [drug for drug in ("ketamine", "esketamine", "arketamine") if counts[drug]]
 
 
 def _drug(title: str, abstract: str) -> list[str] | None:
     from_title = _drugs(title)
+    counts = _drug_counts(abstract)
     if from_title:
         # A comparator drug the abstract keeps naming counts too (oral ketamine vs esketamine).
-        patterns = {"ketamine": _KETAMINE_RE, "esketamine": _ESKETAMINE_RE,
-                    "arketamine": _ARKETAMINE_RE}  # fmt: skip
-        extra = [
-            d
-            for d in _drugs(abstract)
-            if d not in from_title and len(patterns[d].findall(abstract)) >= _REPEATED
-        ]
+        extra = [d for d, n in counts.items() if d not in from_title and n >= _REPEATED]
         return [d for d in ("ketamine", "esketamine", "arketamine") if d in from_title + extra]
-    from_abstract = _drugs(abstract)
+    from_abstract = [d for d in ("ketamine", "esketamine", "arketamine") if counts[d]]
     if len(from_abstract) > 1:
         # Several named: keep those the abstract keeps returning to.
-        counts = {
-            "ketamine": len(_KETAMINE_RE.findall(abstract)),
-            "esketamine": len(_ESKETAMINE_RE.findall(abstract)),
-            "arketamine": len(_ARKETAMINE_RE.findall(abstract)),
-        }
         top = max(counts.values())
         from_abstract = [d for d in from_abstract if counts[d] * 3 >= top]
     return from_abstract or None
@@ -221,6 +306,9 @@ def _route_mentions(route: str, text: str) -> int:
     return len(re.findall(pattern, text, re.I))
 
 
+_INFUSION_RE = re.compile(
+    r"\b(?:ketamine|esketamine) infusions?\b|\binfusions? of (?:\w+ )?(?:es)?ketamine", re.I
+)
 _ROUTE_NEEDLES = {
     "iv": ("intravenous", "i.v.", "iv", "infusion"),
     "intranasal": ("nasal", "esk-ns"),
@@ -239,11 +327,17 @@ def _routes_in(text: str) -> list[str] | None:
             continue
         flags = 0 if route in ("iv",) else re.I
         if route == "iv":
-            hit = re.search(r"\bintravenous(?:ly)?\b|\bi\.v\.", text, re.I) or re.search(
-                r"\bIV\b", text
+            hit = ("intravenous" in low or "i.v." in low) and re.search(
+                r"\bintravenous(?:ly)?\b|\bi\.v\.", text, re.I
             )
-            hit = hit or re.search(r"\b(?:ketamine|esketamine) infusions?\b|\binfusions? of "
-                                   r"(?:\w+ )?(?:es)?ketamine", text, re.I)  # fmt: skip
+            hit = hit or ("IV" in text and re.search(r"\bIV\b", text))
+            hit = hit or ("infusion" in low and _INFUSION_RE.search(text))
+        elif route == "oral":
+            hit = any(
+                re.search(pattern, text[max(0, at - 60) : at + 80], re.I)
+                for word in ("oral", "tablet", "lozenge")
+                for at in _positions(low, word)
+            )
         else:
             hit = re.search(pattern, text, flags)
         if hit:
@@ -274,11 +368,25 @@ _COMPARATORS = [
     ),
     ("other", r"propofol|remifentanil|dexmedetomidine|sufentanil|\bversus (?:TMS|psilocybin)"),
 ]
-_DOSE_COMPARISON_RE = re.compile(
+_DOSE_COMPARISON_RE = _Gated(
     r"(?:\d+(?:\.\d+)?\s?(?:mg/kg|mg)\s?(?:,|or|and|vs\.?|versus)\s?(?:\d+(?:\.\d+)?\s?"
     r"(?:mg/kg|mg)?\s?(?:,|or|and)?\s?)+(?:esketamine|ketamine)?)|dose[- ](?:ranging|frequency"
     r"|response)|twice[- ] (?:and|or|vs\.?) thrice|twice-weekly (?:and|or|vs\.?) thrice",
-    re.I,
+    (
+        "mg or",
+        "mg, ",
+        "mg and",
+        "mg vs",
+        "mg versus",
+        "mg/kg or",
+        "mg/kg, ",
+        "mg/kg and",
+        "dose-",
+        "dose ranging",
+        "dose frequency",
+        "dose response",
+        "thrice",
+    ),  # fmt: skip
 )
 _SCALE_NAMES = [
     ("MADRS", r"MADRS|Montgomery[- ]+[ÅA]sberg"),
@@ -299,47 +407,62 @@ _SCALE_NAMES = [
     ("GAD-7", r"GAD-7"),
     ("SHAPS", r"SHAPS|Snaith-Hamilton"),
 ]
-_ANAESTHESIA_RE = re.compile(
+_ANAESTHESIA_RE = _Gated(
     r"\banaesthe\w+|\banesthe\w+|\banalges\w+|\bpostoperative\b|\bsurgery\b|\bsurgical\b"
     r"|\bsedation\b|\bcolonoscopy\b|\bcesarean\b|\bcaesarean\b|\bchronic pain\b|\bneuralgia\b",
-    re.I,
+    (
+        "anaesthe",
+        "anesthe",
+        "analges",
+        "operative",
+        "surg",
+        "sedation",
+        "colonoscopy",
+        "cesarean",
+        "caesarean",
+        "pain",
+        "neuralgia",
+    ),  # fmt: skip
 )
-_DEPRESSION_RE = re.compile(r"depressi\w+|\bsuicid\w+|\bmood\b", re.I)
+_DEPRESSION_RE = _Gated(
+    r"depressi\w+|\bsuicid\w+|\bmood\b",
+    ("depressi", "suicid", "mood"),
+)
 
 
 # Lower-case words one of which a pattern needs: checking them first (a plain substring test)
 # spares the regex scan of abstracts that cannot match, which keeps classification fast.
 _NEEDLES = {
-    "trd": ("resistant", "trd", "refractory"),
-    "mdd": ("major depressi", "mdd", "unipolar"),
+    "trd": ("resistant", "TRD", "refractory"),
+    "mdd": ("major depressi", "MDD", "unipolar"),
     "bipolar_depression": ("bipolar",),
     "suicidal_ideation": ("suicid",),
-    "ptsd": ("ptsd", "traumatic"),
-    "postpartum": ("partum", "natal", "ppd", "cesarean", "caesarean"),
+    "ptsd": ("PTSD", "traumatic"),
+    "postpartum": ("partum", "natal", "PPD", "cesarean", "caesarean"),
     "adolescents": ("adolescen", "teenager", "children", "youth"),
     "older_adults": ("elderly", "older", "geriatric", "65"),
     "placebo": ("placebo", "saline"),
     "midazolam": ("midazolam",),
-    "ect": ("electroconvulsive", "ect"),
-    "antidepressant": ("quetiapine", "placebo", "versus", "compar"),
+    "ect": ("electroconvulsive", "ECT"),
+    "antidepressant": ("quetiapine", "placebo", "versus", "active"),
     "other": ("propofol", "remifentanil", "dexmedetomidine", "sufentanil", "versus"),
-    "MADRS": ("madrs", "montgomery"),
-    "HAM-D": ("ham", "hdrs", "hrsd", "hamilton"),
-    "BDI": ("bdi", "beck"),
-    "QIDS-SR": ("qids", "quick inventory"),
-    "PHQ-9": ("phq", "patient health"),
-    "CGI": ("cgi", "clinical global"),
-    "C-SSRS": ("c-ssrs", "columbia"),
-    "SSI": ("ssi", "scale for suicidal"),
-    "EPDS": ("epds", "edinburgh"),
-    "CADSS": ("cadss", "dissociative"),
-    "SDS": ("sds", "sheehan"),
-    "PCL-5": ("pcl-5", "ptsd checklist"),
-    "CAPS-5": ("caps-5", "clinician-administered ptsd"),
-    "IDS": ("ids", "inventory of depressive"),
-    "HAM-A": ("ham-a", "hamilton anxiety"),
-    "GAD-7": ("gad-7",),
-    "SHAPS": ("shaps", "snaith"),
+    "MADRS": ("MADRS", "Montgomery"),
+    "HAM-D": ("HAM", "HDRS", "HRSD", "Hamilton"),
+    "BDI": ("BDI", "Beck"),
+    "QIDS-SR": ("QIDS", "Quick Inventory"),
+    "PHQ-9": ("PHQ", "Patient Health"),
+    "CGI": ("CGI", "Clinical Global"),
+    "C-SSRS": ("C-SSRS", "Columbia"),
+    "SSI": ("SSI", "Scale for Suicidal"),
+    "EPDS": ("EPDS", "Edinburgh"),
+    "CADSS": ("CADSS", "Clinician-Administered Dissociative"),
+    "SDS": ("SDS", "Sheehan"),
+    "PCL-5": ("PCL-5", "PTSD Checklist"),
+    "CAPS-5": ("CAPS-5", "Clinician-Administered PTSD"),
+    "IDS": ("IDS", "Inventory of Depressive"),
+    "HAM-A": ("HAM-A", "Hamilton Anxiety"),
+    "GAD-7": ("GAD-7",),
+    "SHAPS": ("SHAPS", "Snaith"),
 }
 
 
@@ -350,7 +473,10 @@ def _labels(
     return [
         name
         for name, pattern in patterns
-        if any(needle in low for needle in _NEEDLES.get(name, ("",)))
+        if any(
+            needle in (text if needle[:1].isupper() else low)
+            for needle in _NEEDLES.get(name, ("",))
+        )
         and re.search(pattern, text, flags)
     ]
 
@@ -378,6 +504,7 @@ def _comparator(text: str, design: str | None) -> list[str] | None:
 # --- N randomized and arms ------------------------------------------------------------------
 
 _COUNT = rf"(?P<n>\d[\d,]*|{WORD_NUMBER})"
+_DIGIT_COUNT = r"(?P<n>\d[\d,]*)"
 _N_RANDOMIZED_PATTERNS = [
     rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:randomi[sz]ed|randomly{SP}(?:assigned"
     rf"|allocated)|underwent{SP}randomi[sz]ation)\b",
@@ -440,25 +567,59 @@ _NOT_PEOPLE_RE = re.compile(
     r"|groups?|infusions?|sessions?)\b",
     re.I,
 )
-_COUNT_KEYWORD_RE = re.compile(
-    r"randomi[sz]|randomly|enrol|includ|recruit|conducted in|performed in|among|completed"
-    r"|participated|took part|received",
-    re.I,
-)
+_COUNT_KEYWORDS = (
+    "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
+    "completed", "participated", "took part", "received",
+)  # fmt: skip
+_NUMBER_WORDS = frozenset(
+    [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+        "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+        "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+        "ninety", "hundred",
+    ]
+)  # fmt: skip
+
+
+def _keyword_windows(text: str) -> list[str]:
+    """Stretches of text around the words a count of participants goes with."""
+    low = text.lower()
+    spans: list[tuple[int, int]] = []
+    for keyword in _COUNT_KEYWORDS:
+        at = low.find(keyword)
+        while at >= 0:
+            spans.append((max(0, at - 160), at + len(keyword) + 140))
+            at = low.find(keyword, at + 1)
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [text[start:end] for start, end in merged]
+
+
+@functools.lru_cache(maxsize=64)
+def _count_regex(pattern: str, number_words: bool) -> re.Pattern:
+    """A count pattern, compiled with number words ("Forty-one") or, faster, digits only."""
+    return re.compile(pattern if number_words else pattern.replace(_COUNT, _DIGIT_COUNT), re.I)
 
 
 def _first_count(patterns: list[str], text: str) -> int | None:
     """The first count a pattern finds, trying the patterns in order of preference.
 
     The patterns only run on windows around the words they need ("randomized", "enrolled"),
-    which keeps this cheap on long abstracts.
+    and the number-word forms only where a number word occurs, which keeps this cheap.
     """
-    windows = [
-        text[max(0, m.start() - 160) : m.end() + 140] for m in _COUNT_KEYWORD_RE.finditer(text)
-    ]
+    windows = _keyword_windows(text)
+    if not windows:
+        return None
+    words = not _NUMBER_WORDS.isdisjoint(text.lower().replace("-", " ").split())
     for pattern in patterns:
+        regex = _count_regex(pattern, words)
         for window in windows:
-            for match in re.finditer(pattern, window, re.I):
+            for match in regex.finditer(window):
                 before = window[max(0, match.start("n") - 8) : match.start("n")]
                 if re.search(r"(?:phase|stage|cohort|day|week|[\w]-)\s?$", before, re.I):
                     continue
@@ -507,24 +668,39 @@ def _arms(abstract: str) -> list[dict]:
     return arms
 
 
+_DOSE_BEFORE_MG_RE = re.compile(
+    r"(?:\d+(?:\.\d+)?(?:\s?(?:-|–|to|or|and|,)\s?\d+(?:\.\d+)?)*\s?mg/kg"
+    r"|\b\d+(?:\s?(?:or|and|,|-|/)\s?\d+)*\s?mg)$"
+)
+
+
 def _dose(text: str) -> str | None:
-    match = re.search(
-        r"\d+(?:\.\d+)?(?:\s?(?:-|–|to|or|and|,)\s?\d+(?:\.\d+)?)*\s?mg/kg|\b\d+(?:\s?(?:or|and|,|"
-        r"-|/)\s?\d+)*\s?mg\b(?!/)",
-        text,
-    )
-    return match.group() if match else None
+    """The first dose written in mg or mg/kg ("0.5 mg/kg", "56 or 84 mg"), as written."""
+    at = text.find("mg")
+    while at >= 0:
+        end = at + (5 if text.startswith("mg/kg", at) else 2)
+        if end == len(text) or not text[end].isalnum():
+            match = _DOSE_BEFORE_MG_RE.search(text[max(0, at - 60) : end])
+            if match and (text.startswith("mg/kg", at) or text[end : end + 1] != "/"):
+                return match.group()
+        at = text.find("mg", at + 2)
+    return None
+
+
+_SCHEDULE_RE = re.compile(
+    r"(?:single (?:dose|infusion|injection|administration)|twice[- ]weekly|thrice[- ]weekly"
+    r"|once[- ]weekly|weekly|every other week|two or three times weekly|twice a week"
+    r"|three times (?:a|per) week|daily)\b"
+)
 
 
 def _schedule(text: str) -> str | None:
-    match = re.search(
-        r"\b(?:single (?:dose|infusion|injection|administration)|twice[- ]weekly|thrice[- ]weekly"
-        r"|once[- ]weekly|weekly|every other week|two or three times weekly|twice a week"
-        r"|three times (?:a|per) week|daily)\b",
-        text,
-        re.I,
-    )
-    return match.group().lower() if match else None
+    """The first dosing schedule named ("twice weekly", "single infusion"), lower case."""
+    low = text.lower()
+    for match in _SCHEDULE_RE.finditer(low):
+        if not match.start() or not low[match.start() - 1].isalnum():
+            return match.group()
+    return None
 
 
 # --- entry point ----------------------------------------------------------------------------

@@ -203,9 +203,8 @@ _SCALES = [
     ("CAPS-5", r"CAPS-5|Clinician-Administered PTSD"),
     ("IDS", r"\bIDS\b|Inventory of Depressive Symptomatology"),
 ]
-_SCALE_RE = re.compile(
-    "|".join(f"(?P<s{i}>{pattern})" for i, (_, pattern) in enumerate(_SCALES)), re.IGNORECASE
-)
+# Case-sensitive (scale names are written with capitals), which keeps the scan fast.
+_SCALE_RE = re.compile("|".join(f"(?P<s{i}>{pattern})" for i, (_, pattern) in enumerate(_SCALES)))
 
 _TIMEPOINT_RE = re.compile(
     rf"\b(?:(?:day|week|month|visit)s?{SP}?\d+(?:{SP}?(?:and|to|-){SP}?\d+)?"
@@ -302,6 +301,7 @@ class _Token:
 
 
 _DIGIT_RE = re.compile(r"\d")
+_PERCENT_SIGN_RE = re.compile(rf"{SP}?%")
 
 
 def extract_effects(abstract: str) -> list[Effect]:
@@ -322,14 +322,21 @@ class _SentenceExtractor:
         self.taken: list[tuple[int, int]] = []  # spans already used by an effect or a CI
         self.blocked: list[tuple[int, int]] = []
         self.effects: list[Effect] = []
-        self.p_values = [
-            (m.start(), m.end(), parse_p_value(m["value"]), p_operator(m["op"]))
-            for m in P_VALUE_RE.finditer(self.text)
-        ]
+        has_operator = any(op in self.text for op in "=<>≤≥")  # p-values and statistics need one
+        self.p_values = (
+            [
+                (m.start(), m.end(), parse_p_value(m["value"]), p_operator(m["op"]))
+                for m in P_VALUE_RE.finditer(self.text)
+            ]
+            if has_operator
+            else []
+        )
         self.blocked.extend((s, e) for s, e, _, _ in self.p_values)
-        self.blocked.extend(m.span() for m in _STAT_RE.finditer(self.text))
-        # The bounds of a CI are never estimates or rates themselves.
-        self.blocked.extend(m.span() for m in _LABELLED_CI_RE.finditer(self.text))
+        if has_operator:
+            self.blocked.extend(m.span() for m in _STAT_RE.finditer(self.text))
+        if "%" in self.text:
+            # The bounds of a CI are never estimates or rates themselves.
+            self.blocked.extend(m.span() for m in _LABELLED_CI_RE.finditer(self.text))
         self.strong = []
         for match in _STRONG_RE.finditer(self.text):
             kind = _strong_kind(match, self.text)
@@ -339,13 +346,17 @@ class _SentenceExtractor:
             _Token(m.start(), m.end(), parse_number(m.group()), self._is_percent(m.end()))
             for m in NUMBER_RE.finditer(self.text)
         ]
-        self.has_ci_label = [m.start() for m in _CI_NAME_RE.finditer(self.text)]
+        self.has_ci_label = (
+            [m.start() for m in _CI_NAME_RE.finditer(self.text)]
+            if "CI" in self.text or "onfidence" in self.text or "redible" in self.text
+            else []
+        )
         self.scales: list[re.Match] | None = None
 
     # -- helpers --
 
     def _is_percent(self, end: int) -> bool:
-        return re.match(rf"{SP}?%", self.text[end:]) is not None
+        return _PERCENT_SIGN_RE.match(self.text, end) is not None
 
     def _overlaps(self, spans: list[tuple[int, int]], start: int, end: int) -> bool:
         return any(s < end and start < e for s, e in spans)
@@ -614,7 +625,7 @@ class _SentenceExtractor:
                 continue
             if self.text[token.start] in MINUS_CHARS:
                 continue
-            pct_end = re.match(rf"{SP}?%", self.text[token.end :]).end() + token.end
+            pct_end = _PERCENT_SIGN_RE.match(self.text, token.end).end()
             change_label = self._percent_change(token)
             if change_label:
                 effect = self._make("percent_change", token.value, token.start, pct_end)

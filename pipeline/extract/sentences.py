@@ -36,7 +36,8 @@ def split_sentences(text: str) -> list[Sentence]:
     for match in _BOUNDARY_RE.finditer(text):
         end = match.end()
         if match.group() == ".":
-            word = _LAST_WORD_RE.search(text, start, match.start())
+            tail = text[max(start, match.start() - 12) : match.start()]
+            word = _LAST_WORD_RE.search(tail)
             if word and word.group(1).lower().strip(".") in _ABBREVIATIONS:
                 continue
         _append(sentences, text, start, end)
