@@ -812,6 +812,12 @@ def literature_overview(con) -> pd.DataFrame:
 # --- storing --------------------------------------------------------------------------------
 
 
+def refresh_after_ingest(con) -> str:
+    """The post-ingest step: refresh the marts tables and say what they now hold."""
+    n_outcomes, n_pooled = refresh_trial_outcomes(con)
+    return f"marts refreshed: {n_outcomes} trial-outcome rows, {n_pooled} pooled estimates"
+
+
 def refresh_trial_outcomes(con, method: str = "REML", hksj: bool = False) -> tuple[int, int]:
     """Recompute marts.trial_outcomes and marts.pooled_estimates in one transaction.
 
