@@ -191,3 +191,23 @@ def test_flesch_kincaid_grade():
     )
     assert flesch_kincaid_grade(technical) > 14
     assert flesch_kincaid_grade("") == 0.0
+
+
+def test_retracted_records_leave_the_sheet_and_corrected_ones_say_so(all_verified):
+    path, _ = all_verified
+    shown = sheet.effect_ids_on(build(path))
+    con = warehouse.connect(path)
+    effects = review.current_effects(con).set_index("effect_id")
+    retracted, corrected = sorted({effects.loc[i, "pmid"] for i in shown})[:2]
+    con.execute("UPDATE core.articles SET is_retracted = TRUE WHERE pmid = ?", [retracted])
+    con.execute("UPDATE core.articles SET has_erratum = TRUE WHERE pmid = ?", [corrected])
+    con.close()
+    built = build(path)
+    pmids_shown = {f.pmid for s in built.sections for t in s.topics for st in t.studies
+                   for stmt in st.statements for f in stmt.figures}  # fmt: skip
+    assert retracted not in pmids_shown and corrected in pmids_shown
+    document = lxml.html.fromstring(sheet.render_html(built))
+    studies = document.xpath(f"//div[@data-pmid='{corrected}']")
+    assert studies
+    for study in studies:
+        assert "A correction (erratum) to this article was published" in study.text_content()

@@ -167,6 +167,7 @@ class StudyFindings:
     citation_markdown: str
     pubmed_url: str
     doi_url: str | None
+    has_erratum: bool = False
 
 
 @dataclass
@@ -474,6 +475,8 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
     """Treatment sections from verified effects; returns them and the count left out."""
     cited = citations.load_citation_records(con, sorted(set(effects.pmid))) if len(effects) else []
     records = {r.pmid: r for r in cited}
+    corrected = con.execute("SELECT pmid FROM core.articles WHERE has_erratum").fetchall()
+    errata = {pmid for (pmid,) in corrected}
     grouped: dict[str, dict[str, dict[str, list[Statement]]]] = {}
     left_out = 0
     for _, effect in effects.iterrows():
@@ -513,6 +516,7 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
                         citation_markdown=citations.format_ama(record, markup="markdown"),
                         pubmed_url=record.pubmed_url,
                         doi_url=record.doi_url,
+                        has_erratum=pmid in errata,
                     )
                 )
             topics.append(TopicSection(topic, findings))
