@@ -42,6 +42,13 @@ def _lower(text: str) -> str:
     return text.lower()
 
 
+def _needle_scan(needles: tuple[str, ...]) -> re.Pattern | None:
+    """One scan for several literal needles (a literal alternation runs at C speed)."""
+    if not needles:
+        return None
+    return re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)))
+
+
 class _Gated:
     """A case-insensitive regex run only when one of its lower-case needles is in the text.
 
@@ -50,11 +57,10 @@ class _Gated:
 
     def __init__(self, pattern: str, needles: tuple[str, ...], flags: int = re.I) -> None:
         self.regex = re.compile(pattern, flags)
-        self.needles = needles
+        self.scan = _needle_scan(needles)
 
     def _may_match(self, text: str) -> bool:
-        low = _lower(text)
-        return any(needle in low for needle in self.needles)
+        return self.scan.search(_lower(text)) is not None
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
         """Like re.Pattern.search."""
@@ -183,7 +189,7 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
     if "Review" in pubtypes or _REVIEW_RE.search(title):
         return "review"
     randomized = bool(_RANDOMIZED_RE.search(text)) or "Randomized Controlled Trial" in pubtypes
-    low = text.lower()
+    low = _lower(text)
     several_trials = any(f"{n} randomi" in low for n in ("two", "three", " 2", " 3"))
     crossover = _CROSSOVER_RE.search(title) or _CROSSOVER_RE.search(abstract)
     if randomized and crossover and not several_trials:
@@ -237,7 +243,7 @@ def _positions(low: str, word: str) -> list[int]:
 
 def _drug_counts(text: str) -> dict[str, int]:
     """Mentions of each drug: racemic "ketamine" is the word not part of "esketamine" etc."""
-    low = text.lower()
+    low = _lower(text)
     esketamine = low.count("esketamine") + low.count("s-ketamine") + low.count("spravato")
     esketamine += low.count("(es)ketamine")
     if "ESK" in text:
@@ -321,7 +327,7 @@ _ROUTE_NEEDLES = {
 
 def _routes_in(text: str) -> list[str] | None:
     found = []
-    low = text.lower()
+    low = _lower(text)
     for route, pattern in _ROUTES:
         if not any(needle in low for needle in _ROUTE_NEEDLES[route]):
             continue
@@ -440,12 +446,28 @@ _NEEDLES = {
     "ptsd": ("PTSD", "traumatic"),
     "postpartum": ("partum", "natal", "PPD", "cesarean", "caesarean"),
     "adolescents": ("adolescen", "teenager", "children", "youth"),
-    "older_adults": ("elderly", "older", "geriatric", "65"),
+    "older_adults": ("elderly", "older", "geriatric", "65 years", "aged 65"),
     "placebo": ("placebo", "saline"),
     "midazolam": ("midazolam",),
     "ect": ("electroconvulsive", "ECT"),
-    "antidepressant": ("quetiapine", "placebo", "versus", "active"),
-    "other": ("propofol", "remifentanil", "dexmedetomidine", "sufentanil", "versus"),
+    "antidepressant": (
+        "quetiapine",
+        "plus placebo",
+        "and placebo",
+        "versus an",
+        "versus oral",
+        "versus antidepressant",
+        "active-compar",
+        "active compar",
+    ),  # fmt: skip
+    "other": (
+        "propofol",
+        "remifentanil",
+        "dexmedetomidine",
+        "sufentanil",
+        "versus tms",
+        "versus psilocybin",
+    ),  # fmt: skip
     "MADRS": ("MADRS", "Montgomery"),
     "HAM-D": ("HAM", "HDRS", "HRSD", "Hamilton"),
     "BDI": ("BDI", "Beck"),
@@ -466,18 +488,31 @@ _NEEDLES = {
 }
 
 
+# Needles in capitals are looked for in the text as written, the others in lower case.
+_SPLIT_NEEDLES = {
+    name: (
+        _needle_scan(tuple(n for n in needles if not n[:1].isupper())),
+        _needle_scan(tuple(n for n in needles if n[:1].isupper())),
+    )
+    for name, needles in _NEEDLES.items()
+}
+
+
+def _has_needle(name: str, text: str, low: str) -> bool:
+    if name not in _SPLIT_NEEDLES:
+        return True
+    lower, upper = _SPLIT_NEEDLES[name]
+    return bool((lower and lower.search(low)) or (upper and upper.search(text)))
+
+
 def _labels(
     patterns: list[tuple[str, str]], text: str, flags: int = re.I, low: str | None = None
 ) -> list[str]:
-    low = text.lower() if low is None else low
+    low = _lower(text) if low is None else low
     return [
         name
         for name, pattern in patterns
-        if any(
-            needle in (text if needle[:1].isupper() else low)
-            for needle in _NEEDLES.get(name, ("",))
-        )
-        and re.search(pattern, text, flags)
+        if _has_needle(name, text, low) and re.search(pattern, text, flags)
     ]
 
 
@@ -571,6 +606,10 @@ _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
     "completed", "participated", "took part", "received",
 )  # fmt: skip
+_ENROLLED_NEEDLES = (
+    "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
+    "participated", "took part", "received",
+)  # fmt: skip
 _NUMBER_WORDS = frozenset(
     [
         "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -581,9 +620,10 @@ _NUMBER_WORDS = frozenset(
 )  # fmt: skip
 
 
-def _keyword_windows(text: str) -> list[str]:
+@functools.lru_cache(maxsize=4)
+def _keyword_windows(text: str) -> tuple[str, ...]:
     """Stretches of text around the words a count of participants goes with."""
-    low = text.lower()
+    low = _lower(text)
     spans: list[tuple[int, int]] = []
     for keyword in _COUNT_KEYWORDS:
         at = low.find(keyword)
@@ -597,7 +637,7 @@ def _keyword_windows(text: str) -> list[str]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    return [text[start:end] for start, end in merged]
+    return tuple(text[start:end] for start, end in merged)
 
 
 @functools.lru_cache(maxsize=64)
@@ -606,16 +646,18 @@ def _count_regex(pattern: str, number_words: bool) -> re.Pattern:
     return re.compile(pattern if number_words else pattern.replace(_COUNT, _DIGIT_COUNT), re.I)
 
 
-def _first_count(patterns: list[str], text: str) -> int | None:
+def _first_count(
+    patterns: list[str], text: str, needles: tuple[str, ...] = ("random",)
+) -> int | None:
     """The first count a pattern finds, trying the patterns in order of preference.
 
     The patterns only run on windows around the words they need ("randomized", "enrolled"),
     and the number-word forms only where a number word occurs, which keeps this cheap.
     """
-    windows = _keyword_windows(text)
+    windows = [w for w in _keyword_windows(text) if any(n in _lower(w) for n in needles)]
     if not windows:
         return None
-    words = not _NUMBER_WORDS.isdisjoint(text.lower().replace("-", " ").split())
+    words = not _NUMBER_WORDS.isdisjoint(_lower(text).replace("-", " ").split())
     for pattern in patterns:
         regex = _count_regex(pattern, words)
         for window in windows:
@@ -687,20 +729,27 @@ def _dose(text: str) -> str | None:
     return None
 
 
-_SCHEDULE_RE = re.compile(
-    r"(?:single (?:dose|infusion|injection|administration)|twice[- ]weekly|thrice[- ]weekly"
-    r"|once[- ]weekly|weekly|every other week|two or three times weekly|twice a week"
-    r"|three times (?:a|per) week|daily)\b"
-)
+_SCHEDULES = (
+    "single dose", "single infusion", "single injection", "single administration",
+    "twice weekly", "twice-weekly", "thrice weekly", "thrice-weekly", "once weekly",
+    "once-weekly", "weekly", "every other week", "two or three times weekly", "twice a week",
+    "three times a week", "three times per week", "daily",
+)  # fmt: skip
 
 
 def _schedule(text: str) -> str | None:
     """The first dosing schedule named ("twice weekly", "single infusion"), lower case."""
-    low = text.lower()
-    for match in _SCHEDULE_RE.finditer(low):
-        if not match.start() or not low[match.start() - 1].isalnum():
-            return match.group()
-    return None
+    low = _lower(text)
+    best: tuple[int, int] | None = None  # (position, -length): earliest, then longest
+    for phrase in _SCHEDULES:
+        at = low.find(phrase)
+        while at >= 0 and at and low[at - 1].isalnum():  # "biweekly" is not "weekly"
+            at = low.find(phrase, at + 1)
+        end = at + len(phrase)
+        whole_word = at >= 0 and (end == len(low) or not low[end].isalnum())
+        if whole_word and (best is None or (at, -len(phrase)) < best):
+            best = (at, -len(phrase))
+    return low[best[0] : best[0] - best[1]] if best else None
 
 
 # --- entry point ----------------------------------------------------------------------------
@@ -730,9 +779,9 @@ def classify(
         randomized = _first_count(_N_RANDOMIZED_PATTERNS, abstract)
         facts.n_randomized = randomized
         if randomized is None and design not in ("rct", "crossover_rct"):
-            facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract)
+            facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)
         if randomized is None and design in ("rct", "crossover_rct"):
-            facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract)
+            facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)
         facts.arms = _arms(abstract) if design in ("rct", "crossover_rct", "post_hoc") else []
         if facts.n_randomized is None and len(facts.arms) >= 2:
             facts.n_randomized = sum(arm["n"] for arm in facts.arms)

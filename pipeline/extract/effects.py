@@ -95,6 +95,23 @@ _STRONG_RE = re.compile(
 )
 
 
+_STATISTIC_WORDS = (
+    "ratio", "risk", "effect size", "standardi", "hedges", "cohen", "needed to treat", "differ",
+    "pooled estimate", "mean difference", "d =", "d=", "g =", "g=", "d\u2009=", "g\u2009=",
+    "d:", "g:", "δ",
+)  # fmt: skip
+_STATISTIC_ABBREVIATIONS = ("OR", "HR", "RR", "SMD", "NNT", "MD", "Δ")
+
+
+_ABBREVIATIONS_SCAN = re.compile("|".join(map(re.escape, _STATISTIC_ABBREVIATIONS)))
+_WORDS_SCAN = re.compile("|".join(map(re.escape, _STATISTIC_WORDS)))
+
+
+def _may_name_statistic(text: str) -> bool:
+    """Whether a sentence can name a statistic at all (a cheap test before the full scan)."""
+    return bool(_ABBREVIATIONS_SCAN.search(text) or _WORDS_SCAN.search(text.lower()))
+
+
 def _strong_kind(match: re.Match, text: str) -> str | None:
     """The kind a named statistic gives, or None when the match is part of a longer word."""
     start, end = match.span()
@@ -187,6 +204,14 @@ _AE_RE = re.compile(
     re.IGNORECASE,
 )
 
+
+_AE_SCAN = re.compile("|".join(map(re.escape, _AE_TERMS)))
+
+
+def _may_name_adverse_event(text: str) -> bool:
+    return _AE_SCAN.search(text.lower()) is not None
+
+
 _SCALES = [
     ("MADRS", r"MADRS|Montgomery[- ]+[ÅA]sberg"),
     ("HAM-D", r"HAM-?D|HDRS|HRSD|Hamilton (?:Depression|Rating Scale for Depression)"),
@@ -206,6 +231,12 @@ _SCALES = [
 # Case-sensitive (scale names are written with capitals), which keeps the scan fast.
 _SCALE_RE = re.compile("|".join(f"(?P<s{i}>{pattern})" for i, (_, pattern) in enumerate(_SCALES)))
 
+_SCALE_NEEDLES = (
+    "MADRS", "Montgomery", "HAM", "HDRS", "HRSD", "Hamilton", "BDI", "Beck", "QIDS", "Quick",
+    "PHQ", "Patient Health", "C-SSRS", "Columbia", "CGI", "Clinical Global", "SSI", "Scale for",
+    "EPDS", "Edinburgh", "CADSS", "Clinician", "SDS", "Sheehan", "PCL", "PTSD", "CAPS", "IDS",
+    "Inventory",
+)  # fmt: skip
 _TIMEPOINT_RE = re.compile(
     rf"\b(?:(?:day|week|month|visit)s?{SP}?\d+(?:{SP}?(?:and|to|-){SP}?\d+)?"
     rf"|\d+(?:\.\d+)?{SP}?(?:-{SP}?)?(?:hours?|h|hrs?|days?|weeks?|months?|minutes?|min)\b"
@@ -261,7 +292,7 @@ _BLOCK_BEFORE_RE = re.compile(
     re.IGNORECASE,
 )
 _BLOCK_AFTER_RE = re.compile(
-    rf"^{SP}?-?{SP}?(?:mg|µg|μg|ng|mL|ml|kg|g|mmHg|years?|yrs?|y|months?|weeks?|days?|hours?|h|hrs?"
+    rf"{SP}?-?{SP}?(?:mg|µg|μg|ng|mL|ml|kg|g|mmHg|years?|yrs?|y|months?|weeks?|days?|hours?|h|hrs?"
     rf"|min|minutes?|seconds?|s|infusions?|sessions?|sites?|cent(?:er|re)s?|trials?|studies"
     rf"|patients?|participants?|subjects?|adults|individuals|outpatients|inpatients|people|doses?"
     rf"|items?|randomi[sz]ed|times|[A-Za-z]*-?fold|-?sided|-?tailed|x|×|:\d|/\d)(?![\w])",
@@ -334,11 +365,16 @@ class _SentenceExtractor:
         self.blocked.extend((s, e) for s, e, _, _ in self.p_values)
         if has_operator:
             self.blocked.extend(m.span() for m in _STAT_RE.finditer(self.text))
-        if "%" in self.text:
+        self.has_ci_label = (
+            [m.start() for m in _CI_NAME_RE.finditer(self.text)]
+            if "CI" in self.text or "onfidence" in self.text or "redible" in self.text
+            else []
+        )
+        if self.has_ci_label and "%" in self.text:
             # The bounds of a CI are never estimates or rates themselves.
             self.blocked.extend(m.span() for m in _LABELLED_CI_RE.finditer(self.text))
         self.strong = []
-        for match in _STRONG_RE.finditer(self.text):
+        for match in _STRONG_RE.finditer(self.text) if _may_name_statistic(self.text) else ():
             kind = _strong_kind(match, self.text)
             if kind:
                 self.strong.append((match.start(), match.end(), kind))
@@ -346,11 +382,6 @@ class _SentenceExtractor:
             _Token(m.start(), m.end(), parse_number(m.group()), self._is_percent(m.end()))
             for m in NUMBER_RE.finditer(self.text)
         ]
-        self.has_ci_label = (
-            [m.start() for m in _CI_NAME_RE.finditer(self.text)]
-            if "CI" in self.text or "onfidence" in self.text or "redible" in self.text
-            else []
-        )
         self.scales: list[re.Match] | None = None
 
     # -- helpers --
@@ -405,7 +436,7 @@ class _SentenceExtractor:
     # -- the rules --
 
     def run(self) -> list[Effect]:
-        if "%" in self.text:
+        if "%" in self.text and _may_name_adverse_event(self.text):
             self._adverse_event_rates()
         previous_kind: str | None = None
         previous_end = -1
@@ -435,7 +466,7 @@ class _SentenceExtractor:
                 trail["bare"] and not self._bare_ci_allowed(token)
             ):
                 ci, low, high = None, None, None
-        if not ci and _BLOCK_AFTER_RE.match(self.text[token.end :]):
+        if not ci and _BLOCK_AFTER_RE.match(self.text, token.end):
             return None
         adjacent = self._adjacent_keyword(token.start)
         se_text = trail and (trail["se"] or trail["se2"])
@@ -498,7 +529,7 @@ class _SentenceExtractor:
                 rf"(?:and|or|vs\.?|versus)?{SP}?",
                 gap,
             )
-        ) and not _BLOCK_AFTER_RE.match(self.text[token.end :])
+        ) and not _BLOCK_AFTER_RE.match(self.text, token.end)
 
     def _change_or_difference(self, token: _Token) -> str | None:
         window = self.text[: token.start]
@@ -526,6 +557,8 @@ class _SentenceExtractor:
 
     def _backward_cis(self) -> None:
         """A labelled CI whose estimate comes earlier: "lower ... by 7.95 points (95% CI, ...)"."""
+        if not self.has_ci_label or "%" not in self.text:
+            return
         for match in _LABELLED_CI_RE.finditer(self.text):
             if self._overlaps(self.taken, match.start(), match.end()):
                 continue
@@ -537,7 +570,7 @@ class _SentenceExtractor:
                 and match.start() - t.end < 160
                 and self._usable(t)
                 and low <= t.value <= high
-                and not _BLOCK_AFTER_RE.match(self.text[t.end :])
+                and not _BLOCK_AFTER_RE.match(self.text, t.end)
             ]
             if not candidates:
                 continue
@@ -718,7 +751,11 @@ class _SentenceExtractor:
         effect.timepoint = _timepoint(self.text, start, end)
         if effect.kind != "other":
             if self.scales is None:
-                self.scales = list(_SCALE_RE.finditer(self.text))
+                self.scales = (
+                    list(_SCALE_RE.finditer(self.text))
+                    if any(needle in self.text for needle in _SCALE_NEEDLES)
+                    else []
+                )
             effect.scale = _scale(self.scales, start)
         if effect.arm is None:
             effect.arm = _arm(self.text, end)

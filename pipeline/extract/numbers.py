@@ -53,6 +53,11 @@ def parse_number(text: str) -> float:
 
     Raises PipelineError naming the text when it is not a number.
     """
+    if text[:1].isdigit() and text.isascii() and " " not in text:
+        try:
+            return float(text)  # the common case: plain digits
+        except ValueError:
+            pass
     cleaned = _SPACES_RE.sub("", text.strip())
     if cleaned and cleaned[0] in MINUS_CHARS:
         cleaned = "-" + cleaned[1:]
