@@ -3,9 +3,11 @@
 The real efetch response (3 articles) is repeated to N articles with fresh PMIDs and written
 to a temporary file. Each measurement runs in its own Python process, so its peak resident
 memory (ru_maxrss) is its own: parse + load into a fresh DuckDB in batches, the parser alone,
-and `Bio.Entrez.read` alone on the same file. `make bench` runs it:
+and `Bio.Entrez.read` alone on the same file; parse + load runs again at a larger size, and
+with tracemalloc at two sizes, to show how memory follows the input. `make bench` runs it:
 
-    python -m benchmarks.bench_ingest [--articles 20000] [--memory-sizes 40000] [--batch-size 500]
+    python -m benchmarks.bench_ingest [--articles 20000] [--memory-sizes 10000]
+        [--heap-sizes 1000 4000] [--batch-size 500]
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -33,11 +36,12 @@ log = logging.getLogger("benchmarks.bench_ingest")
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "pubmed" / "efetch_sample.xml"
 FIRST_PMID = 90_000_001
-MEASUREMENTS = ("parse+load", "parse", "entrez")
+MEASUREMENTS = ("parse+load", "parse", "entrez", "heap")
 LABELS = {
     "parse+load": "parse + load (streaming)",
     "parse": "parse only (streaming)",
     "entrez": "Bio.Entrez.read (parse only)",
+    "heap": "parse + load, tracemalloc on",
 }
 
 
@@ -51,6 +55,7 @@ class Result:
     cpu_seconds: float  # user + system time of the process (all its threads)
     start_rss_mib: float  # after imports, before reading the file
     peak_rss_mib: float  # ru_maxrss over the whole process
+    python_heap_peak_mib: float | None = None  # tracemalloc peak (the "heap" measurement)
 
     @property
     def per_second(self) -> float:
@@ -135,17 +140,47 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
-def measure(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Result:
-    """Run one measurement in this process and return its time and memory."""
-    from Bio import Entrez
-
+def _parse_and_load(xml: Path, db: Path, batch_size: int) -> int:
+    """Stream the file through the parser into a fresh warehouse, batch by batch."""
     from pipeline import warehouse
     from pipeline.models import Quarantined
     from pipeline.parse import parse_pubmed_xml
 
+    count = 0
+    con = warehouse.connect(db)
+    with xml.open("rb") as stream, tqdm(unit=" articles", file=sys.stderr, leave=False) as bar:
+        for batch in _batches(parse_pubmed_xml(stream, "snapshot"), batch_size):
+            good = [item for item in batch if not isinstance(item, Quarantined)]
+            bad = [item for item in batch if isinstance(item, Quarantined)]
+            warehouse.load_batch(
+                con,
+                [item.article for item in good],
+                [item.raw for item in good],
+                run_id="bench",
+                quarantined=bad,
+            )
+            count += len(batch)
+            bar.update(len(batch))
+    ((stored,),) = con.execute("SELECT count(*) FROM core.articles").fetchall()
+    con.close()
+    if stored != count:
+        raise SystemExit(f"{count} articles parsed but {stored} stored")
+    return count
+
+
+def measure(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Result:
+    """Run one measurement in this process and return its time and memory."""
+    from Bio import Entrez
+
+    from pipeline import warehouse  # noqa: F401 - imported here so start_rss counts DuckDB
+    from pipeline.parse import parse_pubmed_xml
+
+    if measurement not in MEASUREMENTS:
+        raise SystemExit(f"unknown measurement {measurement!r}")
     start_rss = _rss_mib()
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     count = 0
+    heap_peak = None
     if measurement == "entrez":
         with xml.open("rb") as stream:
             count = len(Entrez.read(stream)["PubmedArticle"])
@@ -154,28 +189,14 @@ def measure(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Re
             for _ in parse_pubmed_xml(stream, "snapshot"):
                 count += 1
     elif measurement == "parse+load":
-        con = warehouse.connect(db)
-        with xml.open("rb") as stream, tqdm(unit=" articles", file=sys.stderr, leave=False) as bar:
-            for batch in _batches(parse_pubmed_xml(stream, "snapshot"), batch_size):
-                good = [item for item in batch if not isinstance(item, Quarantined)]
-                bad = [item for item in batch if isinstance(item, Quarantined)]
-                warehouse.load_batch(
-                    con,
-                    [item.article for item in good],
-                    [item.raw for item in good],
-                    run_id="bench",
-                    quarantined=bad,
-                )
-                count += len(batch)
-                bar.update(len(batch))
-        (stored,) = con.execute("SELECT count(*) FROM core.articles").fetchone()
-        con.close()
-        if stored != count:
-            raise SystemExit(f"{count} articles parsed but {stored} stored")
-    else:
-        raise SystemExit(f"unknown measurement {measurement!r}")
+        count = _parse_and_load(xml, db, batch_size)
+    else:  # heap: the same, with every Python allocation traced
+        tracemalloc.start()
+        count = _parse_and_load(xml, db, batch_size)
+        heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
     seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
-    return Result(measurement, count, seconds, cpu_seconds, start_rss, _peak_rss_mib())
+    return Result(measurement, count, seconds, cpu_seconds, start_rss, _peak_rss_mib(), heap_peak)
 
 
 def run_child(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Result:
@@ -228,7 +249,7 @@ def report(
     if entrez:
         lines.append("")
         for r in results:
-            if r.measurement != "entrez" and r.articles == entrez.articles:
+            if r.measurement in ("parse+load", "parse") and r.articles == entrez.articles:
                 lines.append(
                     f"{LABELS[r.measurement]} / Entrez.read: "
                     f"{r.per_second / entrez.per_second:.2f}x the records per second, "
@@ -243,6 +264,13 @@ def report(
             f"({large.articles / small.articles:.1f}x the input, "
             f"{large.peak_rss_mib - small.peak_rss_mib:+.0f} MiB)"
         )
+    heaps = sorted((r for r in results if r.measurement == "heap"), key=lambda r: r.articles)
+    if heaps:
+        lines.append(
+            "Python heap peak during parse + load (tracemalloc): "
+            + ", ".join(f"{r.python_heap_peak_mib:.0f} MiB at {r.articles:,}" for r in heaps)
+            + " articles"
+        )
     parse_only = next((r for r in results if r.measurement == "parse"), None)
     if parse_only:
         growth = parse_only.peak_rss_mib - parse_only.start_rss_mib
@@ -255,20 +283,29 @@ def report(
 
 
 def run_benchmark(
-    articles: int, memory_sizes: list[int], batch_size: int, source: Path, workdir: Path
+    articles: int,
+    memory_sizes: list[int],
+    batch_size: int,
+    source: Path,
+    workdir: Path,
+    heap_sizes: Sequence[int] = (),
 ) -> list[Result]:
-    """Every measurement: parse + load, parse alone and Entrez.read at `articles`, then parse +
-    load at the other sizes (memory)."""
+    """Every measurement: parse + load, parse alone and Entrez.read at `articles`, parse + load
+    at the other sizes (memory), and parse + load with tracemalloc at `heap_sizes`."""
     results = []
-    sizes = sorted({articles, *memory_sizes})
+    sizes = sorted({articles, *memory_sizes, *heap_sizes})
     for size in sizes:
         xml = workdir / f"pubmed_{size}.xml"
         log.info("writing %s articles to %s", f"{size:,}", xml)
         write_scaled(source, size, xml)
-        plan = ["parse+load", "parse", "entrez"] if size == articles else ["parse+load"]
+        plan = ["parse+load", "parse", "entrez"] if size == articles else []
+        if size in memory_sizes and size != articles:
+            plan.append("parse+load")
+        if size in heap_sizes:
+            plan.append("heap")
         for measurement in plan:
             log.info("measuring %s on %s articles", LABELS[measurement], f"{size:,}")
-            db = workdir / f"bench_{size}.duckdb" if measurement == "parse+load" else None
+            db = workdir / f"bench_{size}.duckdb" if measurement in ("parse+load", "heap") else None
             results.append(run_child(measurement, xml, db, batch_size))
             if db is not None:
                 db.unlink(missing_ok=True)
@@ -280,8 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_ingest", description=__doc__)
     parser.add_argument("--articles", type=int, default=20_000, help="size for the speed ratio")
     parser.add_argument(
-        "--memory-sizes", type=int, nargs="*", default=[40_000],
+        "--memory-sizes", type=int, nargs="*", default=[10_000],
         help="further sizes measured for parse + load (memory against input size)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--heap-sizes", type=int, nargs="*", default=[1_000, 4_000],
+        help="sizes at which parse + load runs again with tracemalloc (Python heap peak)",
     )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument(
@@ -304,7 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
         results = run_benchmark(
-            args.articles, args.memory_sizes, args.batch_size, args.source, Path(tmp)
+            args.articles,
+            args.memory_sizes,
+            args.batch_size,
+            args.source,
+            Path(tmp),
+            args.heap_sizes,
         )
     print(report(results, args.batch_size, args.source, (load_before, os.getloadavg()[0])))
     if args.json:

@@ -48,7 +48,8 @@ def test_each_measurement_counts_every_article(
     result = bench_ingest.measure(measurement, scaled, db, batch_size=4)
     assert result.measurement == measurement and result.articles == 10
     assert result.peak_rss_mib >= result.start_rss_mib > 0
-    if measurement == "parse+load":
+    assert (result.python_heap_peak_mib is not None) == (measurement == "heap")
+    if measurement in ("parse+load", "heap"):
         con = warehouse.connect(db, read_only=True)
         assert con.execute("SELECT count(*) FROM core.articles").fetchall() == [(10,)]
         assert con.execute("SELECT count(*) FROM raw.records").fetchall() == [(10,)]
@@ -66,6 +67,8 @@ def test_the_report_shows_rates_ratio_and_memory(shared_pubmed: Path) -> None:
         bench_ingest.Result("parse", 20_000, 12.5, 12.5, 150.0, 160.0),
         bench_ingest.Result("entrez", 20_000, 50.0, 50.0, 150.0, 3000.0),
         bench_ingest.Result("parse+load", 40_000, 50.0, 40.0, 150.0, 420.0),
+        bench_ingest.Result("heap", 2_000, 9.0, 9.0, 150.0, 300.0, 80.4),
+        bench_ingest.Result("heap", 8_000, 36.0, 36.0, 150.0, 330.0, 81.0),
     ]
     text = bench_ingest.report(results, 500, shared_pubmed / "efetch_sample.xml", (1.0, 2.0))
     lines = text.splitlines()
@@ -77,5 +80,6 @@ def test_the_report_shows_rates_ratio_and_memory(shared_pubmed: Path) -> None:
         in text
     )
     assert "parse only (streaming) / Entrez.read: 4.00x" in text
+    assert "tracemalloc): 80 MiB at 2,000, 81 MiB at 8,000 articles" in text
     assert "400 MiB at 20,000 articles, 420 MiB at 40,000 (2.0x the input, +20 MiB)" in text
     assert "parse only peak memory: 160 MiB for 20,000 articles (+10 MiB" in text
