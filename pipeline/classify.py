@@ -42,13 +42,6 @@ def _lower(text: str) -> str:
     return text.lower()
 
 
-def _needle_scan(needles: tuple[str, ...]) -> re.Pattern | None:
-    """One scan for several literal needles (a literal alternation runs at C speed)."""
-    if not needles:
-        return None
-    return re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)))
-
-
 class _Gated:
     """A case-insensitive regex run only when one of its lower-case needles is in the text.
 
@@ -57,10 +50,11 @@ class _Gated:
 
     def __init__(self, pattern: str, needles: tuple[str, ...], flags: int = re.I) -> None:
         self.regex = re.compile(pattern, flags)
-        self.scan = _needle_scan(needles)
+        self.needles = needles
 
     def _may_match(self, text: str) -> bool:
-        return self.scan.search(_lower(text)) is not None
+        low = _lower(text)
+        return any(needle in low for needle in self.needles)
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
         """Like re.Pattern.search."""
@@ -491,8 +485,8 @@ _NEEDLES = {
 # Needles in capitals are looked for in the text as written, the others in lower case.
 _SPLIT_NEEDLES = {
     name: (
-        _needle_scan(tuple(n for n in needles if not n[:1].isupper())),
-        _needle_scan(tuple(n for n in needles if n[:1].isupper())),
+        tuple(n for n in needles if not n[:1].isupper()),
+        tuple(n for n in needles if n[:1].isupper()),
     )
     for name, needles in _NEEDLES.items()
 }
@@ -502,7 +496,7 @@ def _has_needle(name: str, text: str, low: str) -> bool:
     if name not in _SPLIT_NEEDLES:
         return True
     lower, upper = _SPLIT_NEEDLES[name]
-    return bool((lower and lower.search(low)) or (upper and upper.search(text)))
+    return any(n in low for n in lower) or any(n in text for n in upper)
 
 
 def _labels(
@@ -679,7 +673,12 @@ _ARM_SENTENCE_RE = re.compile(r"randomi[sz]|randomly|assigned|groups?\b|arms?\b"
 
 def _arms(abstract: str) -> list[dict]:
     arms = []
-    assigned = _ASSIGNED_ARMS_RE.search(abstract) if " to " in abstract else None
+    low = _lower(abstract)
+    assigned = (
+        _ASSIGNED_ARMS_RE.search(abstract)
+        if "assigned to" in low or "randomized to" in low or "randomised to" in low
+        else None
+    )
     if assigned:  # "336 patients were assigned to the esketamine group and 340 to the ..."
         return [
             {"label": assigned["l1"], "n": int(assigned["n1"])},

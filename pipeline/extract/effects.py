@@ -103,13 +103,12 @@ _STATISTIC_WORDS = (
 _STATISTIC_ABBREVIATIONS = ("OR", "HR", "RR", "SMD", "NNT", "MD", "Δ")
 
 
-_ABBREVIATIONS_SCAN = re.compile("|".join(map(re.escape, _STATISTIC_ABBREVIATIONS)))
-_WORDS_SCAN = re.compile("|".join(map(re.escape, _STATISTIC_WORDS)))
-
-
 def _may_name_statistic(text: str) -> bool:
     """Whether a sentence can name a statistic at all (a cheap test before the full scan)."""
-    return bool(_ABBREVIATIONS_SCAN.search(text) or _WORDS_SCAN.search(text.lower()))
+    if any(word in text for word in _STATISTIC_ABBREVIATIONS):
+        return True
+    low = text.lower()
+    return any(word in low for word in _STATISTIC_WORDS)
 
 
 def _strong_kind(match: re.Match, text: str) -> str | None:
@@ -205,11 +204,9 @@ _AE_RE = re.compile(
 )
 
 
-_AE_SCAN = re.compile("|".join(map(re.escape, _AE_TERMS)))
-
-
 def _may_name_adverse_event(text: str) -> bool:
-    return _AE_SCAN.search(text.lower()) is not None
+    low = text.lower()
+    return any(term in low for term in _AE_TERMS)
 
 
 _SCALES = [
@@ -332,6 +329,19 @@ class _Token:
 
 
 _DIGIT_RE = re.compile(r"\d")
+_SIGNED_NUMBER_RE = re.compile(rf"(?:^|[\s(\[=:,;])[{MINUS_CHARS}]{SP}?\.?\d")
+
+
+def _may_report_effect(text: str) -> bool:
+    """A cheap test: every rule needs a digit and a %, a signed number or a named statistic
+    (or a percentage written in words)."""
+    if "ercent" in text:
+        return True
+    if not _DIGIT_RE.search(text):
+        return False
+    return "%" in text or bool(_SIGNED_NUMBER_RE.search(text)) or _may_name_statistic(text)
+
+
 _PERCENT_SIGN_RE = re.compile(rf"{SP}?%")
 
 
@@ -339,7 +349,7 @@ def extract_effects(abstract: str) -> list[Effect]:
     """Every effect the rules find in `abstract`, in text order, with spans into it."""
     effects: list[Effect] = []
     for sentence in split_sentences(abstract):
-        if _DIGIT_RE.search(sentence.text) or "ercent" in sentence.text:
+        if _may_report_effect(sentence.text):
             effects.extend(_SentenceExtractor(sentence).run())
     return effects
 
@@ -383,6 +393,7 @@ class _SentenceExtractor:
             for m in NUMBER_RE.finditer(self.text)
         ]
         self.scales: list[re.Match] | None = None
+        self.timepoints: list[re.Match] | None = None
 
     # -- helpers --
 
@@ -748,7 +759,9 @@ class _SentenceExtractor:
             if len(between) <= 60 and not others:
                 effect.p, effect.p_operator = p_value, op
             break
-        effect.timepoint = _timepoint(self.text, start, end)
+        if self.timepoints is None:
+            self.timepoints = list(_TIMEPOINT_RE.finditer(self.text))
+        effect.timepoint = _timepoint(self.timepoints, start, end)
         if effect.kind != "other":
             if self.scales is None:
                 self.scales = (
@@ -775,12 +788,13 @@ def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _timepoint(text: str, start: int, end: int) -> str | None:
-    before = [m for m in _TIMEPOINT_RE.finditer(text, 0, start)]
+def _timepoint(matches: list[re.Match], start: int, end: int) -> str | None:
+    """The timepoint written closest before the effect (within 120 characters), else just after."""
+    before = [m for m in matches if m.end() <= start]
     if before and start - before[-1].end() < 120:
         return before[-1].group()
-    after = _TIMEPOINT_RE.search(text, end, min(len(text), end + 60))
-    return after.group() if after else None
+    after = [m for m in matches if end <= m.start() and m.end() <= end + 60]
+    return after[0].group() if after else None
 
 
 def _scale(matches: list[re.Match], start: int) -> str | None:

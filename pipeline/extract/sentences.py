@@ -33,10 +33,9 @@ def split_sentences(text: str) -> list[Sentence]:
     """The sentences of `text` in order; their spans cover every non-space character."""
     sentences: list[Sentence] = []
     start = 0
-    for match in _BOUNDARY_RE.finditer(text):
-        end = match.end()
-        if match.group() == ".":
-            tail = text[max(start, match.start() - 12) : match.start()]
+    for end in _boundaries(text):
+        if text[end - 1] == ".":
+            tail = text[max(start, end - 13) : end - 1]
             word = _LAST_WORD_RE.search(tail)
             if word and word.group(1).lower().strip(".") in _ABBREVIATIONS:
                 continue
@@ -44,6 +43,20 @@ def split_sentences(text: str) -> list[Sentence]:
         start = end
     _append(sentences, text, start, len(text))
     return sentences
+
+
+def _boundaries(text: str) -> list[int]:
+    """Ends of candidate sentences: ".", "!" or "?" (and a closing quote or bracket) followed
+    by a space and a capital, digit or bracket (string scans: faster than one regex pass)."""
+    ends = []
+    for mark in ".!?":
+        at = text.find(mark)
+        while at >= 0:
+            if _BOUNDARY_RE.match(text, at):
+                ends.append(at + 1)
+            at = text.find(mark, at + 1)
+    ends.sort()
+    return ends
 
 
 def _append(sentences: list[Sentence], text: str, start: int, end: int) -> None:
