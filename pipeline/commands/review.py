@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             stdin=sys.stdin,
             stdout=sys.stdout,
             ansi=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
+            echo=not sys.stdin.isatty(),
         )
         print(
             f"verified {counts['verified']}, rejected {counts['rejected']}, "

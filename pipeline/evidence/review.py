@@ -286,7 +286,7 @@ def record_decisions(con, decisions: Iterable[Decision], reviewer: str) -> int:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [item.effect_id, effect.pmid, item.decision, *snapshot, reviewer, at, item.note],
             )
-    log.info("recorded %d review decision(s) by %s", len(decisions), reviewer)
+    log.debug("recorded %d review decision(s) by %s", len(decisions), reviewer)
     return len(decisions)
 
 
@@ -373,11 +373,13 @@ def interactive_review(
     stdin: TextIO,
     stdout: TextIO,
     ansi: bool = False,
+    echo: bool = False,
 ) -> dict[str, int]:
     """Walk the queue in the terminal; each decision is saved as soon as it is made.
 
     Reads one line per effect ('v', 'r', 's', 'q', optionally followed by a note); end of input
-    quits. Returns counts of verified, rejected and skipped effects.
+    quits; `echo` repeats each answer (for input that is not typed at a terminal). Returns
+    counts of verified, rejected and skipped effects.
     """
     if not (reviewer or "").strip():
         raise UsageError("a review needs the reviewer's name (--reviewer)")
@@ -393,8 +395,9 @@ def interactive_review(
             stdout.write(PROMPT)
             stdout.flush()
             line = stdin.readline()
+            if echo or not line:
+                stdout.write(line.rstrip("\n") + "\n")
             if not line:
-                stdout.write("\n")
                 return counts
             answer, _, note = line.strip().partition(" ")
             answer = answer.lower()
