@@ -239,10 +239,11 @@ def _drug_counts(text: str) -> dict[str, int]:
     """Mentions of each drug: racemic "ketamine" is the word not part of "esketamine" etc."""
     low = _lower(text)
     esketamine = low.count("esketamine") + low.count("s-ketamine") + low.count("spravato")
+    esketamine += low.count("(s)-ketamine")
     esketamine += low.count("(es)ketamine")
     if "ESK" in text:
         esketamine += len(re.findall(r"\bESK\b", text))
-    arketamine = low.count("arketamine") + low.count("r-ketamine")
+    arketamine = low.count("arketamine") + low.count("r-ketamine") + low.count("(r)-ketamine")
     ketamine = low.count("racemic ketamine") + low.count("r,s-ketamine") + low.count("(es)ketamine")
     for at in _positions(low, "ketamine"):
         before = low[at - 1] if at else " "
@@ -535,6 +536,7 @@ def _comparator(text: str, design: str | None) -> list[str] | None:
 _COUNT = rf"(?P<n>\d[\d,]*|{WORD_NUMBER})"
 _DIGIT_COUNT = r"(?P<n>\d[\d,]*)"
 _N_RANDOMIZED_PATTERNS = [
+    rf"\b[Oo]f{SP}{_COUNT}{SP}(?:patients|participants|subjects|adults),[^.;]{{0,40}}randomi",
     rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:randomi[sz]ed|randomly{SP}(?:assigned"
     rf"|allocated)|underwent{SP}randomi[sz]ation)\b",
     rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:[\w-]+{SP})?randomi[sz]ed\b",
@@ -546,7 +548,6 @@ _N_RANDOMIZED_PATTERNS = [
     rf"randomi[sz]ed[^.;]{{0,60}}?\({SP}?N{SP}?={SP}?{_COUNT}\)",
     rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}[^.;]{{0,150}}?\b(?:were{SP})?(?:randomi[sz]ed"
     rf"|randomly)",
-    rf"\b[Oo]f{SP}{_COUNT}{SP}(?:patients|participants|subjects|adults),[^.;]{{0,40}}randomi",
 ]
 _N_ENROLLED_PATTERNS = [
     rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:enrolled|included|recruited)\b",

@@ -1,0 +1,199 @@
+"""Trial facts: design, drug, route, population, comparator, N randomized and arms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.classify import TrialFacts, classify
+
+
+def facts(title: str, abstract: str = "", pubtypes=()) -> TrialFacts:
+    return classify(title, abstract, publication_types=pubtypes)
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract", "pubtypes", "design"),
+    [
+        ("Esketamine for TRD: a systematic review and meta-analysis", "", (), "review"),
+        ("Ketamine in depression", "We summarise the evidence.", ("Review",), "review"),
+        (
+            "Oral esketamine: rationale and design of a randomized controlled trial",
+            "",
+            (),
+            "protocol",
+        ),
+        ("Esketamine-induced dissociation: a case report", "", (), "case_report"),
+        ("Correction to: Oral esketamine for depression", "", ("Published Erratum",), "other"),
+        ("Cost-effectiveness of esketamine nasal spray", "A decision-analytic model.", (), "other"),
+        ("Ketamine and DRL behavior in rats", "Rats received ketamine.", (), "other"),
+        (
+            "Esketamine versus quetiapine: a post hoc analysis of ESCAPE-TRD",
+            "Patients were randomized 1:1.",
+            ("Randomized Controlled Trial",),
+            "post_hoc",
+        ),
+        (
+            "Sleep during ketamine treatment",
+            "This is a post-hoc analysis of a naturalistic observational study of 28 inpatients.",
+            (),
+            "observational",
+        ),
+        (
+            "Single and repeated ketamine infusions",
+            "A randomized double-blind crossover comparison of ketamine and midazolam.",
+            (),
+            "crossover_rct",
+        ),
+        (
+            "Ketamine versus ECT (KetECT)",
+            "Patients were randomized (1:1) to ketamine or ECT in an open-label study.",
+            (),
+            "rct",
+        ),
+        (
+            "An open-label, single-arm study of esketamine",
+            "Adults were enrolled.",
+            (),
+            "open_label",
+        ),
+        (
+            "Esketamine initiation in claims data",
+            "A retrospective cohort study.",
+            (),
+            "observational",
+        ),
+        ("Thoughts on ketamine", "Ketamine is interesting.", (), None),
+    ],
+)
+def test_design(title: str, abstract: str, pubtypes, design: str | None) -> None:
+    assert facts(title, abstract, pubtypes).design == design
+
+
+def test_drug_and_route_from_the_title_first() -> None:
+    result = facts(
+        "Intravenous esketamine in adult treatment-resistant depression",
+        "Prior trials suggest that intranasal racemic ketamine works. Esketamine .20 mg/kg "
+        "was given.",
+    )
+    assert result.drug == ["esketamine"]
+    assert result.route == ["iv"]
+
+
+def test_a_comparator_drug_named_again_and_again_is_kept() -> None:
+    abstract = (
+        "KET01 (oral ketamine) was compared with intranasal esketamine. Intranasal esketamine "
+        "induced dissociation; esketamine raised blood pressure; intranasal esketamine "
+        "peaked early."
+    )
+    result = facts("Oral prolonged-release ketamine for depression", abstract)
+    assert result.drug == ["ketamine", "esketamine"]
+    assert result.route == ["intranasal", "oral"]
+
+
+def test_oral_antidepressant_is_not_an_oral_route() -> None:
+    result = facts("Esketamine nasal spray plus an oral antidepressant", "A randomized trial.")
+    assert result.route == ["intranasal"]
+
+
+def test_racemic_ketamine_is_not_read_inside_esketamine() -> None:
+    assert facts("Esketamine for depression").drug == ["esketamine"]
+    assert facts("Arketamine and (S)-ketamine", "").drug == ["esketamine", "arketamine"]
+    assert facts("Subcutaneous racemic ketamine", "").drug == ["ketamine"]
+
+
+def test_population_and_comparator() -> None:
+    result = facts(
+        "Ketamine versus midazolam in treatment-resistant depression",
+        "Adults with TRD and suicidal ideation were randomly assigned to ketamine or midazolam "
+        "(an active placebo).",
+    )
+    assert result.population == ["trd", "suicidal_ideation"]
+    assert result.comparator == ["midazolam"]
+
+
+def test_n_randomized_and_arms() -> None:
+    abstract = (
+        "METHODS: Patients were randomized. RESULTS: Of the 202 patients randomized in the DB "
+        "induction phase (esketamine [n = 122] or placebo [n = 80]), scores decreased."
+    )
+    result = facts("A randomized trial of esketamine", abstract)
+    assert result.design == "rct"
+    assert result.n_randomized == 202
+    assert result.arms == [{"label": "esketamine", "n": 122}, {"label": "placebo", "n": 80}]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "n"),
+    [
+        ("In total, 67 (45 women) of 68 randomized patients received treatment.", 68),
+        ("Of 435 patients screened, 227 underwent randomization.", 227),
+        ("Eligible patients (N = 346) were randomized (1:1:1) to nasal spray.", 346),
+        (
+            "A total of 315 women undergoing cesarean section were randomized into three groups.",
+            315,
+        ),
+        ("Forty-one participants completed a randomized crossover comparison.", 41),
+        ("Of 676 patients, 336 were randomised to esketamine and 340 to quetiapine.", 676),
+    ],
+)
+def test_n_randomized_forms(sentence: str, n: int) -> None:
+    assert facts("A randomized controlled trial of ketamine", sentence).n_randomized == n
+
+
+def test_counts_that_are_not_people_are_not_n() -> None:
+    abstract = "Data sources were four phase III randomized studies of esketamine."
+    assert facts("A post hoc study of esketamine", abstract).n_randomized is None
+
+
+def test_arms_summed_when_no_total_is_written() -> None:
+    abstract = (
+        "Participants were randomized to esketamine, 56 mg [n = 86]; esketamine, 84 mg "
+        "[n = 95]; or placebo [n = 197]."
+    )
+    result = facts("Esketamine monotherapy: a randomized clinical trial", abstract)
+    assert [arm["n"] for arm in result.arms] == [86, 95, 197]
+    assert result.n_randomized == 378
+
+
+def test_reviews_have_no_n_or_comparator() -> None:
+    result = facts("Ketamine: a systematic review", "We included 44 studies with 1,000 patients.")
+    assert (result.n_randomized, result.comparator, result.arms) == (None, None, [])
+
+
+def test_dose_schedule_and_anaesthesia() -> None:
+    result = facts(
+        "Esketamine for postoperative analgesia after cesarean section",
+        "Esketamine 0.25 mg/kg was given as a single injection during surgery.",
+    )
+    assert result.dose == "0.25 mg/kg"
+    assert result.schedule == "single injection"
+    assert result.anaesthesia_or_pain is True
+    depression = facts("Twice-weekly ketamine for depression", "Ketamine 0.5 mg/kg twice weekly.")
+    assert depression.schedule == "twice weekly"
+    assert depression.anaesthesia_or_pain is False
+
+
+def test_unknown_stays_null() -> None:
+    result = facts("", "")
+    assert (result.design, result.drug, result.route, result.n_randomized) == (None,) * 4
+
+
+def test_facts_are_json_ready() -> None:
+    result = facts("A randomized trial of esketamine", "Patients (n = 10) were randomized.")
+    assert json.loads(json.dumps(result.to_dict()))["design"] == "rct"
+
+
+def test_real_landmark_records(shared_pubmed) -> None:
+    records = {
+        r["pmid"]: r
+        for r in map(json.loads, (shared_pubmed / "landmark.jsonl").read_text().splitlines())
+    }
+    sustain = records["31166571"]
+    result = classify(sustain["title"], sustain["abstract"], publication_types=sustain["pubtypes"])
+    assert (result.design, result.drug, result.route) == ("rct", ["esketamine"], ["intranasal"])
+    assert result.n_randomized == 297
+    kads = records["38108319"]
+    result = classify(kads["title"], kads["abstract"], publication_types=kads["pubtypes"])
+    assert (result.drug, result.route, result.comparator) == (["ketamine"], ["sc"], ["midazolam"])
