@@ -90,6 +90,15 @@ _VAGUE = re.compile(
     r"\b(antidepressant effects?|improv\w+|benefit\w*|helped|works?|effective|relief)\b",
     re.IGNORECASE,
 )
+_LOWER = re.compile(
+    r"\b(lower(ed|s)?|reduc(e|ed|es|ing)|decreas\w*|fewer|less (likely|often)|cuts?|"
+    r"prevent\w*)\b",
+    re.IGNORECASE,
+)
+_HIGHER = re.compile(
+    r"\b(higher|rais(e|ed|es)|increas\w*|more (likely|often|people|patients))\b", re.IGNORECASE
+)
+_COMPARISON = re.compile(r"\b(than|compared|versus|vs)\b", re.IGNORECASE)
 _UNIT_FAMILY = {"h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour"}
 
 
@@ -125,6 +134,7 @@ class Claim:
     timepoints: list[tuple[str, str]] = field(default_factory=list)  # (number, unit family)
     about_clinic: bool = False
     vague: bool = False
+    direction: str | None = None  # 'lower' | 'higher': a comparison stated without a number
 
 
 _ABBREVIATION_END = re.compile(r"\b(vs|e\.g|i\.e|al|approx|cf|Dr|Fig|No|Ref)\.[\"')\]]?$", re.I)
@@ -202,6 +212,9 @@ def parse_claim(sentence: str) -> Claim:
             claim.timepoints.append((match[1], _unit(match[2])))
         else:
             claim.timepoints.append((match[4], _unit(match[3])))
+    if _COMPARISON.search(sentence) or claim.comparators:
+        lower, higher = bool(_LOWER.search(sentence)), bool(_HIGHER.search(sentence))
+        claim.direction = "lower" if lower and not higher else "higher" if higher else None
     claim.about_clinic = bool(_CLINIC.search(sentence))
     claim.vague = claim.measure is None and bool(_VAGUE.search(sentence))
     return claim
@@ -326,6 +339,60 @@ def _study_fits(row, claim: Claim) -> bool:
     return not (claim.author and claim.author.lower() not in row.author_names)
 
 
+_RATIO_KINDS = ("hazard_ratio", "risk_ratio", "odds_ratio")
+_MEASURE_WORD = {"relapse_rate": "relaps", "response_rate": "respon", "remission_rate": "remi"}
+
+
+def _ratio_direction(effect, drug: str) -> str | None:
+    """'lower' or 'higher' when the ratio's CI excludes 1, seen from the drug's side."""
+    low, high = review._none_if_nan(effect.ci_low), review._none_if_nan(effect.ci_high)
+    if low is None or high is None:
+        return None
+    direction = "lower" if high < 1 else "higher" if low > 1 else None
+    arm = review._none_if_nan(effect.arm) or ""
+    first = re.split(r"\bvs\.?\b|\bversus\b", arm, maxsplit=1)[0]
+    if direction and not _DRUGS[drug].search(first):  # "placebo vs esketamine": reversed
+        direction = {"lower": "higher", "higher": "lower"}[direction]
+    return direction
+
+
+def _check_direction(claim: Claim, pool: list, basis: str, cited: dict) -> Verdict:
+    """A comparison without a number ('lowered the risk of relapse compared with placebo'):
+    supported by a ratio for that measure whose CI lies wholly on the claimed side of 1."""
+    word = _MEASURE_WORD[claim.measure]
+    candidates = []
+    for row in pool:
+        context = f"{review._none_if_nan(row.label) or ''} "
+        context += review.sentence_around(row.abstract, row.start, row.end)[0]
+        arm = review._none_if_nan(row.arm) or ""  # which way a ratio points needs its arms
+        if row.kind not in _RATIO_KINDS or word not in context.lower():
+            continue
+        drug = next((d for d in claim.drugs if _DRUGS[d].search(arm)), None)
+        if drug is None or (
+            claim.comparators and not any(_COMPARATORS[c].search(arm) for c in claim.comparators)
+        ):
+            continue
+        candidates.append((row, _ratio_direction(row, drug)))
+    agree = [row for row, d in candidates if d == claim.direction]
+    disagree = [row for row, d in candidates if d is not None and d != claim.direction]
+    if agree and not disagree:
+        evidence = [_evidence(row, None, True, cited) for row in agree][:MAX_EVIDENCE]
+        reason = f"a ratio whose confidence interval lies wholly {claim.direction} than 1"
+        return Verdict(claim.sentence, SUPPORTED, evidence, reason, basis)
+    if disagree:
+        evidence = [_evidence(row, None, False, cited) for row in disagree][:MAX_EVIDENCE]
+        reason = f"the records show the opposite of '{claim.direction}' (confidence interval)"
+        return Verdict(claim.sentence, CONTRADICTED, evidence, reason, basis)
+    evidence = [_evidence(row, None, False, cited) for row, _ in candidates][:MAX_EVIDENCE]
+    reason = (
+        "the records for this comparison do not show a clear difference (the confidence "
+        "interval includes 1, or none is given)"
+        if candidates
+        else "no record gives a ratio for this measure, drug and comparison"
+    )
+    return Verdict(claim.sentence, NOT_FOUND, evidence, reason, basis)
+
+
 # --- verdicts ---------------------------------------------------------------------------------
 
 
@@ -380,10 +447,13 @@ def check_sentence(
         return Verdict(claim.sentence, NOT_FOUND, evidence or [], reason, basis)
 
     reasons = []
+    direction_claim = (
+        not claim.numbers and claim.direction is not None and claim.measure in _MEASURE_WORD
+    )
     if claim.about_clinic:
         reasons.append("it is about the clinic's own patients: check it against the clinic's "
                        "metrics, not the published records")  # fmt: skip
-    if not claim.numbers:
+    if not claim.numbers and not direction_claim:
         reasons.append("it states no number the records could confirm (a percent or a ratio)")
     if not claim.drugs:
         reasons.append("it does not name the drug (ketamine, esketamine, arketamine)")
@@ -410,6 +480,8 @@ def check_sentence(
             continue
         if _arm_fits(row, claim, drug) and _timepoint_fits(row, claim):
             pool.append(row)
+    if direction_claim:
+        return _check_direction(claim, pool, basis, cited)
     supported_by: dict[str, list] = {}  # pmid -> matching effects, per claimed number
     contradicting = []
     outcome = []
