@@ -54,18 +54,11 @@ class Treatment:
     title: str
     drug: str
     route: str
-    plain_name: str
 
 
 TREATMENTS = (
-    Treatment("iv_ketamine", "IV ketamine (infusion into a vein)", "ketamine", "iv", "ketamine"),
-    Treatment(
-        "intranasal_esketamine",
-        "Esketamine nasal spray",
-        "esketamine",
-        "intranasal",
-        "esketamine",
-    ),
+    Treatment("iv_ketamine", "IV ketamine (infusion into a vein)", "ketamine", "iv"),
+    Treatment("intranasal_esketamine", "Esketamine nasal spray", "esketamine", "intranasal"),
 )
 
 
@@ -124,6 +117,13 @@ _EARLY_TIMEPOINT = re.compile(
     re.IGNORECASE,
 )
 _RATIO_KINDS = ("hazard_ratio", "risk_ratio", "odds_ratio")
+# What a label must name for an effect to count as a side effect (others are left out).
+_SIDE_EFFECT = re.compile(
+    r"nausea|vomit|dissociat|dizz|headache|vertigo|dysgeusia|taste|somnolence|sedation|"
+    r"drows|fatigue|anxiety|paresthesia|hypoesthesia|blood pressure|hypertension|heart rate|"
+    r"cadss|adverse|teae|side effect|discontinu|diplopia|dry mouth|insomnia",
+    re.IGNORECASE,
+)
 _SCORE_KINDS = ("mean_difference", "smd", "cohens_d", "hedges_g", "mean_change", "percent_change")
 
 
@@ -320,8 +320,8 @@ def topic_of(effect: pd.Series) -> str | None:
         return "relapse"
     if effect.kind == "nnt":
         return None
-    if effect.kind == "other" or (label and not re.search(r"respon|remission", label)):
-        return "side_effects" if label else None
+    if effect.kind == "other" or label:
+        return "side_effects" if _SIDE_EFFECT.search(label) else None
     if effect.kind in (
         "response_rate",
         "remission_rate",
@@ -352,9 +352,7 @@ _LEADING_PREPOSITION = re.compile(
 def _at(timepoint: str | None) -> str:
     if not timepoint:
         return ""
-    if re.match(
-        r"(within|after|at|by|through|during|over|before|up to|from|in)\b", timepoint, re.I
-    ):
+    if _LEADING_PREPOSITION.match(timepoint):
         return f" {timepoint}"
     if re.match(r"(day|week|month|visit|end|baseline)\b", timepoint, re.I) or re.search(
         r"\b(after|post)", timepoint, re.I
@@ -397,7 +395,7 @@ def statement_for(effect: pd.Series, topic: str) -> Statement | None:
         name = kind.replace("_", " ")
         what = label or ("relapse" if topic == "relapse" else "the outcome")
         parts = [f"For {what}{_on(arm)}, the {name} was ", *parts_value, *ci, ". "]
-        parts.append("A number below 1 means a lower risk than in the other group.")
+        parts.append("Below 1 means it happened less often than in the other group.")
     elif kind == "other":
         parts = [f"{_label_text(label)}: ", *parts_value, f"{_people(arm)}."]
     elif kind == "percent_change" and topic == "relapse":
