@@ -302,3 +302,10 @@ def test_review_command_with_nothing_to_review(db, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["review", "--db", str(db), "--pmid", "123", "--reviewer", "Dr C"]) == 0
     assert "nothing to review" in capsys.readouterr().out
+
+
+def test_review_command_without_a_warehouse_is_a_clear_error(tmp_path, capsys):
+    missing = tmp_path / "missing.duckdb"
+    assert main(["review", "--db", str(missing), "--reviewer", "Dr C"]) == 1
+    assert f"no warehouse at {missing}" in capsys.readouterr().err
+    assert not missing.exists()

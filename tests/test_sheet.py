@@ -211,3 +211,10 @@ def test_retracted_records_leave_the_sheet_and_corrected_ones_say_so(all_verifie
     assert studies
     for study in studies:
         assert "A correction (erratum) to this article was published" in study.text_content()
+
+
+def test_sheet_command_without_a_warehouse_is_a_clear_error(tmp_path, capsys):
+    missing = tmp_path / "missing.duckdb"
+    assert main(["evidence", "sheet", "--out", str(tmp_path / "out"), "--db", str(missing)]) == 1
+    assert f"no warehouse at {missing}" in capsys.readouterr().err
+    assert not missing.exists() and not (tmp_path / "out").exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline import warehouse
 from pipeline.config import resolve_db_path
-from pipeline.errors import UsageError
+from pipeline.errors import PipelineError, UsageError
 from pipeline.evidence import citations
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,10 @@ def run_cite(args: argparse.Namespace) -> int:
 def run_sheet(args: argparse.Namespace) -> int:
     from pipeline.evidence import sheet
 
-    con = warehouse.connect(resolve_db_path(args.db))  # brings an older warehouse up to date
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        raise PipelineError(f"no warehouse at {path}: run `make ingest` first")
+    con = warehouse.connect(path)  # writable: brings an older warehouse up to date
     try:
         built = sheet.build_sheet(con)
     finally:

@@ -10,6 +10,7 @@ import sys
 
 from pipeline import warehouse
 from pipeline.config import resolve_db_path
+from pipeline.errors import PipelineError
 from pipeline.evidence import review
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    con = warehouse.connect(resolve_db_path(args.db))
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        raise PipelineError(f"no warehouse at {path}: run `make ingest` first")
+    con = warehouse.connect(path)  # writable: brings an older warehouse up to date
     try:
         if args.summary:
             counts = review.review_summary(con, args.pmid)
