@@ -189,3 +189,74 @@ def test_extract_text_offsets_index_the_whole_abstract() -> None:
     for effect in result.effects:
         assert abstract[effect.start : effect.end] == effect.quote
         assert abstract[effect.sentence_start :].startswith(effect.sentence)
+
+
+def test_relative_percent_changes() -> None:
+    text = (
+        "Esketamine decreased the risk of relapse by 51% (HR, 0.49; 95% CI, 0.29-0.84) among "
+        "remitters and 70% (HR, 0.30; 95% CI, 0.16-0.55) among responders."
+    )
+    kinds = [(e.kind, e.value) for e in extract_effects(text)]
+    assert kinds == [
+        ("percent_change", 51.0), ("hazard_ratio", 0.49),
+        ("percent_change", 70.0), ("hazard_ratio", 0.3),
+    ]  # fmt: skip
+
+
+def test_definitions_are_not_percent_changes() -> None:
+    text = "Response was defined as a 50% reduction in MADRS, remission as MADRS ≤10."
+    assert extract_effects(text) == []
+
+
+def test_labelled_shares_that_are_not_response_remission_or_relapse() -> None:
+    text = "Thereafter, 19% further improved, 49% maintained benefit, and 32% worsened."
+    effects = extract_effects(text)
+    assert [(e.kind, e.value) for e in effects] == [
+        ("other", 19.0),
+        ("other", 49.0),
+        ("other", 32.0),
+    ]
+    assert [e.label for e in effects] == ["further improved", "maintained benefit", "worsened"]
+
+
+def test_number_needed_to_harm_is_other() -> None:
+    effect = only("Discontinuation due to adverse events yielded NNH=17.")
+    assert (effect.kind, effect.value, effect.label) == ("other", 17.0, "number needed to harm")
+
+
+def test_correlation_with_ci() -> None:
+    effect = only("Dissociation was unrelated to response (r = 0.06 [-0.05, 0.17]; P = 0.268).")
+    assert (effect.kind, effect.value, effect.ci_low, effect.ci_high) == (
+        "other",
+        0.06,
+        -0.05,
+        0.17,
+    )
+
+
+def test_blood_pressure_pairs_are_two_changes() -> None:
+    text = "The largest mean postdose BP increases were 13.3/8.7 mmHg for esketamine."
+    effects = extract_effects(text)
+    assert [(e.kind, e.value, e.label) for e in effects] == [
+        ("mean_change", 13.3, "systolic blood pressure"),
+        ("mean_change", 8.7, "diastolic blood pressure"),
+    ]
+    assert extract_effects("Hypertension (> 140/> 90 mmHg) was an exclusion criterion.") == []
+
+
+def test_adverse_event_sentence_shares() -> None:
+    text = (
+        "Adverse events related to increased BP were reported in 12.8% of all esketamine-treated "
+        "patients (in double-blind trials: 11.6% vs. 3.9%)."
+    )
+    assert [(e.kind, e.value) for e in extract_effects(text)] == [
+        ("other", 12.8), ("other", 11.6), ("other", 3.9),
+    ]  # fmt: skip
+
+
+def test_no_relapse_and_ranges() -> None:
+    text = "Patients had no relapse through week 32 (73 of 336 [21.7%] vs. 48 of 340 [14.1%])."
+    assert [(e.kind, e.label) for e in extract_effects(text)] == [
+        ("other", "no relapse"), ("other", "no relapse"),
+    ]  # fmt: skip
+    assert extract_effects("The most common AEs (incidence, 20.4%-27.0%) were mild.") == []

@@ -74,6 +74,7 @@ _STRONG_TERMS = {
     "risk_ratio": ("risk ratio", "relative risk", "rate ratio", "RR", "aRR"),
     "hazard_ratio": ("hazard ratio", "HR", "aHR"),
     "nnt": ("number needed to treat", "numbers needed to treat", "NNT"),
+    "nnh": ("number needed to harm", "numbers needed to harm", "NNH"),
     "mean_difference": ("mean difference", "MD", "WMD", "difference", "differed", "Δ",
                         "pooled estimate"),
 }  # fmt: skip
@@ -96,11 +97,12 @@ _STRONG_RE = re.compile(
 
 
 _STATISTIC_WORDS = (
-    "ratio", "risk", "effect size", "standardi", "hedges", "cohen", "needed to treat", "differ",
+    "ratio", "risk", "effect size", "standardi", "hedges", "cohen", "needed to", "differ",
     "pooled estimate", "mean difference", "d =", "d=", "g =", "g=", "d\u2009=", "g\u2009=",
+    "r =", "r=",
     "d:", "g:", "δ",
 )  # fmt: skip
-_STATISTIC_ABBREVIATIONS = ("OR", "HR", "RR", "SMD", "NNT", "MD", "Δ")
+_STATISTIC_ABBREVIATIONS = ("OR", "HR", "RR", "SMD", "NNT", "NNH", "MD", "Δ")
 
 
 def _may_name_statistic(text: str) -> bool:
@@ -183,6 +185,12 @@ _PROPORTION_VERB_RE = re.compile(
     rf"{SP}?%[\])]?{SP}(?:of{SP}(?:the{SP})?(?:patients|participants){SP})?"
     rf"(?P<label>(?:continued to improve|maintained|worsened|improved|remained|further improved"
     rf"|discontinued|experienced|developed)\b[^,;.()%\d]{{0,40}})"
+)
+# A sentence reporting how often adverse events occurred: its other percentages are AE rates.
+_ADVERSE_EVENT_SENTENCE_RE = re.compile(
+    r"adverse (?:events?|effects?|reactions?)[^.;]{0,80}?\b(?:were |was )?(?:reported|observed"
+    r"|occurred) in\b|\bantihypertensive medication\b",
+    re.IGNORECASE,
 )
 _PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
 
@@ -272,6 +280,13 @@ _TRAIL_RE = re.compile(
 )
 # A signed number in a list of signed numbers: "(- 15.2, - 14.5, - 15.1, and - 15.3 for ...)".
 _SIGNED_LIST_RE = re.compile(rf"{SP}?,{SP}?(?:and{SP})?[{MINUS_CHARS}]{SP}?{UNSIGNED}")
+_POINTS_TRAIL_RE = re.compile(rf"{SP}?[\[(]{SP}?{UNSIGNED}{SP}?[\])]{SP}points?\b")
+# "13.3/8.7 mmHg": systolic/diastolic pairs; "r = 0.06 [-0.05, 0.17]": a correlation with its CI
+_PRESSURE_PAIR_RE = re.compile(r"(?<![\d.>≥<≤/])(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)(?![\d./])")
+_CORRELATION_RE = re.compile(
+    rf"(?<![\w-])r{SP}?={SP}?(?P<value>{SIGNED}){SP}?[\[(]{SP}?(?P<low>{SIGNED}){SP}?(?:,|to|–|;)"
+    rf"{SP}?(?P<high>{SIGNED}){SP}?[\])]"
+)
 _SD_TRAIL_RE = re.compile(
     rf"{SP}?(?:[\[(]{SP}?SD{SP}?[=:,]?{SP}?{UNSIGNED}{SP}?[\])]|±{SP}?{UNSIGNED})"
 )
@@ -297,7 +312,7 @@ _BLOCK_AFTER_RE = re.compile(
 )
 _RATE_WORD_REACH = 60  # characters between an outcome word and its percentage
 _PERCENT_EXCLUDE_BEFORE_RE = re.compile(
-    rf"(?:[≥≤<>~±]=?|\d{SP}?[-–]{SP}?|\b(?:stud(?:y|ies)|trials|articles|reports){SP}?\("
+    rf"(?:[≥≤<>~±]=?|\d{SP}?[-–]{SP}?|%{SP}?[-–]{SP}?|\b(?:stud(?:y|ies)|trials|articles|reports){SP}?\("
     rf"|\b(?:approximately|about|around|over|up to|more than|less than|nearly|"
     rf"almost|by|ca\.|roughly|only|least|than|to))\s?(?:{SP})?$",
     re.IGNORECASE,
@@ -339,7 +354,13 @@ def _may_report_effect(text: str) -> bool:
         return True
     if not _DIGIT_RE.search(text):
         return False
-    return "%" in text or bool(_SIGNED_NUMBER_RE.search(text)) or _may_name_statistic(text)
+    return (
+        "%" in text
+        or "points" in text
+        or "mmHg" in text
+        or bool(_SIGNED_NUMBER_RE.search(text))
+        or _may_name_statistic(text)
+    )
 
 
 _PERCENT_SIGN_RE = re.compile(rf"{SP}?%")
@@ -394,6 +415,7 @@ class _SentenceExtractor:
         ]
         self.scales: list[re.Match] | None = None
         self.timepoints: list[re.Match] | None = None
+        self.proportions: list[Effect] = []  # rates and labelled shares, for "X% vs Y%" lists
 
     # -- helpers --
 
@@ -458,6 +480,10 @@ class _SentenceExtractor:
             if effect:
                 previous_kind, previous_end = effect.kind, effect.end - self.sentence.start
         self._backward_cis()
+        if "/" in self.text and "mmHg" in self.text:
+            self._pressure_changes()
+        if "r" in self.text and "=" in self.text:
+            self._correlations()
         self._rates()
         self._word_percent_rates()
         for effect in self.effects:
@@ -499,6 +525,11 @@ class _SentenceExtractor:
         elif se_text and self._change_or_difference(token) and self._signed(token):
             kind = self._change_or_difference(token)
             end = trail.end()
+        elif _POINTS_TRAIL_RE.match(self.text, token.end) and _CHANGE_CUES_RE.search(
+            self.text, 0, token.start
+        ):
+            kind = "mean_change"  # "29.6 [12.5] points vs 0.7 [1.7] points" after "change"
+            end = _POINTS_TRAIL_RE.match(self.text, token.end).end()
         elif _SD_TRAIL_RE.match(self.text, token.end) and self._signed(token):
             kind = "mean_change"  # a negative mean with its SD: a change score
         elif self._signed(token) and _SIGNED_LIST_RE.match(self.text, token.end):
@@ -514,8 +545,6 @@ class _SentenceExtractor:
         effect.ci_level = level if ci else None
         if se_text:
             effect.se = parse_number(se_text)
-        if kind == "other":
-            effect.label = None
         self.taken.append((start, end))
         return effect
 
@@ -595,6 +624,28 @@ class _SentenceExtractor:
             effect.ci_level = float(match["level"])
             self.taken.append((token.start, match.end()))
 
+    def _pressure_changes(self) -> None:
+        """Blood-pressure changes per arm: "13.3/8.7 mmHg" is a systolic and a diastolic change."""
+        if not _CHANGE_CUES_RE.search(self.text):
+            return
+        for match in _PRESSURE_PAIR_RE.finditer(self.text):
+            unit = self.text.find("mmHg", match.end())
+            if unit < 0 or unit - match.end() > 40 or self._overlaps(self.taken, *match.span()):
+                continue
+            for group, label in ((1, "systolic blood pressure"), (2, "diastolic blood pressure")):
+                effect = self._make("mean_change", float(match[group]), *match.span(group))
+                effect.label = label
+            self.taken.append(match.span())
+
+    def _correlations(self) -> None:
+        for match in _CORRELATION_RE.finditer(self.text):
+            value, low, high = (parse_number(match[g]) for g in ("value", "low", "high"))
+            if self._overlaps(self.taken, *match.span()) or not low <= value <= high:
+                continue
+            effect = self._make("other", value, match.start(), match.end(), low, high)
+            effect.label, effect.ci_level = "correlation (r)", 95.0
+            self.taken.append(match.span())
+
     def _rate_kind(self, token: _Token) -> str | None:
         """Response, remission or relapse: a verb after ("63% remitted"), else a word close by."""
         found = self._proportion_context(token)
@@ -612,9 +663,8 @@ class _SentenceExtractor:
             return before[-1].lastgroup, None
         chained = [
             e
-            for e in self.effects
-            if (e.kind in RATE_KINDS or (e.kind == "other" and e.n_events is None and e.label))
-            and e.end - self.sentence.start <= token.start
+            for e in self.proportions
+            if e.end - self.sentence.start <= token.start
             and token.start - (e.end - self.sentence.start) < _RATE_WORD_REACH
         ]
         if chained:
@@ -646,16 +696,18 @@ class _SentenceExtractor:
         clause_start = self._clause_start(token.start)
         if _NO_RELAPSE_RE.search(self.text, max(clause_start, token.start - 90), token.start):
             return "other", "no relapse"
+        verb = _PROPORTION_VERB_RE.match(self.text, token.end)
+        if verb and not _RATE_RE.search(verb["label"]):
+            return "other", verb["label"].strip()  # "24% worsened", "(6.9%) experienced ..."
         context = self._proportion_context(token)
         if context and context[0] == "response_rate" and self._rate_word_is_partial(token):
             return "other", "partial response"
         if context:
             return context
-        verb = _PROPORTION_VERB_RE.match(self.text, token.end)
-        if verb:
-            return "other", verb["label"].strip()
         if _DISCONTINUATION_RE.search(self.text) and _ADVERSE_RE.search(self.text):
             return "other", "discontinuation due to adverse events"
+        if _ADVERSE_EVENT_SENTENCE_RE.search(self.text):
+            return "other", "adverse events"
         return None
 
     def _rate_word_is_partial(self, token: _Token) -> bool:
@@ -696,6 +748,7 @@ class _SentenceExtractor:
                     n_events, n_total = int(following["events"]), int(following["total"])
             effect = self._make(kind, token.value, start, pct_end)
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
+            self.proportions.append(effect)
             self.taken.append((start, pct_end))
 
     def _word_percent_rates(self) -> None:
@@ -710,6 +763,7 @@ class _SentenceExtractor:
             if found:
                 effect = self._make(found[0], token.value, match.start(), match.end())
                 effect.label = found[1]
+                self.proportions.append(effect)
                 self.taken.append(match.span())
 
     def _adverse_event_rates(self) -> None:
@@ -734,7 +788,11 @@ class _SentenceExtractor:
     def _make(self, kind, value, start, end, ci_low=None, ci_high=None) -> Effect:
         start, end = _balanced(self.text, start, end)
         base = self.sentence.start
+        label = None
+        if kind == "nnh":  # no kind of its own in the contract: "other" with a label
+            kind, label = "other", "number needed to harm"
         effect = Effect(
+            label=label,
             kind=kind,
             value=value,
             start=base + start,
