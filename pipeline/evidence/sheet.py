@@ -36,7 +36,7 @@ SMALL_COUNT_THRESHOLD = 11
 
 # A number as an abstract writes it: "26.7%", "-5.1", "\u22123.8", ".49"; a hyphen between two
 # digits ("0.29-0.84") is a range dash, not a minus sign.
-NUMBER_TOKEN = re.compile(r"(?<![\w.])(?:[-\u2212](?=[\d.]))?(?:\d+(?:\.\d+)?|\.\d+)%?")
+NUMBER_TOKEN = re.compile(r"(?<![\w.])(?:[-\u2212](?=[\d.]))?(?:\d+(?:\.\d+)?|\.\d+)(?: ?%)?")
 
 _SPACED_NEGATIVE = re.compile(r"(?<![\w.])[-\u2212] ((?:\d+(?:\.\d+)?|\.\d+))(?![\d.])")
 
@@ -44,6 +44,11 @@ _SPACED_NEGATIVE = re.compile(r"(?<![\w.])[-\u2212] ((?:\d+(?:\.\d+)?|\.\d+))(?!
 def parse_number(token: str) -> float:
     """The value of a number as written: '\u22123.8' -> -3.8, '26.7%' -> 26.7, '- 15.2' -> -15.2."""
     return float(token.replace("\u2212", "-").replace(" ", "").rstrip("%"))
+
+
+def _is_percent(parts: list) -> bool:
+    """The value is written as a percent, or as 'n of N'."""
+    return len(parts) == 3 or (isinstance(parts[0], Figure) and parts[0].text.endswith("%"))
 
 
 @dataclass(frozen=True)
@@ -381,10 +386,16 @@ def statement_for(effect: pd.Series, topic: str) -> Statement | None:
         parts_value: list[str | Figure] = [first, " of ", second]
     else:
         parts_value = [value]
+    kind = effect.kind
+    if kind in ("response_rate", "remission_rate", "relapse_rate") and not _is_percent(parts_value):
+        parts_value.append("%")  # "64 and 28%": the percent sign is written once, after the last
+    if kind == "other" and not _is_percent(parts_value):
+        log.info("effect %s (PMID %s): %s is not a rate; left out", effect.effect_id, effect.pmid,
+                 value.text)  # fmt: skip
+        return None
     arm, timepoint = _value(effect, "arm"), _value(effect, "timepoint")
     label, scale = _value(effect, "label"), _value(effect, "scale")
     ci = _ci_parts(effect, value)
-    kind = effect.kind
     if kind == "response_rate":
         parts = [*parts_value, f"{_people(arm)} had a response{_at(timepoint)}."]
     elif kind == "remission_rate":
@@ -402,7 +413,8 @@ def statement_for(effect: pd.Series, topic: str) -> Statement | None:
         parts = ["The risk of relapse differed by ", *parts_value, f"{_on(arm)}{_at(timepoint)}."]
     elif kind in ("mean_change", "mean_difference") and label:
         on_scale = f" on the {scale} scale" if scale else ""
-        parts = [f"{_label_text(label)}: ", *parts_value, f" points{on_scale}{_on(arm)}"]
+        unit = " mmHg" if "mmhg" in label.lower() else " points"
+        parts = [f"{_label_text(label)}: ", *parts_value, f"{unit}{on_scale}{_on(arm)}"]
         parts += [*ci, f"{_at(timepoint)}."]
     elif kind == "mean_difference":
         on_scale = f" on the {scale} scale" if scale else ""
