@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import lxml.html
+import pandas as pd
 import pytest
 
 from pipeline import warehouse
@@ -218,3 +219,57 @@ def test_sheet_command_without_a_warehouse_is_a_clear_error(tmp_path, capsys):
     assert main(["evidence", "sheet", "--out", str(tmp_path / "out"), "--db", str(missing)]) == 1
     assert f"no warehouse at {missing}" in capsys.readouterr().err
     assert not missing.exists() and not (tmp_path / "out").exists()
+
+
+def _effect(quote: str, **fields) -> pd.Series:
+    abstract = f"RESULTS: {quote}."
+    start = abstract.index(quote)
+    base = {"effect_id": "e1", "pmid": "1", "kind": "other", "value": None, "ci_low": None,
+            "ci_high": None, "label": None, "arm": None, "timepoint": None, "scale": None,
+            "n_events": None, "n_total": None, "quote": quote, "abstract": abstract,
+            "start": start, "end": start + len(quote)}  # fmt: skip
+    return pd.Series({**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ("quote", "value", "written"),
+    [
+        ("HR, 0.49; 95% CI, 0.29-0.84", 0.84, "0.84"),  # a range dash is not a minus
+        ("HR, 0.49; 95% CI, 0.29-0.84", -0.84, None),
+        ("(- 15.2, - 14.5)", -14.5, "- 14.5"),
+        ("difference \u22123.8 points", -3.8, "\u22123.8"),
+        ("80 % vs. 70 %", 70, "70 %"),
+        ("P = .49", 0.49, ".49"),
+        ("Fifty-nine percent", 59, None),
+    ],
+)
+def test_figure_for_finds_the_number_as_written(quote, value, written):
+    figure = sheet.figure_for(_effect(quote), value)
+    assert (figure.text if figure else None) == written
+
+
+def test_statements_say_who_and_leave_out_what_they_cannot_trace():
+    rate = _effect("64% and 28%", kind="response_rate", value=28, arm="midazolam",
+                   timepoint="24 hours")  # fmt: skip
+    assert sheet.statement_for(rate, "response").plain_text == (
+        "28% of people with midazolam had a response after 24 hours."
+    )
+    bare = _effect("response rates of 64 and 28%", kind="response_rate", value=64, arm="ketamine")
+    statement = sheet.statement_for(bare, "response")
+    assert statement.plain_text == "64% of people with ketamine had a response."
+    assert [f.text for f in statement.figures] == ["64"]
+    not_a_rate = _effect("NNH of 17", kind="other", value=17, label="number needed to harm")
+    assert sheet.statement_for(not_a_rate, "side_effects") is None
+    words = _effect("Fifty-nine percent", kind="response_rate", value=59, arm="ketamine")
+    assert sheet.statement_for(words, "response") is None
+
+
+def test_topics():
+    assert sheet.topic_of(_effect("26.7%", kind="relapse_rate", value=26.7)) == "relapse"
+    assert sheet.topic_of(_effect("24.8%", kind="other", label="nausea", value=24.8)) == (
+        "side_effects"
+    )
+    assert sheet.topic_of(_effect("25.3%", kind="other", label="time in remission")) is None
+    early = _effect("-3.8", kind="mean_difference", value=-3.8, timepoint="24 hours")
+    assert sheet.topic_of(early) == "speed"
+    assert sheet.topic_of(_effect("64%", kind="response_rate", timepoint="day 28")) == "response"
