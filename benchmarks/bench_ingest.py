@@ -7,7 +7,7 @@ and `Bio.Entrez.read` alone on the same file; parse + load runs again at a large
 with tracemalloc at two sizes, to show how memory follows the input. `make bench` runs it:
 
     python -m benchmarks.bench_ingest [--articles 20000] [--memory-sizes 10000]
-        [--heap-sizes 1000 4000] [--batch-size 500]
+        [--heap-sizes 1000 3000] [--batch-size 500]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ LABELS = {
     "parse+load": "parse + load (streaming)",
     "parse": "parse only (streaming)",
     "entrez": "Bio.Entrez.read (parse only)",
-    "heap": "parse + load, tracemalloc on",
+    "heap": "parse + load under tracemalloc",
 }
 
 
@@ -140,7 +140,7 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
-def _parse_and_load(xml: Path, db: Path, batch_size: int) -> int:
+def _parse_and_load(xml: Path, db: Path, batch_size: int, memory_limit: str | None) -> int:
     """Stream the file through the parser into a fresh warehouse, batch by batch."""
     from pipeline import warehouse
     from pipeline.models import Quarantined
@@ -148,6 +148,8 @@ def _parse_and_load(xml: Path, db: Path, batch_size: int) -> int:
 
     count = 0
     con = warehouse.connect(db)
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
     with xml.open("rb") as stream, tqdm(unit=" articles", file=sys.stderr, leave=False) as bar:
         for batch in _batches(parse_pubmed_xml(stream, "snapshot"), batch_size):
             good = [item for item in batch if not isinstance(item, Quarantined)]
@@ -168,7 +170,13 @@ def _parse_and_load(xml: Path, db: Path, batch_size: int) -> int:
     return count
 
 
-def measure(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Result:
+def measure(
+    measurement: str,
+    xml: Path,
+    db: Path | None,
+    batch_size: int,
+    memory_limit: str | None = None,
+) -> Result:
     """Run one measurement in this process and return its time and memory."""
     from Bio import Entrez
 
@@ -189,17 +197,23 @@ def measure(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Re
             for _ in parse_pubmed_xml(stream, "snapshot"):
                 count += 1
     elif measurement == "parse+load":
-        count = _parse_and_load(xml, db, batch_size)
+        count = _parse_and_load(xml, db, batch_size, memory_limit)
     else:  # heap: the same, with every Python allocation traced
         tracemalloc.start()
-        count = _parse_and_load(xml, db, batch_size)
+        count = _parse_and_load(xml, db, batch_size, memory_limit)
         heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
     return Result(measurement, count, seconds, cpu_seconds, start_rss, _peak_rss_mib(), heap_peak)
 
 
-def run_child(measurement: str, xml: Path, db: Path | None, batch_size: int) -> Result:
+def run_child(
+    measurement: str,
+    xml: Path,
+    db: Path | None,
+    batch_size: int,
+    memory_limit: str | None = None,
+) -> Result:
     """Run one measurement in a fresh interpreter (its own peak memory) and read its result."""
     command = [
         sys.executable, "-m", "benchmarks.bench_ingest", "--measure", measurement,
@@ -207,6 +221,8 @@ def run_child(measurement: str, xml: Path, db: Path | None, batch_size: int) -> 
     ]  # fmt: skip
     if db is not None:
         command += ["--db", str(db)]
+    if memory_limit:
+        command += ["--duckdb-memory-limit", memory_limit]
     done = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the {measurement} measurement failed (exit {done.returncode})")
@@ -221,6 +237,7 @@ def report(
     batch_size: int,
     source: Path,
     load_average: tuple[float, float] | None = None,
+    memory_limit: str | None = None,
 ) -> str:
     """A small plain-text table, the speed ratios, and memory against input size."""
     versions = ", ".join(
@@ -228,7 +245,8 @@ def report(
     )
     lines = [
         f"Ingest benchmark: {source.name} cycled to N articles (PMIDs renumbered), "
-        f"DuckDB load in batches of {batch_size}",
+        f"DuckDB load in batches of {batch_size}"
+        + (f", DuckDB memory_limit {memory_limit}" if memory_limit else ""),
         f"Python {platform.python_version()}, {versions}, {os.cpu_count()} CPUs"
         + (
             f"; load average {load_average[0]:.1f} before, {load_average[1]:.1f} after"
@@ -262,7 +280,8 @@ def report(
             f"parse + load peak memory: {small.peak_rss_mib:.0f} MiB at {small.articles:,} "
             f"articles, {large.peak_rss_mib:.0f} MiB at {large.articles:,} "
             f"({large.articles / small.articles:.1f}x the input, "
-            f"{large.peak_rss_mib - small.peak_rss_mib:+.0f} MiB)"
+            f"{large.peak_rss_mib - small.peak_rss_mib:+.0f} MiB; DuckDB's block cache and "
+            "indexes, bounded by its memory_limit)"
         )
     heaps = sorted((r for r in results if r.measurement == "heap"), key=lambda r: r.articles)
     if heaps:
@@ -289,6 +308,7 @@ def run_benchmark(
     source: Path,
     workdir: Path,
     heap_sizes: Sequence[int] = (),
+    memory_limit: str | None = None,
 ) -> list[Result]:
     """Every measurement: parse + load, parse alone and Entrez.read at `articles`, parse + load
     at the other sizes (memory), and parse + load with tracemalloc at `heap_sizes`."""
@@ -306,7 +326,7 @@ def run_benchmark(
         for measurement in plan:
             log.info("measuring %s on %s articles", LABELS[measurement], f"{size:,}")
             db = workdir / f"bench_{size}.duckdb" if measurement in ("parse+load", "heap") else None
-            results.append(run_child(measurement, xml, db, batch_size))
+            results.append(run_child(measurement, xml, db, batch_size, memory_limit))
             if db is not None:
                 db.unlink(missing_ok=True)
         xml.unlink()
@@ -321,12 +341,16 @@ def main(argv: list[str] | None = None) -> int:
         help="further sizes measured for parse + load (memory against input size)",
     )  # fmt: skip
     parser.add_argument(
-        "--heap-sizes", type=int, nargs="*", default=[1_000, 4_000],
+        "--heap-sizes", type=int, nargs="*", default=[1_000, 3_000],
         help="sizes at which parse + load runs again with tracemalloc (Python heap peak)",
     )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument(
         "--source", type=Path, default=DEFAULT_SOURCE, help="a real efetch XML file"
+    )
+    parser.add_argument(
+        "--duckdb-memory-limit",
+        help="SET memory_limit for the loads, e.g. 256MB (DuckDB's default is 80%% of RAM)",
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--measure", choices=MEASUREMENTS, help=argparse.SUPPRESS)
@@ -336,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     if args.measure:  # the child process
-        result = measure(args.measure, args.xml, args.db, args.batch_size)
+        result = measure(args.measure, args.xml, args.db, args.batch_size, args.duckdb_memory_limit)
         print(json.dumps(asdict(result)))
         return 0
 
@@ -351,8 +375,10 @@ def main(argv: list[str] | None = None) -> int:
             args.source,
             Path(tmp),
             args.heap_sizes,
+            args.duckdb_memory_limit,
         )
-    print(report(results, args.batch_size, args.source, (load_before, os.getloadavg()[0])))
+    load_average = (load_before, os.getloadavg()[0])
+    print(report(results, args.batch_size, args.source, load_average, args.duckdb_memory_limit))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2), encoding="utf-8")
     return 0

@@ -81,5 +81,5 @@ def test_the_report_shows_rates_ratio_and_memory(shared_pubmed: Path) -> None:
     )
     assert "parse only (streaming) / Entrez.read: 4.00x" in text
     assert "tracemalloc): 80 MiB at 2,000, 81 MiB at 8,000 articles" in text
-    assert "400 MiB at 20,000 articles, 420 MiB at 40,000 (2.0x the input, +20 MiB)" in text
+    assert "400 MiB at 20,000 articles, 420 MiB at 40,000 (2.0x the input, +20 MiB;" in text
     assert "parse only peak memory: 160 MiB for 20,000 articles (+10 MiB" in text
