@@ -794,4 +794,6 @@ def classify(
     )
     if pubtypes & {"Anesthesia"} or "anesthesia" in mesh_terms:
         facts.anaesthesia_or_pain = True
+    if not text.strip():
+        facts.anaesthesia_or_pain = None  # nothing to go on
     return facts

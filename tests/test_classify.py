@@ -178,6 +178,7 @@ def test_dose_schedule_and_anaesthesia() -> None:
 def test_unknown_stays_null() -> None:
     result = facts("", "")
     assert (result.design, result.drug, result.route, result.n_randomized) == (None,) * 4
+    assert (result.population, result.comparator, result.anaesthesia_or_pain) == (None,) * 3
 
 
 def test_facts_are_json_ready() -> None:
