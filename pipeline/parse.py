@@ -78,6 +78,7 @@ _RECORD_END = {
 _SET_START = re.compile(rb"<PubmedArticleSet[\s>]")
 _SET_END = re.compile(rb"</PubmedArticleSet\s*>")
 _SET_EMPTY = re.compile(rb"<PubmedArticleSet\s*/>")
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _TAG_TAIL = 32  # longer than any tag searched for, so a tag split across two reads is found
 _PMID_BYTES = re.compile(rb"<PMID[^>]*>\s*(\d+)\s*</PMID>")
@@ -123,6 +124,10 @@ def iter_record_bytes(stream: BinaryIO) -> Iterator[bytes]:
             head = bytes(buf[:200]).decode("utf-8", "replace").strip()
             if not head:
                 raise TruncatedXMLError("the XML stream is empty: expected a PubmedArticleSet")
+            if _FIRST_ELEMENT.search(buf) is None:  # only the XML declaration or DOCTYPE came
+                raise TruncatedXMLError(
+                    f"the XML stream ended before <PubmedArticleSet>; it holds only: {head!r}"
+                )
             raise NotArticleSetError(f"not a PubmedArticleSet; the response begins: {head!r}")
 
     n_records = 0

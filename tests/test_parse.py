@@ -137,6 +137,8 @@ def test_an_empty_stream_or_an_error_page_is_not_an_article_set() -> None:
     with pytest.raises(TruncatedXMLError, match="empty"):
         list(iter_record_bytes(io.BytesIO(b"")))
     error_page = b'<?xml version="1.0"?>\n<eFetchResult><ERROR>Empty id list</ERROR></eFetchResult>'
+    with pytest.raises(TruncatedXMLError, match="ended before <PubmedArticleSet>"):
+        list(iter_record_bytes(io.BytesIO(PROLOG)))
     with pytest.raises(NotArticleSetError, match="Empty id list"):
         list(iter_record_bytes(io.BytesIO(error_page)))
 
