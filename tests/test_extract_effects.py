@@ -260,3 +260,19 @@ def test_no_relapse_and_ranges() -> None:
         ("other", "no relapse"), ("other", "no relapse"),
     ]  # fmt: skip
     assert extract_effects("The most common AEs (incidence, 20.4%-27.0%) were mild.") == []
+
+
+def test_arms_from_the_sentence_comparison() -> None:
+    text = (
+        "More patients in the esketamine group than in the quetiapine group had remission at "
+        "week 8 (91 of 336 patients [27.1%] vs. 60 of 340 patients [17.6%]; P = 0.003)."
+    )
+    first, second = extract_effects(text)
+    assert (first.arm, second.arm) == ("esketamine", "quetiapine")
+    text = "The MADRS score was lower with ketamine than with midazolam (OR = 2.2 (1.1–4.5))."
+    assert only(text).arm == "ketamine vs midazolam"
+
+
+def test_a_timepoint_is_not_a_count() -> None:
+    effect = only("More patients remitted starting at week 8 (28.3% versus nothing).", None)
+    assert (effect.value, effect.n_events, effect.quote) == (28.3, None, "28.3%")

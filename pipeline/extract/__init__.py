@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it 
     from pipeline.classify import TrialFacts
 
 # Bump when a rule changes: the warehouse re-extracts every article made by an older version.
-EXTRACTOR_VERSION = "1.1.0"
+EXTRACTOR_VERSION = "1.2.0"
 
 __all__ = ["EXTRACTOR_VERSION", "Effect", "ExtractionResult", "extract_text"]
 

@@ -30,6 +30,10 @@ from pipeline.extract.numbers import (
 from pipeline.extract.sentences import Sentence, split_sentences
 
 RATE_KINDS = ("response_rate", "remission_rate", "relapse_rate")
+BETWEEN_GROUP_KINDS = (
+    "mean_difference", "smd", "cohens_d", "hedges_g", "odds_ratio", "risk_ratio", "hazard_ratio",
+    "nnt",
+)  # fmt: skip
 
 
 @dataclass
@@ -139,6 +143,41 @@ _DIFFERENCE_CUES_RE = re.compile(
     r"\b(?:greater|lower|higher|less|more|compared|than|vs\.?|versus|between|superior)\b",
     re.IGNORECASE,
 )
+# Words that name a treatment arm, and a short phrase around one ("esketamine 56 mg",
+# "esketamine plus AD", "antidepressant/placebo", "the quetiapine XR").
+_ARM_WORD = (
+    r"(?:(?:es|ar)?ketamine|ESK(?:-NS)?|KET01|placebo|PBO|midazolam|ECT|electroconvulsive therapy"
+    r"|quetiapine(?: XR)?|antidepressants?|AD|saline|propofol|sufentanil)"
+)
+_ARM_PHRASE = (
+    rf"(?:[A-Za-z][\w.-]*{SP}){{0,2}}?{_ARM_WORD}(?:{SP}?(?:/|\+|plus|and){SP}?{_ARM_WORD})?"
+    rf"(?:{SP}\d+(?:\.\d+)?{SP}?mg(?:/kg)?)?"
+)
+_COMPARISON_RE = re.compile(
+    rf"(?P<a>{_ARM_PHRASE})(?:-treated)?(?:{SP}(?:group|arm|cohort|patients))?{SP}(?:vs\.?|versus"
+    rf"|v\.|compared{SP}(?:with|to)|than(?:{SP}(?:with|in|for))?){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})",
+    re.IGNORECASE,
+)
+_PAIR_GAP_RE = re.compile(rf"[\])]?{SP}?,?{SP}?(?:vs\.?|versus|v\.|and|compared with){SP}?")
+
+
+_ARM_WORD_RE = re.compile(_ARM_WORD, re.IGNORECASE)
+_ARM_MODIFIERS = frozenset(
+    ["oral", "intranasal", "intravenous", "iv", "subcutaneous", "racemic", "active", "matching"]
+)
+
+
+def _arm_name(phrase: str) -> str | None:
+    """The arm as the text names it, from its first treatment word ("lower with ketamine" ->
+    "ketamine"), keeping a route or formulation word just before it ("oral ketamine")."""
+    first = _ARM_WORD_RE.search(phrase)
+    if not first:
+        return None
+    before = phrase[: first.start()].split()
+    kept = before[-1:] if before and before[-1].lower() in _ARM_MODIFIERS else []
+    return " ".join([*kept, phrase[first.start() :].strip()]) or None
+
+
 _WITHIN_ARM_RE = re.compile(r"\bbaseline\b|\bwithin\b", re.IGNORECASE)
 _CHANGE_CUES_RE = re.compile(
     r"\b(?:chang\w*|decreas\w*|reduc\w*|improv\w*|increas\w*|declin\w*)\b", re.IGNORECASE
@@ -331,6 +370,9 @@ _COUNT_BEFORE_RE = re.compile(
     rf"|(?P<events2>\d+)(?:{SP}(?:participants|patients|subjects))?)"
     rf"{SP}?[\[(]{SP}?$"
 )
+_TIME_WORD_BEFORE_RE = re.compile(
+    rf"\b(?:weeks?|days?|months?|hours?|visits?|years?|phase|cohort){SP}?$", re.IGNORECASE
+)
 _COUNT_AFTER_RE = re.compile(rf"{SP}?[\[(]{SP}?(?P<events>\d+){SP}?(?:/|of){SP}?(?P<total>\d+)")
 _CLAUSE_BREAK_RE = re.compile(r"[;:]")
 
@@ -489,7 +531,31 @@ class _SentenceExtractor:
         for effect in self.effects:
             self._attach_context(effect)
         self.effects.sort(key=lambda e: (e.start, e.end))
+        if self.effects:
+            self._arms_from_comparison()
         return self.effects
+
+    def _arms_from_comparison(self) -> None:
+        """Arms from the sentence's comparison ("esketamine ... than quetiapine"): in a pair
+        "X% vs Y%" the first value is the first arm's; a between-group effect gets "A vs B"."""
+        low = self.text.lower()
+        if not any(word in low for word in (" vs", "versus", " than ", "compared", " v. ")):
+            return
+        comparison = _COMPARISON_RE.search(self.text)
+        if not comparison:
+            return
+        first, second = _arm_name(comparison["a"]), _arm_name(comparison["b"])
+        if not first or not second or first.lower() == second.lower():
+            return
+        base = self.sentence.start
+        for left, right in zip(self.effects, self.effects[1:], strict=False):
+            gap = self.text[left.end - base : right.start - base]
+            paired = left.kind == right.kind and _PAIR_GAP_RE.fullmatch(gap)
+            if paired and left.arm is None and right.arm is None:
+                left.arm, right.arm = first, second
+        for effect in self.effects:
+            if effect.arm is None and effect.kind in BETWEEN_GROUP_KINDS:
+                effect.arm = f"{first} vs {second}"
 
     def _estimate_at(self, token: _Token, previous_kind: str | None, previous_end: int):
         trail = _TRAIL_RE.match(self.text, token.end)
@@ -737,9 +803,12 @@ class _SentenceExtractor:
                 continue
             kind, label = found
             start, n_events, n_total = token.start, None, None
-            count = _COUNT_BEFORE_RE.search(self.text[max(0, token.start - 40) : token.start])
+            window_start = max(0, token.start - 40)
+            count = _COUNT_BEFORE_RE.search(self.text[window_start : token.start])
+            if count and _TIME_WORD_BEFORE_RE.search(self.text, 0, window_start + count.start()):
+                count = None  # "week 8 (28.3%)": a timepoint, not a count of patients
             if count:
-                start = max(0, token.start - 40) + count.start()
+                start = window_start + count.start()
                 n_events = int(count["events"] or count["events2"])
                 n_total = int(count["total"]) if count["total"] else None
             else:
@@ -877,4 +946,6 @@ def _arm(text: str, end: int) -> str | None:
     arm = match["arm"].strip()
     if arm.lower() in ("both", "each", "all", "patients", "participants", "those", "this"):
         return None
+    if _RATE_RE.search(arm) or (arm[:1].isdigit() and "mg" not in arm):
+        return None  # "for remission", "with 57 ...": an outcome or a number, not an arm
     return arm
