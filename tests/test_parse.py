@@ -782,3 +782,46 @@ def test_an_unexpected_error_in_one_record_quarantines_only_that_record(
     assert [type(r) for r in results] == [ParsedRecord, Quarantined, ParsedRecord]
     assert results[1].pmid == "31290965"
     assert results[1].error == "PMID 31290965: unexpected ValueError while parsing: an odd value"
+
+
+class _RepeatingStream(io.RawIOBase):
+    """A long efetch response produced lazily: the prolog, `count` copies of a record, the end."""
+
+    def __init__(self, record: bytes, count: int) -> None:
+        self._parts = iter(
+            [PROLOG + b"<PubmedArticleSet>\n", *([record + b"\n"] * count), b"</PubmedArticleSet>"]
+        )
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while len(self._pending) < size:
+            part = next(self._parts, None)
+            if part is None:
+                break
+            self._pending += part
+        chunk, self._pending = self._pending[:size], self._pending[size:]
+        return chunk
+
+
+def _peak_while_splitting(record: bytes, count: int) -> tuple[int, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        seen = sum(1 for _ in iter_record_bytes(_RepeatingStream(record, count)))
+        return seen, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_splitting_memory_does_not_grow_with_the_stream(sustain1_record: bytes) -> None:
+    seen_small, peak_small = _peak_while_splitting(sustain1_record, 100)
+    seen_large, peak_large = _peak_while_splitting(sustain1_record, 400)  # about 12 MiB
+    assert (seen_small, seen_large) == (100, 400)
+    # The splitter's buffer (one read plus an unfinished record), one record copy, and the
+    # test stream's own buffering of up to two reads: the same for 3 MiB as for 12 MiB.
+    assert peak_large < 4 * parse.CHUNK_SIZE + 4 * len(sustain1_record)
+    assert peak_large < peak_small + 2 * len(sustain1_record)  # where the reads cut varies
