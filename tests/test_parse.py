@@ -306,6 +306,23 @@ def test_xml_abstract_matches_the_json_snapshot_layout(
         assert json_authors == landmark[pmid]["authors"]
 
 
+def test_xml_abstract_matches_an_independent_search_cache_record(
+    shared_pubmed: Path, articles: dict[str, Article]
+) -> None:
+    """SUSTAIN-2 also comes, separately, from a cached PubMed search: same text, same layout."""
+    lines = (shared_pubmed / "search_sample_a.jsonl").read_text(encoding="utf-8").splitlines()
+    (cached,) = [r for r in map(json.loads, lines) if r["pmid"] == "32316080"]
+    article = articles["32316080"]
+    assert article.abstract == cached["abstract"]
+    assert article.title == cached["title"]
+    assert article.publication_types == cached["pubtypes"]
+    assert article.doi == cached["doi"]
+    assert [t.accession for t in article.trial_ids] == [cached["nct"]]
+    json_article = article_from_json(cached)
+    assert json_article.abstract == article.abstract
+    assert json_article.trial_ids[0].accession == article.trial_ids[0].accession
+
+
 # --- cross-check against Biopython's Entrez.read ----------------------------------------------
 
 
