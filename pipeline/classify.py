@@ -48,7 +48,8 @@ class _Gated:
     A substring test is far cheaper than a regex scan, and most abstracts lack most words.
     """
 
-    def __init__(self, pattern: str, needles: tuple[str, ...], flags: int = re.I) -> None:
+    def __init__(self, pattern: str, needles: tuple[str, ...], flags: int = re.I | re.A) -> None:
+        # ASCII matching is faster and these cues are plain English words.
         self.regex = re.compile(pattern, flags)
         self.needles = needles
 
