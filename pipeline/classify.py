@@ -188,9 +188,14 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
     several_trials = any(f"{n} randomi" in low for n in ("two", "three", " 2", " 3"))
     crossover = _CROSSOVER_RE.search(title) or _CROSSOVER_RE.search(abstract)
     if randomized and crossover and not several_trials:
-        crossover_sentence = re.search(r"[^.]*cross-?over[^.]*", text, re.I)
-        if crossover_sentence and _RANDOMIZED_RE.search(crossover_sentence.group()):
-            return "crossover_rct"
+        # The crossover must be the randomized part: both in the same sentence.
+        found = [at for at in (low.find("crossover"), low.find("cross-over")) if at >= 0]
+        if found:
+            at = min(found)
+            end = low.find(".", at)
+            sentence = low[low.rfind(".", 0, at) + 1 : end if end >= 0 else len(low)]
+            if _RANDOMIZED_RE.search(sentence):
+                return "crossover_rct"
     if randomized and (
         "Randomized Controlled Trial" in pubtypes
         or re.search(r"randomi[sz]ed[^.]{0,60}\b(?:trial|study)\b", text, re.I)
@@ -327,7 +332,7 @@ def _routes_in(text: str) -> list[str] | None:
     for route, pattern in _ROUTES:
         if not any(needle in low for needle in _ROUTE_NEEDLES[route]):
             continue
-        flags = 0 if route in ("iv",) else re.I
+        flags = 0 if route in ("iv",) else re.I | re.A
         if route == "iv":
             hit = ("intravenous" in low or "i.v." in low) and re.search(
                 r"\bintravenous(?:ly)?\b|\bi\.v\.", text, re.I
@@ -502,7 +507,7 @@ def _has_needle(name: str, text: str, low: str) -> bool:
 
 
 def _labels(
-    patterns: list[tuple[str, str]], text: str, flags: int = re.I, low: str | None = None
+    patterns: list[tuple[str, str]], text: str, flags: int = re.I | re.A, low: str | None = None
 ) -> list[str]:
     low = _lower(text) if low is None else low
     return [
