@@ -79,3 +79,10 @@ def test_metrics_of_a_warehouse_without_clinic_data(tmp_path, capsys):
 def test_clinic_without_an_action_shows_help(capsys):
     assert main(["clinic"]) == 2
     assert "import" in capsys.readouterr().out
+
+
+def test_the_command_default_seed_is_the_demo_default():
+    from pipeline.clinic import demo
+    from pipeline.commands import clinic as clinic_command
+
+    assert clinic_command.DEMO_SEED == demo.DEFAULT_SEED

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline import notebooks
-
 
 def register(subparsers) -> None:
     """Add the `notebooks` command with its `run` and `figures` actions."""
@@ -33,6 +31,8 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipeline import notebooks  # nbformat and nbclient are slow to import: only when used
+
     written = notebooks.run_notebooks(
         args.out, args.db, args.notebooks, refresh=not args.no_refresh
     )
@@ -42,6 +42,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _figures(args: argparse.Namespace) -> int:
+    from pipeline import notebooks
+
     saved = notebooks.save_figures(args.out, args.db, args.notebooks, refresh=not args.no_refresh)
     for path in saved:
         print(path)
