@@ -34,7 +34,8 @@ from tqdm import tqdm
 log = logging.getLogger("benchmarks.bench_ingest")
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "pubmed" / "efetch_sample.xml"
+# The real efetch response bundled with the offline snapshot (a copy of the shared record).
+DEFAULT_SOURCE = REPO / "pipeline" / "data" / "snapshot" / "efetch_sample.xml"
 FIRST_PMID = 90_000_001
 MEASUREMENTS = ("parse+load", "parse", "entrez", "heap")
 LABELS = {

@@ -56,6 +56,11 @@ def test_each_measurement_counts_every_article(
         con.close()
 
 
+def test_the_default_source_is_the_bundled_copy_of_the_real_response(shared_pubmed: Path) -> None:
+    bundled = bench_ingest.DEFAULT_SOURCE.read_bytes()
+    assert bundled == (shared_pubmed / "efetch_sample.xml").read_bytes()
+
+
 def test_a_measurement_runs_in_its_own_process(scaled: Path) -> None:
     result = bench_ingest.run_child("parse", scaled, None, batch_size=4)
     assert result.articles == 10 and result.seconds > 0
