@@ -842,3 +842,16 @@ def test_splitting_memory_does_not_grow_with_the_stream(sustain1_record: bytes) 
     # test stream's own buffering of up to two reads: the same for 3 MiB as for 12 MiB.
     assert peak_large < 4 * parse.CHUNK_SIZE + 4 * len(sustain1_record)
     assert peak_large < peak_small + 2 * len(sustain1_record)  # where the reads cut varies
+
+
+def test_an_abstract_pubmed_cut_short_is_marked_incomplete(sustain1_record: bytes) -> None:
+    record = edited(
+        sustain1_record,
+        lambda root: replace_abstract(
+            root,
+            "<Abstract><AbstractText>Ketamine was given to 20 patients and "
+            "(ABSTRACT TRUNCATED AT 250 WORDS)</AbstractText></Abstract>",
+        ),
+    )
+    assert parse_article_xml(record).abstract_complete is False
+    assert parse_article_xml(sustain1_record).abstract_complete is True
