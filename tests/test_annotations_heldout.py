@@ -1,0 +1,161 @@
+"""Checks on the hand-annotated held-out extraction set (tests/data/extraction/heldout.jsonl).
+
+The held-out set measures how the extractor's rules generalise beyond the development set they
+were tuned on. It follows the same guide, so the development set's checks are applied to it, plus:
+no PMID is shared with the development set, and the set is large and mixed enough to mean something.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_annotations as dev
+
+HELDOUT = dev.ANNOTATIONS.parent / "heldout.jsonl"
+HELDOUT_SOURCE_FILES = ("search_sample_a.jsonl", "search_sample_b.jsonl")
+THOUSANDS_SPACE = re.compile(r"(?<=\d)[ \u2009\u202f](?=\d{3}(?!\d))")
+
+
+def load_heldout() -> list[tuple[int, dict[str, Any]]]:
+    """The held-out lines as (line number, record); a line that is not JSON fails the test."""
+    records = []
+    for number, line in enumerate(HELDOUT.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append((number, json.loads(line)))
+        except json.JSONDecodeError as error:
+            pytest.fail(f"{HELDOUT.name} line {number} is not JSON: {error}")
+    return records
+
+
+def count_rate_written_in(effect: dict[str, Any], text: str) -> bool:
+    """True for a rate given only as counts ("14/70", "1 case per 20 000"): both counts are in
+    `text` and the value is exactly 100 * n_events / n_total (the contract's unrounded percent)."""
+    events, total = effect.get("n_events"), effect.get("n_total")
+    if events is None or not total:
+        return False
+    joined = THOUSANDS_SPACE.sub("", text)
+    return (
+        dev.written_in(events, joined)
+        and dev.written_in(total, joined)
+        and math.isclose(effect["value"], 100 * events / total, abs_tol=1e-9)
+    )
+
+
+@pytest.fixture(scope="module")
+def annotations() -> list[tuple[int, dict[str, Any]]]:
+    return load_heldout()
+
+
+@pytest.fixture(scope="module")
+def sources(shared_pubmed: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """The shared PubMed records by file name, then by PMID (the development set's files)."""
+    by_file: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in dev.SOURCE_FILES:
+        records = {}
+        for line in (shared_pubmed / name).read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record.get("pmid"):
+                records[record["pmid"]] = record
+        by_file[name] = records
+    return by_file
+
+
+# The development set's checks, applied to the held-out file.
+
+
+def test_every_line_is_one_annotated_article(annotations):
+    dev.test_every_line_is_one_annotated_article(annotations)
+
+
+def test_every_pmid_exists_in_its_shared_file(annotations, sources):
+    dev.test_every_pmid_exists_in_its_shared_file(annotations, sources)
+
+
+def test_quotes_are_verbatim_and_offsets_slice_back(annotations, sources):
+    dev.test_quotes_are_verbatim_and_offsets_slice_back(annotations, sources)
+
+
+def test_effect_fields_use_the_contract(annotations):
+    dev.test_effect_fields_use_the_contract(annotations)
+
+
+def test_rates_agree_with_their_counts(annotations):
+    dev.test_rates_agree_with_their_counts(annotations)
+
+
+def test_trial_facts_use_the_vocabularies(annotations):
+    dev.test_trial_facts_use_the_vocabularies(annotations)
+
+
+def test_values_and_ci_bounds_are_written_in_their_quote(annotations):
+    """As in the development set, except that a rate given only as counts is checked by its
+    counts (the contract computes its percent, so the percent itself is not written)."""
+    for number, record in annotations:
+        for effect in record["effects"]:
+            quote = effect["quote"]
+            where = f"line {number} PMID {record['pmid']} {effect['kind']} {effect['value']}"
+            if "value_text" in effect:
+                assert effect["value_text"] in quote, where
+                assert dev.words_to_number(effect["value_text"]) == effect["value"], where
+            else:
+                assert dev.written_in(effect["value"], quote) or count_rate_written_in(
+                    effect, quote
+                ), f"{where}: value not in {quote!r}"
+            for bound in ("ci_low", "ci_high"):
+                if effect[bound] is not None:
+                    assert dev.written_in(effect[bound], quote), (
+                        f"{where}: {bound} not in {quote!r}"
+                    )
+
+
+# What makes it a held-out set.
+
+
+def test_no_heldout_pmid_is_in_the_development_set(annotations):
+    development = {record["pmid"] for _, record in dev.load_annotations()}
+    shared = development & {record["pmid"] for _, record in annotations}
+    assert not shared, f"held-out PMIDs also in the development set: {sorted(shared)}"
+
+
+def test_heldout_records_come_from_the_search_samples(annotations):
+    for number, record in annotations:
+        assert record["file"] in HELDOUT_SOURCE_FILES, f"line {number}: {record['file']}"
+
+
+def test_the_heldout_set_is_large_and_mixed(annotations):
+    records = [record for _, record in annotations]
+    assert len(records) >= 25
+    designs = [record["trial"]["design"] for record in records]
+    assert {"rct", "crossover_rct"} & set(designs), "no randomized trial"
+    assert {"post_hoc", "review", "observational", "open_label"} <= set(designs)
+    assert sum(1 for record in records if not record["effects"]) >= 5, (
+        "too few effect-free abstracts"
+    )
+    assert any(r["trial"]["design"] == "review" and r["effects"] for r in records), (
+        "no review with pooled or quoted effects"
+    )
+    kinds = {effect["kind"] for record in records for effect in record["effects"]}
+    assert len(kinds) >= 6, f"too few kinds of effect: {sorted(kinds)}"
+    with_ci = [e for r in records for e in r["effects"] if e["ci_low"] is not None]
+    assert len(with_ci) >= 10, "too few effects with a confidence interval"
+
+
+@pytest.mark.parametrize(
+    ("effect", "text", "expected"),
+    [
+        ({"value": 20.0, "n_events": 14, "n_total": 70}, "14/70 patients", True),
+        ({"value": 0.005, "n_events": 1, "n_total": 20000}, "1 case per 20 000 sessions", True),
+        ({"value": 20, "n_events": 14, "n_total": 70}, "14 patients", False),
+        ({"value": 21.0, "n_events": 14, "n_total": 70}, "14/70 patients", False),
+        ({"value": 20.0}, "14/70 patients", False),
+    ],
+)
+def test_count_rate_written_in(effect, text, expected):
+    assert count_rate_written_in(effect, text) is expected
