@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipeline.extract.effects import Effect, extract_effects
+from pipeline.extract.effects import Effect, assign_arms, extract_effects, study_arms
 
 if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it late
     from pipeline.classify import TrialFacts
 
 # Bump when a rule changes: the warehouse re-extracts every article made by an older version.
-EXTRACTOR_VERSION = "1.2.0"
+EXTRACTOR_VERSION = "1.3.0"
 
 __all__ = ["EXTRACTOR_VERSION", "Effect", "ExtractionResult", "extract_text"]
 
@@ -62,4 +62,28 @@ def extract_text(
     title = title or ""
     abstract = abstract or ""
     trial = classify(title, abstract, publication_types=publication_types, mesh=mesh)
-    return ExtractionResult(pmid=str(pmid), trial=trial, effects=extract_effects(abstract))
+    effects = extract_effects(abstract)
+    if effects:
+        attribute_study_arms(effects, trial, title, abstract)
+    return ExtractionResult(pmid=str(pmid), trial=trial, effects=effects)
+
+
+def attribute_study_arms(
+    effects: list[Effect], trial: TrialFacts, title: str, abstract: str
+) -> None:
+    """Arms the sentences leave open, from the study as a whole.
+
+    A single-arm study of one drug (open label, no comparator): every per-arm effect is that
+    drug's. A study whose title and abstract name exactly one comparison ("esketamine versus
+    quetiapine XR"): pairs "X% vs Y%" and between-group effects take its arms, in its order.
+    """
+    single_drug = trial.drug and len(trial.drug) == 1
+    if trial.design == "open_label" and single_drug and not trial.comparator:
+        for effect in effects:
+            if effect.arm is None:
+                effect.arm = trial.drug[0]
+        return
+    if any(effect.arm is None for effect in effects):
+        arms = study_arms(title, abstract)
+        if arms:
+            assign_arms(effects, *arms)

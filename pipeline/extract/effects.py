@@ -150,7 +150,8 @@ _ARM_WORD = (
     r"|quetiapine(?: XR)?|antidepressants?|AD|saline|propofol|sufentanil)"
 )
 _ARM_PHRASE = (
-    rf"(?:[A-Za-z][\w.-]*{SP}){{0,2}}?{_ARM_WORD}(?:{SP}?(?:/|\+|plus|and){SP}?{_ARM_WORD})?"
+    rf"(?:[A-Za-z][\w.-]*{SP}){{0,2}}?{_ARM_WORD}(?:{SP}(?:nasal{SP}spray|NS|XR|tablets?))?"
+    rf"(?:{SP}?(?:/|\+|plus|and){SP}?(?:an?{SP})?(?:oral{SP})?{_ARM_WORD})?"
     rf"(?:{SP}\d+(?:\.\d+)?{SP}?mg(?:/kg)?)?"
 )
 _COMPARISON_RE = re.compile(
@@ -158,7 +159,11 @@ _COMPARISON_RE = re.compile(
     rf"|v\.|compared{SP}(?:with|to)|than(?:{SP}(?:with|in|for))?){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})",
     re.IGNORECASE,
 )
-_PAIR_GAP_RE = re.compile(rf"[\])]?{SP}?,?{SP}?(?:vs\.?|versus|v\.|and|compared with){SP}?")
+# Between the two values of a pair: "64% vs 28%", "-8.1 ± 10.0 vs -2.5", "24 (26.7%) and 16".
+_PAIR_GAP_RE = re.compile(
+    rf"(?:{SP}?(?:±{SP}?{UNSIGNED}|[\[(][^\[\]()]{{1,20}}[\])]))?[\])]?{SP}?,?{SP}?"
+    rf"(?:vs\.?|versus|v\.|and|compared with){SP}?"
+)
 
 
 _ARM_WORD_RE = re.compile(_ARM_WORD, re.IGNORECASE)
@@ -176,6 +181,123 @@ def _arm_name(phrase: str) -> str | None:
     before = phrase[: first.start()].split()
     kept = before[-1:] if before and before[-1].lower() in _ARM_MODIFIERS else []
     return " ".join([*kept, phrase[first.start() :].strip()]) or None
+
+
+_ARM_WORD_BOUNDED = rf"\b{_ARM_WORD}\b"
+# One arm as a sentence names it: "ketamine", "esketamine/antidepressant", "esketamine+AD",
+# "propofol-ECT", "esketamine and antidepressant group" ("and" joins only before "group").
+_ARM_MENTION_RE = re.compile(
+    rf"{_ARM_WORD_BOUNDED}(?:(?:{SP}?(?:/|\+|-){SP}?|{SP}plus{SP}(?:an?{SP})?(?:oral{SP})?)"
+    rf"{_ARM_WORD_BOUNDED}|{SP}and{SP}{_ARM_WORD_BOUNDED}(?={SP}(?:group|arm)\b))?",
+    re.IGNORECASE,
+)
+_ARM_CANONICAL = {
+    "esk": "esketamine", "esk-ns": "esketamine", "pbo": "placebo", "saline": "placebo",
+    "ad": "antidepressant", "antidepressants": "antidepressant", "quetiapine xr": "quetiapine",
+    "electroconvulsive therapy": "ect",
+}  # fmt: skip
+_COMPARED_BEFORE_RE = re.compile(
+    rf"(?:compared{SP}(?:to|with)|relative{SP}to|versus|vs\.?|than){SP}(?:the{SP})?$",
+    re.IGNORECASE,
+)
+
+
+def _arm_key(name: str) -> frozenset[str]:
+    """What an arm name means, for telling two mentions apart: "ESK+AD" = "esketamine plus AD"."""
+    words = _ARM_WORD_RE.findall(name)
+    return frozenset(_ARM_CANONICAL.get(w.lower(), w.lower()) for w in words)
+
+
+def _sentence_arms(text: str) -> tuple[str, str] | None:
+    """The two arms a sentence compares, first arm first, or None when it names not exactly two.
+
+    "A vs B" (or "A compared with B", "A than B") decides the order where it is written;
+    otherwise the order of first mention, unless the first mention follows "compared with"
+    ("Compared with placebo, esketamine had higher response (64% vs 28%)").
+    """
+    low = text.lower()
+    if any(word in low for word in (" vs", "versus", " than ", "compared", " v. ")):
+        comparison = _COMPARISON_RE.search(text)
+        if comparison:
+            first, second = _arm_name(comparison["a"]), _arm_name(comparison["b"])
+            if first and second and _arm_key(first) != _arm_key(second):
+                return first, second
+    if "mg" in text:
+        return None  # several doses of one drug: more arms than mentions
+    mentions: dict[frozenset[str], tuple[int, str]] = {}
+    for match in _ARM_MENTION_RE.finditer(text):
+        if text.startswith("-", match.end()) and text[match.end() + 1 : match.end() + 2].isdigit():
+            continue  # "KET01-03": a trial's name
+        mentions.setdefault(_arm_key(match.group()), (match.start(), match.group()))
+    if len(mentions) != 2:
+        return None
+    (first_at, first), (_, second) = sorted(mentions.values())
+    if _COMPARED_BEFORE_RE.search(text, max(0, first_at - 20), first_at):
+        first, second = second, first
+    return first, second
+
+
+# An arm named right before its value: "ESK (4.5%)", "placebo 31.0%", "ketamine: RR = 0.72",
+# "esketamine 28 mg: -4.2", "esketamine-treated patients (57.1%)".
+_ARM_BEFORE_RE = re.compile(
+    rf"(?<![\w-])(?P<arm>{_ARM_MENTION_RE.pattern}(?:{SP}\d+(?:\.\d+)?{SP}?mg(?:/kg)?)?)"
+    rf"(?:-(?:treated|assigned))?(?:{SP}(?:group|arm|patients|participants))?"
+    rf"{SP}?[:,]?{SP}?[\[(]?{SP}?$",
+    re.IGNORECASE,
+)
+
+
+def _arm_before(text: str, start: int) -> str | None:
+    """The arm written directly before an effect's span (within a few words), or None."""
+    match = _ARM_BEFORE_RE.search(text, max(0, start - 60), start)
+    if not match or _COMPARED_BEFORE_RE.search(text, max(0, match.start() - 20), match.start()):
+        return None
+    return match["arm"]
+
+
+def assign_arms(effects: list[Effect], first: str, second: str) -> None:
+    """Give effects without an arm the arms of a two-arm comparison: the values of a pair
+    written "X vs Y" (or "X and Y") get `first` and `second`, between-group effects "A vs B"."""
+    for left, right in zip(effects, effects[1:], strict=False):
+        if left.sentence_start != right.sentence_start or left.kind != right.kind:
+            continue
+        gap = left.sentence[left.end - left.sentence_start : right.start - right.sentence_start]
+        if left.arm is None and right.arm is None and _PAIR_GAP_RE.fullmatch(gap):
+            left.arm, right.arm = first, second
+    for effect in effects:
+        if effect.kind not in BETWEEN_GROUP_KINDS:
+            continue
+        if effect.arm is None or _arm_key(effect.arm) == _arm_key(second):
+            effect.arm = f"{first} vs {second}"
+        elif " vs " not in effect.arm:
+            # "for the 56-mg dose" against placebo: "esketamine 56-mg vs placebo"
+            group = effect.arm if _arm_key(effect.arm) else f"{first} {effect.arm}"
+            effect.arm = f"{group} vs {second}"
+
+
+_RANDOMIZED_TO_RE = re.compile(
+    rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)(?:{SP}\([\d:]+\))?"
+    rf"{SP}to{SP}(?:receive{SP})?(?:either{SP})?(?P<a>{_ARM_PHRASE}){SP}or{SP}(?P<b>{_ARM_PHRASE})",
+    re.IGNORECASE,
+)
+
+
+def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
+    """The study's one comparison ("esketamine versus quetiapine", "randomized to ketamine or
+    midazolam") from its title or abstract; None when it names none or several."""
+    found: dict[frozenset, tuple[str, str]] = {}
+    for text in (title, abstract):
+        low = text.lower()
+        if not any(w in low for w in (" vs", "versus", " than ", "compared", " v. ", "random")):
+            continue
+        for regex in (_COMPARISON_RE, _RANDOMIZED_TO_RE):
+            for match in regex.finditer(text):
+                first, second = _arm_name(match["a"]), _arm_name(match["b"])
+                if not first or not second or _arm_key(first) == _arm_key(second):
+                    continue
+                key = frozenset([_arm_key(first), _arm_key(second)])
+                found.setdefault(key, (first, second))
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 _WITHIN_ARM_RE = re.compile(r"\bbaseline\b|\bwithin\b", re.IGNORECASE)
@@ -536,26 +658,34 @@ class _SentenceExtractor:
         return self.effects
 
     def _arms_from_comparison(self) -> None:
-        """Arms from the sentence's comparison ("esketamine ... than quetiapine"): in a pair
-        "X% vs Y%" the first value is the first arm's; a between-group effect gets "A vs B"."""
-        low = self.text.lower()
-        if not any(word in low for word in (" vs", "versus", " than ", "compared", " v. ")):
-            return
-        comparison = _COMPARISON_RE.search(self.text)
-        if not comparison:
-            return
-        first, second = _arm_name(comparison["a"]), _arm_name(comparison["b"])
-        if not first or not second or first.lower() == second.lower():
-            return
+        """Arms from the sentence: an arm named right before a value ("ESK (4.5%)",
+        "placebo 31.0%"), then the sentence's two arms: in a pair "X% vs Y%" the first value
+        is the first arm's, and a between-group effect gets "A vs B"."""
+        self._arms_named_before()
+        arms = _sentence_arms(self.text)
+        if arms:
+            assign_arms(self.effects, *arms)
+
+    def _arms_named_before(self) -> None:
+        """Per-arm values with their arm written right before them. In a pair "X vs Y" both
+        must be named ("esketamine 52.5% vs placebo 31.0%"); a lone value whose arm follows
+        "compared with" or "than" is the comparator's, which the rule leaves alone."""
         base = self.sentence.start
+        named = {}
+        for effect in self.effects:
+            if effect.arm is None and effect.kind not in BETWEEN_GROUP_KINDS:
+                named[id(effect)] = _arm_before(self.text, effect.start - base)
+        paired: set[int] = set()
         for left, right in zip(self.effects, self.effects[1:], strict=False):
             gap = self.text[left.end - base : right.start - base]
-            paired = left.kind == right.kind and _PAIR_GAP_RE.fullmatch(gap)
-            if paired and left.arm is None and right.arm is None:
-                left.arm, right.arm = first, second
+            if left.kind == right.kind and _PAIR_GAP_RE.fullmatch(gap):
+                paired |= {id(left), id(right)}
+                first, second = named.get(id(left)), named.get(id(right))
+                if first and second and _arm_key(first) != _arm_key(second):
+                    left.arm, right.arm = first, second
         for effect in self.effects:
-            if effect.arm is None and effect.kind in BETWEEN_GROUP_KINDS:
-                effect.arm = f"{first} vs {second}"
+            if id(effect) not in paired and effect.arm is None and named.get(id(effect)):
+                effect.arm = named[id(effect)]
 
     def _estimate_at(self, token: _Token, previous_kind: str | None, previous_end: int):
         trail = _TRAIL_RE.match(self.text, token.end)
@@ -899,6 +1029,13 @@ class _SentenceExtractor:
             effect.scale = _scale(self.scales, start)
         if effect.arm is None:
             effect.arm = _arm(self.text, end)
+            if effect.arm and effect.kind in BETWEEN_GROUP_KINDS:
+                # "NNT of 6 for esketamine+AD vs. placebo+AD": the arm is the comparison
+                versus = _VERSUS_AFTER_RE.match(
+                    self.text, self.text.find(effect.arm, end) + len(effect.arm)
+                )
+                if versus and _arm_name(versus["b"]):
+                    effect.arm = f"{effect.arm} vs {_arm_name(versus['b'])}"
 
 
 _PAIRS = {")": "(", "]": "["}
@@ -936,6 +1073,11 @@ _ARM_RE = re.compile(
     rf"^[\])]*{SP}?(?:,{SP})?(?:for|in|with){SP}(?:the{SP})?(?P<arm>(?:[\w/+.-]+{SP}){{0,4}}?"
     rf"[\w/+.-]+?)(?:{SP}(?:group|groups|arm|cohort|dose|dose group))?(?=[,;.)]|{SP}and\b|"
     rf"{SP}vs\b|{SP}compared|{SP}at\b|{SP}versus|$)"
+)
+
+
+_VERSUS_AFTER_RE = re.compile(
+    rf"{SP}(?:vs\.?|versus|compared{SP}(?:with|to)){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})", re.I
 )
 
 

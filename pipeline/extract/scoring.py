@@ -1,16 +1,19 @@
-"""Score the extractor against hand annotations: precision and recall per effect kind, and
-accuracy of the trial facts.
+"""Score the extractor against hand annotations: precision and recall per effect kind,
+agreement on each matched effect's arm, timepoint and scale, and accuracy of the trial facts.
 
 An extracted effect matches an annotated one when the PMID and kind are equal, the values
 differ by at most 1e-6, and both CI bounds are equal (both null, or within 1e-6); each
-annotation matches at most one extraction. The package never reads the shared data itself:
-callers (tests, the benchmark) pass the directory holding the PubMed records.
+annotation matches at most one extraction. For matched effects whose annotation names an arm
+(timepoint, scale), the extracted one agrees, is wrong, or is missing (null): a wrong arm
+is worse than a missing one, so the two are counted apart. The package never reads the shared
+data itself: callers (tests, the benchmark) pass the directory holding the PubMed records.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,6 +58,37 @@ class Counts:
 
 
 @dataclass
+class Agreement:
+    """How a matched effect's descriptive field compares with the annotation's.
+
+    Counted over matched pairs where the annotation gives the field: `agree` (names the same
+    thing), `wrong` (names something else), `missing` (extracted null). `extra` counts
+    matched pairs where the extractor fills the field and the annotation leaves it null.
+    """
+
+    agree: int = 0
+    wrong: int = 0
+    missing: int = 0
+    extra: int = 0
+
+    @property
+    def annotated(self) -> int:
+        """Matched pairs whose annotation gives the field."""
+        return self.agree + self.wrong + self.missing
+
+    @property
+    def agreement(self) -> float:
+        """Share of those pairs where the extractor names the same thing (1.0 when none)."""
+        return self.agree / self.annotated if self.annotated else 1.0
+
+    @property
+    def precision(self) -> float:
+        """Share of filled fields (on annotated pairs) that agree: wrong ones count against."""
+        filled = self.agree + self.wrong
+        return self.agree / filled if filled else 1.0
+
+
+@dataclass
 class Mismatch:
     """An effect on one side only, for reading what went wrong."""
 
@@ -73,7 +107,11 @@ class Score:
 
     per_kind: dict[str, Counts] = field(default_factory=dict)
     facts: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (correct, total)
+    attributes: dict[str, Agreement] = field(default_factory=dict)  # arm, timepoint, scale
     mismatches: list[Mismatch] = field(default_factory=list)
+    attribute_mismatches: list[tuple[str, str, str | None, str | None, str | None]] = field(
+        default_factory=list
+    )  # (pmid, field, extracted, annotated, quote) for wrong or missing fields
     n_records: int = 0
 
     @property
@@ -110,6 +148,16 @@ class Score:
             f"{'overall':<18}{c.tp + c.fn:>7}{c.tp + c.fp:>7}{c.tp:>7}{c.precision:>11.3f}"
             f"{c.recall:>8.3f}"
         )
+        lines += [
+            "",
+            f"{'matched effects':<18}{'annot.':>7}{'agree':>7}{'wrong':>7}{'null':>7}"
+            f"{'agreement':>11}{'precision':>11}{'extra':>7}",
+        ]
+        for name, a in self.attributes.items():
+            lines.append(
+                f"{name:<18}{a.annotated:>7}{a.agree:>7}{a.wrong:>7}{a.missing:>7}"
+                f"{a.agreement:>11.3f}{a.precision:>11.3f}{a.extra:>7}"
+            )
         lines += ["", f"{'trial fact':<18}{'correct':>9}{'of':>5}{'accuracy':>10}"]
         for name, (correct, total) in self.facts.items():
             accuracy = correct / total if total else 1.0
@@ -213,6 +261,81 @@ def match_effects(extracted: list[dict], annotated: list[dict]) -> list[tuple[in
     return pairs
 
 
+_DOSE_RE = re.compile(r"\b\d*\.?\d+\s?(?:mg/kg|mg)\b")
+_ARM_SYNONYMS = {
+    "esk": "esketamine", "esketamine-ns": "esketamine", "pbo": "placebo",
+    "ad": "antidepressant", "antidepressants": "antidepressant", "saline": "placebo",
+    "electroconvulsive": "ect", "controls": "control",
+}  # fmt: skip
+_ARM_NOISE = frozenset(
+    [
+        "the", "a", "an", "group", "groups", "arm", "arms", "patients", "participants",
+        "treated", "assigned", "receiving", "with", "plus", "and", "or", "of", "in", "for", "to",
+        "ns", "nasal", "spray", "therapy", "mg", "kg", "dose", "doses",
+    ]
+)  # fmt: skip
+_SIDES_RE = re.compile(r"\s(?:vs\.?|versus|v\.|compared (?:with|to))\s")
+
+
+def normalise_arm(arm: str | None) -> tuple[frozenset[str], ...]:
+    """An arm as comparable word sets, one per side of "A vs B": lower case, synonyms folded
+    (ESK, PBO, AD), joining and group words dropped; a dose keeps its number ("56")."""
+    if not arm:
+        return ()
+    sides = []
+    for side in _SIDES_RE.split(f" {arm.lower()} "):
+        words = set()
+        for dose in _DOSE_RE.findall(side):
+            words.add(re.sub(r"[^\d.]", "", dose).lstrip("0") or "0")
+        side = _DOSE_RE.sub(" ", side)
+        for word in re.split(r"[^\w.-]+|(?<=\w)[-/+](?=\w)", side):
+            word = word.strip(".-")
+            word = _ARM_SYNONYMS.get(word, word)
+            if word and word not in _ARM_NOISE:
+                words.add(word)
+        if words:
+            sides.append(frozenset(words))
+    return tuple(sides)
+
+
+def arms_agree(extracted: str | None, annotated: str | None) -> bool:
+    """Whether two arm strings name the same group (or the same comparison, side by side).
+
+    Each side agrees when one side's words contain the other's: "esketamine" names the arm
+    "esketamine 84 mg", but "esketamine 56 mg" does not.
+    """
+    a, b = normalise_arm(extracted), normalise_arm(annotated)
+    if not a or len(a) != len(b):
+        return False
+    return all(x <= y or y <= x for x, y in zip(a, b, strict=True))
+
+
+def _normalise_text(text: str | None) -> str:
+    text = re.sub(r"[^\w]+", " ", (text or "").lower())
+    text = re.sub(r"\b(?:hours?|hrs?)\b", "h", text)
+    text = re.sub(r"\b(?:days?)\b", "day", text)
+    text = re.sub(r"\b(?:weeks?|wk)\b", "week", text)
+    text = re.sub(r"\b(?:minutes?|min)\b", "min", text)
+    text = re.sub(r"(\d)\s+(h|min)\b", r"\1\2", text)
+    return " ".join(text.split())
+
+
+def timepoints_agree(extracted: str | None, annotated: str | None) -> bool:
+    """Same timepoint, ignoring case, plurals and unit spellings ("24 hours" = "24 h")."""
+    a, b = _normalise_text(extracted), _normalise_text(annotated)
+    return bool(a) and (a == b or re.sub(r"(\w+) (\d+)", r"\2 \1", a) == b or a in b or b in a)
+
+
+def scales_agree(extracted: str | None, annotated: str | None) -> bool:
+    """Same scale family, ignoring case and punctuation ("HAM-D" = "HAMD")."""
+    a = re.sub(r"[^a-z0-9]", "", (extracted or "").lower())
+    b = re.sub(r"[^a-z0-9]", "", (annotated or "").lower())
+    return bool(a) and (a == b or a.startswith(b) or b.startswith(a))
+
+
+ATTRIBUTE_RULES = {"arm": arms_agree, "timepoint": timepoints_agree, "scale": scales_agree}
+
+
 def _same_set(a: Iterable | None, b: Iterable | None) -> bool:
     return set(a or ()) == set(b or ())
 
@@ -233,6 +356,7 @@ def score(annotations: list[dict], records: dict[str, SourceRecord]) -> Score:
         name: [0, 0] for name in ("design", "drug", "route", "n_randomized", "arm_sizes")
     }
     per_kind: dict[str, Counts] = {}
+    attributes = {name: Agreement() for name in ATTRIBUTE_RULES}
     for annotation in annotations:
         pmid = str(annotation["pmid"])
         record = records.get(pmid)
@@ -244,8 +368,15 @@ def score(annotations: list[dict], records: dict[str, SourceRecord]) -> Score:
         pairs = match_effects(extracted, gold)
         matched_extracted = {i for i, _ in pairs}
         matched_gold = {j for _, j in pairs}
-        for i, _ in pairs:
+        for i, j in pairs:
             per_kind.setdefault(extracted[i]["kind"], Counts()).tp += 1
+            for name, agree in ATTRIBUTE_RULES.items():
+                got, want = extracted[i].get(name), gold[j].get(name)
+                _tally_attribute(attributes[name], agree, got, want)
+                if want and not (got and agree(got, want)):
+                    result.attribute_mismatches.append(
+                        (pmid, name, got, want, gold[j].get("quote"))
+                    )
         for i, effect in enumerate(extracted):
             if i not in matched_extracted:
                 per_kind.setdefault(effect["kind"], Counts()).fp += 1
@@ -269,6 +400,7 @@ def score(annotations: list[dict], records: dict[str, SourceRecord]) -> Score:
             )
         result.n_records += 1
     result.per_kind = per_kind
+    result.attributes = attributes
     result.facts = {name: (c[0], c[1]) for name, c in fact_counts.items()}
     return result
 
@@ -282,6 +414,17 @@ def extract_record(record: SourceRecord) -> ExtractionResult:
         publication_types=record.publication_types,
         mesh=record.mesh,
     )
+
+
+def _tally_attribute(counts: Agreement, agree, got: str | None, want: str | None) -> None:
+    if not want:
+        counts.extra += int(bool(got))
+    elif not got:
+        counts.missing += 1
+    elif agree(got, want):
+        counts.agree += 1
+    else:
+        counts.wrong += 1
 
 
 def _tally(counts: list[int], correct: bool) -> None:
