@@ -60,5 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("interrupted: whole batches already loaded are kept; run again to resume.", file=sys.stderr)
+        print(
+            "interrupted: whole batches already loaded are kept; run again to resume.",
+            file=sys.stderr,
+        )
         return 130

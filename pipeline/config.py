@@ -9,7 +9,7 @@ DEFAULT_DB_RELATIVE = Path("warehouse") / "evidence.duckdb"
 
 
 def project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above `start` (default: cwd) holding pyproject.toml and warehouse/."""
+    """The nearest folder at or above `start` (default: cwd) with pyproject.toml and warehouse/."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "pyproject.toml").is_file() and (folder / "warehouse").is_dir():
@@ -18,7 +18,7 @@ def project_root(start: Path | None = None) -> Path | None:
 
 
 def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
-    """The database path: `--db`, else PIPELINE_DB, else warehouse/evidence.duckdb in the project."""
+    """The database: `--db`, else PIPELINE_DB, else warehouse/evidence.duckdb in the project."""
     if cli_value:
         return Path(cli_value)
     env_value = os.environ.get("PIPELINE_DB")

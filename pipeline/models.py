@@ -107,8 +107,9 @@ class Article:
     @property
     def is_retracted(self) -> bool:
         """The record has a retraction notice attached (or is one)."""
-        return any(c.ref_type in ("RetractionIn", "RetractionOf") for c in self.comments_corrections) or (
-            "Retracted Publication" in self.publication_types
+        retraction_links = ("RetractionIn", "RetractionOf")
+        return "Retracted Publication" in self.publication_types or any(
+            c.ref_type in retraction_links for c in self.comments_corrections
         )
 
     @property
@@ -134,7 +135,7 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class Quarantined:
-    """A record (or a batch) that failed a stage: kept with its error and raw bytes, never dropped."""
+    """A record or batch that failed a stage: kept with its error and raw bytes, never dropped."""
 
     stage: str  # 'fetch', 'parse', 'load', 'extract'
     error: str
