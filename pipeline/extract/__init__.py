@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipeline.extract.effects import Effect, assign_arms, extract_effects, study_arms
+from pipeline.extract.effects import Effect, extract_effects, study_arms
 
 if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it late
     from pipeline.classify import TrialFacts
@@ -62,28 +62,30 @@ def extract_text(
     title = title or ""
     abstract = abstract or ""
     trial = classify(title, abstract, publication_types=publication_types, mesh=mesh)
-    effects = extract_effects(abstract)
-    if effects:
-        attribute_study_arms(effects, trial, title, abstract)
+    single_arm, arms = arms_of_study(trial, title, abstract)
+    effects = extract_effects(abstract, study_arms=arms, single_arm=single_arm)
     return ExtractionResult(pmid=str(pmid), trial=trial, effects=effects)
 
 
-def attribute_study_arms(
-    effects: list[Effect], trial: TrialFacts, title: str, abstract: str
-) -> None:
-    """Arms the sentences leave open, from the study as a whole.
+def arms_of_study(
+    trial: TrialFacts, title: str, abstract: str
+) -> tuple[str | None, tuple[str, str] | None]:
+    """(single arm, comparison) of a study, for the effects whose sentence names no arm.
 
-    A single-arm study of one drug (open label, no comparator): every per-arm effect is that
-    drug's. A study whose title and abstract name exactly one comparison ("esketamine versus
-    quetiapine XR"): pairs "X% vs Y%" and between-group effects take its arms, in its order.
+    A single-arm study of one drug (open label, no comparator) has that drug as its single
+    arm. Otherwise the comparison is the one the title and abstract name ("esketamine versus
+    quetiapine XR"), else one drug against one placebo, midazolam or ECT comparator.
     """
-    single_drug = trial.drug and len(trial.drug) == 1
-    if trial.design == "open_label" and single_drug and not trial.comparator:
-        for effect in effects:
-            if effect.arm is None:
-                effect.arm = trial.drug[0]
-        return
-    if any(effect.arm is None for effect in effects):
-        arms = study_arms(title, abstract)
-        if arms:
-            assign_arms(effects, *arms)
+    drugs = trial.drug or []
+    if trial.design == "open_label" and len(drugs) == 1 and not trial.comparator:
+        return drugs[0], None
+    arms = study_arms(title, abstract)
+    comparators = [c for c in trial.comparator or [] if c != "ketamine_dose"]
+    if (
+        arms is None
+        and len(drugs) == 1
+        and len(comparators) == 1
+        and comparators[0] in ("placebo", "midazolam", "ect")
+    ):
+        arms = (drugs[0], "ECT" if comparators[0] == "ect" else comparators[0])
+    return None, arms

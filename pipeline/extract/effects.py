@@ -202,6 +202,9 @@ _COMPARED_BEFORE_RE = re.compile(
 )
 
 
+_CONTROLS = frozenset(["placebo", "midazolam", "ect", "antidepressant", "quetiapine"])
+
+
 def _arm_key(name: str) -> frozenset[str]:
     """What an arm name means, for telling two mentions apart: "ESK+AD" = "esketamine plus AD"."""
     words = _ARM_WORD_RE.findall(name)
@@ -228,6 +231,8 @@ def _sentence_arms(text: str) -> tuple[str, str] | None:
     for match in _ARM_MENTION_RE.finditer(text):
         if text.startswith("-", match.end()) and text[match.end() + 1 : match.end() + 2].isdigit():
             continue  # "KET01-03": a trial's name
+        if _LABEL_AFTER_RE.match(text, match.end()):
+            continue  # "ketamine: RR = 0.72": a subgroup's label, not one side of a comparison
         mentions.setdefault(_arm_key(match.group()), (match.start(), match.group()))
     if len(mentions) != 2:
         return None
@@ -247,6 +252,19 @@ _ARM_BEFORE_RE = re.compile(
 )
 
 
+_LABEL_AFTER_RE = re.compile(rf"{SP}?:")
+_RESPECTIVELY_RE = re.compile(rf"(?:{SP}?[\[(][^\[\]()]{{1,20}}[\])])?[\])]*,?{SP}respectively")
+_LABELLED_BEFORE_RE = re.compile(rf"[\w)]{SP}?:{SP}?$")
+_LIST_GAP_RE = re.compile(
+    rf"(?:{SP}?[\[(][^\[\]()]{{1,20}}[\])])?{SP}?(?:,{SP}?(?:and{SP})?|{SP}and{SP})"
+)
+_ARM_LIST_RE = re.compile(
+    rf"[\])]*,?{SP}(?:for|in){SP}(?:the{SP})?(?P<items>[^;.()]{{1,120}}?)"
+    rf"(?:{SP}(?:dose{SP})?(?:groups|arms))?(?=[,;.)]|{SP}respectively|$)"
+)
+_LIST_SPLIT_RE = re.compile(rf",{SP}?(?:and{SP}|or{SP})?|{SP}(?:and|or){SP}")
+
+
 def _arm_before(text: str, start: int) -> str | None:
     """The arm written directly before an effect's span (within a few words), or None."""
     match = _ARM_BEFORE_RE.search(text, max(0, start - 60), start)
@@ -255,24 +273,36 @@ def _arm_before(text: str, start: int) -> str | None:
     return match["arm"]
 
 
-def assign_arms(effects: list[Effect], first: str, second: str) -> None:
+def assign_arms(
+    effects: list[Effect], first: str, second: str, skip: set[int] | frozenset = frozenset()
+) -> None:
     """Give effects without an arm the arms of a two-arm comparison: the values of a pair
-    written "X vs Y" (or "X and Y") get `first` and `second`, between-group effects "A vs B"."""
+    written "X vs Y" (or "X and Y") get `first` and `second`, between-group effects "A vs B".
+    Effects whose id is in `skip` are left alone."""
     for left, right in zip(effects, effects[1:], strict=False):
         if left.sentence_start != right.sentence_start or left.kind != right.kind:
+            continue
+        if id(left) in skip or id(right) in skip:
             continue
         gap = left.sentence[left.end - left.sentence_start : right.start - right.sentence_start]
         if left.arm is None and right.arm is None and _PAIR_GAP_RE.fullmatch(gap):
             left.arm, right.arm = first, second
     for effect in effects:
-        if effect.kind not in BETWEEN_GROUP_KINDS:
+        if effect.kind not in BETWEEN_GROUP_KINDS or id(effect) in skip:
             continue
-        if effect.arm is None or _arm_key(effect.arm) == _arm_key(second):
+        if effect.arm is None or (
+            _arm_key(effect.arm) == _arm_key(second) and _arm_key(second) & _CONTROLS
+        ):
             effect.arm = f"{first} vs {second}"
-        elif " vs " not in effect.arm:
+        elif " vs " not in effect.arm and not _arm_key(effect.arm):
             # "for the 56-mg dose" against placebo: "esketamine 56-mg vs placebo"
-            group = effect.arm if _arm_key(effect.arm) else f"{first} {effect.arm}"
-            effect.arm = f"{group} vs {second}"
+            effect.arm = f"{first} {effect.arm} vs {second}"
+        elif (
+            " vs " not in effect.arm
+            and _arm_key(effect.arm) == _arm_key(first)
+            and _arm_key(second) & _CONTROLS
+        ):
+            effect.arm = f"{effect.arm} vs {second}"  # "esketamine 28 mg: -4.2" vs placebo
 
 
 _RANDOMIZED_TO_RE = re.compile(
@@ -530,12 +560,27 @@ def _may_report_effect(text: str) -> bool:
 _PERCENT_SIGN_RE = re.compile(rf"{SP}?%")
 
 
-def extract_effects(abstract: str) -> list[Effect]:
-    """Every effect the rules find in `abstract`, in text order, with spans into it."""
+def extract_effects(
+    abstract: str, *, study_arms: tuple[str, str] | None = None, single_arm: str | None = None
+) -> list[Effect]:
+    """Every effect the rules find in `abstract`, in text order, with spans into it.
+
+    Arms come from each effect's sentence first; what a sentence leaves open is filled from
+    the study when the caller knows it: `single_arm` (a single-arm study's treatment) for every
+    effect, else `study_arms` (the study's one comparison) for pairs and between-group effects.
+    """
     effects: list[Effect] = []
     for sentence in split_sentences(abstract):
         if _may_report_effect(sentence.text):
-            effects.extend(_SentenceExtractor(sentence).run())
+            extractor = _SentenceExtractor(sentence)
+            found = extractor.run()
+            if single_arm:
+                for effect in found:
+                    if effect.arm is None and id(effect) not in extractor.no_arm:
+                        effect.arm = single_arm
+            elif study_arms and found:
+                assign_arms(found, *study_arms, skip=extractor.no_arm)
+            effects.extend(found)
     return effects
 
 
@@ -580,6 +625,7 @@ class _SentenceExtractor:
         self.scales: list[re.Match] | None = None
         self.timepoints: list[re.Match] | None = None
         self.proportions: list[Effect] = []  # rates and labelled shares, for "X% vs Y%" lists
+        self.no_arm: set[int] = set()  # ids of effects whose arm the sentence leaves ambiguous
 
     # -- helpers --
 
@@ -661,10 +707,18 @@ class _SentenceExtractor:
         """Arms from the sentence: an arm named right before a value ("ESK (4.5%)",
         "placebo 31.0%"), then the sentence's two arms: in a pair "X% vs Y%" the first value
         is the first arm's, and a between-group effect gets "A vs B"."""
+        self._arm_lists()
         self._arms_named_before()
         arms = _sentence_arms(self.text)
         if arms:
-            assign_arms(self.effects, *arms)
+            assign_arms(self.effects, *arms, skip=self.no_arm)
+            return
+        base = self.sentence.start
+        for left, right in zip(self.effects, self.effects[1:], strict=False):
+            if left.arm is None and _RESPECTIVELY_RE.match(self.text, right.end - base):
+                # "... for the 0.2 and 0.4 mg/kg groups were -16.8 and -16.9, respectively":
+                # the arms are a list written earlier, not the study's two arms
+                self.no_arm.update((id(left), id(right)))
 
     def _arms_named_before(self) -> None:
         """Per-arm values with their arm written right before them. In a pair "X vs Y" both
@@ -673,8 +727,15 @@ class _SentenceExtractor:
         base = self.sentence.start
         named = {}
         for effect in self.effects:
-            if effect.arm is None and effect.kind not in BETWEEN_GROUP_KINDS:
-                named[id(effect)] = _arm_before(self.text, effect.start - base)
+            if effect.arm is not None:
+                continue
+            if id(effect) in self.no_arm:
+                continue
+            arm = _arm_before(self.text, effect.start - base)
+            if effect.kind not in BETWEEN_GROUP_KINDS:
+                named[id(effect)] = arm
+            elif arm and _LABELLED_BEFORE_RE.search(self.text, 0, effect.start - base):
+                effect.arm = arm  # "esketamine: RR = 0.43": the estimate of that subgroup
         paired: set[int] = set()
         for left, right in zip(self.effects, self.effects[1:], strict=False):
             gap = self.text[left.end - base : right.start - base]
@@ -686,6 +747,49 @@ class _SentenceExtractor:
         for effect in self.effects:
             if id(effect) not in paired and effect.arm is None and named.get(id(effect)):
                 effect.arm = named[id(effect)]
+
+    def _arm_lists(self) -> None:
+        """A list of values followed by its list of arms: "(-15.2, -14.5 and -15.3 for
+        esketamine 28 mg, 56 mg and placebo groups)", "0.48 and 0.63 for the 56-mg and 84-mg
+        dose groups": the i-th value is the i-th arm's; when the lists differ in length (or a
+        value of the list is not an effect), the arms stay unknown."""
+        base = self.sentence.start
+        groups: list[list[Effect]] = [[self.effects[0]]]
+        for effect in self.effects[1:]:
+            last = groups[-1][-1]
+            gap = self.text[last.end - base : effect.start - base]
+            if effect.kind == last.kind and _LIST_GAP_RE.fullmatch(gap):
+                groups[-1].append(effect)
+            else:
+                groups.append([effect])
+        for group in groups:
+            if len(group) < 2:
+                continue
+            after = _ARM_LIST_RE.match(self.text, group[-1].end - base)
+            if not after:
+                continue
+            items = [i for i in _LIST_SPLIT_RE.split(after["items"].strip()) if i]
+            span_start, span_end = group[0].start - base, group[-1].end - base
+            values = [m.start() for m in NUMBER_RE.finditer(self.text, span_start, span_end)]
+            values = [v for v in values if not self._overlaps(self.blocked, v, v + 1)]
+            positions = [self._value_position(e, values) for e in group]
+            if len(items) != len(values) or None in positions:
+                self.no_arm.update(id(e) for e in group)
+                for effect in group:
+                    effect.arm = None
+                continue
+            drug = next((_ARM_WORD_RE.search(i)[0] for i in items if _ARM_WORD_RE.search(i)), None)
+            for effect, position in zip(group, positions, strict=True):
+                item = items[position]
+                if drug and not _ARM_WORD_RE.search(item) and item[:1].isdigit():
+                    item = f"{drug} {item}"  # "56 mg" after "esketamine 28 mg"
+                effect.arm = item
+
+    def _value_position(self, effect: Effect, values: list[int]) -> int | None:
+        """The index in `values` (number starts) of the number an effect's value is."""
+        start, end = effect.start - self.sentence.start, effect.end - self.sentence.start
+        inside = [i for i, v in enumerate(values) if start <= v < end]
+        return inside[0] if inside else None
 
     def _estimate_at(self, token: _Token, previous_kind: str | None, previous_end: int):
         trail = _TRAIL_RE.match(self.text, token.end)
