@@ -545,6 +545,8 @@ _N_RANDOMIZED_PATTERNS = [
     rf"\b[Oo]f{SP}{_COUNT}{SP}(?:patients|participants|subjects|adults),[^.;]{{0,40}}randomi",
     rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:randomi[sz]ed|randomly{SP}(?:assigned"
     rf"|allocated)|underwent{SP}randomi[sz]ation)\b",
+    rf"\b{_COUNT}{SP}(?:patients|participants|subjects|adults|outpatients|inpatients)"
+    rf"(?:{SP}[\w-]+){{0,4}}?{SP}were{SP}(?:assigned|allocated){SP}to\b",
     rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:[\w-]+{SP})?randomi[sz]ed\b",
     rf"\brandomi[sz]ed{SP}(?:a{SP}total{SP}of{SP})?{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?"
     rf"(?:patients|participants|subjects|adults|outpatients|inpatients|males|females|women|men)",
@@ -564,6 +566,9 @@ _N_ENROLLED_PATTERNS = [
     rf"\b[Aa]mong{SP}{_COUNT}{SP}(?:patients|participants|adults)\b",
     rf"\b{_COUNT}{SP}(?:participants|patients|subjects|adults)\b[^.;]{{0,90}}?\b(?:completed"
     rf"|participated{SP}in|took{SP}part{SP}in|received)\b",
+    rf"\b{_COUNT}{SP}(?:participants|patients|subjects|adults){SP}(?:self-)?administered\b",
+    rf"\b(?:in|of){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|adults){SP}?"
+    rf"\({SP}?[nN]{SP}?={SP}?{_COUNT}{SP}?\)",
 ]
 # "esketamine [n = 122]", "placebo (n = 33)", "ESK, n = 316": the n first, then its label.
 _ARM_N_RE = re.compile(rf"(?P<open>[\[(]|,){SP}?n{SP}?={SP}?(?P<n>\d+){SP}?[\])]?")
@@ -605,11 +610,11 @@ _NOT_PEOPLE_RE = re.compile(
 )
 _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
-    "completed", "participated", "took part", "received",
+    "completed", "participated", "took part", "received", "administered", "n =", "n=",
 )  # fmt: skip
 _ENROLLED_NEEDLES = (
     "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
-    "participated", "took part", "received",
+    "participated", "took part", "received", "administered", "n =", "n=",
 )  # fmt: skip
 _NUMBER_WORDS = frozenset(
     [
@@ -664,8 +669,8 @@ def _first_count(
         for window in windows:
             for match in regex.finditer(window):
                 before = window[max(0, match.start("n") - 8) : match.start("n")]
-                if re.search(r"(?:phase|stage|cohort|day|week|[\w]-)\s?$", before, re.I):
-                    continue
+                if re.search(r"(?:phase|stage|cohort|day|week|[\w]-|[<>≤≥])\s?$", before, re.I):
+                    continue  # "phase 3", "NNT values <10": not a count of people
                 after = match.end("n")
                 if not _PEOPLE_RE.match(window, after) and _NOT_PEOPLE_RE.match(window, after):
                     continue  # "four phase III studies", "two antidepressant therapies"
@@ -693,7 +698,8 @@ def _arms(abstract: str) -> list[dict]:
         ]
     for sentence in re.split(r"(?<=\.)\s+(?=[A-Z])", abstract):
         if "=" not in sentence or not (
-            _ARM_SENTENCE_RE.search(sentence) or len(_ARM_N_RE.findall(sentence)) >= 2
+            _ARM_SENTENCE_RE.search(sentence)
+            or len(_ARM_N_RE.findall(sentence)) + len(_ARM_UPPER_N_RE.findall(sentence)) >= 2
         ):
             continue
         anchors = list(_ARM_N_RE.finditer(sentence))
@@ -712,8 +718,32 @@ def _arms(abstract: str) -> list[dict]:
                 r"\byears?\b|\bolder\b|\baged?\b", label, re.I
             ):
                 continue  # totals and age bands are not arms
+            label = _TREATED_SUFFIX_RE.sub("", label) or label
             arms.append({"label": label, "n": int(match["n"])})
-    return arms
+    return arms or _assigned_groups(abstract)
+
+
+_TREATED_SUFFIX_RE = re.compile(
+    r"[- ](?:treated|assigned|randomi[sz]ed)(?: patients| participants)?$"
+)
+# "the 7 placebo-assigned patients", "all 56 esketamine-treated participants"
+_GROUP_COUNT_RE = re.compile(
+    rf"\b(?:the|all){SP}(?P<n>\d+){SP}(?P<label>(?:es|ar)?ketamine|placebo|midazolam|ESK|PBO)"
+    rf"-(?:assigned|treated|randomi[sz]ed){SP}(?:patients|participants|subjects)\b",
+    re.I,
+)
+
+
+def _assigned_groups(abstract: str) -> list[dict]:
+    """Arms counted as "the 7 placebo-assigned patients": only when two groups are named."""
+    if "-assigned" not in abstract and "-treated" not in abstract:
+        return []
+    groups: dict[str, int] = {}
+    for match in _GROUP_COUNT_RE.finditer(abstract):
+        groups.setdefault(match["label"].lower(), int(match["n"]))
+    if len(groups) < 2:
+        return []
+    return [{"label": label, "n": n} for label, n in groups.items()]
 
 
 _DOSE_BEFORE_MG_RE = re.compile(
@@ -788,7 +818,7 @@ def classify(
             facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)
         if randomized is None and design in ("rct", "crossover_rct"):
             facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)
-        facts.arms = _arms(abstract) if design in ("rct", "crossover_rct", "post_hoc") else []
+        facts.arms = _arms(abstract) if design != "protocol" else []
         if facts.n_randomized is None and len(facts.arms) >= 2:
             facts.n_randomized = sum(arm["n"] for arm in facts.arms)
     facts.dose = _dose(abstract) if facts.drug else None
