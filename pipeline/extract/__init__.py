@@ -6,7 +6,7 @@ stage (`pipeline.extract.store`) and the scorer (`pipeline.extract.scoring`) all
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -69,8 +69,9 @@ def extract_text(
 
 def arms_of_study(
     trial: TrialFacts, title: str, abstract: str
-) -> tuple[str | None, tuple[str, str] | None]:
-    """(single arm, comparison) of a study, for the effects whose sentence names no arm.
+) -> tuple[str | None, Callable[[], tuple[str, str] | None]]:
+    """(single arm, a function finding the comparison) of a study, for the effects whose
+    sentence names no arm.
 
     A single-arm study of one drug (open label, no comparator) has that drug as its single
     arm. Otherwise the comparison is the one the title and abstract name ("esketamine versus
@@ -78,14 +79,18 @@ def arms_of_study(
     """
     drugs = trial.drug or []
     if trial.design == "open_label" and len(drugs) == 1 and not trial.comparator:
-        return drugs[0], None
-    arms = study_arms(title, abstract)
+        return drugs[0], lambda: None
     comparators = [c for c in trial.comparator or [] if c != "ketamine_dose"]
-    if (
-        arms is None
-        and len(drugs) == 1
-        and len(comparators) == 1
-        and comparators[0] in ("placebo", "midazolam", "ect")
-    ):
-        arms = (drugs[0], "ECT" if comparators[0] == "ect" else comparators[0])
-    return None, arms
+
+    def comparison() -> tuple[str, str] | None:
+        arms = study_arms(title, abstract)
+        if (
+            arms is None
+            and len(drugs) == 1
+            and len(comparators) == 1
+            and comparators[0] in ("placebo", "midazolam", "ect")
+        ):
+            arms = (drugs[0], "ECT" if comparators[0] == "ect" else comparators[0])
+        return arms
+
+    return None, comparison

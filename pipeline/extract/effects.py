@@ -12,6 +12,7 @@ Every effect keeps the span it came from: `abstract[start:end]` contains its val
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from pipeline.extract.numbers import (
@@ -318,16 +319,38 @@ def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
     found: dict[frozenset, tuple[str, str]] = {}
     for text in (title, abstract):
         low = text.lower()
-        if not any(w in low for w in (" vs", "versus", " than ", "compared", " v. ", "random")):
-            continue
-        for regex in (_COMPARISON_RE, _RANDOMIZED_TO_RE):
-            for match in regex.finditer(text):
-                first, second = _arm_name(match["a"]), _arm_name(match["b"])
-                if not first or not second or _arm_key(first) == _arm_key(second):
-                    continue
-                key = frozenset([_arm_key(first), _arm_key(second)])
-                found.setdefault(key, (first, second))
+        for regex, needles in (
+            (_COMPARISON_RE, (" vs", "versus", " than ", "compared", " v. ")),
+            (_RANDOMIZED_TO_RE, ("random", "assigned")),
+        ):
+            # The patterns run only on windows around their words: far cheaper than a scan.
+            for window in _windows(text, low, needles):
+                for match in regex.finditer(window):
+                    first, second = _arm_name(match["a"]), _arm_name(match["b"])
+                    if not first or not second or _arm_key(first) == _arm_key(second):
+                        continue
+                    found.setdefault(
+                        frozenset([_arm_key(first), _arm_key(second)]), (first, second)
+                    )
     return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _windows(text: str, low: str, needles: tuple[str, ...], reach: int = 120) -> list[str]:
+    """Merged stretches of `text` within `reach` characters of a needle found in `low`."""
+    spans = []
+    for needle in needles:
+        at = low.find(needle)
+        while at >= 0:
+            spans.append((max(0, at - reach), at + len(needle) + reach))
+            at = low.find(needle, at + 1)
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [text[start:end] for start, end in merged]
 
 
 _WITHIN_ARM_RE = re.compile(r"\bbaseline\b|\bwithin\b", re.IGNORECASE)
@@ -561,27 +584,52 @@ _PERCENT_SIGN_RE = re.compile(rf"{SP}?%")
 
 
 def extract_effects(
-    abstract: str, *, study_arms: tuple[str, str] | None = None, single_arm: str | None = None
+    abstract: str,
+    *,
+    study_arms: tuple[str, str] | Callable[[], tuple[str, str] | None] | None = None,
+    single_arm: str | None = None,
 ) -> list[Effect]:
     """Every effect the rules find in `abstract`, in text order, with spans into it.
 
     Arms come from each effect's sentence first; what a sentence leaves open is filled from
     the study when the caller knows it: `single_arm` (a single-arm study's treatment) for every
-    effect, else `study_arms` (the study's one comparison) for pairs and between-group effects.
+    effect, else `study_arms` (the study's one comparison, or a function finding it, called
+    only when an effect needs it) for pairs and between-group effects.
     """
     effects: list[Effect] = []
+    arms = _Lazy(study_arms)
     for sentence in split_sentences(abstract):
-        if _may_report_effect(sentence.text):
-            extractor = _SentenceExtractor(sentence)
-            found = extractor.run()
-            if single_arm:
-                for effect in found:
-                    if effect.arm is None and id(effect) not in extractor.no_arm:
-                        effect.arm = single_arm
-            elif study_arms and found:
-                assign_arms(found, *study_arms, skip=extractor.no_arm)
-            effects.extend(found)
+        if not _may_report_effect(sentence.text):
+            continue
+        extractor = _SentenceExtractor(sentence)
+        found = extractor.run()
+        open_arms = [
+            e
+            for e in found
+            if id(e) not in extractor.no_arm
+            and (e.arm is None or (e.kind in BETWEEN_GROUP_KINDS and " vs " not in e.arm))
+        ]
+        if single_arm:
+            for effect in open_arms:
+                if effect.arm is None:
+                    effect.arm = single_arm
+        elif open_arms and arms.value():
+            assign_arms(found, *arms.value(), skip=extractor.no_arm)
+        effects.extend(found)
     return effects
+
+
+class _Lazy:
+    """A value, or a function computing it on first use."""
+
+    def __init__(self, source) -> None:
+        self.source, self.done = source, not callable(source)
+
+    def value(self):
+        """The value, computed once."""
+        if not self.done:
+            self.source, self.done = self.source(), True
+        return self.source
 
 
 class _SentenceExtractor:
