@@ -181,7 +181,7 @@ def forest_plot(
         tick_labels = [
             *names,
             f"Random effects ({pooled.method}{hksj}), k = {pooled.k}\n"
-            f"I\u00b2 = {_format_number(pooled.i2, 0)}%,"
+            f"I\u00b2 = {_format_number(pooled.i2, 0)}{'%' if math.isfinite(pooled.i2) else ''},"
             f" \u03c4\u00b2 = {_format_number(pooled.tau2, 3)}",
         ]
         right_text.append(pooled_text)
