@@ -9,7 +9,6 @@ CSV report (row, column, field, problem) before the valid rows are loaded.
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from pipeline import warehouse
+from pipeline.checksums import file_sha256
 from pipeline.clinic.mapping import FIELDS, Mapping, load_mapping, map_columns, normalise_header
 from pipeline.clinic.privacy import (
     check_identifying_columns,
@@ -67,15 +67,6 @@ class ImportSummary:
         if self.n_invalid:
             text += f"; {self.n_invalid:,} invalid rows not loaded, listed in {self.report_path}"
         return text
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def default_report_path(export: Path) -> Path:

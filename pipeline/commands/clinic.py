@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import warehouse
+from pipeline.checksums import file_sha256
 from pipeline.config import resolve_db_path
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         summary = load.import_frame(
             con, raw, mapping, source_name=args.path.name,
-            source_sha256=load.file_sha256(args.path), skip_invalid=args.skip_invalid,
+            source_sha256=file_sha256(args.path), skip_invalid=args.skip_invalid,
             report_path=report, checked=checked,
         )  # fmt: skip
     finally:

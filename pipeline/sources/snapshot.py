@@ -17,7 +17,6 @@ article; the JSON record's raw bytes are still kept.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
+from pipeline.checksums import file_sha256
 from pipeline.errors import PipelineError
 from pipeline.models import Article, Quarantined, RawRecord
 from pipeline.parse import (
@@ -108,15 +108,6 @@ class SnapshotSearch:
 def bundled_snapshot_dir() -> Path:
     """The snapshot shipped inside the package (pipeline/data/snapshot)."""
     return Path(str(resources.files("pipeline") / "data" / "snapshot"))
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, hex, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- opening and validating -----------------------------------------------------------------
