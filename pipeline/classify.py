@@ -55,7 +55,10 @@ class _Gated:
 
     def _may_match(self, text: str) -> bool:
         low = _lower(text)
-        return any(needle in low for needle in self.needles)
+        for needle in self.needles:  # noqa: SIM110 - a loop is cheaper than any() over a generator
+            if needle in low:
+                return True
+        return False
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
         """Like re.Pattern.search."""
@@ -330,7 +333,10 @@ def _routes_in(text: str) -> list[str] | None:
     found = []
     low = _lower(text)
     for route, pattern in _ROUTES:
-        if not any(needle in low for needle in _ROUTE_NEEDLES[route]):
+        for needle in _ROUTE_NEEDLES[route]:
+            if needle in low:
+                break
+        else:
             continue
         flags = 0 if route in ("iv",) else re.I | re.A
         if route == "iv":
@@ -500,10 +506,21 @@ _SPLIT_NEEDLES = {
 
 
 def _has_needle(name: str, text: str, low: str) -> bool:
-    if name not in _SPLIT_NEEDLES:
+    split = _SPLIT_NEEDLES.get(name)
+    if split is None:
         return True
-    lower, upper = _SPLIT_NEEDLES[name]
-    return any(n in low for n in lower) or any(n in text for n in upper)
+    for needle in split[0]:  # plain loops: cheaper than any() over a generator here
+        if needle in low:
+            return True
+    for needle in split[1]:  # noqa: SIM110
+        if needle in text:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str, flags: int) -> re.Pattern:
+    return re.compile(pattern, flags)
 
 
 def _labels(
@@ -513,7 +530,7 @@ def _labels(
     return [
         name
         for name, pattern in patterns
-        if _has_needle(name, text, low) and re.search(pattern, text, flags)
+        if _has_needle(name, text, low) and _compiled(pattern, flags).search(text)
     ]
 
 
@@ -567,9 +584,12 @@ _N_ENROLLED_PATTERNS = [
     rf"\b{_COUNT}{SP}(?:participants|patients|subjects|adults)\b[^.;]{{0,90}}?\b(?:completed"
     rf"|participated{SP}in|took{SP}part{SP}in|received)\b",
     rf"\b{_COUNT}{SP}(?:participants|patients|subjects|adults){SP}(?:self-)?administered\b",
-    rf"\b(?:in|of){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|adults){SP}?"
-    rf"\({SP}?[nN]{SP}?={SP}?{_COUNT}{SP}?\)",
 ]
+# "... in TRD patients (n = 30)": the whole sample, where no sentence says how many enrolled
+_TOTAL_N_RE = re.compile(
+    rf"\b(?:in|of){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|adults){SP}?"
+    rf"\({SP}?[nN]{SP}?={SP}?(?P<n>\d+){SP}?\)"
+)
 # "esketamine [n = 122]", "placebo (n = 33)", "ESK, n = 316": the n first, then its label.
 _ARM_N_RE = re.compile(rf"(?P<open>[\[(]|,){SP}?n{SP}?={SP}?(?P<n>\d+){SP}?[\])]?")
 _ARM_UPPER_N_RE = re.compile(rf"(?P<open>[\[(]){SP}?N{SP}?={SP}?(?P<n>\d+){SP}?[\])]")
@@ -610,11 +630,11 @@ _NOT_PEOPLE_RE = re.compile(
 )
 _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
-    "completed", "participated", "took part", "received", "administered", "n =", "n=",
+    "completed", "participated", "took part", "received", "administered",
 )  # fmt: skip
 _ENROLLED_NEEDLES = (
     "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
-    "participated", "took part", "received", "administered", "n =", "n=",
+    "participated", "took part", "received", "administered",
 )  # fmt: skip
 _NUMBER_WORDS = frozenset(
     [
@@ -649,7 +669,13 @@ def _keyword_windows(text: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=64)
 def _count_regex(pattern: str, number_words: bool) -> re.Pattern:
     """A count pattern, compiled with number words ("Forty-one") or, faster, digits only."""
-    return re.compile(pattern if number_words else pattern.replace(_COUNT, _DIGIT_COUNT), re.I)
+    # ASCII classes: faster, and counts of people are written in ASCII words and digits.
+    return re.compile(
+        pattern if number_words else pattern.replace(_COUNT, _DIGIT_COUNT), re.I | re.A
+    )
+
+
+_NOT_COUNT_BEFORE_RE = re.compile(r"(?:phase|stage|cohort|day|week|\w-|[<>≤≥])\s?$", re.I)
 
 
 def _first_count(
@@ -668,8 +694,9 @@ def _first_count(
         regex = _count_regex(pattern, words)
         for window in windows:
             for match in regex.finditer(window):
-                before = window[max(0, match.start("n") - 8) : match.start("n")]
-                if re.search(r"(?:phase|stage|cohort|day|week|[\w]-|[<>≤≥])\s?$", before, re.I):
+                if _NOT_COUNT_BEFORE_RE.search(
+                    window, max(0, match.start("n") - 8), match.start("n")
+                ):
                     continue  # "phase 3", "NNT values <10": not a count of people
                 after = match.end("n")
                 if not _PEOPLE_RE.match(window, after) and _NOT_PEOPLE_RE.match(window, after):
@@ -821,6 +848,9 @@ def classify(
         facts.arms = _arms(abstract) if design != "protocol" else []
         if facts.n_randomized is None and len(facts.arms) >= 2:
             facts.n_randomized = sum(arm["n"] for arm in facts.arms)
+        if facts.n_randomized is None and "=" in abstract:
+            total = _TOTAL_N_RE.search(abstract)
+            facts.n_randomized = int(total["n"]) if total else None
     facts.dose = _dose(abstract) if facts.drug else None
     facts.schedule = _schedule(abstract) if facts.drug else None
     anaesthesia = bool(_ANAESTHESIA_RE.search(text))

@@ -30,6 +30,10 @@ from pipeline.extract.numbers import (
 )
 from pipeline.extract.sentences import Sentence, split_sentences
 
+# Case-insensitive rules match ASCII words: as exact on this text and far faster than Unicode
+# case folding (the few rules that need Unicode spaces via \s keep re.IGNORECASE alone).
+_CI = re.IGNORECASE | re.ASCII
+
 RATE_KINDS = ("response_rate", "remission_rate", "relapse_rate")
 BETWEEN_GROUP_KINDS = (
     "mean_difference", "smd", "cohens_d", "hedges_g", "odds_ratio", "risk_ratio", "hazard_ratio",
@@ -112,10 +116,14 @@ _STATISTIC_ABBREVIATIONS = ("OR", "HR", "RR", "SMD", "NNT", "NNH", "MD", "Δ")
 
 def _may_name_statistic(text: str) -> bool:
     """Whether a sentence can name a statistic at all (a cheap test before the full scan)."""
-    if any(word in text for word in _STATISTIC_ABBREVIATIONS):
-        return True
+    for word in _STATISTIC_ABBREVIATIONS:  # plain loops: cheaper than any() over a generator
+        if word in text:
+            return True
     low = text.lower()
-    return any(word in low for word in _STATISTIC_WORDS)
+    for word in _STATISTIC_WORDS:  # noqa: SIM110
+        if word in low:
+            return True
+    return False
 
 
 def _strong_kind(match: re.Match, text: str) -> str | None:
@@ -142,7 +150,7 @@ def _strong_kind(match: re.Match, text: str) -> str | None:
 
 _DIFFERENCE_CUES_RE = re.compile(
     r"\b(?:greater|lower|higher|less|more|compared|than|vs\.?|versus|between|superior)\b",
-    re.IGNORECASE,
+    _CI,
 )
 # Words that name a treatment arm, and a short phrase around one ("esketamine 56 mg",
 # "esketamine plus AD", "antidepressant/placebo", "the quetiapine XR").
@@ -151,14 +159,14 @@ _ARM_WORD = (
     r"|quetiapine(?: XR)?|antidepressants?|AD|saline|propofol|sufentanil)"
 )
 _ARM_PHRASE = (
-    rf"(?:[A-Za-z][\w.-]*{SP}){{0,2}}?{_ARM_WORD}(?:{SP}(?:nasal{SP}spray|NS|XR|tablets?))?"
+    rf"\b(?:[A-Za-z][\w.-]*{SP}){{0,2}}?{_ARM_WORD}(?:{SP}(?:nasal{SP}spray|NS|XR|tablets?))?"
     rf"(?:{SP}?(?:/|\+|plus|and){SP}?(?:an?{SP})?(?:oral{SP})?{_ARM_WORD})?"
     rf"(?:{SP}\d+(?:\.\d+)?{SP}?mg(?:/kg)?)?"
 )
 _COMPARISON_RE = re.compile(
     rf"(?P<a>{_ARM_PHRASE})(?:-treated)?(?:{SP}(?:group|arm|cohort|patients))?{SP}(?:vs\.?|versus"
     rf"|v\.|compared{SP}(?:with|to)|than(?:{SP}(?:with|in|for))?){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})",
-    re.IGNORECASE,
+    _CI,
 )
 # Between the two values of a pair: "64% vs 28%", "-8.1 ± 10.0 vs -2.5", "24 (26.7%) and 16".
 _PAIR_GAP_RE = re.compile(
@@ -167,7 +175,7 @@ _PAIR_GAP_RE = re.compile(
 )
 
 
-_ARM_WORD_RE = re.compile(_ARM_WORD, re.IGNORECASE)
+_ARM_WORD_RE = re.compile(_ARM_WORD, _CI)
 _ARM_MODIFIERS = frozenset(
     ["oral", "intranasal", "intravenous", "iv", "subcutaneous", "racemic", "active", "matching"]
 )
@@ -190,7 +198,7 @@ _ARM_WORD_BOUNDED = rf"\b{_ARM_WORD}\b"
 _ARM_MENTION_RE = re.compile(
     rf"{_ARM_WORD_BOUNDED}(?:(?:{SP}?(?:/|\+|-){SP}?|{SP}plus{SP}(?:an?{SP})?(?:oral{SP})?)"
     rf"{_ARM_WORD_BOUNDED}|{SP}and{SP}{_ARM_WORD_BOUNDED}(?={SP}(?:group|arm)\b))?",
-    re.IGNORECASE,
+    _CI,
 )
 _ARM_CANONICAL = {
     "esk": "esketamine", "esk-ns": "esketamine", "pbo": "placebo", "saline": "placebo",
@@ -199,7 +207,7 @@ _ARM_CANONICAL = {
 }  # fmt: skip
 _COMPARED_BEFORE_RE = re.compile(
     rf"(?:compared{SP}(?:to|with)|relative{SP}to|versus|vs\.?|than){SP}(?:the{SP})?$",
-    re.IGNORECASE,
+    _CI,
 )
 
 
@@ -249,7 +257,7 @@ _ARM_BEFORE_RE = re.compile(
     rf"(?<![\w-])(?P<arm>{_ARM_MENTION_RE.pattern}(?:{SP}\d+(?:\.\d+)?{SP}?mg(?:/kg)?)?)"
     rf"(?:-(?:treated|assigned))?(?:{SP}(?:group|arm|patients|participants))?"
     rf"{SP}?[:,]?{SP}?[\[(]?{SP}?$",
-    re.IGNORECASE,
+    _CI,
 )
 
 
@@ -309,7 +317,7 @@ def assign_arms(
 _RANDOMIZED_TO_RE = re.compile(
     rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)(?:{SP}\([\d:]+\))?"
     rf"{SP}to{SP}(?:receive{SP})?(?:either{SP})?(?P<a>{_ARM_PHRASE}){SP}or{SP}(?P<b>{_ARM_PHRASE})",
-    re.IGNORECASE,
+    _CI,
 )
 
 
@@ -319,13 +327,12 @@ def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
     found: dict[frozenset, tuple[str, str]] = {}
     for text in (title, abstract):
         low = text.lower()
-        for regex, needles in (
-            (_COMPARISON_RE, (" vs", "versus", " than ", "compared", " v. ")),
-            (_RANDOMIZED_TO_RE, ("random", "assigned")),
+        for regex, needles, before, after in (
+            (_COMPARISON_RE, (" vs", "versus", " than ", "compared", " v. "), 70, 90),
+            (_RANDOMIZED_TO_RE, ("random", "assigned"), 0, 150),
         ):
-            # The patterns run only on windows around their words: far cheaper than a scan.
-            for window in _windows(text, low, needles):
-                for match in regex.finditer(window):
+            for start, end in _windows(low, needles, before, after):
+                for match in regex.finditer(text, start, end):
                     first, second = _arm_name(match["a"]), _arm_name(match["b"])
                     if not first or not second or _arm_key(first) == _arm_key(second):
                         continue
@@ -335,27 +342,25 @@ def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
-def _windows(text: str, low: str, needles: tuple[str, ...], reach: int = 120) -> list[str]:
-    """Merged stretches of `text` within `reach` characters of a needle found in `low`."""
+def _windows(low: str, needles: tuple[str, ...], before: int, after: int) -> list[tuple[int, int]]:
+    """Spans from `before` characters ahead of a needle to `after` characters past it, where
+    an arm is named on both sides (a cheap test that spares most spans the full pattern)."""
     spans = []
     for needle in needles:
         at = low.find(needle)
         while at >= 0:
-            spans.append((max(0, at - reach), at + len(needle) + reach))
+            start, end = max(0, at - before), at + len(needle) + after
+            if _ARM_WORD_RE.search(low, at + len(needle), end) and (
+                not before or _ARM_WORD_RE.search(low, start, at)
+            ):
+                spans.append((start, end))
             at = low.find(needle, at + 1)
-    spans.sort()
-    merged: list[list[int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [text[start:end] for start, end in merged]
+    return spans
 
 
-_WITHIN_ARM_RE = re.compile(r"\bbaseline\b|\bwithin\b", re.IGNORECASE)
+_WITHIN_ARM_RE = re.compile(r"\bbaseline\b|\bwithin\b", _CI)
 _CHANGE_CUES_RE = re.compile(
-    r"\b(?:chang\w*|decreas\w*|reduc\w*|improv\w*|increas\w*|declin\w*)\b", re.IGNORECASE
+    r"\b(?:chang\w*|decreas\w*|reduc\w*|improv\w*|increas\w*|declin\w*)\b", _CI
 )
 
 # Rate outcome words; "verb" forms after a percentage ("63% remitted") bind first.
@@ -364,15 +369,13 @@ _RATE_WORDS = [
     ("remission_rate", r"remi(?:ssion|ssions|tted|tter|tters|t)\b"),
     ("relapse_rate", r"relaps(?:e|es|ed)\b"),
 ]
-_RATE_RE = re.compile(
-    "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _RATE_WORDS), re.IGNORECASE
-)
+_RATE_RE = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _RATE_WORDS), _CI)
 _RATE_VERB_RE = re.compile(
     r"\b(?:(?P<remission_rate>remitted|(?:achieved|had|reached|attained) (?:stable |full )?"
     r"remission)|(?P<relapse_rate>relapsed|(?:experienced|had) (?:a )?relapse)"
     r"|(?P<response_rate>responded|(?:achieved|had|met) (?:a |the )?(?:treatment |clinical )?"
     r"response))\b",
-    re.IGNORECASE,
+    _CI,
 )
 
 _CHANGE_WORDS = (
@@ -385,15 +388,15 @@ _PERCENT_CHANGE_AFTER_RE = re.compile(
 # "decreased the risk of relapse by 51%"
 _PERCENT_CHANGE_BEFORE_RE = re.compile(
     rf"\b(?:reduc|decreas|increas|lower|rais|improv)\w*{SP}(?P<label>[^%;\d]{{0,60}}?){SP}by{SP}?$",
-    re.IGNORECASE,
+    _CI,
 )
 _DEFINITION_RE = re.compile(
     r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to",
-    re.IGNORECASE,
+    _CI,
 )
-_NO_RELAPSE_RE = re.compile(r"\bno relapse|relapse-free|without relapse|free of relapse", re.I)
-_DISCONTINUATION_RE = re.compile(r"discontinu", re.IGNORECASE)
-_ADVERSE_RE = re.compile(r"adverse|\bTEAEs?\b|\bAEs?\b|side effect|tolerab", re.IGNORECASE)
+_NO_RELAPSE_RE = re.compile(r"\bno relapse|relapse-free|without relapse|free of relapse", _CI)
+_DISCONTINUATION_RE = re.compile(r"discontinu", _CI)
+_ADVERSE_RE = re.compile(r"adverse|\bTEAEs?\b|\bAEs?\b|side effect|tolerab", _CI)
 # "26% continued to improve", "(9.5%) discontinued esketamine", "24% worsened"
 _PROPORTION_VERB_RE = re.compile(
     rf"{SP}?%[\])]?{SP}(?:of{SP}(?:the{SP})?(?:patients|participants){SP})?"
@@ -404,7 +407,7 @@ _PROPORTION_VERB_RE = re.compile(
 _ADVERSE_EVENT_SENTENCE_RE = re.compile(
     r"adverse (?:events?|effects?|reactions?)[^.;]{0,80}?\b(?:were |was )?(?:reported|observed"
     r"|occurred) in\b|\bantihypertensive medication\b",
-    re.IGNORECASE,
+    _CI,
 )
 _PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
 
@@ -422,13 +425,16 @@ _AE_RE = re.compile(
     r"\b(?P<label>" + "|".join(sorted(map(re.escape, _AE_TERMS), key=len, reverse=True)) + r")"
     rf"{SP}?\((?:(?P<n>\d+){SP}?(?:(?:participants|patients|subjects){SP}?)?[\[(])?"
     rf"(?P<pct>{UNSIGNED}){SP}?%(?:[\])]?{SP}?(?:vs\.?|versus|v\.){SP}?(?P<pct2>{UNSIGNED}){SP}?%)?",
-    re.IGNORECASE,
+    _CI,
 )
 
 
 def _may_name_adverse_event(text: str) -> bool:
     low = text.lower()
-    return any(term in low for term in _AE_TERMS)
+    for term in _AE_TERMS:  # noqa: SIM110 - a loop is cheaper than any() over a generator
+        if term in low:
+            return True
+    return False
 
 
 _SCALES = [
@@ -461,7 +467,7 @@ _TIMEPOINT_RE = re.compile(
     rf"|\d+(?:\.\d+)?{SP}?(?:-{SP}?)?(?:hours?|h|hrs?|days?|weeks?|months?|minutes?|min)\b"
     rf"(?:{SP}(?:post[- ]?(?:dose|infusion|treatment|first dose)|after (?:treatment|infusion"
     rf"|dosing|the first (?:dose|infusion))))?|endpoint)",
-    re.IGNORECASE,
+    _CI,
 )
 
 # --- building blocks ----------------------------------------------------------------------
@@ -515,14 +521,14 @@ _BLOCK_BEFORE_RE = re.compile(
     r"|version|stage|grade|step|dose|doses|session|sessions|group|arm|trial|study|criterion"
     r"|score|scores|of|than|to|from|between|over|within|[Ss]tudies|[Nn]umber)"
     rf"{SP}?|[≥≤<>~±×/:]{SP}?|[≥≤<>]=?{SP}?)$",
-    re.IGNORECASE,
+    _CI,
 )
 _BLOCK_AFTER_RE = re.compile(
     rf"{SP}?-?{SP}?(?:mg|µg|μg|ng|mL|ml|kg|g|mmHg|years?|yrs?|y|months?|weeks?|days?|hours?|h|hrs?"
     rf"|min|minutes?|seconds?|s|infusions?|sessions?|sites?|cent(?:er|re)s?|trials?|studies"
     rf"|patients?|participants?|subjects?|adults|individuals|outpatients|inpatients|people|doses?"
     rf"|items?|randomi[sz]ed|times|[A-Za-z]*-?fold|-?sided|-?tailed|x|×|:\d|/\d)(?![\w])",
-    re.IGNORECASE,
+    _CI,
 )
 _RATE_WORD_REACH = 60  # characters between an outcome word and its percentage
 _PERCENT_EXCLUDE_BEFORE_RE = re.compile(
@@ -539,14 +545,14 @@ _PERCENT_EXCLUDE_AFTER_RE = re.compile(
     rf"{SP}?(?:were|was) (?:female|male|women|men|white))",
     re.IGNORECASE,
 )
-_WORD_PERCENT_RE = re.compile(rf"\b(?P<word>{WORD_NUMBER}){SP}percent\b", re.IGNORECASE)
+_WORD_PERCENT_RE = re.compile(rf"\b(?P<word>{WORD_NUMBER}){SP}percent\b", _CI)
 _COUNT_BEFORE_RE = re.compile(
     rf"(?:(?P<events>\d+){SP}of{SP}(?:the{SP})?(?P<total>\d+)(?:{SP}[\w-]+){{0,2}}"
     rf"|(?P<events2>\d+)(?:{SP}(?:participants|patients|subjects))?)"
     rf"{SP}?[\[(]{SP}?$"
 )
 _TIME_WORD_BEFORE_RE = re.compile(
-    rf"\b(?:weeks?|days?|months?|hours?|visits?|years?|phase|cohort){SP}?$", re.IGNORECASE
+    rf"\b(?:weeks?|days?|months?|hours?|visits?|years?|phase|cohort){SP}?$", _CI
 )
 _COUNT_AFTER_RE = re.compile(rf"{SP}?[\[(]{SP}?(?P<events>\d+){SP}?(?:/|of){SP}?(?P<total>\d+)")
 _CLAUSE_BREAK_RE = re.compile(r"[;:]")
@@ -681,7 +687,10 @@ class _SentenceExtractor:
         return _PERCENT_SIGN_RE.match(self.text, end) is not None
 
     def _overlaps(self, spans: list[tuple[int, int]], start: int, end: int) -> bool:
-        return any(s < end and start < e for s, e in spans)
+        for s, e in spans:  # noqa: SIM110 - a loop is cheaper than any() over a generator
+            if s < end and start < e:
+                return True
+        return False
 
     def _usable(self, token: _Token) -> bool:
         if self._overlaps(self.taken, token.start, token.end):
@@ -1229,7 +1238,7 @@ _ARM_RE = re.compile(
 
 
 _VERSUS_AFTER_RE = re.compile(
-    rf"{SP}(?:vs\.?|versus|compared{SP}(?:with|to)){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})", re.I
+    rf"{SP}(?:vs\.?|versus|compared{SP}(?:with|to)){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})", _CI
 )
 
 
