@@ -276,3 +276,126 @@ def test_arms_from_the_sentence_comparison() -> None:
 def test_a_timepoint_is_not_a_count() -> None:
     effect = only("More patients remitted starting at week 8 (28.3% versus nothing).", None)
     assert (effect.value, effect.n_events, effect.quote) == (28.3, None, "28.3%")
+
+
+# --- arms ----------------------------------------------------------------------------------
+
+
+def arms(text: str, kind: str | None = None) -> list[tuple[float, str | None]]:
+    return [(e.value, e.arm) for e in extract_effects(text) if kind is None or e.kind == kind]
+
+
+def test_arm_named_right_before_each_value() -> None:
+    text = "At week 6, remission: esketamine 41.5% vs placebo 22.0% (P = .01)."
+    assert arms(text) == [(41.5, "esketamine"), (22.0, "placebo")]
+    text = "Fewer discontinued because of adverse events with ESK (3.1%) versus PBO (8.4%)."
+    assert arms(text) == [(3.1, "ESK"), (8.4, "PBO")]
+
+
+def test_arms_in_order_of_mention_for_a_pair() -> None:
+    text = "Response rates for ketamine and saline were 55% vs 21% at 24 hours."
+    assert arms(text) == [(55.0, "ketamine"), (21.0, "saline")]
+
+
+def test_compared_with_names_the_comparator_first() -> None:
+    text = "Compared with midazolam, ketamine produced higher response rates (48% vs. 19%)."
+    assert arms(text) == [(48.0, "ketamine"), (19.0, "midazolam")]
+
+
+def test_comparator_before_a_pair_is_not_the_first_arm() -> None:
+    text = (
+        "Scores fell more in the ketamine group compared to the placebo group "
+        "(-9.4 ± 8.0 vs -3.3 ± 4.1)."
+    )
+    assert arms(text) == [(-9.4, "ketamine"), (-3.3, "placebo")]
+
+
+def test_between_group_effect_gets_both_arms() -> None:
+    text = "Remission was more likely with ketamine than with midazolam (OR, 3.1; 95% CI, 1.2-7.9)."
+    assert arms(text) == [(3.1, "ketamine vs midazolam")]
+    text = "The number needed to treat was 5 for esketamine+AD vs. placebo+AD."
+    assert arms(text) == [(5.0, "esketamine+AD vs placebo+AD")]
+
+
+def test_a_list_of_values_takes_a_list_of_arms_in_order() -> None:
+    text = (
+        "Mean changes from baseline were (-11.2, -12.9, -13.4, and -6.1 for esketamine 14 mg, "
+        "28 mg, 42 mg, and placebo groups)."
+    )
+    assert arms(text) == [
+        (-11.2, "esketamine 14 mg"),
+        (-12.9, "esketamine 28 mg"),
+        (-13.4, "esketamine 42 mg"),
+        (-6.1, "placebo"),
+    ]
+
+
+def test_lists_of_different_lengths_leave_the_arms_unknown() -> None:
+    text = (
+        "Mean changes from baseline were (-11.2, -12.9, and -6.1 for the esketamine and "
+        "placebo groups)."
+    )
+    assert [arm for _, arm in arms(text)] == [None, None, None]
+
+
+def test_subgroups_labelled_by_drug_are_not_a_comparison() -> None:
+    text = (
+        "Both ketamine and esketamine reduced the incidence (ketamine: RR = 0.61, 95% CI "
+        "[0.44, 0.85]; esketamine: RR = 0.52, 95% CI [0.38, 0.71])."
+    )
+    assert arms(text) == [(0.61, "ketamine"), (0.52, "esketamine")]
+
+
+def test_respectively_after_a_dose_list_is_not_the_study_pair() -> None:
+    abstract = (
+        "Patients were randomized to esketamine or placebo. Mean changes for the esketamine "
+        "0.2 mg/kg and 0.4 mg/kg groups were -14.1 (2.5) and -15.0 (2.2), respectively."
+    )
+    result = extract_text("1", "Esketamine versus placebo in depression", abstract)
+    assert [(e.value, e.arm) for e in result.effects] == [(-14.1, None), (-15.0, None)]
+
+
+def test_the_study_comparison_fills_pairs_and_between_group_effects() -> None:
+    abstract = (
+        "We compared esketamine with quetiapine in a randomized trial. Remission rates were "
+        "31.2% and 19.5% (P = .002); the odds ratio was 1.9 (95% CI, 1.3-2.8)."
+    )
+    result = extract_text("1", "Esketamine versus quetiapine for resistant depression", abstract)
+    assert [(e.value, e.arm) for e in result.effects] == [
+        (31.2, "esketamine"),
+        (19.5, "quetiapine"),
+        (1.9, "esketamine vs quetiapine"),
+    ]
+
+
+def test_two_comparisons_in_a_study_give_no_study_arms() -> None:
+    abstract = (
+        "Ketamine versus midazolam was compared in one trial and esketamine versus placebo in "
+        "another. Response rates were 40% and 20%."
+    )
+    result = extract_text("1", "Two trials", abstract)
+    assert [e.arm for e in result.effects] == [None, None]
+
+
+def test_single_arm_study_gives_its_drug_to_every_value() -> None:
+    abstract = (
+        "In this open-label study, 40 patients received subcutaneous esketamine. The response "
+        "rate was 45.0% and the remission rate was 30.0% at week 8."
+    )
+    result = extract_text("1", "Open-label subcutaneous esketamine", abstract)
+    assert [(e.kind, e.arm) for e in result.effects] == [
+        ("response_rate", "esketamine"),
+        ("remission_rate", "esketamine"),
+    ]
+
+
+def test_counts_without_a_percentage_are_not_rates() -> None:
+    # The annotation guide: a value is never computed from other numbers ("12 of 20" alone).
+    assert extract_effects("Response occurred in 12 of 20 patients given ketamine.") == []
+    effect = only("Response occurred in 12 of 20 patients (60%) given ketamine.")
+    assert (effect.kind, effect.value, effect.n_events, effect.n_total) == (
+        "response_rate",
+        60.0,
+        12,
+        20,
+    )

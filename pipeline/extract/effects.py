@@ -189,7 +189,10 @@ def _arm_name(phrase: str) -> str | None:
         return None
     before = phrase[: first.start()].split()
     kept = before[-1:] if before and before[-1].lower() in _ARM_MODIFIERS else []
-    return " ".join([*kept, phrase[first.start() :].strip()]) or None
+    name = " ".join([*kept, phrase[first.start() :].strip()])
+    if name[:2].istitle():
+        name = name[0].lower() + name[1:]  # "Esketamine" opening a title: "esketamine"
+    return name or None
 
 
 _ARM_WORD_BOUNDED = rf"\b{_ARM_WORD}\b"
@@ -268,16 +271,36 @@ _LIST_GAP_RE = re.compile(
     rf"(?:{SP}?[\[(][^\[\]()]{{1,20}}[\])])?{SP}?(?:,{SP}?(?:and{SP})?|{SP}and{SP})"
 )
 _ARM_LIST_RE = re.compile(
-    rf"[\])]*,?{SP}(?:for|in){SP}(?:the{SP})?(?P<items>[^;.()]{{1,120}}?)"
-    rf"(?:{SP}(?:dose{SP})?(?:groups|arms))?(?=[,;.)]|{SP}respectively|$)"
+    rf"[\])]*,?{SP}(?:for|in){SP}(?:the{SP})?(?P<items>(?:vs\.|[^;.()]){{1,120}}?)"
+    rf"(?:{SP}(?:dose{SP})?(?:groups|arms))?(?:,?{SP}respectively)?(?=[;.)]|$)"
 )
+_DOSE_ITEM_RE = re.compile(rf"\d+(?:\.\d+)?{SP}?-?mg")
+
+
+def _comparison_name(text: str) -> str:
+    """ "esketamine+AD vs. placebo+AD" -> "esketamine+AD vs placebo+AD"."""
+    return re.sub(rf"{SP}(?:vs\.?|versus){SP}", " vs ", text.strip())
+
+
 _LIST_SPLIT_RE = re.compile(rf",{SP}?(?:and{SP}|or{SP})?|{SP}(?:and|or){SP}")
 
 
-def _arm_before(text: str, start: int) -> str | None:
-    """The arm written directly before an effect's span (within a few words), or None."""
+_NAMED_PAIR_GAP_RE = re.compile(
+    rf"[\])]?{SP}?,?{SP}?(?:vs\.?|versus|v\.|compared{SP}with|and){SP}(?P<rest>.{{1,60}})"
+)
+
+
+def _arm_before(text: str, start: int, *, after_versus: bool = False) -> str | None:
+    """The arm written directly before an effect's span (within a few words), or None.
+
+    An arm that follows "compared with", "than" or "vs" counts only with `after_versus`
+    (the second value of a pair: "esketamine 52.5% vs placebo 31.0%")."""
     match = _ARM_BEFORE_RE.search(text, max(0, start - 60), start)
-    if not match or _COMPARED_BEFORE_RE.search(text, max(0, match.start() - 20), match.start()):
+    if not match:
+        return None
+    if not after_versus and _COMPARED_BEFORE_RE.search(
+        text, max(0, match.start() - 20), match.start()
+    ):
         return None
     return match["arm"]
 
@@ -370,6 +393,10 @@ _RATE_WORDS = [
     ("relapse_rate", r"relaps(?:e|es|ed)\b"),
 ]
 _RATE_RE = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _RATE_WORDS), _CI)
+_RATE_LABEL_RE = re.compile(
+    "|".join(f"(?P<{kind}>(?:{pattern})(?:{SP}rates?)?{SP}?:$)" for kind, pattern in _RATE_WORDS),
+    _CI,
+)
 _RATE_VERB_RE = re.compile(
     r"\b(?:(?P<remission_rate>remitted|(?:achieved|had|reached|attained) (?:stable |full )?"
     r"remission)|(?P<relapse_rate>relapsed|(?:experienced|had) (?:a )?relapse)"
@@ -795,11 +822,18 @@ class _SentenceExtractor:
                 effect.arm = arm  # "esketamine: RR = 0.43": the estimate of that subgroup
         paired: set[int] = set()
         for left, right in zip(self.effects, self.effects[1:], strict=False):
+            if left.kind != right.kind:
+                continue
             gap = self.text[left.end - base : right.start - base]
-            if left.kind == right.kind and _PAIR_GAP_RE.fullmatch(gap):
+            if _PAIR_GAP_RE.fullmatch(gap):
                 paired |= {id(left), id(right)}
-                first, second = named.get(id(left)), named.get(id(right))
-                if first and second and _arm_key(first) != _arm_key(second):
+            first = named.get(id(left))
+            versus = first and _NAMED_PAIR_GAP_RE.fullmatch(gap)
+            if versus and _ARM_BEFORE_RE.fullmatch(versus["rest"]):
+                # "esketamine 52.5% vs placebo 31.0%": both values named
+                paired |= {id(left), id(right)}
+                second = _ARM_BEFORE_RE.fullmatch(versus["rest"])["arm"]
+                if _arm_key(first) != _arm_key(second):
                     left.arm, right.arm = first, second
         for effect in self.effects:
             if id(effect) not in paired and effect.arm is None and named.get(id(effect)):
@@ -826,6 +860,14 @@ class _SentenceExtractor:
             if not after:
                 continue
             items = [i for i in _LIST_SPLIT_RE.split(after["items"].strip()) if i]
+            if not all(_ARM_WORD_RE.search(i) or _DOSE_ITEM_RE.match(i) for i in items):
+                if group[0].kind not in BETWEEN_GROUP_KINDS:
+                    self.no_arm.update(id(e) for e in group)  # "for men and women": not arms
+                continue
+            if len(items) == 1 and group[0].kind in BETWEEN_GROUP_KINDS:
+                for effect in group:  # "NNT of 8 and 6 for esketamine vs placebo"
+                    effect.arm = _comparison_name(items[0])
+                continue
             span_start, span_end = group[0].start - base, group[-1].end - base
             values = [m.start() for m in NUMBER_RE.finditer(self.text, span_start, span_end)]
             values = [v for v in values if not self._overlaps(self.blocked, v, v + 1)]
@@ -1018,6 +1060,11 @@ class _SentenceExtractor:
         before = list(_RATE_RE.finditer(self.text, window_start, token.start))
         if before:
             return before[-1].lastgroup, None
+        if clause_start and self.text[clause_start - 1] == ":":
+            # "Remission: esketamine 52.5% vs placebo 31.0%": the outcome labels the clause
+            label = _RATE_LABEL_RE.search(self.text, max(0, clause_start - 30), clause_start)
+            if label:
+                return label.lastgroup, None
         chained = [
             e
             for e in self.proportions

@@ -261,7 +261,7 @@ def match_effects(extracted: list[dict], annotated: list[dict]) -> list[tuple[in
     return pairs
 
 
-_DOSE_RE = re.compile(r"\b\d*\.?\d+\s?(?:mg/kg|mg)\b")
+_DOSE_RE = re.compile(r"(?<![\d.])\d*\.?\d+[\s-]?(?:mg/kg|mg)\b")
 _ARM_SYNONYMS = {
     "esk": "esketamine", "esketamine-ns": "esketamine", "pbo": "placebo",
     "ad": "antidepressant", "antidepressants": "antidepressant", "saline": "placebo",
@@ -279,14 +279,15 @@ _SIDES_RE = re.compile(r"\s(?:vs\.?|versus|v\.|compared (?:with|to))\s")
 
 def normalise_arm(arm: str | None) -> tuple[frozenset[str], ...]:
     """An arm as comparable word sets, one per side of "A vs B": lower case, synonyms folded
-    (ESK, PBO, AD), joining and group words dropped; a dose keeps its number ("56")."""
+    (ESK, PBO, AD), joining and group words dropped; a dose keeps its number ("56", ".20" and
+    "0.2" alike)."""
     if not arm:
         return ()
     sides = []
     for side in _SIDES_RE.split(f" {arm.lower()} "):
         words = set()
         for dose in _DOSE_RE.findall(side):
-            words.add(re.sub(r"[^\d.]", "", dose).lstrip("0") or "0")
+            words.add(format(float(re.sub(r"[^\d.]", "", dose)), "g"))  # ".20" = "0.2"
         side = _DOSE_RE.sub(" ", side)
         for word in re.split(r"[^\w.-]+|(?<=\w)[-/+](?=\w)", side):
             word = word.strip(".-")
@@ -321,9 +322,13 @@ def _normalise_text(text: str | None) -> str:
 
 
 def timepoints_agree(extracted: str | None, annotated: str | None) -> bool:
-    """Same timepoint, ignoring case, plurals and unit spellings ("24 hours" = "24 h")."""
+    """Same timepoint, ignoring case, plurals and unit spellings ("24 hours" = "24 h"); one
+    may say more than the other ("day 28" agrees with "day 28 endpoint")."""
     a, b = _normalise_text(extracted), _normalise_text(annotated)
-    return bool(a) and (a == b or re.sub(r"(\w+) (\d+)", r"\2 \1", a) == b or a in b or b in a)
+    if not a or not b:
+        return False
+    # One inside the other as whole words: "day 28" in "day 28 endpoint", not "week 4" in "week 48"
+    return f" {a} " in f" {b} " or f" {b} " in f" {a} "
 
 
 def scales_agree(extracted: str | None, annotated: str | None) -> bool:
