@@ -58,7 +58,8 @@ def score_set(name: str, records: dict) -> Score | None:
     """Score one annotated set and print its aggregate table (None when it cannot be read)."""
     path = SETS[name]
     title = {"dev": "development set", "heldout": "held-out set"}[name]
-    print(f"\n=== {title} ({path.relative_to(REPO)}) ===")
+    shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+    print(f"\n=== {title} ({shown}) ===")
     if not path.is_file():
         print("not present yet: nothing to score")
         return None

@@ -587,8 +587,8 @@ _N_ENROLLED_PATTERNS = [
 ]
 # "... in TRD patients (n = 30)": the whole sample, where no sentence says how many enrolled
 _TOTAL_N_RE = re.compile(
-    rf"\b(?:in|of){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|adults){SP}?"
-    rf"\({SP}?[nN]{SP}?={SP}?(?P<n>\d+){SP}?\)"
+    rf"\b(?:in|of){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|adults"
+    rf"|outpatients|inpatients|individuals){SP}?\({SP}?[nN]{SP}?={SP}?(?P<n>\d+){SP}?\)"
 )
 # "esketamine [n = 122]", "placebo (n = 33)", "ESK, n = 316": the n first, then its label.
 _ARM_N_RE = re.compile(rf"(?P<open>[\[(]|,){SP}?n{SP}?={SP}?(?P<n>\d+){SP}?[\])]?")

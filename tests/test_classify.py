@@ -136,6 +136,8 @@ def test_n_randomized_and_arms() -> None:
         ),
         ("Forty-one participants completed a randomized crossover comparison.", 41),
         ("Of 676 patients, 336 were randomised to esketamine and 340 to quetiapine.", 676),
+        ("Sixty patients with bipolar depression were assigned to two randomized arms.", 60),
+        ("In all, 212 adults were allocated to the arms of this randomised trial.", 212),
     ],
 )
 def test_n_randomized_forms(sentence: str, n: int) -> None:
@@ -145,6 +147,57 @@ def test_n_randomized_forms(sentence: str, n: int) -> None:
 def test_counts_that_are_not_people_are_not_n() -> None:
     abstract = "Data sources were four phase III randomized studies of esketamine."
     assert facts("A post hoc study of esketamine", abstract).n_randomized is None
+
+
+def test_a_count_after_a_comparison_sign_is_not_n() -> None:
+    abstract = "We pooled randomized trials; subgroups with <12 patients were not analysed."
+    assert facts("A post hoc analysis of esketamine trials", abstract).n_randomized is None
+
+
+def test_arms_written_with_upper_case_n_in_one_sentence() -> None:
+    abstract = (
+        "This secondary analysis used trial data. Ketamine-treated patients (N = 121) improved "
+        "more than midazolam-treated patients (N = 118) on every item."
+    )
+    result = facts("A secondary analysis of a ketamine trial", abstract)
+    assert [arm["n"] for arm in result.arms] == [121, 118]
+    assert result.arms[0]["label"] == "Ketamine"
+    assert result.n_randomized == 239
+
+
+def test_arms_counted_as_assigned_patients() -> None:
+    abstract = (
+        "A post hoc analysis of a subset of trial patients. Five of the 9 esketamine-assigned "
+        "patients responded, and 2 of the 8 placebo-assigned patients responded."
+    )
+    result = facts("Remote ratings of esketamine response", abstract)
+    assert result.arms == [{"label": "esketamine", "n": 9}, {"label": "placebo", "n": 8}]
+    assert result.n_randomized == 17
+
+
+def test_whole_sample_written_as_n_in_brackets() -> None:
+    abstract = "We conducted an open-label trial of oral ketamine in outpatients (n = 24)."
+    assert facts("Open-label oral ketamine for depression", abstract).n_randomized == 24
+
+
+def test_patients_self_administering_are_counted() -> None:
+    abstract = (
+        "This is a post-hoc analysis of an open-label study. During induction, 512 patients "
+        "self-administered esketamine twice weekly."
+    )
+    assert facts("Esketamine dosing frequency: analysis", abstract).n_randomized == 512
+
+
+def test_observational_groups_with_n_are_arms_but_protocol_plans_are_not() -> None:
+    abstract = (
+        "This retrospective study divided patients into an esketamine group (EK group, n = 40) "
+        "and a control group (C group, n = 38)."
+    )
+    result = facts("Esketamine and postoperative mood: a retrospective cohort", abstract)
+    assert result.design == "observational"
+    assert [arm["n"] for arm in result.arms] == [40, 38]
+    protocol = "Patients will be randomized to ketamine (n = 50) or placebo (n = 50)."
+    assert facts("Ketamine for depression: study protocol", protocol).arms == []
 
 
 def test_arms_summed_when_no_total_is_written() -> None:

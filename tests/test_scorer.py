@@ -9,11 +9,15 @@ import pytest
 from pipeline.errors import PipelineError
 from pipeline.extract.scoring import (
     SourceRecord,
+    arms_agree,
     effects_match,
     load_annotations,
     load_source_records,
     match_effects,
+    normalise_arm,
+    scales_agree,
     score,
+    timepoints_agree,
 )
 
 HR = {"kind": "hazard_ratio", "value": 0.49, "ci_low": 0.29, "ci_high": 0.84}
@@ -94,3 +98,65 @@ def test_source_records_read_json_lines_and_efetch_xml(shared_pubmed, tmp_path) 
     assert set(from_xml) == {"31166571", "31290965", "32316080"}
     assert from_xml["31166571"].abstract == records["31166571"].abstract
     assert from_xml["32316080"].mesh  # MeSH comes with the XML record
+
+
+@pytest.mark.parametrize(
+    ("extracted", "annotated", "agree"),
+    [
+        ("esketamine+AD vs. placebo+AD", "esketamine and antidepressant vs AD and placebo", True),
+        ("ESK", "esketamine nasal spray", True),
+        ("esketamine", "esketamine 84 mg", True),  # less specific, not wrong
+        ("esketamine 56 mg", "esketamine 84 mg", False),
+        ("esketamine 56-mg vs placebo", "esketamine 56 mg vs placebo", True),
+        ("esketamine .20 mg/kg", "esketamine 0.2 mg/kg", True),
+        ("ketamine", "ketamine vs midazolam", False),  # one arm is not the comparison
+        ("midazolam", "ketamine", False),
+        ("placebo vs ketamine", "ketamine versus placebo", False),  # order matters
+        (None, "ketamine", False),
+    ],
+)
+def test_arms_agree(extracted, annotated, agree: bool) -> None:
+    assert arms_agree(extracted, annotated) is agree
+
+
+def test_normalise_arm_folds_synonyms_and_drops_joining_words() -> None:
+    assert normalise_arm("PBO + AD") == (frozenset({"placebo", "antidepressant"}),)
+    assert normalise_arm("the ketamine group versus the ECT group") == (
+        frozenset({"ketamine"}),
+        frozenset({"ect"}),
+    )
+    assert normalise_arm(None) == ()
+
+
+def test_timepoints_and_scales_agree() -> None:
+    assert timepoints_agree("24 hours", "24 h")
+    assert timepoints_agree("Day 28", "day 28")
+    assert not timepoints_agree("week 4", "week 48")
+    assert not timepoints_agree(None, "week 4")
+    assert scales_agree("HAM-D", "HAMD")
+    assert scales_agree("CGI", "CGI-S")
+    assert not scales_agree("MADRS", "CGI")
+
+
+def test_score_counts_arm_agreement_wrong_and_missing_apart() -> None:
+    abstract = (
+        "Response rates for ketamine and midazolam were 64% vs 28%. The odds ratio was 2.2 "
+        "(95% CI, 1.1-4.5). Remission was 30.0% at week 4."
+    )
+    records = {"1": SourceRecord("1", "Two drugs in depression", abstract)}
+    gold = [
+        {"kind": "response_rate", "value": 64, "arm": "ketamine", "timepoint": None},
+        {"kind": "response_rate", "value": 28, "arm": "ketamine", "timepoint": None},
+        {"kind": "odds_ratio", "value": 2.2, "ci_low": 1.1, "ci_high": 4.5, "arm": "k vs m"},
+        {"kind": "remission_rate", "value": 30.0, "arm": None, "timepoint": "week 4"},
+    ]
+    result = score([{"pmid": "1", "trial": {}, "effects": gold}], records)
+    arm = result.attributes["arm"]
+    assert (arm.agree, arm.wrong, arm.missing) == (1, 1, 1)
+    assert arm.agreement == pytest.approx(1 / 3)
+    assert arm.precision == pytest.approx(1 / 2)
+    assert result.attributes["timepoint"].agree == 1
+    assert {(m[1], m[3]) for m in result.attribute_mismatches} == {
+        ("arm", "ketamine"), ("arm", "k vs m"),
+    }  # fmt: skip
+    assert "arm" in result.table() and "agreement" in result.table()
