@@ -223,16 +223,20 @@ def _arm_key(name: str) -> frozenset[str]:
     return frozenset(_ARM_CANONICAL.get(w.lower(), w.lower()) for w in words)
 
 
-def _sentence_arms(text: str) -> tuple[str, str] | None:
+def _sentence_arms(text: str, found: list[re.Match]) -> tuple[str, str] | None:
     """The two arms a sentence compares, first arm first, or None when it names not exactly two.
 
-    "A vs B" (or "A compared with B", "A than B") decides the order where it is written;
-    otherwise the order of first mention, unless the first mention follows "compared with"
-    ("Compared with placebo, esketamine had higher response (64% vs 28%)").
+    `found` are the sentence's arm mentions (`_ARM_MENTION_RE`). "A vs B" (or "A compared
+    with B", "A than B") decides the order where it is written; otherwise the order of first
+    mention, unless the first mention follows "compared with" ("Compared with placebo,
+    esketamine had higher response (64% vs 28%)").
     """
+    if len(found) < 2:
+        return None
     low = text.lower()
     if any(word in low for word in (" vs", "versus", " than ", "compared", " v. ")):
-        comparison = _COMPARISON_RE.search(text)
+        # the comparison's first arm may start two words before the first mention
+        comparison = _COMPARISON_RE.search(text, max(0, found[0].start() - 40))
         if comparison:
             first, second = _arm_name(comparison["a"]), _arm_name(comparison["b"])
             if first and second and _arm_key(first) != _arm_key(second):
@@ -240,7 +244,7 @@ def _sentence_arms(text: str) -> tuple[str, str] | None:
     if "mg" in text:
         return None  # several doses of one drug: more arms than mentions
     mentions: dict[frozenset[str], tuple[int, str]] = {}
-    for match in _ARM_MENTION_RE.finditer(text):
+    for match in found:
         if text.startswith("-", match.end()) and text[match.end() + 1 : match.end() + 2].isdigit():
             continue  # "KET01-03": a trial's name
         if _LABEL_AFTER_RE.match(text, match.end()):
@@ -290,12 +294,18 @@ _NAMED_PAIR_GAP_RE = re.compile(
 )
 
 
-def _arm_before(text: str, start: int, *, after_versus: bool = False) -> str | None:
+def _arm_before(
+    text: str, start: int, found: list[re.Match], *, after_versus: bool = False
+) -> str | None:
     """The arm written directly before an effect's span (within a few words), or None.
 
-    An arm that follows "compared with", "than" or "vs" counts only with `after_versus`
+    `found` are the sentence's arm mentions; the arm must start at the last one before the
+    span. An arm that follows "compared with", "than" or "vs" counts only with `after_versus`
     (the second value of a pair: "esketamine 52.5% vs placebo 31.0%")."""
-    match = _ARM_BEFORE_RE.search(text, max(0, start - 60), start)
+    before = [m for m in found if m.end() <= start]
+    if not before or start - before[-1].end() > 40:
+        return None
+    match = _ARM_BEFORE_RE.match(text, before[-1].start(), start)
     if not match:
         return None
     if not after_versus and _COMPARED_BEFORE_RE.search(
@@ -707,6 +717,7 @@ class _SentenceExtractor:
         self.timepoints: list[re.Match] | None = None
         self.proportions: list[Effect] = []  # rates and labelled shares, for "X% vs Y%" lists
         self.no_arm: set[int] = set()  # ids of effects whose arm the sentence leaves ambiguous
+        self.mentions: list[re.Match] = []  # the arms the sentence names (_ARM_MENTION_RE)
 
     # -- helpers --
 
@@ -791,9 +802,11 @@ class _SentenceExtractor:
         """Arms from the sentence: an arm named right before a value ("ESK (4.5%)",
         "placebo 31.0%"), then the sentence's two arms: in a pair "X% vs Y%" the first value
         is the first arm's, and a between-group effect gets "A vs B"."""
+        self.mentions = list(_ARM_MENTION_RE.finditer(self.text))
         self._arm_lists()
-        self._arms_named_before()
-        arms = _sentence_arms(self.text)
+        if self.mentions:
+            self._arms_named_before()
+        arms = _sentence_arms(self.text, self.mentions)
         if arms:
             assign_arms(self.effects, *arms, skip=self.no_arm)
             return
@@ -815,7 +828,7 @@ class _SentenceExtractor:
                 continue
             if id(effect) in self.no_arm:
                 continue
-            arm = _arm_before(self.text, effect.start - base)
+            arm = _arm_before(self.text, effect.start - base, self.mentions)
             if effect.kind not in BETWEEN_GROUP_KINDS:
                 named[id(effect)] = arm
             elif arm and _LABELLED_BEFORE_RE.search(self.text, 0, effect.start - base):
