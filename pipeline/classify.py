@@ -563,7 +563,8 @@ _N_RANDOMIZED_PATTERNS = [
     rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:randomi[sz]ed|randomly{SP}(?:assigned"
     rf"|allocated)|underwent{SP}randomi[sz]ation)\b",
     rf"\b{_COUNT}{SP}(?:patients|participants|subjects|adults|outpatients|inpatients)"
-    rf"(?:{SP}[\w-]+){{0,4}}?{SP}were{SP}(?:assigned|allocated){SP}to\b",
+    rf"(?:{SP}[\w-]+){{0,4}}?{SP}were{SP}(?:assigned|allocated){SP}to\b"
+    rf"(?![^.;]{{0,60}}\band{SP}\d+{SP}to\b)",  # not "336 ... to A and 340 to B": one arm
     rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:[\w-]+{SP})?randomi[sz]ed\b",
     rf"\brandomi[sz]ed{SP}(?:a{SP}total{SP}of{SP})?{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?"
     rf"(?:patients|participants|subjects|adults|outpatients|inpatients|males|females|women|men)",
@@ -585,6 +586,21 @@ _N_ENROLLED_PATTERNS = [
     rf"|participated{SP}in|took{SP}part{SP}in|received)\b",
     rf"\b{_COUNT}{SP}(?:participants|patients|subjects|adults){SP}(?:self-)?administered\b",
 ]
+# Words each pattern needs (lower case): a pattern is run only on windows that have one.
+_N_RANDOMIZED_PATTERN_NEEDLES = [
+    ("of",), ("random",), ("assigned", "allocated"), ("of",), ("randomi",), ("(n",), ("(n",),
+    ("entered", "underwent"), ("n",), ("total",),
+]  # fmt: skip
+_N_ENROLLED_PATTERN_NEEDLES = [
+    ("enrolled", "included", "recruited"), ("enrolled", "included"),
+    ("enrolled", "included", "recruited"), ("conducted", "performed"), ("among",),
+    ("completed", "participated", "took part", "received"), ("administered",),
+]  # fmt: skip
+_PATTERN_NEEDLES = {
+    **dict(zip(_N_RANDOMIZED_PATTERNS, _N_RANDOMIZED_PATTERN_NEEDLES, strict=True)),
+    **dict(zip(_N_ENROLLED_PATTERNS, _N_ENROLLED_PATTERN_NEEDLES, strict=True)),
+}
+_RANDOMIZED_NEEDLES = ("random", "assigned", "allocated")
 # "... in TRD patients (n = 30)": the whole sample, where no sentence says how many enrolled
 _TOTAL_N_RE = re.compile(
     rf"\b(?:in|of){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|adults"
@@ -630,7 +646,7 @@ _NOT_PEOPLE_RE = re.compile(
 )
 _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
-    "completed", "participated", "took part", "received", "administered",
+    "completed", "participated", "took part", "received", "administered", "assigned", "allocated",
 )  # fmt: skip
 _ENROLLED_NEEDLES = (
     "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
@@ -686,13 +702,17 @@ def _first_count(
     The patterns only run on windows around the words they need ("randomized", "enrolled"),
     and the number-word forms only where a number word occurs, which keeps this cheap.
     """
-    windows = [w for w in _keyword_windows(text) if any(n in _lower(w) for n in needles)]
+    windows = [(w, w.lower()) for w in _keyword_windows(text)]
+    windows = [(w, low) for w, low in windows if any(n in low for n in needles)]
     if not windows:
         return None
     words = not _NUMBER_WORDS.isdisjoint(_lower(text).replace("-", " ").split())
     for pattern in patterns:
         regex = _count_regex(pattern, words)
-        for window in windows:
+        required = _PATTERN_NEEDLES.get(pattern, ("",))
+        for window, low in windows:
+            if not any(n in low for n in required):
+                continue
             for match in regex.finditer(window):
                 if _NOT_COUNT_BEFORE_RE.search(
                     window, max(0, match.start("n") - 8), match.start("n")
@@ -839,7 +859,7 @@ def classify(
     facts.comparator = _comparator(text, design)
     facts.scales = _labels(_SCALE_NAMES, text, 0) or None
     if design in ("rct", "crossover_rct", "post_hoc", "protocol", "open_label", "observational"):
-        randomized = _first_count(_N_RANDOMIZED_PATTERNS, abstract)
+        randomized = _first_count(_N_RANDOMIZED_PATTERNS, abstract, _RANDOMIZED_NEEDLES)
         facts.n_randomized = randomized
         if randomized is None and design not in ("rct", "crossover_rct"):
             facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)

@@ -138,6 +138,11 @@ def test_n_randomized_and_arms() -> None:
         ("Of 676 patients, 336 were randomised to esketamine and 340 to quetiapine.", 676),
         ("Sixty patients with bipolar depression were assigned to two randomized arms.", 60),
         ("In all, 212 adults were allocated to the arms of this randomised trial.", 212),
+        (
+            "In this randomized trial, 150 patients were assigned to the ketamine group and 148 "
+            "to the ECT group.",
+            298,
+        ),
     ],
 )
 def test_n_randomized_forms(sentence: str, n: int) -> None:
