@@ -399,3 +399,38 @@ def test_counts_without_a_percentage_are_not_rates() -> None:
         12,
         20,
     )
+
+
+# --- timepoints and scales -------------------------------------------------------------------
+
+
+def test_timepoint_written_right_after_the_value_wins() -> None:
+    text = "At day 3, scores fell with twice-weekly ketamine, -11.5 [SD=9.0] on day 7."
+    (effect,) = extract_effects(text)
+    assert effect.timepoint == "day 7"
+
+
+def test_a_value_in_weeks_is_not_a_timepoint() -> None:
+    text = (
+        "Patients on esketamine had a 9.5 % reduction in missed work (difference: -0.8 weeks "
+        "[95 % CI: -1.9, 0.3]) versus quetiapine."
+    )
+    effects = extract_effects(text)
+    assert [e.timepoint for e in effects] == [None, None]
+
+
+def test_the_one_depression_scale_of_an_abstract_scores_its_efficacy_effects() -> None:
+    abstract = (
+        "Depression was rated with the MADRS. Response rates were 52% vs 30%. Adverse events "
+        "included nausea (20.0%). The difference was 4.1 weeks (95% CI, 1.0 to 7.2)."
+    )
+    result = extract_text("1", "A randomized trial of ketamine versus placebo", abstract)
+    assert [(e.kind, e.scale) for e in result.effects] == [
+        ("response_rate", "MADRS"),
+        ("response_rate", "MADRS"),
+        ("other", None),  # an adverse event is not read off the scale
+        ("mean_difference", None),  # nor is a difference in weeks
+    ]
+    two_scales = abstract.replace("the MADRS", "the MADRS and the HAM-D")
+    result = extract_text("1", "A randomized trial of ketamine versus placebo", two_scales)
+    assert result.effects[0].scale is None  # which one is not for us to guess

@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it 
 # Bump when a rule changes: the warehouse re-extracts every article made by an older version.
 EXTRACTOR_VERSION = "1.3.0"
 
+# Depression rating scales: when an abstract names exactly one, its efficacy results are on it.
+DEPRESSION_SCALES = frozenset(["MADRS", "HAM-D", "BDI", "QIDS-SR", "PHQ-9", "IDS", "EPDS"])
+
 __all__ = ["EXTRACTOR_VERSION", "Effect", "ExtractionResult", "extract_text"]
 
 
@@ -63,7 +66,13 @@ def extract_text(
     abstract = abstract or ""
     trial = classify(title, abstract, publication_types=publication_types, mesh=mesh)
     single_arm, arms = arms_of_study(trial, title, abstract)
-    effects = extract_effects(abstract, study_arms=arms, single_arm=single_arm)
+    depression_scales = [s for s in trial.scales or [] if s in DEPRESSION_SCALES]
+    effects = extract_effects(
+        abstract,
+        study_arms=arms,
+        single_arm=single_arm,
+        study_scale=depression_scales[0] if len(depression_scales) == 1 else None,
+    )
     return ExtractionResult(pmid=str(pmid), trial=trial, effects=effects)
 
 

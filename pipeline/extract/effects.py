@@ -631,13 +631,16 @@ def extract_effects(
     *,
     study_arms: tuple[str, str] | Callable[[], tuple[str, str] | None] | None = None,
     single_arm: str | None = None,
+    study_scale: str | None = None,
 ) -> list[Effect]:
     """Every effect the rules find in `abstract`, in text order, with spans into it.
 
     Arms come from each effect's sentence first; what a sentence leaves open is filled from
     the study when the caller knows it: `single_arm` (a single-arm study's treatment) for every
     effect, else `study_arms` (the study's one comparison, or a function finding it, called
-    only when an effect needs it) for pairs and between-group effects.
+    only when an effect needs it) for pairs and between-group effects. `study_scale` (the one
+    depression scale the abstract names) is the scale of efficacy effects whose sentence names
+    none: rates, changes and differences, and ratios or NNTs of response, remission or relapse.
     """
     effects: list[Effect] = []
     arms = _Lazy(study_arms)
@@ -658,8 +661,30 @@ def extract_effects(
                     effect.arm = single_arm
         elif open_arms and arms.value():
             assign_arms(found, *arms.value(), skip=extractor.no_arm)
+        if study_scale:
+            for effect in found:
+                if effect.scale is None and _measured_on_a_scale(effect):
+                    effect.scale = study_scale
         effects.extend(found)
     return effects
+
+
+_SCALE_KINDS = (*RATE_KINDS, "mean_change", "mean_difference", "smd", "cohens_d", "hedges_g")
+_NOT_A_SCORE_RE = re.compile(r"weeks?|days?|mmHg|hours?|%", re.IGNORECASE)
+
+
+def _measured_on_a_scale(effect: Effect) -> bool:
+    """An efficacy effect read off a rating scale: not a labelled share or blood pressure, not a
+    difference in weeks or percent, and a ratio or NNT only of response, remission or relapse."""
+    if effect.label is not None:
+        return False
+    if effect.kind in RATE_KINDS:
+        return True
+    if effect.kind in _SCALE_KINDS:
+        return not _NOT_A_SCORE_RE.search(effect.quote)
+    if effect.kind in ("odds_ratio", "risk_ratio", "hazard_ratio", "nnt"):
+        return _RATE_RE.search(effect.sentence) is not None
+    return False
 
 
 class _Lazy:
@@ -1238,8 +1263,13 @@ class _SentenceExtractor:
                 effect.p, effect.p_operator = p_value, op
             break
         if self.timepoints is None:
-            self.timepoints = list(_TIMEPOINT_RE.finditer(self.text))
-        effect.timepoint = _timepoint(self.timepoints, start, end)
+            # "-1.1 weeks" inside an effect's span is a value, not when it was measured
+            self.timepoints = [
+                m
+                for m in _TIMEPOINT_RE.finditer(self.text)
+                if not self._overlaps(self.taken, *m.span())
+            ]
+        effect.timepoint = _timepoint(self.timepoints, start, end, self.text)
         if effect.kind != "other":
             if self.scales is None:
                 self.scales = (
@@ -1273,8 +1303,17 @@ def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _timepoint(matches: list[re.Match], start: int, end: int) -> str | None:
-    """The timepoint written closest before the effect (within 120 characters), else just after."""
+_TIMEPOINT_JUST_AFTER_RE = re.compile(
+    rf"(?:{SP}?[\[(][^\[\]()]{{1,25}}[\])])?[\])]*,?{SP}(?:at|on|by|through|until){SP}$"
+)
+
+
+def _timepoint(matches: list[re.Match], start: int, end: int, text: str = "") -> str | None:
+    """The timepoint right after the effect ("-14.0 on day 5"), else the one written closest
+    before it (within 120 characters), else one just after."""
+    for m in matches:
+        if end <= m.start() <= end + 45 and _TIMEPOINT_JUST_AFTER_RE.match(text, end, m.start()):
+            return m.group()
     before = [m for m in matches if m.end() <= start]
     if before and start - before[-1].end() < 120:
         return before[-1].group()
