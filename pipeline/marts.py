@@ -27,7 +27,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from pipeline import synthesis, warehouse
-from pipeline.errors import PipelineError
+from pipeline.extract.store import read_effects
 
 log = logging.getLogger(__name__)
 
@@ -40,26 +40,6 @@ PLACEBO_WORDS = ("placebo", "saline", "midazolam", "sham", "control", "usual car
 # An arm naming the drug (also ESK, KET01 ...) is a drug arm; any other arm is a comparator.
 DRUG_PATTERN = re.compile(r"ketamine|\besk\b|\bket\d*\b|\bs-ketamine\b", re.IGNORECASE)
 
-# core.effects columns read here, under the names used here (first one present is taken).
-_EFFECT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "effect_id": ("effect_id",),
-    "pmid": ("pmid",),
-    "kind": ("kind",),
-    "value": ("value",),
-    "ci_low": ("ci_low",),
-    "ci_high": ("ci_high",),
-    "ci_level": ("ci_level",),
-    "se": ("se",),
-    "arm": ("arm",),
-    "timepoint": ("timepoint",),
-    "scale": ("scale",),
-    "label": ("label",),
-    "n_events": ("n_events",),
-    "n_total": ("n_total",),
-    "start": ("start_offset", "start", "span_start"),
-    "end": ("end_offset", "end", "span_end"),
-}
-
 TRIAL_OUTCOME_COLUMNS = [
     "outcome_id", "pmid", "study_label", "pub_year", "design", "drug", "route", "outcome",
     "outcome_label", "scale", "timepoint", "timepoint_days", "timepoint_window", "comparison",
@@ -69,47 +49,6 @@ TRIAL_OUTCOME_COLUMNS = [
 
 
 # --- reading the core tables ----------------------------------------------------------------
-
-
-def _table_exists(con, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
-def _columns(con, schema: str, table: str) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [schema, table],
-        ).fetchall()
-    ]
-
-
-def read_effects(con) -> pd.DataFrame:
-    """core.effects under the contract's names (missing optional columns are all null)."""
-    if not _table_exists(con, "core", "effects"):
-        raise PipelineError("the warehouse has no core.effects table: run `make ingest` first")
-    present = set(_columns(con, "core", "effects"))
-    select = []
-    for name, candidates in _EFFECT_COLUMNS.items():
-        found = next((c for c in candidates if c in present), None)
-        if found is None and name in ("pmid", "kind", "value"):
-            raise PipelineError(f"core.effects has no column {name!r}")
-        select.append(f'"{found}" AS "{name}"' if found else f'NULL AS "{name}"')
-    frame = con.execute(f"SELECT {', '.join(select)} FROM core.effects").df()
-    if frame["effect_id"].isna().all() and len(frame):
-        frame["effect_id"] = [
-            hashlib.sha1(f"{p}|{k}|{int(s)}|{int(e)}".encode()).hexdigest()
-            for p, k, s, e in zip(frame.pmid, frame.kind, frame.start, frame.end, strict=True)
-        ]
-    return frame.sort_values(["pmid", "start", "kind"], kind="stable").reset_index(drop=True)
 
 
 def _as_list(value) -> list:
@@ -148,7 +87,7 @@ def _first_present(row: dict, *names: str):
 
 def read_trial_facts(con) -> dict[str, TrialFacts]:
     """core.trial_facts by PMID (empty when the table does not exist yet)."""
-    if not _table_exists(con, "core", "trial_facts"):
+    if not warehouse.table_columns(con, "core.trial_facts"):
         log.warning("the warehouse has no core.trial_facts table: drug, route and arms unknown")
         return {}
     frame = con.execute("SELECT * FROM core.trial_facts").df()
@@ -781,7 +720,7 @@ def literature_overview(con) -> pd.DataFrame:
     facts = read_trial_facts(con)
     counts = (
         read_effects(con).groupby("pmid").size()
-        if _table_exists(con, "core", "effects")
+        if warehouse.table_columns(con, "core.effects")
         else pd.Series(dtype=int)
     )
 
@@ -795,9 +734,7 @@ def literature_overview(con) -> pd.DataFrame:
     for name in ("design", "drug", "route", "comparator", "n_randomized"):
         articles[name] = [fact(p, name) for p in articles["pmid"]]
     populations = {}
-    if _table_exists(con, "core", "trial_facts") and "population" in _columns(
-        con, "core", "trial_facts"
-    ):
+    if "population" in warehouse.table_columns(con, "core.trial_facts"):
         for pmid, value in con.execute("SELECT pmid, population FROM core.trial_facts").fetchall():
             populations[str(pmid)] = ", ".join(str(x) for x in _as_list(value)) or None
     articles["population"] = articles["pmid"].map(populations)

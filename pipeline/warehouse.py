@@ -251,7 +251,8 @@ def _frames(
     return rows
 
 
-def _columns(con, table: str) -> list[str]:
+def table_columns(con, table: str) -> list[str]:
+    """The columns of `schema.table` in order; empty when the table does not exist."""
     schema, name = table.split(".")
     return [
         r[0]
@@ -292,7 +293,7 @@ def _bulk_insert(con, table: str, rows: list[tuple], columns: Sequence[str] | No
     """Insert rows through an Arrow table (one vectorised statement, not row by row)."""
     if not rows:
         return
-    columns = list(columns or _columns(con, table))
+    columns = list(columns or table_columns(con, table))
     arrow_rows = _arrow(rows, columns)  # noqa: F841 - DuckDB reads the local variable by name
     con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM arrow_rows")
 

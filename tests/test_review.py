@@ -13,6 +13,7 @@ from pipeline import warehouse
 from pipeline.cli import main
 from pipeline.errors import PipelineError, UsageError
 from pipeline.evidence import review
+from pipeline.extract import store
 from pipeline.models import RawRecord
 from pipeline.parse import ParsedRecord, article_from_json, parse_pubmed_xml
 
@@ -36,14 +37,14 @@ def effect_rows(pmid: str, extractor_version: str = "1") -> list[dict]:
 
 def insert_effects(con, rows: list[dict]) -> None:
     """Insert effects into core.effects under the column names the table uses."""
-    columns = review._table_columns(con, "core", "effects")
+    columns = warehouse.table_columns(con, "core.effects")
     names = {"start": "start_offset", "end": "end_offset"}
     abstracts = dict(con.execute("SELECT pmid, abstract FROM core.articles").fetchall())
     taken = {r[0] for r in con.execute("SELECT effect_id FROM core.effects").fetchall()}
     for row in rows:
         abstract = abstracts[row["pmid"]]
         sentence, sentence_start = review.sentence_around(abstract, row["start"], row["end"])
-        identity = review.effect_id(row["pmid"], row["kind"], row["start"], row["end"])
+        identity = store.effect_id(row["pmid"], row["kind"], row["start"], row["end"])
         if identity in taken:  # one span annotated with several values ("64% and 28%")
             identity = hashlib.sha1(f"{identity}|{row['value']}|{row.get('label')}".encode())
             identity = identity.hexdigest()
@@ -151,7 +152,7 @@ def hr_effect(con) -> dict:
 
 def test_effect_id_is_sha1_of_pmid_kind_span():
     assert (
-        review.effect_id("1", "odds_ratio", 5, 9) == hashlib.sha1(b"1|odds_ratio|5|9").hexdigest()
+        store.effect_id("1", "odds_ratio", 5, 9) == hashlib.sha1(b"1|odds_ratio|5|9").hexdigest()
     )
 
 

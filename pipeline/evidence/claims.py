@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from pipeline import warehouse
 from pipeline.evidence import citations, review
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ def records(con, include_unreviewed: bool = False) -> pd.DataFrame:
     if not include_unreviewed:
         effects = effects[(effects["status"] == review.VERIFIED) & ~effects["needs_rereview"]]
     effects = effects[~effects["is_retracted"].fillna(False).astype(bool)]
-    facts_columns = review._table_columns(con, "core", "trial_facts")
+    facts_columns = warehouse.table_columns(con, "core.trial_facts")
     if facts_columns:
         drugs = "drugs" if "drugs" in facts_columns else "drug"
         routes = "routes" if "routes" in facts_columns else "route"

@@ -9,7 +9,6 @@ whatever the extractor version. Only verified, unflagged effects reach patient m
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
 import re
@@ -22,6 +21,7 @@ import pandas as pd
 
 from pipeline import warehouse
 from pipeline.errors import PipelineError, UsageError
+from pipeline.extract.store import read_effects
 
 log = logging.getLogger(__name__)
 
@@ -29,117 +29,19 @@ UNREVIEWED, VERIFIED, REJECTED = "unreviewed", "verified", "rejected"
 DECISIONS = (VERIFIED, REJECTED)
 STATUSES = (UNREVIEWED, VERIFIED, REJECTED)
 
-# Columns of core.effects this module reads, under the names it uses; where the extraction
-# table names a column differently, the first name found is taken.
-_EFFECT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "effect_id": ("effect_id",),
-    "pmid": ("pmid",),
-    "kind": ("kind",),
-    "value": ("value",),
-    "ci_low": ("ci_low",),
-    "ci_high": ("ci_high",),
-    "ci_level": ("ci_level",),
-    "p": ("p", "p_value"),
-    "p_operator": ("p_operator",),
-    "arm": ("arm",),
-    "timepoint": ("timepoint",),
-    "scale": ("scale",),
-    "label": ("label",),
-    "n_events": ("n_events",),
-    "n_total": ("n_total",),
-    "start": ("start_offset", "start", "span_start"),
-    "end": ("end_offset", "end", "span_end"),
-    "extractor_version": ("extractor_version", "version"),
-}
-_REQUIRED = ("pmid", "kind", "value", "start", "end")
-
-
-def effect_id(pmid: str, kind: str, start: int, end: int) -> str:
-    """The identity of an effect: sha1 of 'pmid|kind|start|end' (hex)."""
-    return hashlib.sha1(f"{pmid}|{kind}|{int(start)}|{int(end)}".encode()).hexdigest()
-
-
-def _table_columns(con, schema: str, table: str) -> list[str]:
-    return [
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [schema, table],
-        ).fetchall()
-    ]
-
 
 def current_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
-    """The extracted effects now in core.effects, with their quote (abstract[start:end]).
+    """The extracted effects now in core.effects, with their article's abstract and retraction flag.
 
-    Columns: those of _EFFECT_COLUMNS plus `quote`, `abstract` and the article's `is_retracted`;
-    `effect_id` is computed
-    when the table does not store it. Raises PipelineError when there is no effects table.
+    Columns: those of `pipeline.extract.store.read_effects` (`quote` is abstract[start:end]) plus
+    `abstract` and `is_retracted`. Raises PipelineError when there is no effects table.
     """
-    present = _table_columns(con, "core", "effects")
-    if not present:
-        raise PipelineError(
-            "the warehouse has no core.effects table: run `python -m pipeline ingest` "
-            "(which extracts effects) first"
-        )
-    select = []
-    for name, candidates in _EFFECT_COLUMNS.items():
-        found = next((c for c in candidates if c in present), None)
-        if found is None and name in _REQUIRED:
-            raise PipelineError(f"core.effects has no {name!r} column (looked for {candidates})")
-        select.append(f'e."{found}" AS "{name}"' if found else f'NULL AS "{name}"')
-    where = "WHERE list_contains(?, e.pmid)" if pmids else ""
-    names = list(_EFFECT_COLUMNS)
-    order = ", ".join(str(names.index(n) + 1) for n in ("pmid", "start", "end", "kind"))
-    frame = con.execute(
-        f"SELECT {', '.join(select)}, a.abstract, a.is_retracted FROM core.effects e "
-        f"JOIN core.articles a ON a.pmid = e.pmid {where} ORDER BY {order}",
-        [list(pmids)] if pmids else [],
+    effects = read_effects(con, pmids)
+    articles = con.execute(
+        "SELECT pmid, abstract, is_retracted FROM core.articles WHERE list_contains(?, pmid)",
+        [sorted(set(effects.pmid))],
     ).df()
-    if frame.empty:
-        frame["quote"] = pd.Series(dtype="object")
-        return frame
-    frame["start"] = frame["start"].astype(int)
-    frame["end"] = frame["end"].astype(int)
-    computed = [
-        effect_id(p, k, s, e)
-        for p, k, s, e in zip(frame.pmid, frame.kind, frame.start, frame.end, strict=True)
-    ]
-    frame["effect_id"] = [
-        stored if isinstance(stored, str) and stored else mine
-        for stored, mine in zip(frame.effect_id, computed, strict=True)
-    ]
-    _disambiguate_shared_ids(frame)
-    frame["quote"] = [
-        abstract[start:end]
-        for abstract, start, end in zip(frame.abstract, frame.start, frame.end, strict=True)
-    ]
-    return frame
-
-
-def _disambiguate_shared_ids(frame: pd.DataFrame) -> None:
-    """Give effects that share one span and kind (e.g. '64% and 28%') ids of their own.
-
-    sha1(pmid|kind|start|end) names one effect per span; where the extraction gives several
-    values for one span, each keeps a stable id of its own: sha1(pmid|kind|start|end|value|label).
-    """
-    shared = frame["effect_id"].duplicated(keep=False)
-    if not shared.any():
-        return
-    log.debug("%d effects share a span and kind with another; ids extended", int(shared.sum()))
-    frame.loc[shared, "effect_id"] = [
-        hashlib.sha1(
-            f"{r.pmid}|{r.kind}|{r.start}|{r.end}|{float(r.value)!r}|{r.label or ''}".encode()
-        ).hexdigest()
-        for r in frame[shared].itertuples()
-    ]
-    if frame["effect_id"].duplicated().any():
-        dup = frame[frame["effect_id"].duplicated(keep=False)].iloc[0]
-        raise PipelineError(
-            f"PMID {dup.pmid}: two extracted effects are identical ({dup.kind} {dup.value} "
-            f"at {dup.start}-{dup.end}); re-run the extraction"
-        )
+    return effects.merge(articles, on="pmid", how="left", validate="many_to_one")
 
 
 def _same_number(a, b) -> bool:
@@ -181,7 +83,7 @@ def effect_statuses(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
         "ci_high AS reviewed_ci_high, quote, extractor_version AS reviewed_extractor_version, "
         "reviewer, reviewed_at, note FROM core.effect_reviews"
     )
-    if _table_columns(con, "core", "effect_reviews"):
+    if warehouse.table_columns(con, "core.effect_reviews"):
         reviews = con.execute(reviewed).df()
     else:  # a warehouse opened read-only before migration 040: nothing reviewed yet
         reviews = pd.DataFrame(columns=_REVIEW_COLUMNS)

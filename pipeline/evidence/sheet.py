@@ -252,7 +252,7 @@ def _as_list(value) -> list[str]:
 
 def trial_facts(con) -> dict[str, dict]:
     """Per PMID: drugs, routes (lists), design, n_randomized from core.trial_facts."""
-    columns = review._table_columns(con, "core", "trial_facts")
+    columns = warehouse.table_columns(con, "core.trial_facts")
     if not columns:
         log.warning("the warehouse has no core.trial_facts: no effect can be placed by treatment")
         return {}
@@ -610,7 +610,7 @@ def clinic_section(con) -> ClinicSection:
 
 def build_sheet(con, *, generated_at: datetime | None = None) -> EvidenceSheet:
     """Everything on the sheet, from verified effects only (an empty sheet when none are)."""
-    if review._table_columns(con, "core", "effects"):
+    if warehouse.table_columns(con, "core.effects"):
         verified = review.verified_effects(con)
         summary = review.review_summary(con)
     else:

@@ -12,11 +12,13 @@ import hashlib
 import logging
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 
 import pandas as pd
 from tqdm import tqdm
 
 from pipeline import warehouse
+from pipeline.errors import PipelineError
 from pipeline.extract import EXTRACTOR_VERSION, ExtractionResult, extract_text
 from pipeline.models import Quarantined
 
@@ -34,6 +36,28 @@ EFFECTS_COLUMNS = [
     "ci_level", "p", "p_operator", "se", "n_events", "n_total", "arm", "timepoint", "scale",
     "start_offset", "end_offset", "quote", "sentence", "sentence_start", "extracted_at",
 ]  # fmt: skip
+
+
+# core.effects as other stages read it: the contract's names (`start`, `end` for the offsets).
+EFFECTS_READ_SQL = """
+    SELECT effect_id, pmid, extractor_version, kind, label, value, ci_low, ci_high, ci_level,
+           p, p_operator, se, n_events, n_total, arm, timepoint, scale,
+           start_offset AS "start", end_offset AS "end", quote, sentence, sentence_start
+    FROM core.effects
+"""
+
+
+def read_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The extracted effects, ordered by PMID and position; only those of `pmids` when given."""
+    if not warehouse.table_columns(con, "core.effects"):
+        raise PipelineError(
+            "the warehouse has no core.effects table: run `python -m pipeline ingest` first"
+        )
+    where = "WHERE list_contains(?, pmid)" if pmids is not None else ""
+    return con.execute(
+        f"{EFFECTS_READ_SQL} {where} ORDER BY pmid, start_offset, end_offset, kind, effect_id",
+        [list(pmids)] if pmids is not None else [],
+    ).df()
 
 
 def effect_id(pmid: str, kind: str, start: int, end: int) -> str:
