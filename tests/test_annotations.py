@@ -91,16 +91,16 @@ def written_in(value: float, text: str) -> bool:
     return any(math.isclose(value, n, abs_tol=1e-9) for n in numbers_in(text))
 
 
-def load_annotations() -> list[tuple[int, dict[str, Any]]]:
+def load_annotations(path: Path = ANNOTATIONS) -> list[tuple[int, dict[str, Any]]]:
     """The annotation lines as (line number, record); a line that is not JSON fails the test."""
     records = []
-    for number, line in enumerate(ANNOTATIONS.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
             records.append((number, json.loads(line)))
         except json.JSONDecodeError as error:
-            pytest.fail(f"{ANNOTATIONS.name} line {number} is not JSON: {error}")
+            pytest.fail(f"{path.name} line {number} is not JSON: {error}")
     return records
 
 

@@ -23,15 +23,7 @@ THOUSANDS_SPACE = re.compile(r"(?<=\d)[ \u2009\u202f](?=\d{3}(?!\d))")
 
 def load_heldout() -> list[tuple[int, dict[str, Any]]]:
     """The held-out lines as (line number, record); a line that is not JSON fails the test."""
-    records = []
-    for number, line in enumerate(HELDOUT.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append((number, json.loads(line)))
-        except json.JSONDecodeError as error:
-            pytest.fail(f"{HELDOUT.name} line {number} is not JSON: {error}")
-    return records
+    return dev.load_annotations(HELDOUT)
 
 
 def count_rate_written_in(effect: dict[str, Any], text: str) -> bool:
