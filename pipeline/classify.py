@@ -663,8 +663,9 @@ _NUMBER_WORDS = frozenset(
 
 
 @functools.lru_cache(maxsize=4)
-def _keyword_windows(text: str) -> tuple[str, ...]:
-    """Stretches of text around the words a count of participants goes with."""
+def _keyword_windows(text: str) -> tuple[tuple[str, str], ...]:
+    """Stretches of text around the words a count of participants goes with, each with its
+    lower-case form (both count patterns, randomized and enrolled, read the same windows)."""
     low = _lower(text)
     spans: list[tuple[int, int]] = []
     for keyword in _COUNT_KEYWORDS:
@@ -679,7 +680,14 @@ def _keyword_windows(text: str) -> tuple[str, ...]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    return tuple(text[start:end] for start, end in merged)
+    windows = (text[start:end] for start, end in merged)
+    return tuple((window, window.lower()) for window in windows)
+
+
+@functools.lru_cache(maxsize=4)
+def _has_number_word(text: str) -> bool:
+    """Whether a count could be written in words ("Forty-one patients")."""
+    return not _NUMBER_WORDS.isdisjoint(_lower(text).replace("-", " ").split())
 
 
 @functools.lru_cache(maxsize=64)
@@ -702,11 +710,10 @@ def _first_count(
     The patterns only run on windows around the words they need ("randomized", "enrolled"),
     and the number-word forms only where a number word occurs, which keeps this cheap.
     """
-    windows = [(w, w.lower()) for w in _keyword_windows(text)]
-    windows = [(w, low) for w, low in windows if any(n in low for n in needles)]
+    windows = [(w, low) for w, low in _keyword_windows(text) if any(n in low for n in needles)]
     if not windows:
         return None
-    words = not _NUMBER_WORDS.isdisjoint(_lower(text).replace("-", " ").split())
+    words = _has_number_word(text)
     for pattern in patterns:
         regex = _count_regex(pattern, words)
         required = _PATTERN_NEEDLES.get(pattern, ("",))
@@ -728,6 +735,7 @@ def _first_count(
 
 
 _ARM_SENTENCE_RE = re.compile(r"randomi[sz]|randomly|assigned|groups?\b|arms?\b", re.I)
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=\.)\s+(?=[A-Z])")
 
 
 def _arms(abstract: str) -> list[dict]:
@@ -743,7 +751,9 @@ def _arms(abstract: str) -> list[dict]:
             {"label": assigned["l1"], "n": int(assigned["n1"])},
             {"label": assigned["l2"], "n": int(assigned["n2"])},
         ]
-    for sentence in re.split(r"(?<=\.)\s+(?=[A-Z])", abstract):
+    # Every arm is written "label (n = 30)": without an "=" there is nothing to split for.
+    sentences = _SENTENCE_SPLIT_RE.split(abstract) if "=" in abstract else []
+    for sentence in sentences:
         if "=" not in sentence or not (
             _ARM_SENTENCE_RE.search(sentence)
             or len(_ARM_N_RE.findall(sentence)) + len(_ARM_UPPER_N_RE.findall(sentence)) >= 2
@@ -812,19 +822,24 @@ def _dose(text: str) -> str | None:
     return None
 
 
-_SCHEDULES = (
-    "single dose", "single infusion", "single injection", "single administration",
-    "twice weekly", "twice-weekly", "thrice weekly", "thrice-weekly", "once weekly",
-    "once-weekly", "weekly", "every other week", "two or three times weekly", "twice a week",
-    "three times a week", "three times per week", "daily",
-)  # fmt: skip
+# By a word each phrase contains: the phrases of a word absent from the text are not looked for.
+_SCHEDULES = {
+    "single": ("single dose", "single infusion", "single injection", "single administration"),
+    "week": (
+        "twice weekly", "twice-weekly", "thrice weekly", "thrice-weekly", "once weekly",
+        "once-weekly", "weekly", "every other week", "two or three times weekly",
+        "twice a week", "three times a week", "three times per week",
+    ),
+    "daily": ("daily",),
+}  # fmt: skip
 
 
 def _schedule(text: str) -> str | None:
     """The first dosing schedule named ("twice weekly", "single infusion"), lower case."""
     low = _lower(text)
     best: tuple[int, int] | None = None  # (position, -length): earliest, then longest
-    for phrase in _SCHEDULES:
+    phrases = [p for word, group in _SCHEDULES.items() if word in low for p in group]
+    for phrase in phrases:
         at = low.find(phrase)
         while at >= 0 and at and low[at - 1].isalnum():  # "biweekly" is not "weekly"
             at = low.find(phrase, at + 1)

@@ -499,6 +499,15 @@ _SCALE_NEEDLES = (
     "EPDS", "Edinburgh", "CADSS", "Clinician", "SDS", "Sheehan", "PCL", "PTSD", "CAPS", "IDS",
     "Inventory",
 )  # fmt: skip
+
+
+def _may_name_scale(text: str) -> bool:
+    for needle in _SCALE_NEEDLES:  # noqa: SIM110 - a loop is cheaper than any() over a generator
+        if needle in text:
+            return True
+    return False
+
+
 _TIMEPOINT_RE = re.compile(
     rf"\b(?:(?:day|week|month|visit)s?{SP}?\d+(?:{SP}?(?:and|to|-){SP}?\d+)?"
     rf"|\d+(?:\.\d+)?{SP}?(?:-{SP}?)?(?:hours?|h|hrs?|days?|weeks?|months?|minutes?|min)\b"
@@ -604,7 +613,9 @@ class _Token:
 
 
 _DIGIT_RE = re.compile(r"\d")
-_SIGNED_NUMBER_RE = re.compile(rf"(?:^|[\s(\[=:,;])[{MINUS_CHARS}]{SP}?\.?\d")
+# A minus at the start or after a space, bracket or "=:,;": the lookbehind comes after the minus
+# so that the scan jumps from one minus to the next instead of trying every position.
+_SIGNED_NUMBER_RE = re.compile(rf"[{MINUS_CHARS}](?<![^\s(\[=:,;][{MINUS_CHARS}]){SP}?\.?\d")
 
 
 def _may_report_effect(text: str) -> bool:
@@ -734,8 +745,14 @@ class _SentenceExtractor:
             kind = _strong_kind(match, self.text)
             if kind:
                 self.strong.append((match.start(), match.end(), kind))
+        has_percent = "%" in self.text
         self.tokens = [
-            _Token(m.start(), m.end(), parse_number(m.group()), self._is_percent(m.end()))
+            _Token(
+                m.start(),
+                m.end(),
+                parse_number(m.group()),
+                has_percent and self._is_percent(m.end()),
+            )
             for m in NUMBER_RE.finditer(self.text)
         ]
         self.scales: list[re.Match] | None = None
@@ -1273,9 +1290,7 @@ class _SentenceExtractor:
         if effect.kind != "other":
             if self.scales is None:
                 self.scales = (
-                    list(_SCALE_RE.finditer(self.text))
-                    if any(needle in self.text for needle in _SCALE_NEEDLES)
-                    else []
+                    list(_SCALE_RE.finditer(self.text)) if _may_name_scale(self.text) else []
                 )
             effect.scale = _scale(self.scales, start)
         if effect.arm is None:
