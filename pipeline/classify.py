@@ -523,15 +523,44 @@ def _compiled(pattern: str, flags: int) -> re.Pattern:
     return re.compile(pattern, flags)
 
 
+# The only characters whose str.lower() is not one non-ASCII character: "İ" (two characters)
+# and the Kelvin sign (an ASCII "k"). Checked in tests/test_classify.py.
+_LOWER_NOT_ASCII_SAFE = ("\u0130", "\u212a")
+
+
+def _lowers_as_ascii(text: str) -> bool:
+    """Whether text.lower() is the ASCII lower-casing that re.IGNORECASE | re.ASCII matches by:
+    then a case-insensitive ASCII pattern can run, lower-cased, on the lower-cased text."""
+    return all(char not in text for char in _LOWER_NOT_ASCII_SAFE)
+
+
+@functools.lru_cache(maxsize=256)
+def _lower_case_regex(pattern: str) -> re.Pattern | None:
+    """`pattern` in lower case for the lower-cased text (a case-sensitive scan: several times
+    faster), or None when lower-casing would change its meaning (an escape such as \\B or \\W,
+    an inline group or flag, a cased non-ASCII letter)."""
+    if (
+        re.search(r"\\[A-Z]", pattern)
+        or "(?" in pattern.replace("(?:", "")
+        or any(not c.isascii() and c.lower() != c.upper() for c in pattern)
+    ):
+        return None
+    return re.compile(pattern.lower(), re.A)
+
+
 def _labels(
     patterns: list[tuple[str, str]], text: str, flags: int = re.I | re.A, low: str | None = None
 ) -> list[str]:
     low = _lower(text) if low is None else low
-    return [
-        name
-        for name, pattern in patterns
-        if _has_needle(name, text, low) and _compiled(pattern, flags).search(text)
-    ]
+    lower_case = flags == re.I | re.A and _lowers_as_ascii(text)
+    found = []
+    for name, pattern in patterns:
+        if not _has_needle(name, text, low):
+            continue
+        regex = _lower_case_regex(pattern) if lower_case else None
+        if regex.search(low) if regex else _compiled(pattern, flags).search(text):
+            found.append(name)
+    return found
 
 
 def _population(text: str) -> list[str] | None:

@@ -256,3 +256,42 @@ def test_real_landmark_records(shared_pubmed) -> None:
     kads = records["38108319"]
     result = classify(kads["title"], kads["abstract"], publication_types=kads["pubtypes"])
     assert (result.drug, result.route, result.comparator) == (["ketamine"], ["sc"], ["midazolam"])
+
+
+def test_lower_case_guard_lists_every_character_lowered_unlike_ascii() -> None:
+    # The lower-cased scans are exact only where str.lower() lowers like re.I | re.A.
+    from pipeline.classify import _LOWER_NOT_ASCII_SAFE
+
+    unsafe = {
+        char
+        for char in map(chr, range(0x80, 0x110000))
+        if len(char.lower()) != 1 or char.lower().isascii()
+    }
+    assert unsafe == set(_LOWER_NOT_ASCII_SAFE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Patients with TRD, MDD and PTSD versus saline",
+        "treatment-RESISTANT depression in the eLdErLy",
+        "\u212aetamine vs placebo in MDD",  # Kelvin sign: not a "k" to re.ASCII
+        "\u0130nteresting trd",
+        "major depressi\u0130",  # lower-cased, "İ" would end in an ASCII "i": a match
+        "Older Adults aged 65 and over, \u2265 65 years",
+        "",
+    ],
+)
+def test_population_and_comparator_match_as_case_insensitive_ascii(text: str) -> None:
+    import re
+
+    from pipeline.classify import _COMPARATORS, _POPULATIONS, _has_needle, _labels
+
+    for patterns in (_POPULATIONS, _COMPARATORS):
+        # the plain form: each pattern, case-insensitive ASCII, on the text as written
+        expected = [
+            name
+            for name, pattern in patterns
+            if _has_needle(name, text, text.lower()) and re.search(pattern, text, re.I | re.A)
+        ]
+        assert _labels(patterns, text) == expected
