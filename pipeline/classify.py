@@ -319,26 +319,31 @@ def _route_mentions(route: str, text: str) -> int:
 _INFUSION_RE = re.compile(
     r"\b(?:ketamine|esketamine) infusions?\b|\binfusions? of (?:\w+ )?(?:es)?ketamine", re.I
 )
+# Lower-case words one of which each route's pattern needs (intravenous: see _routes_in).
 _ROUTE_NEEDLES = {
-    "iv": ("intravenous", "i.v.", "iv", "infusion"),
     "intranasal": ("nasal", "esk-ns"),
     "oral": ("oral", "tablet", "lozenge"),
-    "sc": ("subcutaneous", "s.c.", "sc "),
-    "im": ("intramuscular", "i.m.", "im "),
+    "sc": ("subcutaneous", "s.c.", "sc ketamine", "sc esketamine"),
+    "im": ("intramuscular", "i.m.", "im ketamine", "im esketamine"),
     "sublingual": ("sublingual",),
 }
+
+
+def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
+    """Whether one of `needles` occurs in `text` (a loop: cheaper than any() on a generator)."""
+    for needle in needles:  # noqa: SIM110
+        if needle in text:
+            return True
+    return False
 
 
 def _routes_in(text: str) -> list[str] | None:
     found = []
     low = _lower(text)
     for route, pattern in _ROUTES:
-        for needle in _ROUTE_NEEDLES[route]:
-            if needle in low:
-                break
-        else:
+        # Intravenous tests its own words below; every other route needs one of its words.
+        if route != "iv" and not _contains_any(low, _ROUTE_NEEDLES[route]):
             continue
-        flags = 0 if route in ("iv",) else re.I | re.A
         if route == "iv":
             hit = ("intravenous" in low or "i.v." in low) and re.search(
                 r"\bintravenous(?:ly)?\b|\bi\.v\.", text, re.I
@@ -352,7 +357,7 @@ def _routes_in(text: str) -> list[str] | None:
                 for at in _positions(low, word)
             )
         else:
-            hit = re.search(pattern, text, flags)
+            hit = re.search(pattern, text, re.I | re.A)
         if hit:
             found.append(route)
     return found or None
@@ -739,7 +744,7 @@ def _first_count(
     The patterns only run on windows around the words they need ("randomized", "enrolled"),
     and the number-word forms only where a number word occurs, which keeps this cheap.
     """
-    windows = [(w, low) for w, low in _keyword_windows(text) if any(n in low for n in needles)]
+    windows = [(w, low) for w, low in _keyword_windows(text) if _contains_any(low, needles)]
     if not windows:
         return None
     words = _has_number_word(text)
@@ -747,7 +752,7 @@ def _first_count(
         regex = _count_regex(pattern, words)
         required = _PATTERN_NEEDLES.get(pattern, ("",))
         for window, low in windows:
-            if not any(n in low for n in required):
+            if not _contains_any(low, required):
                 continue
             for match in regex.finditer(window):
                 if _NOT_COUNT_BEFORE_RE.search(

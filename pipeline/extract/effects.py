@@ -1274,9 +1274,10 @@ class _SentenceExtractor:
         for p_start, _, p_value, op in self.p_values:
             if p_start < end:
                 continue
-            between = self.text[end:p_start]
-            others = [e for e in self.effects if end <= e.start - base < p_start]
-            if len(between) <= 60 and not others:
+            # close enough, and no other effect between the two
+            if p_start - end <= 60 and not any(
+                end <= e.start - base < p_start for e in self.effects
+            ):
                 effect.p, effect.p_operator = p_value, op
             break
         if self.timepoints is None:
