@@ -541,16 +541,17 @@ def _lowers_as_ascii(text: str) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _lower_case_regex(pattern: str) -> re.Pattern | None:
-    """`pattern` in lower case for the lower-cased text (a case-sensitive scan: several times
-    faster), or None when lower-casing would change its meaning (an escape such as \\B or \\W,
-    an inline group or flag, a cased non-ASCII letter)."""
+    """`pattern` (case-insensitive ASCII) in lower case for the lower-cased text: a
+    case-sensitive scan, several times faster. None when lower-casing would change its meaning:
+    an escape such as \\B or \\W, an inline flag, a group name in capitals, a back-reference,
+    a cased non-ASCII letter."""
     if (
         re.search(r"\\[A-Z]", pattern)
-        or "(?" in pattern.replace("(?:", "")
+        or re.search(r"\(\?(?![:=!]|<[=!]|P<[a-z_][a-z0-9_]*>)", pattern)
         or any(not c.isascii() and c.lower() != c.upper() for c in pattern)
     ):
         return None
-    return re.compile(pattern.lower(), re.A)
+    return re.compile("(?P<".join(part.lower() for part in pattern.split("(?P<")), re.A)
 
 
 def _labels(
@@ -725,12 +726,13 @@ def _has_number_word(text: str) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _count_regex(pattern: str, number_words: bool) -> re.Pattern:
-    """A count pattern, compiled with number words ("Forty-one") or, faster, digits only."""
+def _count_regex(pattern: str, number_words: bool, lower_case: bool) -> tuple[re.Pattern, bool]:
+    """A count pattern, compiled with number words ("Forty-one") or, faster, digits only, and
+    whether it reads the lower-cased text (when `lower_case` allows it: see _lowers_as_ascii)."""
     # ASCII classes: faster, and counts of people are written in ASCII words and digits.
-    return re.compile(
-        pattern if number_words else pattern.replace(_COUNT, _DIGIT_COUNT), re.I | re.A
-    )
+    pattern = pattern if number_words else pattern.replace(_COUNT, _DIGIT_COUNT)
+    regex = _lower_case_regex(pattern) if lower_case else None
+    return (regex, True) if regex else (re.compile(pattern, re.I | re.A), False)
 
 
 _NOT_COUNT_BEFORE_RE = re.compile(r"(?:phase|stage|cohort|day|week|\w-|[<>≤≥])\s?$", re.I)
@@ -748,13 +750,15 @@ def _first_count(
     if not windows:
         return None
     words = _has_number_word(text)
+    lower_case = _lowers_as_ascii(text)
     for pattern in patterns:
-        regex = _count_regex(pattern, words)
+        regex, reads_lower = _count_regex(pattern, words, lower_case)
         required = _PATTERN_NEEDLES.get(pattern, ("",))
         for window, low in windows:
             if not _contains_any(low, required):
                 continue
-            for match in regex.finditer(window):
+            # a match in the lower-cased window has the same offsets as in the window
+            for match in regex.finditer(low if reads_lower else window):
                 if _NOT_COUNT_BEFORE_RE.search(
                     window, max(0, match.start("n") - 8), match.start("n")
                 ):

@@ -295,3 +295,14 @@ def test_population_and_comparator_match_as_case_insensitive_ascii(text: str) ->
             if _has_needle(name, text, text.lower()) and re.search(pattern, text, re.I | re.A)
         ]
         assert _labels(patterns, text) == expected
+
+
+@pytest.mark.parametrize("kelvin", ["", " with a \u212a sign in the text"])
+def test_counts_read_alike_in_lower_case_and_as_written(kelvin: str) -> None:
+    # Without the Kelvin sign the count patterns read the lower-cased text, with it as written.
+    abstract = (
+        f"Methods: Forty-One adults WERE RANDOMIZED to ketamine or midazolam{kelvin}. "
+        "Results: response was 52% vs 20%."
+    )
+    result = classify("A randomized trial of ketamine", abstract)
+    assert result.n_randomized == 41
