@@ -434,3 +434,20 @@ def test_the_one_depression_scale_of_an_abstract_scores_its_efficacy_effects() -
     two_scales = abstract.replace("the MADRS", "the MADRS and the HAM-D")
     result = extract_text("1", "A randomized trial of ketamine versus placebo", two_scales)
     assert result.effects[0].scale is None  # which one is not for us to guess
+
+
+def test_statistic_names_tree_matches_as_the_plain_alternation() -> None:
+    import random
+    import re
+
+    from pipeline.extract.effects import _STRONG_ALTERNATIVES, _term_trie
+
+    terms = _STRONG_ALTERNATIVES  # longest first, as a plain alternation must be ordered
+    plain = re.compile("|".join(re.escape(t) + ("s?" if t[-1].isalpha() else "") for t in terms))
+    tree = re.compile(_term_trie(terms))
+    pieces = [*terms, "s", " ", "x", "-", "ratios", "numbers", "Numbers needed", "ORs", "d ="]
+    rng = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces)[: rng.randint(1, 25)] for _ in range(rng.randint(1, 6)))
+        assert [m.span() for m in tree.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    assert _term_trie(["abc", "ab", "b"]) == "ab(?:cs?|s?)|bs?"

@@ -97,10 +97,33 @@ _STRONG_ALTERNATIVES = sorted(
     key=len,
     reverse=True,
 )
+
+
+def _term_trie(terms: list[str]) -> str:
+    """Alternatives matching exactly what `"|".join(terms, longest first)` matches, each term
+    with an optional plural "s" after a letter, written as a tree of shared prefixes
+    ("H(?:Rs?|azard ratios?)"): the regex engine then tries one branch per first letter
+    instead of every term at every position. A term that extends another is tried first."""
+    tree: dict = {}
+    for term in terms:
+        node = tree
+        for char in term:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a term ends here
+
+    def branches(node: dict, last: str) -> str:
+        parts = [re.escape(c) + branches(node[c], c) for c in sorted(node) if c]
+        if "" in node:
+            parts.append("s?" if last.isalpha() else "")  # after the longer terms
+        return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+    return "|".join(re.escape(c) + branches(tree[c], c) for c in sorted(tree))
+
+
 _STRONG_RE = re.compile(
     "|".join(
         [r"Hedges['’]?s?\s?g", r"Cohen['’]?s?\s?d", r"d(?=\s?[=:])", r"g(?=\s?[=:])"]
-        + [re.escape(term) + ("s?" if term[-1].isalpha() else "") for term in _STRONG_ALTERNATIVES]
+        + [_term_trie(_STRONG_ALTERNATIVES)]
     )
 )
 
