@@ -17,9 +17,7 @@ leaves only whole batches, and the next run resumes:
 
 A run left 'running' by a killed process is marked 'interrupted' by the next run: only one
 process can hold the warehouse for writing (DuckDB's file lock), so no other run is alive.
-The core.run_batches row is written just after its batch's transaction commits (load_batch
-owns that transaction); a kill between the two loses only the marker, never articles, and
-the articles are still found in core.articles by the next run.
+Each batch's core.run_batches row commits in the same transaction as its articles.
 """
 
 from __future__ import annotations
@@ -196,14 +194,6 @@ def record_sightings(con, run_id: str, sightings: dict[str, str | None]) -> None
     )
 
 
-def record_batch(con, run_id: str, batch_no: int, pmids: list[str]) -> None:
-    """Mark a batch finished (its articles are already committed)."""
-    con.execute(
-        "INSERT INTO core.run_batches VALUES (?, ?, ?, ?)",
-        [run_id, batch_no, list(pmids), warehouse.now()],
-    )
-
-
 def last_completed_run_start(con, mode: str, query: str | None) -> datetime | None:
     """When the last completed run of this mode and query started."""
     return con.execute(
@@ -328,9 +318,9 @@ def ingest_live(
                 warehouse.load_batch(
                     con, articles, [r.raw for r in result.records], summary.run_id,
                     quarantined=result.quarantined,
+                    batch_no=summary.n_batches + 1, batch_pmids=list(request.pmids),
                 )  # fmt: skip
                 summary.n_batches += 1
-                record_batch(con, summary.run_id, summary.n_batches, list(request.pmids))
                 summary.n_fetched += len(request.pmids)
                 summary.n_loaded += len(articles)
                 summary.n_quarantined += len(result.quarantined)
@@ -407,11 +397,11 @@ def ingest_snapshot(
             if batch.raws or batch.quarantined:
                 articles = _unique_articles(batch.articles)
                 warehouse.load_batch(
-                    con, articles, batch.raws, summary.run_id, quarantined=batch.quarantined
-                )
+                    con, articles, batch.raws, summary.run_id, quarantined=batch.quarantined,
+                    batch_no=summary.n_batches + 1,
+                    batch_pmids=list(dict.fromkeys(r.pmid for r in batch.raws)),
+                )  # fmt: skip
                 summary.n_batches += 1
-                loaded = list(dict.fromkeys(r.pmid for r in batch.raws))
-                record_batch(con, summary.run_id, summary.n_batches, loaded)
                 summary.n_loaded += len(articles)
                 summary.n_quarantined += len(batch.quarantined)
                 save_progress(con, summary)

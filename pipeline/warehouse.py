@@ -304,12 +304,17 @@ def load_batch(
     raws: Iterable[RawRecord],
     run_id: str,
     quarantined: Iterable[Quarantined] = (),
+    *,
+    batch_no: int | None = None,
+    batch_pmids: Sequence[str] = (),
 ) -> None:
     """Load one batch in one transaction: raw records, upserted articles, quarantined records.
 
     Articles replace any earlier version of the same PMID (with all child rows); raw records
     are kept per distinct checksum. Either all of it lands or none of it does. Within a batch
-    the last article and raw record given for a PMID win.
+    the last article and raw record given for a PMID win. With `batch_no`, the batch's row in
+    core.run_batches (its `batch_pmids`) commits in the same transaction, so a resumed run
+    never loses the marker of a batch whose articles landed.
     """
     loaded_at = now()
     raws = list(raws)
@@ -345,15 +350,15 @@ def load_batch(
     with transaction(con):
         if articles:
             pmid_list = [a.pmid for a in articles]
-            batch_pmids = pa.table({"pmid": pa.array(pmid_list, pa.string())})  # noqa: F841
+            in_batch = pa.table({"pmid": pa.array(pmid_list, pa.string())})  # noqa: F841
             ((stored,),) = con.execute(
-                "SELECT count(*) FROM core.articles WHERE pmid IN (SELECT pmid FROM batch_pmids)"
+                "SELECT count(*) FROM core.articles WHERE pmid IN (SELECT pmid FROM in_batch)"
             ).fetchall()
             # Child rows exist only beside an article row, so a batch of new PMIDs (the usual
             # case) skips the deletes and their scans of the growing child tables.
             if stored:
                 for table in ("core.articles", *ARTICLE_CHILD_TABLES):
-                    con.execute(f"DELETE FROM {table} WHERE pmid IN (SELECT pmid FROM batch_pmids)")
+                    con.execute(f"DELETE FROM {table} WHERE pmid IN (SELECT pmid FROM in_batch)")
         if raw_rows:
             raw_batch = _arrow(raw_rows, RAW_COLUMNS)  # noqa: F841 - read by DuckDB by name
             con.execute(
@@ -364,6 +369,11 @@ def load_batch(
         for table, table_rows in frames.items():
             _bulk_insert(con, table, table_rows, TABLE_COLUMNS[table])
         _bulk_insert(con, "raw.quarantine", quarantine_rows, QUARANTINE_COLUMNS)
+        if batch_no is not None:
+            con.execute(
+                "INSERT INTO core.run_batches VALUES (?, ?, ?, ?)",
+                [run_id, batch_no, list(batch_pmids), loaded_at],
+            )
 
 
 def quarantine(con, run_id: str | None, items: Iterable[Quarantined]) -> int:

@@ -277,3 +277,25 @@ def test_json_snapshot_articles_load_with_empty_parts(con) -> None:
         "SELECT languages, keywords, abstract_complete, source FROM core.articles"
     ).fetchall()
     assert row == [([], [], None, "snapshot")]
+
+
+def test_a_batch_marker_commits_with_its_batch_or_not_at_all(tmp_path, shared_pubmed):
+    from pipeline.parse import ParsedRecord, parse_pubmed_xml
+
+    parsed = [
+        p
+        for p in parse_pubmed_xml((shared_pubmed / "efetch_sample.xml").read_bytes(), "snapshot")
+        if isinstance(p, ParsedRecord)
+    ]
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    pmids = [p.article.pmid for p in parsed]
+    warehouse.load_batch(
+        con, [p.article for p in parsed], [p.raw for p in parsed], "run-1",
+        batch_no=1, batch_pmids=pmids,
+    )  # fmt: skip
+    assert con.execute("SELECT batch_no, pmids FROM core.run_batches").fetchall() == [(1, pmids)]
+
+    broken = parsed[0].article
+    with pytest.raises(PipelineError):  # an article without its raw record fails the batch
+        warehouse.load_batch(con, [broken], [], "run-1", batch_no=2, batch_pmids=[broken.pmid])
+    assert con.execute("SELECT count(*) FROM core.run_batches").fetchone()[0] == 1
