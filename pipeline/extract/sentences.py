@@ -16,7 +16,8 @@ _ABBREVIATIONS = {
     "co", "jr", "sr", "u.s", "u.k", "e.u", "etc", "ie", "eg",
 }  # fmt: skip
 
-_BOUNDARY_RE = re.compile(r"[.!?](?=[\"'’”)\]]?\s+[A-Z0-9(\[\u00c0-\u024f])")
+_CLOSERS = "\"'’”)]"
+_BOUNDARY_RE = re.compile(rf"[.!?](?=[{re.escape(_CLOSERS)}]?\s+[A-Z0-9(\[\u00c0-\u024f])")
 _LAST_WORD_RE = re.compile(r"([A-Za-z.]+)$")
 
 
@@ -52,7 +53,8 @@ def _boundaries(text: str) -> list[int]:
     for mark in ".!?":
         at = text.find(mark)
         while at >= 0:
-            if _BOUNDARY_RE.match(text, at):
+            after = text[at + 1 : at + 2]  # a space, quote or bracket: else no boundary ("0.5")
+            if after and (after.isspace() or after in _CLOSERS) and _BOUNDARY_RE.match(text, at):
                 ends.append(at + 1)
             at = text.find(mark, at + 1)
     ends.sort()
