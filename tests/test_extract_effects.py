@@ -451,3 +451,33 @@ def test_statistic_names_tree_matches_as_the_plain_alternation() -> None:
         text = "".join(rng.choice(pieces)[: rng.randint(1, 25)] for _ in range(rng.randint(1, 6)))
         assert [m.span() for m in tree.finditer(text)] == [m.span() for m in plain.finditer(text)]
     assert _term_trie(["abc", "ab", "b"]) == "ab(?:cs?|s?)|bs?"
+
+
+def test_scale_names_found_from_their_needles_as_by_a_full_scan() -> None:
+    import random
+
+    from pipeline.extract.effects import _SCALE_NEEDLES, _SCALE_RE, _SCALES, _scale_matches
+
+    # every top-level alternative of every scale pattern starts with one of the needles
+    for _, pattern in _SCALES:
+        depth, alternatives = 0, [""]
+        for char in pattern:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if char == "|" and depth == 0:
+                alternatives.append("")
+            else:
+                alternatives[-1] += char
+        for alternative in alternatives:
+            assert alternative.removeprefix(r"\b").startswith(_SCALE_NEEDLES), alternative
+    names = [
+        "MADRS", "Montgomery-Åsberg", "HAM-D", "HAMD", "HDRS", "Hamilton Depression", "BDI",
+        "QIDS", "PHQ-9", "C-SSRS", "CGI", "SSI", "xSSI", "EPDS", "CADSS", "SDS", "PCL-5",
+        "PTSD Checklist", "CAPS-5", "IDS", "QIDS-SR", "Inventory of Depressive Symptomatology",
+        "Quick Inventory of Depressive Symptomatology", "Clinician-Administered PTSD",
+    ]  # fmt: skip
+    pieces = [*names, " ", "-", "(", "x", "1", "S"]
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        expected = [(m.span(), m.lastgroup) for m in _SCALE_RE.finditer(text)]
+        assert [(m.span(), m.lastgroup) for m in _scale_matches(text)] == expected

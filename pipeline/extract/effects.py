@@ -526,11 +526,23 @@ _SCALE_NEEDLES = (
 )  # fmt: skip
 
 
-def _may_name_scale(text: str) -> bool:
-    for needle in _SCALE_NEEDLES:  # noqa: SIM110 - a loop is cheaper than any() over a generator
-        if needle in text:
-            return True
-    return False
+def _scale_matches(text: str) -> list[re.Match]:
+    """What `_SCALE_RE.finditer(text)` finds, tried only where a needle starts (every
+    alternative of `_SCALES` begins with one): far cheaper than trying every position."""
+    starts = set()
+    for needle in _SCALE_NEEDLES:
+        at = text.find(needle)
+        while at >= 0:
+            starts.add(at)
+            at = text.find(needle, at + 1)
+    found: list[re.Match] = []
+    for at in sorted(starts):
+        if found and at < found[-1].end():
+            continue  # inside the previous match: finditer goes on after it
+        match = _SCALE_RE.match(text, at)
+        if match:
+            found.append(match)
+    return found
 
 
 _TIMEPOINT_RE = re.compile(
@@ -1315,9 +1327,7 @@ class _SentenceExtractor:
         effect.timepoint = _timepoint(self.timepoints, start, end, self.text)
         if effect.kind != "other":
             if self.scales is None:
-                self.scales = (
-                    list(_SCALE_RE.finditer(self.text)) if _may_name_scale(self.text) else []
-                )
+                self.scales = _scale_matches(self.text)
             effect.scale = _scale(self.scales, start)
         if effect.arm is None:
             effect.arm = _arm(self.text, end)
