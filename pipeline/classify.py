@@ -42,6 +42,33 @@ def _lower(text: str) -> str:
     return text.lower()
 
 
+# The only characters whose str.lower() is not one non-ASCII character: "İ" (two characters)
+# and the Kelvin sign (an ASCII "k"). Checked in tests/test_classify.py.
+_LOWER_NOT_ASCII_SAFE = ("\u0130", "\u212a")
+
+
+@functools.lru_cache(maxsize=8)
+def _lowers_as_ascii(text: str) -> bool:
+    """Whether text.lower() is the ASCII lower-casing that re.IGNORECASE | re.ASCII matches by:
+    then a case-insensitive ASCII pattern can run, lower-cased, on the lower-cased text."""
+    return all(char not in text for char in _LOWER_NOT_ASCII_SAFE)
+
+
+@functools.lru_cache(maxsize=256)
+def _lower_case_regex(pattern: str) -> re.Pattern | None:
+    """`pattern` (case-insensitive ASCII) in lower case for the lower-cased text: a
+    case-sensitive scan, several times faster. None when lower-casing would change its meaning:
+    an escape such as \\B or \\W, an inline flag, a group name in capitals, a back-reference,
+    a cased non-ASCII letter."""
+    if (
+        re.search(r"\\[A-Z]", pattern)
+        or re.search(r"\(\?(?![:=!]|<[=!]|P<[a-z_][a-z0-9_]*>)", pattern)
+        or any(not c.isascii() and c.lower() != c.upper() for c in pattern)
+    ):
+        return None
+    return re.compile("(?P<".join(part.lower() for part in pattern.split("(?P<")), re.A)
+
+
 class _Gated:
     """A case-insensitive regex run only when one of its lower-case needles is in the text.
 
@@ -51,6 +78,7 @@ class _Gated:
     def __init__(self, pattern: str, needles: tuple[str, ...], flags: int = re.I | re.A) -> None:
         # ASCII matching is faster and these cues are plain English words.
         self.regex = re.compile(pattern, flags)
+        self.lower_regex = _lower_case_regex(pattern) if flags == re.I | re.A else None
         self.needles = needles
 
     def _may_match(self, text: str) -> bool:
@@ -61,10 +89,15 @@ class _Gated:
         return False
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
-        """Like re.Pattern.search."""
+        """Like re.Pattern.search, except that the match may be one in the lower-cased text
+        (the faster scan, where _lowers_as_ascii allows it): its offsets are those of `text`,
+        its characters may not be."""
         if not self._may_match(text):
             return None
-        return self.regex.search(text, pos, len(text) if endpos is None else endpos)
+        endpos = len(text) if endpos is None else endpos
+        if self.lower_regex is not None and _lowers_as_ascii(text):
+            return self.lower_regex.search(_lower(text), pos, endpos)
+        return self.regex.search(text, pos, endpos)
 
     def findall(self, text: str) -> list:
         """Like re.Pattern.findall."""
@@ -528,32 +561,6 @@ def _compiled(pattern: str, flags: int) -> re.Pattern:
     return re.compile(pattern, flags)
 
 
-# The only characters whose str.lower() is not one non-ASCII character: "İ" (two characters)
-# and the Kelvin sign (an ASCII "k"). Checked in tests/test_classify.py.
-_LOWER_NOT_ASCII_SAFE = ("\u0130", "\u212a")
-
-
-def _lowers_as_ascii(text: str) -> bool:
-    """Whether text.lower() is the ASCII lower-casing that re.IGNORECASE | re.ASCII matches by:
-    then a case-insensitive ASCII pattern can run, lower-cased, on the lower-cased text."""
-    return all(char not in text for char in _LOWER_NOT_ASCII_SAFE)
-
-
-@functools.lru_cache(maxsize=256)
-def _lower_case_regex(pattern: str) -> re.Pattern | None:
-    """`pattern` (case-insensitive ASCII) in lower case for the lower-cased text: a
-    case-sensitive scan, several times faster. None when lower-casing would change its meaning:
-    an escape such as \\B or \\W, an inline flag, a group name in capitals, a back-reference,
-    a cased non-ASCII letter."""
-    if (
-        re.search(r"\\[A-Z]", pattern)
-        or re.search(r"\(\?(?![:=!]|<[=!]|P<[a-z_][a-z0-9_]*>)", pattern)
-        or any(not c.isascii() and c.lower() != c.upper() for c in pattern)
-    ):
-        return None
-    return re.compile("(?P<".join(part.lower() for part in pattern.split("(?P<")), re.A)
-
-
 def _labels(
     patterns: list[tuple[str, str]], text: str, flags: int = re.I | re.A, low: str | None = None
 ) -> list[str]:
@@ -725,7 +732,7 @@ def _has_number_word(text: str) -> bool:
     return not _NUMBER_WORDS.isdisjoint(_lower(text).replace("-", " ").split())
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=128)
 def _count_regex(pattern: str, number_words: bool, lower_case: bool) -> tuple[re.Pattern, bool]:
     """A count pattern, compiled with number words ("Forty-one") or, faster, digits only, and
     whether it reads the lower-cased text (when `lower_case` allows it: see _lowers_as_ascii)."""

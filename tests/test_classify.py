@@ -306,3 +306,28 @@ def test_counts_read_alike_in_lower_case_and_as_written(kelvin: str) -> None:
     )
     result = classify("A randomized trial of ketamine", abstract)
     assert result.n_randomized == 41
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A Randomized, Double-Blind, Post Hoc Analysis of a Cohort Study in Mice",
+        "Patients were RANDOMLY ASSIGNED; a subset of the patients had surgery (anesthesia).",
+        "Open-label, single-arm, real-world registry data; 0.5 mg/kg or 1.0 mg/kg ketamine",
+        "Secondary analys\u0130s of a randomized \u212aetamine trial",  # lowered unlike ASCII
+        "",
+    ],
+)
+def test_gated_patterns_find_what_the_plain_patterns_find(text: str) -> None:
+    import re
+
+    import pipeline.classify as classify_module
+
+    gated = [v for v in vars(classify_module).values() if isinstance(v, classify_module._Gated)]
+    assert gated
+    for pattern in gated:
+        plain = re.compile(pattern.regex.pattern, re.I | re.A)
+        opened = any(needle in text.lower() for needle in pattern.needles)
+        expected = plain.search(text) if opened else None
+        found = pattern.search(text)
+        assert (found and found.span()) == (expected and expected.span()), pattern.regex.pattern
