@@ -543,6 +543,29 @@ _SPLIT_NEEDLES = {
 }
 
 
+# The needles in capitals, longest first, as one pattern: its scan stops only at capitals, which
+# is cheaper than a substring test per needle ("MADRS", "HDRS", ... in every abstract).
+_CAPITAL_NEEDLES = sorted({n for _, upper in _SPLIT_NEEDLES.values() for n in upper}, key=len)[::-1]
+_CAPITAL_NEEDLE_RE = re.compile("|".join(map(re.escape, _CAPITAL_NEEDLES)))
+# A needle found, with the shorter needles it starts with ("HAM-A" holds "HAM").
+_NEEDLE_PREFIXES = {
+    n: frozenset(m for m in _CAPITAL_NEEDLES if n.startswith(m)) for n in _CAPITAL_NEEDLES
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _capital_needles_in(text: str) -> frozenset[str]:
+    """The needles in capitals that occur in `text`, overlapping ones included: each search
+    finds the longest needle at the next position holding one, and goes on from the position
+    after (not after the match), so that a needle inside another is found too."""
+    found: set[str] = set()
+    match = _CAPITAL_NEEDLE_RE.search(text)
+    while match:
+        found |= _NEEDLE_PREFIXES[match.group()]
+        match = _CAPITAL_NEEDLE_RE.search(text, match.start() + 1)
+    return frozenset(found)
+
+
 def _has_needle(name: str, text: str, low: str) -> bool:
     split = _SPLIT_NEEDLES.get(name)
     if split is None:
@@ -550,8 +573,9 @@ def _has_needle(name: str, text: str, low: str) -> bool:
     for needle in split[0]:  # plain loops: cheaper than any() over a generator here
         if needle in low:
             return True
+    present = _capital_needles_in(text) if split[1] else frozenset()
     for needle in split[1]:  # noqa: SIM110
-        if needle in text:
+        if needle in present:
             return True
     return False
 

@@ -331,3 +331,16 @@ def test_gated_patterns_find_what_the_plain_patterns_find(text: str) -> None:
         expected = plain.search(text) if opened else None
         found = pattern.search(text)
         assert (found and found.span()) == (expected and expected.span()), pattern.regex.pattern
+
+
+def test_capital_needles_found_in_one_scan_as_by_substring_tests() -> None:
+    import random
+
+    from pipeline.classify import _CAPITAL_NEEDLES, _capital_needles_in
+
+    pieces = [*_CAPITAL_NEEDLES, "HAM-A", "QIDS-SR", "xMADRS", " ", "-", "a", "S", "SS", "I"]
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        expected = {needle for needle in _CAPITAL_NEEDLES if needle in text}
+        assert _capital_needles_in(text) == expected, text
