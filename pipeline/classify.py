@@ -99,10 +99,6 @@ class _Gated:
             return self.lower_regex.search(_lower(text), pos, endpos)
         return self.regex.search(text, pos, endpos)
 
-    def findall(self, text: str) -> list:
-        """Like re.Pattern.findall."""
-        return self.regex.findall(text) if self._may_match(text) else []
-
 
 _RANDOMIZED_RE = _Gated(
     r"\brandomi[sz](?:ed|ation)\b|\brandomly (?:assigned|allocated)",
@@ -250,20 +246,6 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
 
 
 # --- drug, route ----------------------------------------------------------------------------
-
-_ESKETAMINE_RE = _Gated(
-    r"\besketamine\b|\bS-ketamine\b|\(S\)-ketamine\b|\bSpravato\b|\bESK(?:-NS)?\b|\(es\)ketamine",
-    ("esk", "s-ketamine", "(s)-ketamine", "spravato", "(es)"),
-)
-_ARKETAMINE_RE = _Gated(
-    r"\barketamine\b|\bR-ketamine\b|\(R\)-ketamine\b",
-    ("arketamine", "r-ketamine", "(r)-ketamine"),
-)
-_KETAMINE_RE = _Gated(
-    r"(?<![\w)-])ketamine\b(?!-induced)|\bR,S-ketamine\b|\bracemic ketamine\b|\(es\)ketamine",
-    ("ketamine",),
-)
-
 
 _REPEATED = 3  # mentions that make a drug or route more than a passing reference
 
