@@ -7,10 +7,8 @@ no PMID is shared with the development set, and the set is large and mixed enoug
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,18 +43,8 @@ def annotations() -> list[tuple[int, dict[str, Any]]]:
     return load_heldout()
 
 
-@pytest.fixture(scope="module")
-def sources(shared_pubmed: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """The shared PubMed records by file name, then by PMID (the development set's files)."""
-    by_file: dict[str, dict[str, dict[str, Any]]] = {}
-    for name in dev.SOURCE_FILES:
-        records = {}
-        for line in (shared_pubmed / name).read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            if record.get("pmid"):
-                records[record["pmid"]] = record
-        by_file[name] = records
-    return by_file
+# The shared PubMed records by file name, then by PMID: the development set's fixture.
+sources = dev.sources
 
 
 # The development set's checks, applied to the held-out file.
