@@ -9,6 +9,7 @@ records what was applied, so the schema version is its highest number.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,8 +69,12 @@ def connect(db_path: str | Path, *, read_only: bool = False, migrate: bool = Tru
             raise PipelineError(
                 f"cannot create the folder for the database {path}: {error}"
             ) from None
+    config = {}
+    memory_limit = os.environ.get("PIPELINE_DB_MEMORY_LIMIT")
+    if memory_limit:  # DuckDB's buffer cache otherwise grows with the database (default: 80% RAM)
+        config["memory_limit"] = memory_limit
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as error:
         text = str(error)
         if "lock" in text.lower():

@@ -299,3 +299,10 @@ def test_a_batch_marker_commits_with_its_batch_or_not_at_all(tmp_path, shared_pu
     with pytest.raises(PipelineError):  # an article without its raw record fails the batch
         warehouse.load_batch(con, [broken], [], "run-1", batch_no=2, batch_pmids=[broken.pmid])
     assert con.execute("SELECT count(*) FROM core.run_batches").fetchone()[0] == 1
+
+
+def test_the_memory_limit_setting_caps_duckdb(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_DB_MEMORY_LIMIT", "200MB")
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit == "190.7 MiB"  # DuckDB reports 200 MB in MiB
