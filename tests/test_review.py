@@ -151,9 +151,7 @@ def hr_effect(con) -> dict:
 
 
 def test_effect_id_is_sha1_of_pmid_kind_span():
-    assert (
-        store.effect_id("1", "odds_ratio", 5, 9) == hashlib.sha1(b"1|odds_ratio|5|9").hexdigest()
-    )
+    assert store.effect_id("1", "odds_ratio", 5, 9) == hashlib.sha1(b"1|odds_ratio|5|9").hexdigest()
 
 
 def test_everything_starts_unreviewed_and_nothing_is_verified(con):
