@@ -20,7 +20,8 @@ EFFECT_KEYS = (
 
 def effect(effect_id: str, pmid: str, kind: str, value: float, **extra) -> dict:
     row = dict.fromkeys(EFFECT_KEYS)
-    row.update(effect_id=effect_id, pmid=pmid, kind=kind, value=value, start=0, end=1, **extra)
+    row.update(effect_id=effect_id, pmid=pmid, kind=kind, value=value, start=0, end=1)
+    row.update(extra)
     return row
 
 
@@ -301,3 +302,29 @@ def test_a_failed_refresh_leaves_the_tables_as_they_were(warehouse_copy, monkeyp
         con.close()
     assert before == after
     assert before[0] > 0
+
+
+def test_a_difference_whose_direction_is_in_words_is_kept_out_of_pooling():
+    sentence = (
+        "After adjustment, the MADRS score was lower in the ketamine group than in the "
+        "midazolam group by 7.95 points (95% confidence interval [CI], 3.20 to 12.71)."
+    )
+    start = sentence.index("7.95")
+    worded = effect(
+        "a", "3", "mean_difference", 7.95, ci_low=3.20, ci_high=12.71, scale="MADRS",
+        sentence=sentence, sentence_start=100, start=100 + start, end=100 + start + 4,
+    )  # fmt: skip
+    signed = effect(
+        "b", "2", "mean_difference", -5.1, ci_low=-7.91, ci_high=-2.33, scale="MADRS",
+        sentence="The LS mean difference was -5.1 (95% CI, -7.91 to -2.33).", sentence_start=0,
+        start=31, end=35,
+    )  # fmt: skip
+    assert (
+        marts.direction_in_words(worded)
+        == "lower in the ketamine group than in the midazolam group by"
+    )
+    assert marts.direction_in_words(signed) is None
+    frame = build([worded, signed])
+    row = only(frame, pmid="3")
+    assert math.isnan(row.yi) and "direction stated in words" in row.reason
+    assert only(frame, pmid="2", measure="md").yi == -5.1
