@@ -27,6 +27,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from pipeline import synthesis, warehouse
+from pipeline.extract import direction_in_words
 from pipeline.extract.store import read_effects
 
 log = logging.getLogger(__name__)
@@ -339,28 +340,6 @@ def _ratio_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:
     except synthesis.EffectSizeError as error:
         return [_row([effect], facts, measure=measure, reason=str(error))]
     return [_computed(_row([effect], facts, measure=measure), result)]
-
-
-# "the MADRS score was lower in the ketamine group than in the midazolam group by 7.95 points":
-# the text carries the direction, and the number is written as a positive size of benefit.
-_DIRECTION_IN_WORDS_RE = re.compile(
-    r"\b(?:lower|higher|greater|larger|smaller|less|more|fewer)\b[^.;()]{0,80}\bby\s*$",
-    re.IGNORECASE,
-)
-
-
-def direction_in_words(effect: dict) -> str | None:
-    """The words before a difference that state its direction ("lower ... by"), or None.
-
-    Such a difference is written as a positive size, so its sign cannot be pooled with signed
-    differences (drug minus comparator) without reading the words.
-    """
-    sentence, sentence_start = _clean(effect.get("sentence")), _clean(effect.get("sentence_start"))
-    if sentence is None or sentence_start is None:
-        return None
-    before = sentence[: max(0, int(effect["start"]) - int(sentence_start))]
-    match = _DIRECTION_IN_WORDS_RE.search(before)
-    return match.group(0).strip() if match else None
 
 
 def _mean_difference_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline import marts, synthesis, warehouse
+from pipeline.extract import direction_in_words
 from pipeline.marts import TrialFacts
 
 EFFECT_KEYS = (
@@ -320,10 +321,9 @@ def test_a_difference_whose_direction_is_in_words_is_kept_out_of_pooling():
         start=31, end=35,
     )  # fmt: skip
     assert (
-        marts.direction_in_words(worded)
-        == "lower in the ketamine group than in the midazolam group by"
+        direction_in_words(worded) == "lower in the ketamine group than in the midazolam group by"
     )
-    assert marts.direction_in_words(signed) is None
+    assert direction_in_words(signed) is None
     frame = build([worded, signed])
     row = only(frame, pmid="3")
     assert math.isnan(row.yi) and "direction stated in words" in row.reason

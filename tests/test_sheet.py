@@ -273,3 +273,17 @@ def test_topics():
     early = _effect("-3.8", kind="mean_difference", value=-3.8, timepoint="24 hours")
     assert sheet.topic_of(early) == "speed"
     assert sheet.topic_of(_effect("64%", kind="response_rate", timepoint="day 28")) == "response"
+
+
+def test_a_difference_worded_lower_by_is_said_in_the_abstracts_words(all_verified):
+    path, _ = all_verified
+    html_text = sheet.render_html(build(path))
+    # Murrough 2013 (PMID 23982301): "the MADRS score was lower in the ketamine group than in the
+    # midazolam group by 7.95 points"; a bare "differed by 7.95" would read as a rise.
+    assert "Scores were lower in the ketamine group than in the midazolam group by" in html_text
+
+
+def test_pubmed_and_doi_links_are_set_apart(all_verified):
+    path, _ = all_verified
+    html_text = sheet.render_html(build(path))
+    assert "</a><a" not in html_text

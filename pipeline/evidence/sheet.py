@@ -27,6 +27,7 @@ from pipeline import warehouse
 from pipeline.errors import PipelineError
 from pipeline.evidence import citations, review
 from pipeline.evidence.readability import flesch_kincaid_grade
+from pipeline.extract import direction_in_words
 
 log = logging.getLogger(__name__)
 
@@ -416,6 +417,12 @@ def statement_for(effect: pd.Series, topic: str) -> Statement | None:
         unit = " mmHg" if "mmhg" in label.lower() else " points"
         parts = [f"{_label_text(label)}: ", *parts_value, f"{unit}{on_scale}{_on(arm)}"]
         parts += [*ci, f"{_at(timepoint)}."]
+    elif kind == "mean_difference" and (worded := direction_in_words(effect)):
+        # "lower in the ketamine group than in the midazolam group by 7.95": the abstract's words
+        # carry the direction, so a bare "differed by 7.95" would read as the opposite.
+        on_scale = f" on the {scale} scale" if scale else ""
+        parts = [f"Scores were {worded} ", *parts_value, f" points{on_scale}", *ci]
+        parts += [f"{_at(timepoint)}."]
     elif kind == "mean_difference":
         on_scale = f" on the {scale} scale" if scale else ""
         parts = ["Scores differed by ", *parts_value, f" points{on_scale}{_on(arm)}"]

@@ -6,6 +6,7 @@ stage (`pipeline.extract.store`) and the scorer (`pipeline.extract.scoring`) all
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -103,3 +104,31 @@ def arms_of_study(
         return arms
 
     return None, comparison
+
+
+# "the MADRS score was lower in the ketamine group than in the midazolam group by 7.95 points":
+# the text carries the direction, and the number is written as a positive size of benefit.
+_DIRECTION_IN_WORDS_RE = re.compile(
+    r"\b(?:lower|higher|greater|larger|smaller|less|more|fewer)\b[^.;()]{0,80}\bby\s*$",
+    re.IGNORECASE,
+)
+
+
+def direction_in_words(effect: dict) -> str | None:
+    """The words before a difference that state its direction ("lower ... by"), or None.
+
+    Such a difference is written as a positive size, so its sign cannot be pooled with signed
+    differences (drug minus comparator) without reading the words.
+    """
+    sentence = _present(effect.get("sentence"))
+    sentence_start = _present(effect.get("sentence_start"))
+    if sentence is None or sentence_start is None:
+        return None
+    before = sentence[: max(0, int(effect["start"]) - int(sentence_start))]
+    match = _DIRECTION_IN_WORDS_RE.search(before)
+    return match.group(0).strip() if match else None
+
+
+def _present(value):
+    """None for a missing value (None or NaN, as a DataFrame row gives it), else the value."""
+    return None if value is None or (isinstance(value, float) and value != value) else value
