@@ -342,7 +342,6 @@ class EntrezClient:
         self._session.headers["User-Agent"] = f"{policy.tool}/{__version__}"
         self.on_esearch = on_esearch  # called with every valid esearch body (snapshot recording)
         self.on_efetch = on_efetch  # called with every valid efetch body
-        self.requests_sent = 0
 
     def close(self) -> None:
         self._session.close()
@@ -363,7 +362,6 @@ class EntrezClient:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         captured.update(method=method, url=url, data=request.data)
         self._limiter.wait()
-        self.requests_sent += 1
         try:
             response = self._session.request(
                 method, url, data=request.data, headers=headers, timeout=self.policy.timeout
