@@ -77,22 +77,7 @@ def test_trial_facts_use_the_vocabularies(annotations):
 def test_values_and_ci_bounds_are_written_in_their_quote(annotations):
     """As in the development set, except that a rate given only as counts is checked by its
     counts (the contract computes its percent, so the percent itself is not written)."""
-    for number, record in annotations:
-        for effect in record["effects"]:
-            quote = effect["quote"]
-            where = f"line {number} PMID {record['pmid']} {effect['kind']} {effect['value']}"
-            if "value_text" in effect:
-                assert effect["value_text"] in quote, where
-                assert dev.words_to_number(effect["value_text"]) == effect["value"], where
-            else:
-                assert dev.written_in(effect["value"], quote) or count_rate_written_in(
-                    effect, quote
-                ), f"{where}: value not in {quote!r}"
-            for bound in ("ci_low", "ci_high"):
-                if effect[bound] is not None:
-                    assert dev.written_in(effect[bound], quote), (
-                        f"{where}: {bound} not in {quote!r}"
-                    )
+    dev.check_values_in_quotes(annotations, also_accept=count_rate_written_in)
 
 
 # What makes it a held-out set.
