@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.errors import PipelineError
 from pipeline.extract.numbers import (
     NUMBER_RE,
     P_VALUE_RE,
+    PLAIN_NUMBER,
     parse_number,
     parse_p_value,
     parse_word_number,
@@ -41,6 +46,19 @@ def test_number_tokens_keep_signs_but_not_range_dashes() -> None:
     assert [m.group() for m in NUMBER_RE.finditer(text)] == [
         "0.29", "0.84", "\u22125.39", "\u22120.48", "- 0.89", "1.1", "4.5",
     ]  # fmt: skip
+
+
+# Characters that decide where a number starts and ends, and a few others.
+_NUMBER_ALPHABET = "0123456789.-\u2212\u2012\u2013 \u2009\u00a0a_)]%(=,;x"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=_NUMBER_ALPHABET, max_size=14), st.integers(min_value=0, max_value=3))
+def test_number_tokens_are_those_of_the_plain_pattern(text: str, pos: int) -> None:
+    plain = re.compile(PLAIN_NUMBER)
+    assert [m.span() for m in NUMBER_RE.finditer(text, pos)] == [
+        m.span() for m in plain.finditer(text, pos)
+    ]
 
 
 @pytest.mark.parametrize(
