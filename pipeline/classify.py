@@ -158,25 +158,46 @@ _OPEN_LABEL_RE = _Gated(
 _OBSERVATIONAL_RE = _Gated(
     r"\bretrospective(?:ly)?\b|\bobservational\b|\breal[- ]world\b|\bcohort study\b|\bregistry\b"
     r"|\bpharmacovigilance\b|\bclaims (?:data|database)\b|\bsurvey\b|\bnaturalistic\b"
-    r"|\bchart review\b|\bdatabase\b|\bAdverse Event Reporting System\b",
+    r"|\bchart review\b|\bdatabase\b|\bAdverse Event Reporting System\b|\bcase-control\b"
+    r"|\bcross-sectional\b|\b(?:medical|health|clinical) records\b|\bFAERS\b|\bVigiBase\b"
+    r"|\bEudraVigilance\b|\bdisproportionality\b|\bpropensity score",
     (
-        "retrospect",
-        "observational",
-        "real",
-        "cohort",
-        "registry",
-        "pharmacovigilance",
-        "claims",
-        "survey",
-        "naturalistic",
-        "chart",
-        "database",
-        "adverse event reporting",
-    ),  # fmt: skip
-)
+        "retrospect", "observational", "real", "cohort", "registry", "pharmacovigilance",
+        "claims", "survey", "naturalistic", "chart", "database", "adverse event reporting",
+        "case-control", "cross-sectional", "records", "faers", "vigibase", "eudravigilance",
+        "disproportionality", "propensity",
+    ),
+)  # fmt: skip
 _ANIMAL_RE = _Gated(
-    r"\b(?:mice|mouse|rats?|rodents?|murine|microglial cells|in vitro)\b",
-    ("mice", "mouse", "rats", " rat ", "rodent", "murine", "microglial", "in vitro"),
+    r"\b(?:mice|mouse|rats?|rodents?|murine|microglial cells|in vitro|zebrafish|cell lines?)\b",
+    (
+        "mice", "mouse", "rats", " rat ", "rodent", "murine", "microglial", "in vitro",
+        "zebrafish", "cell line",
+    ),
+)  # fmt: skip
+# A review says so in its body even when neither its title nor its publication type does.
+_REVIEW_BODY_RE = _Gated(
+    r"\b(?:this|our|the present|a|narrative|literature|scoping|we) (?:narrative |mini-?)?"
+    r"review(?:ed|s)?\b|\bwe (?:summari[sz]e|discuss|overview)\b|\bthis (?:article|paper|chapter)"
+    r" (?:reviews|summari[sz]es|discusses|describes|provides an overview)\b|^(?:Areas covered"
+    r"|AREAS COVERED)\s?:|\s(?:Areas covered|Expert opinion|EXPERT OPINION)\s?:|\bsearched "
+    r"(?:the )?(?:PubMed|MEDLINE|Embase|PsycINFO|Web of Science|Cochrane)",
+    ("review", "summari", "discuss", "overview", "areas covered", "expert opinion", "searched"),
+)
+# Publication types of records that report no study of their own.
+_NOT_A_STUDY_PUBTYPES = frozenset({"Editorial", "Comment", "Letter", "News", "Interview"})
+_TRIAL_PUBTYPES = frozenset(
+    {
+        "Randomized Controlled Trial", "Clinical Trial", "Clinical Trial, Phase I",
+        "Clinical Trial, Phase II", "Clinical Trial, Phase III", "Clinical Trial, Phase IV",
+        "Observational Study", "Case Reports",
+    }
+)  # fmt: skip
+# A study of its own patients: "we enrolled", "patients were randomized", "(n = 30)".
+_OWN_PATIENTS_RE = _Gated(
+    r"\bwe (?:enrolled|recruited|randomi[sz]ed|treated|included \d+ patients)\b|\b(?:patients|"
+    r"participants|subjects) were (?:enrolled|recruited|randomi[sz]ed|randomly)\b|\(n ?= ?\d+\)",
+    ("enrolled", "recruited", "randomi", "randomly", "treated", "included", "n =", "n="),
 )
 _TRIAL_RE = re.compile(
     r"\b(?:double-blind|placebo-controlled|randomi[sz]ed (?:controlled |clinical )?trial|phase "
@@ -197,8 +218,12 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
         return "review"
     if "Case Reports" in pubtypes or _CASE_RE.search(title):
         return "case_report"
-    if _OTHER_TITLE_RE.search(title) or _ANIMAL_RE.search(title):
-        return "other"  # commentary, reply, economic model, animal study
+    if (
+        _OTHER_TITLE_RE.search(title)
+        or _ANIMAL_RE.search(title)
+        or (pubtypes & _NOT_A_STUDY_PUBTYPES and not pubtypes & _TRIAL_PUBTYPES)
+    ):
+        return "other"  # commentary, reply, letter, economic model, animal study
     observational = "Observational Study" in pubtypes or _OBSERVATIONAL_RE.search(title)
     post_hoc = _POST_HOC_BODY_RE.search(abstract)
     if post_hoc and _OBSERVATIONAL_RE.search(abstract, post_hoc.end(), post_hoc.end() + 60):
@@ -215,6 +240,8 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
         return "other"
     if "Review" in pubtypes or _REVIEW_RE.search(title):
         return "review"
+    if _REVIEW_BODY_RE.search(abstract) and not _OWN_PATIENTS_RE.search(abstract):
+        return "review"  # "In this review ...", "Areas covered: ...", "We searched PubMed ..."
     randomized = bool(_RANDOMIZED_RE.search(text)) or "Randomized Controlled Trial" in pubtypes
     low = _lower(text)
     several_trials = any(f"{n} randomi" in low for n in ("two", "three", " 2", " 3"))
@@ -281,9 +308,44 @@ def _drugs(text: str) -> list[str]:
     return [drug for drug in ("ketamine", "esketamine", "arketamine") if counts[drug]]
 
 
+_BACKGROUND_LABELS = ("BACKGROUND", "INTRODUCTION", "RATIONALE", "CONTEXT", "IMPORTANCE")
+_BACKGROUND_LABEL_RE = re.compile(
+    rf"(?:{'|'.join(_BACKGROUND_LABELS)}|{'|'.join(w.title() for w in _BACKGROUND_LABELS)})\s?:\s"
+)
+# The label that ends a background section: one in capitals ("METHODS:", "AIMS:") or a usual
+# one in title case ("Objective:", "Methods:").
+_NEXT_LABEL_RE = re.compile(
+    r"(?<=\s)(?:[A-Z][A-Z/&-]+(?: [A-Z/&-]+)*|Objectives?|Aims?|Methods?|Results|Purpose|Design"
+    r"|Areas covered|Materials and methods|Data sources)\s?:\s"
+)
+
+
+@functools.lru_cache(maxsize=4)
+def without_background(abstract: str) -> str:
+    """The abstract without its background section ("BACKGROUND: ...", "INTRODUCTION: ..."):
+    what earlier studies did, which is not what this study did. Unstructured abstracts and
+    abstracts that are all background are returned whole."""
+    if ":" not in abstract or not _contains_any(_lower(abstract), _BACKGROUND_NEEDLES):
+        return abstract
+    start = _BACKGROUND_LABEL_RE.search(abstract)
+    while start and start.start() and not abstract[start.start() - 1].isspace():
+        start = _BACKGROUND_LABEL_RE.search(abstract, start.end())
+    if not start:
+        return abstract
+    end = _NEXT_LABEL_RE.search(abstract, start.end())
+    if not end:
+        return abstract
+    return abstract[: start.start()] + abstract[end.start() :]
+
+
+_BACKGROUND_NEEDLES = tuple(f"{label.lower()}:" for label in _BACKGROUND_LABELS) + tuple(
+    f"{label.lower()} :" for label in _BACKGROUND_LABELS
+)
+
+
 def _drug(title: str, abstract: str) -> list[str] | None:
     from_title = _drugs(title)
-    counts = _drug_counts(abstract)
+    counts = _drug_counts(without_background(abstract) if from_title else abstract)
     if from_title:
         # A comparator drug the abstract keeps naming counts too (oral ketamine vs esketamine).
         extra = [d for d, n in counts.items() if d not in from_title and n >= _REPEATED]
@@ -314,12 +376,16 @@ _ROUTES = [
 
 def _route(title: str, abstract: str) -> list[str] | None:
     from_title = _routes_in(title)
+    # What earlier studies used (the background section) is not this study's route, unless the
+    # background is the only place a route is named.
+    own = without_background(abstract)
     if not from_title:
-        return _routes_in(abstract)
+        return _routes_in(own) or _routes_in(abstract)
+    # Another route counts when the study itself keeps naming it.
     repeated = [
         route
-        for route in _routes_in(abstract) or []
-        if route not in from_title and _route_mentions(route, abstract) >= _REPEATED
+        for route in _routes_in(own) or []
+        if route not in from_title and _route_mentions(route, own) >= _REPEATED
     ]
     return [r for r, _ in _ROUTES if r in from_title + repeated]
 
@@ -666,7 +732,7 @@ _ASSIGNED_ARMS_RE = re.compile(
 
 
 _LEADING_WORDS_RE = re.compile(
-    r"^(?:or|and|to|of|in|the|a|(?:a )?single (?:intravenous )?dose of)\s", re.I
+    r"^(?:or|and|to|of|in|the|a|(?:a )?(?:single )?(?:intravenous )?dose of)\s", re.I
 )
 
 
@@ -827,8 +893,28 @@ def _arms(abstract: str) -> list[dict]:
             ):
                 continue  # totals and age bands are not arms
             label = _TREATED_SUFFIX_RE.sub("", label) or label
+            if label.lower() in ("mg", "mg/kg"):  # "esketamine 28 mg (n = 11), 56 mg (n = 11)"
+                label = _dose_only_label(window, arms)
+                if label is None:
+                    continue
             arms.append({"label": label, "n": int(match["n"])})
     return arms or _assigned_groups(abstract)
+
+
+_DOSE_AT_END_RE = re.compile(r"(?P<dose>\d+(?:\.\d+)?\s?(?:mg/kg|mg))\s?$")
+_DOSE_IN_LABEL_RE = re.compile(r"\s?\d+(?:\.\d+)?\s?(?:mg/kg|mg)\b.*$")
+
+
+def _dose_only_label(window: str, arms: list[dict]) -> str | None:
+    """The label of an arm written as a dose alone ("56 mg (n = 11)" after "esketamine 28 mg
+    (n = 11)"): the previous arm's drug with this dose; None when no previous arm names one."""
+    dose = _DOSE_AT_END_RE.search(window)
+    if not dose or not arms:
+        return None
+    drug = _DOSE_IN_LABEL_RE.sub("", arms[-1]["label"]).strip()
+    if not drug or drug == arms[-1]["label"]:
+        return None  # the previous arm had no dose: its label is not "drug dose"
+    return f"{drug} {dose['dose']}"
 
 
 _TREATED_SUFFIX_RE = re.compile(

@@ -65,6 +65,36 @@ def facts(title: str, abstract: str = "", pubtypes=()) -> TrialFacts:
             "observational",
         ),
         ("Thoughts on ketamine", "Ketamine is interesting.", (), None),
+        (
+            "Ketamine and the glutamate hypothesis",
+            "In this review, we discuss randomized controlled trials of ketamine in depression.",
+            (),
+            "review",
+        ),
+        (
+            "Esketamine: where next?",
+            "Areas covered: the randomized trials of esketamine. Expert opinion: more are needed.",
+            (),
+            "review",
+        ),
+        (
+            "Esketamine clinical trials: a reply",
+            "The randomized trials of esketamine were well designed.",
+            ("Comment", "Letter"),
+            "other",
+        ),
+        (
+            "Ketamine prescriptions and suicide attempts",
+            "A case-control study of pharmacy records.",
+            (),
+            "observational",
+        ),
+        (
+            "Ketamine in a zebrafish model of stress",
+            "Zebrafish larvae were exposed to ketamine.",
+            (),
+            "other",
+        ),
     ],
 )
 def test_design(title: str, abstract: str, pubtypes, design: str | None) -> None:
@@ -79,6 +109,31 @@ def test_drug_and_route_from_the_title_first() -> None:
     )
     assert result.drug == ["esketamine"]
     assert result.route == ["iv"]
+
+
+def test_routes_and_drugs_of_earlier_studies_in_the_background_do_not_count() -> None:
+    abstract = (
+        "BACKGROUND: Most studies of ketamine used intravenous (IV) or intranasal (IN) routes; IV "
+        "ketamine works, and IV infusions are costly. METHODS: We gave subcutaneous esketamine "
+        "weekly to 30 patients. RESULTS: Esketamine was well tolerated."
+    )
+    result = facts("Subcutaneous esketamine for depression", abstract)
+    assert result.drug == ["esketamine"]
+    assert result.route == ["sc"]
+    # Without a route in the title, the study's own sections decide.
+    assert facts("Esketamine for depression", abstract).route == ["sc"]
+    # The same words in a study's own methods count.
+    own = abstract.replace("BACKGROUND:", "METHODS:", 1)
+    assert facts("Subcutaneous esketamine for depression", own).route == ["iv", "sc"]
+
+
+def test_the_background_section_ends_at_the_next_label() -> None:
+    from pipeline.classify import without_background
+
+    text = "BACKGROUND: Earlier work. Objective: To test. RESULTS: It worked."
+    assert without_background(text) == "Objective: To test. RESULTS: It worked."
+    assert without_background("Ketamine works: it is fast.") == "Ketamine works: it is fast."
+    assert without_background("BACKGROUND: Only background.") == "BACKGROUND: Only background."
 
 
 def test_a_comparator_drug_named_again_and_again_is_kept() -> None:
@@ -168,6 +223,19 @@ def test_arms_written_with_upper_case_n_in_one_sentence() -> None:
     assert [arm["n"] for arm in result.arms] == [121, 118]
     assert result.arms[0]["label"] == "Ketamine"
     assert result.n_randomized == 239
+
+
+def test_arms_written_as_doses_after_the_first_take_its_drug() -> None:
+    abstract = (
+        "Participants were randomized (3:1:1:1) to placebo (n = 33), esketamine 28 mg (n = 11), "
+        "56 mg (n = 11), or 84 mg (n = 12) twice weekly."
+    )
+    assert facts("Esketamine dose study", abstract, ("Randomized Controlled Trial",)).arms == [
+        {"label": "placebo", "n": 33},
+        {"label": "esketamine 28 mg", "n": 11},
+        {"label": "esketamine 56 mg", "n": 11},
+        {"label": "esketamine 84 mg", "n": 12},
+    ]
 
 
 def test_arms_counted_as_assigned_patients() -> None:
