@@ -389,9 +389,50 @@ def test_single_arm_study_gives_its_drug_to_every_value() -> None:
     ]
 
 
-def test_counts_without_a_percentage_are_not_rates() -> None:
-    # The annotation guide: a value is never computed from other numbers ("12 of 20" alone).
-    assert extract_effects("Response occurred in 12 of 20 patients given ketamine.") == []
+@pytest.mark.parametrize(
+    ("text", "kind", "events", "total", "quote"),
+    [
+        (
+            "Response occurred in 12 of 20 patients given ketamine.",
+            "response_rate", 12, 20, "Response occurred in 12 of 20 patients",
+        ),
+        (
+            "Four of the 7 esketamine-assigned patients achieved a treatment response.",
+            "response_rate", 4, 7,
+            "Four of the 7 esketamine-assigned patients achieved a treatment response",
+        ),
+        ("By week 4, 2 of 15 remitted.", "remission_rate", 2, 15, "2 of 15 remitted"),
+        (
+            "14/70 participants relapsed during maintenance.",
+            "relapse_rate", 14, 70, "14/70 participants relapsed",
+        ),
+    ],
+)  # fmt: skip
+def test_counts_alone_give_the_rate_they_make(text, kind, events, total, quote) -> None:
+    # A rate written as n/N only: the value is 100 * n / N, unrounded, and the quote holds both
+    # counts as written (the percentage itself is not in the text).
+    effect = only(text)
+    assert (effect.kind, effect.n_events, effect.n_total) == (kind, events, total)
+    assert effect.value == 100 * events / total
+    assert effect.quote == quote
+    assert_span(text, effect)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Response was seen in 1/2 of the trials.",  # not a count of patients
+        "Of 20 patients, 3 of 20 were male and 12 responded.",  # the counts are not the rate's
+        "None of the 7 placebo-assigned patients achieved a response.",  # no numeral
+        "Remission was reported in 3 of 12 studies.",
+        "Response occurred in 5 of 3 patients.",  # more events than patients: not a rate
+    ],
+)
+def test_counts_that_are_not_a_rate(text: str) -> None:
+    assert extract_effects(text) == []
+
+
+def test_counts_with_a_percentage_keep_the_written_percentage() -> None:
     effect = only("Response occurred in 12 of 20 patients (60%) given ketamine.")
     assert (effect.kind, effect.value, effect.n_events, effect.n_total) == (
         "response_rate",

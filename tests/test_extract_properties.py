@@ -21,6 +21,7 @@ PIECES = st.sampled_from(
         "remission ", "relapse ", "rates of ", " vs ", "nausea (", "n = ", "SMD = - ", "d = ",
         "effect sizes were ", "NNT, ", "mean change ", "difference ", "by ", " and ", ". ",
         "Fifty-nine percent ", "(SD=", "±", "0", "1", "2", "4", "7", "9", ".5", "26.7", "0.49",
+        " of ", "/", " patients ", "responded", "remitted", "achieved remission", "Four",
     ]
 )  # fmt: skip
 EFFECTISH = st.lists(PIECES, max_size=40).map("".join)
@@ -34,19 +35,39 @@ def check(abstract: str) -> None:
         quote = abstract[effect.start : effect.end]
         assert quote == effect.quote
         assert effect.sentence.find(quote) >= 0
-        # The value as written is in the quote: some number token in it parses to the value.
-        assert _has_value(quote, effect.value), (quote, effect.value)
+        # The value as written is in the quote: some number token in it parses to the value,
+        # or, for a rate written as counts alone, both counts are and the value is their rate.
+        assert _has_value(quote, effect.value) or _has_counts(quote, effect), (quote, effect)
+
+
+def _written_numbers(quote: str) -> list[float]:
+    numbers = [parse_number(m.group()) for m in NUMBER_RE.finditer(quote)]
+    return numbers + [parse_word_number(m.group()) for m in WORD_NUMBER_RE.finditer(quote)]
 
 
 def _has_value(quote: str, value: float) -> bool:
-    numbers = [parse_number(m.group()) for m in NUMBER_RE.finditer(quote)]
-    words = [parse_word_number(m.group()) for m in WORD_NUMBER_RE.finditer(quote)]
-    return value in numbers or value in words
+    return value in _written_numbers(quote)
+
+
+def _has_counts(quote: str, effect) -> bool:
+    if effect.n_events is None or not effect.n_total:
+        return False
+    written = _written_numbers(quote)
+    return (
+        effect.n_events in written
+        and effect.n_total in written
+        and effect.value == 100 * effect.n_events / effect.n_total
+    )
 
 
 def test_the_generated_text_does_produce_effects() -> None:
     """Guard against a vacuous property: the pieces must make the rules fire."""
-    samples = ["OR = 2 (95% CI, 1 to 4)", "response rates of 26.7% vs 9%", "d = \u22120.49"]
+    samples = [
+        "OR = 2 (95% CI, 1 to 4)",
+        "response rates of 26.7% vs 9%",
+        "d = \u22120.49",
+        "4 of 7 patients responded",
+    ]
     assert all(extract_text("0", "t", text).effects for text in samples)
 
 

@@ -70,6 +70,16 @@ class Effect:
         return asdict(self)
 
 
+def _count(text: str) -> int | None:
+    """A count written in digits or words ("4", "Four"); None for anything else."""
+    if text.isdigit():
+        return int(text)
+    try:
+        return parse_word_number(text)
+    except Exception:  # noqa: BLE001 - not a number word
+        return None
+
+
 # --- vocabularies -------------------------------------------------------------------------
 
 # Named statistics and the kind they give. Written out case by case (no IGNORECASE, every
@@ -639,6 +649,26 @@ _TIME_WORD_BEFORE_RE = re.compile(
 )
 _COUNT_AFTER_RE = re.compile(rf"{SP}?[\[(]{SP}?(?P<events>\d+){SP}?(?:/|of){SP}?(?P<total>\d+)")
 _CLAUSE_BREAK_RE = re.compile(r"[;:]")
+# A rate written as counts alone: "4 of 15 patients responded", "14/70 participants remitted",
+# "Four of the 7 esketamine-assigned patients achieved a treatment response".
+_COUNTS_RE = re.compile(
+    rf"(?<![\w./-])(?P<events>\d+|{WORD_NUMBER}){SP}?(?:(?:out{SP})?of{SP}(?:the{SP})?|/)"
+    rf"(?P<total>\d+)(?![\w./]|{SP}?[\[(]{SP}?\d[\d.]*{SP}?%)",
+    _CI,
+)
+# What may stand between the counts and the verb: "patients", "esketamine-assigned patients".
+_COUNTS_TO_VERB_RE = re.compile(rf"(?:{SP}[\w-]+){{0,3}}?{SP}(?:(?:had|have|also){SP})?$")
+_PEOPLE_AFTER_COUNTS_RE = re.compile(
+    rf"{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|individuals|adults|people"
+    rf"|women|men|adolescents|veterans)\b",
+    _CI,
+)
+# "Remission was achieved in 12 of 30 patients", "response in 5/20 participants"
+_RATE_IN_COUNTS_RE = re.compile(
+    rf"\b(?:(?P<response_rate>respon(?:se|ded))|(?P<remission_rate>remission|remitted)"
+    rf"|(?P<relapse_rate>relapse[sd]?))\b(?:{SP}[\w-]+){{0,4}}?{SP}(?:in|by|among){SP}$",
+    _CI,
+)
 
 
 @dataclass
@@ -668,7 +698,22 @@ def _may_report_effect(text: str) -> bool:
         or "mmHg" in text
         or bool(_SIGNED_NUMBER_RE.search(text))
         or _may_name_statistic(text)
+        or (_may_hold_counts(text) and _may_name_rate(text))
     )
+
+
+# "4 of 15", "14/70", "Four of the 7": where a rate may be written as counts.
+_COUNTS_HINT_RE = re.compile(r"\d ?/ ?\d|\w (?:out )?of (?:the )?\d")
+
+
+def _may_hold_counts(text: str) -> bool:
+    return ("of" in text or "/" in text) and _COUNTS_HINT_RE.search(text) is not None
+
+
+def _may_name_rate(text: str) -> bool:
+    """Whether a sentence may name response, remission or relapse (for rates given as counts)."""
+    low = text.lower()
+    return "respon" in low or "remi" in low or "relaps" in low
 
 
 _PERCENT_SIGN_RE = re.compile(rf"{SP}?%")
@@ -870,6 +915,8 @@ class _SentenceExtractor:
             self._correlations()
         self._rates()
         self._word_percent_rates()
+        if _may_hold_counts(self.text) and _may_name_rate(self.text):
+            self._count_rates()
         for effect in self.effects:
             self._attach_context(effect)
         self.effects.sort(key=lambda e: (e.start, e.end))
@@ -1264,6 +1311,36 @@ class _SentenceExtractor:
                 effect.label = found[1]
                 self.proportions.append(effect)
                 self.taken.append(match.span())
+
+    def _count_rates(self) -> None:
+        """Response, remission and relapse written as counts alone ("4 of 15 patients
+        responded"): the value is 100 * events / total, unrounded, with both counts kept; the
+        quote holds both numbers as written (the percentage itself is not in the text)."""
+        for match in _COUNTS_RE.finditer(self.text):
+            start, end = match.span()
+            if self._overlaps(self.taken, start, end) or self._overlaps(self.blocked, start, end):
+                continue
+            events, total = _count(match["events"]), int(match["total"])
+            if events is None or total == 0 or events > total:
+                continue
+            clause_end = self._clause_end(end)
+            verb = _RATE_VERB_RE.search(self.text, end, min(clause_end, end + 70))
+            if verb and _COUNTS_TO_VERB_RE.fullmatch(self.text, end, verb.start()):
+                kind, span_end = verb.lastgroup, verb.end()
+            else:
+                before = _RATE_IN_COUNTS_RE.search(
+                    self.text, max(self._clause_start(start), start - 60), start
+                )
+                if not before:
+                    continue
+                people = _PEOPLE_AFTER_COUNTS_RE.match(self.text, end)
+                if not people:
+                    continue  # "in 1/2 of the trials": not a count of patients
+                kind, span_end, start = before.lastgroup, people.end(), before.start()
+            effect = self._make(kind, 100 * events / total, start, span_end)
+            effect.n_events, effect.n_total = events, total
+            self.proportions.append(effect)
+            self.taken.append((start, span_end))
 
     def _adverse_event_rates(self) -> None:
         for match in _AE_RE.finditer(self.text):
