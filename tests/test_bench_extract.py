@@ -25,7 +25,9 @@ def sets(tmp_path, monkeypatch) -> dict:
     dev, heldout = tmp_path / "dev.jsonl", tmp_path / "heldout.jsonl"
     dev.write_text(json.dumps(annotation) + "\n", encoding="utf-8")
     heldout.write_text(json.dumps(annotation) + "\n", encoding="utf-8")
-    monkeypatch.setattr(bench_extract, "SETS", {"dev": dev, "heldout": heldout})
+    monkeypatch.setattr(
+        bench_extract, "SETS", {"dev": dev, "heldout": heldout, "heldout2": tmp_path / "none"}
+    )
     return {"1": SourceRecord("1", "Ketamine versus midazolam", ABSTRACT)}
 
 
@@ -44,6 +46,10 @@ def test_mismatches_list_quotes_but_the_table_does_not(sets, capsys) -> None:
     result = score([json.loads(bench_extract.SETS["dev"].read_text(encoding="utf-8"))], sets)
     bench_extract.print_mismatches(result)
     assert "NNT of 4" in capsys.readouterr().out
+
+
+def test_every_set_has_a_title() -> None:
+    assert set(bench_extract.TITLES) == set(bench_extract.SETS)
 
 
 def test_a_missing_or_broken_set_is_reported_not_fatal(sets, capsys) -> None:
