@@ -112,7 +112,8 @@ _POST_HOC_RE = _Gated(
 _POST_HOC_BODY_RE = _Gated(
     r"\b(?:this|a|the present|we (?:performed|conducted)(?: a)?) (?:is a )?(?:post[- ]?hoc"
     r"|secondary|pooled|exploratory) (?:analys[ie]s|study)\b|\bpost[- ]?hoc analys[ie]s of "
-    r"(?:data|a|the)|\bthis analysis (?:assessed|examined|evaluated)|\bdata sources were\b",
+    r"(?:data|a|the)|\bthis analysis (?:assessed|examined|evaluated)|\bdata sources were\b"
+    r"|\b(?:were|was) pooled from\b|\bpost[- ]?hoc nature\b",
     ("hoc", "secondary", "pooled", "exploratory", "this analysis", "data sources"),
 )
 # "...: Results From Four Phase 3 Studies", "Findings from a 32-week randomised ... study"
@@ -158,7 +159,7 @@ _OPEN_LABEL_RE = _Gated(
 _OBSERVATIONAL_RE = _Gated(
     r"\bretrospective(?:ly)?\b|\bobservational\b|\breal[- ]world\b|\bcohort study\b|\bregistry\b"
     r"|\bpharmacovigilance\b|\bclaims (?:data|database)\b|\bsurvey\b|\bnaturalistic\b"
-    r"|\bchart review\b|\bdatabase\b|\bAdverse Event Reporting System\b|\bcase-control\b"
+    r"|\bchart review\b|\bdatabases?\b|\bAdverse Event Reporting System\b|\bcase-control\b"
     r"|\bcross-sectional\b|\b(?:medical|health|clinical) records\b|\bFAERS\b|\bVigiBase\b"
     r"|\bEudraVigilance\b|\bdisproportionality\b|\bpropensity score",
     (
@@ -179,9 +180,10 @@ _ANIMAL_RE = _Gated(
 _REVIEW_BODY_RE = _Gated(
     r"\b(?:this|our|the present|a|narrative|literature|scoping|we) (?:narrative |mini-?)?"
     r"review(?:ed|s)?\b|\bwe (?:summari[sz]e|discuss|overview)\b|\bthis (?:article|paper|chapter)"
-    r" (?:reviews|summari[sz]es|discusses|describes|provides an overview)\b|^(?:Areas covered"
-    r"|AREAS COVERED)\s?:|\s(?:Areas covered|Expert opinion|EXPERT OPINION)\s?:|\bsearched "
-    r"(?:the )?(?:PubMed|MEDLINE|Embase|PsycINFO|Web of Science|Cochrane)",
+    r" (?:reviews|summari[sz]es|discusses|describes|provides an overview)\b|\bwe (?:performed|"
+    r"conducted|carried out|undertook) an? (?:systematic review|meta-?analys[ie]s)"
+    r"|^(?:Areas covered|AREAS COVERED)\s?:|\s(?:Areas covered|Expert opinion|EXPERT OPINION)\s?:"
+    r"|\bsearched (?:the )?(?:PubMed|MEDLINE|Embase|PsycINFO|Web of Science|Cochrane)",
     ("review", "summari", "discuss", "overview", "areas covered", "expert opinion", "searched"),
 )
 # Publication types of records that report no study of their own.
@@ -198,6 +200,16 @@ _OWN_PATIENTS_RE = _Gated(
     r"\bwe (?:enrolled|recruited|randomi[sz]ed|treated|included \d+ patients)\b|\b(?:patients|"
     r"participants|subjects) were (?:enrolled|recruited|randomi[sz]ed|randomly)\b|\(n ?= ?\d+\)",
     ("enrolled", "recruited", "randomi", "randomly", "treated", "included", "n =", "n="),
+)
+# A study that treated one group of its own patients: "Seventy TRD patients received 394 weekly
+# s.c. esketamine injections", "A total of sixty patients ... were enrolled in the clinical study of
+# esketamine". Only reached when nothing says randomized, observational, review or case report.
+_TREATED_GROUP_RE = _Gated(
+    rf"\b(?:\d+|{WORD_NUMBER}){SP}(?:[\w-]+{SP}){{0,3}}?(?:patients|participants|subjects|adults"
+    rf"|inpatients|outpatients)\b[^.;]{{0,40}}?\b(?:received|were{SP}(?:treated{SP}with|given"
+    rf"|enrolled{SP}in{SP}(?:the|a){SP}(?:clinical{SP})?(?:study|trial){SP}of))\b"
+    rf"(?:[^.;]|(?-i:\.(?!\s[A-Z\d(]))){{0,40}}?(?:es|ar)?ketamine\b",  # "s.c. esketamine"
+    ("received", "treated with", "given", "enrolled in"),
 )
 _TRIAL_RE = re.compile(
     r"\b(?:double-blind|placebo-controlled|randomi[sz]ed (?:controlled |clinical )?trial|phase "
@@ -269,6 +281,8 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
     if pubtypes & {"Clinical Trial", "Clinical Trial, Phase I", "Clinical Trial, Phase II",
                    "Clinical Trial, Phase III", "Clinical Trial, Phase IV"}:  # fmt: skip
         return "open_label"
+    if _TREATED_GROUP_RE.search(abstract):
+        return "open_label"  # "Seventy TRD patients received weekly esketamine": one treated group
     return None
 
 
@@ -674,8 +688,8 @@ _COUNT = rf"(?P<n>\d[\d,]*|{WORD_NUMBER})"
 _DIGIT_COUNT = r"(?P<n>\d[\d,]*)"
 _N_RANDOMIZED_PATTERNS = [
     rf"\b[Oo]f{SP}{_COUNT}{SP}(?:patients|participants|subjects|adults),[^.;]{{0,40}}randomi",
-    rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:randomi[sz]ed|randomly{SP}(?:assigned"
-    rf"|allocated)|underwent{SP}randomi[sz]ation)\b",
+    rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:\([^()]{{1,30}}\){SP})?(?:were{SP})?(?:randomi[sz]ed"
+    rf"|randomly{SP}(?:assigned|allocated)|underwent{SP}randomi[sz]ation)\b",
     rf"\b{_COUNT}{SP}(?:patients|participants|subjects|adults|outpatients|inpatients)"
     rf"(?:{SP}[\w-]+){{0,4}}?{SP}were{SP}(?:assigned|allocated){SP}to\b"
     rf"(?![^.;]{{0,60}}\band{SP}\d+{SP}to\b)",  # not "336 ... to A and 340 to B": one arm
@@ -696,9 +710,11 @@ _N_ENROLLED_PATTERNS = [
     rf"|participants|subjects|adults|outpatients|inpatients)",
     rf"\b(?:conducted|performed){SP}in{SP}{_COUNT}{SP}(?:patients|participants|subjects)",
     rf"\b[Aa]mong{SP}{_COUNT}{SP}(?:patients|participants|adults)\b",
-    rf"\b{_COUNT}{SP}(?:participants|patients|subjects|adults)\b[^.;]{{0,90}}?\b(?:completed"
-    rf"|participated{SP}in|took{SP}part{SP}in|received)\b",
+    rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:participants|patients|subjects|adults)\b[^.;]{{0,90}}?"
+    rf"\b(?:completed|participated{SP}in|took{SP}part{SP}in|received)\b",
     rf"\b{_COUNT}{SP}(?:participants|patients|subjects|adults){SP}(?:self-)?administered\b",
+    rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants"
+    rf"|subjects|adults|individuals)\b",
 ]
 # Words each pattern needs (lower case): a pattern is run only on windows that have one.
 _N_RANDOMIZED_PATTERN_NEEDLES = [
@@ -708,7 +724,7 @@ _N_RANDOMIZED_PATTERN_NEEDLES = [
 _N_ENROLLED_PATTERN_NEEDLES = [
     ("enrolled", "included", "recruited"), ("enrolled", "included"),
     ("enrolled", "included", "recruited"), ("conducted", "performed"), ("among",),
-    ("completed", "participated", "took part", "received"), ("administered",),
+    ("completed", "participated", "took part", "received"), ("administered",), ("total",),
 ]  # fmt: skip
 _PATTERN_NEEDLES = {
     **dict(zip(_N_RANDOMIZED_PATTERNS, _N_RANDOMIZED_PATTERN_NEEDLES, strict=True)),
@@ -719,6 +735,8 @@ _RANDOMIZED_NEEDLES = ("random", "assigned", "allocated")
 _TOTAL_N_RE = re.compile(
     rf"\b(?:in|of){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|adults"
     rf"|outpatients|inpatients|individuals){SP}?\({SP}?[nN]{SP}?={SP}?(?P<n>\d+){SP}?\)"
+    rf"|\btotal{SP}(?:[\w-]+{SP}){{0,2}}?(?:population|sample){SP}?\({SP}?[nN]{SP}?={SP}?"
+    rf"(?P<total>\d+){SP}?\)"
 )
 # "esketamine [n = 122]", "placebo (n = 33)", "ESK, n = 316": the n first, then its label.
 _ARM_N_RE = re.compile(rf"(?P<open>[\[(]|,){SP}?n{SP}?={SP}?(?P<n>\d+){SP}?[\])]?")
@@ -761,10 +779,11 @@ _NOT_PEOPLE_RE = re.compile(
 _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
     "completed", "participated", "took part", "received", "administered", "assigned", "allocated",
+    "total of",
 )  # fmt: skip
 _ENROLLED_NEEDLES = (
     "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
-    "participated", "took part", "received", "administered",
+    "participated", "took part", "received", "administered", "total of",
 )  # fmt: skip
 _NUMBER_WORDS = frozenset(
     [
@@ -855,8 +874,12 @@ _ARM_SENTENCE_RE = re.compile(r"randomi[sz]|randomly|assigned|groups?\b|arms?\b"
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=\.)\s+(?=[A-Z])")
 
 
-def _arms(abstract: str) -> list[dict]:
+def _arms(abstract: str, design: str | None = None) -> list[dict]:
+    """Arms written "label (n = 30)" or "336 ... were assigned to A and 340 to B". Outside
+    randomised trials only sentences that speak of groups or arms count, and never those that
+    speak of cohorts (cohorts are not arms)."""
     arms = []
+    randomized = design in ("rct", "crossover_rct", "post_hoc")
     low = _lower(abstract)
     assigned = (
         _ASSIGNED_ARMS_RE.search(abstract)
@@ -873,8 +896,13 @@ def _arms(abstract: str) -> list[dict]:
     for sentence in sentences:
         if "=" not in sentence or not (
             _ARM_SENTENCE_RE.search(sentence)
-            or len(_ARM_N_RE.findall(sentence)) + len(_ARM_UPPER_N_RE.findall(sentence)) >= 2
+            or (
+                randomized
+                and len(_ARM_N_RE.findall(sentence)) + len(_ARM_UPPER_N_RE.findall(sentence)) >= 2
+            )
         ):
+            continue
+        if not randomized and _COHORT_WORD_RE.search(sentence):
             continue
         anchors = list(_ARM_N_RE.finditer(sentence))
         if not anchors:
@@ -889,7 +917,7 @@ def _arms(abstract: str) -> list[dict]:
                 continue
             label = _LEADING_WORDS_RE.sub("", found["label"].strip(" ,;"))
             if re.fullmatch(r"(?:N|total|all|overall)", label, re.I) or re.search(
-                r"\byears?\b|\bolder\b|\baged?\b", label, re.I
+                r"\byears?\b|\bolder\b|\byounger\b|\baged?\b", label, re.I
             ):
                 continue  # totals and age bands are not arms
             label = _TREATED_SUFFIX_RE.sub("", label) or label
@@ -915,6 +943,49 @@ def _dose_only_label(window: str, arms: list[dict]) -> str | None:
     if not drug or drug == arms[-1]["label"]:
         return None  # the previous arm had no dose: its label is not "drug dose"
     return f"{drug} {dose['dose']}"
+
+
+_COHORT_WORD_RE = re.compile(r"\bcohorts?\b", re.I)
+_PEOPLE_WORD = r"(?:patients|participants|adults|individuals|subjects)"
+# "The esketamine cohort included 165 patients", "In the Medicaid cohort, 51,206 patients were
+# included", "the respective cohorts was 122 for esketamine, 336 for ECT, ... and 4496 for ..."
+_COHORT_COUNT_RES = (
+    re.compile(
+        rf"\b(?P<label>[\w-]+(?:{SP}[\w-]+)?){SP}cohort{SP}(?:included|comprised|consisted{SP}of)"
+        rf"{SP}(?P<n>\d[\d,]*){SP}{_PEOPLE_WORD}\b"
+    ),
+    re.compile(
+        rf"\b[Ii]n{SP}the{SP}(?P<label>[\w-]+(?:{SP}[\w-]+)?){SP}cohort,{SP}(?P<n>\d[\d,]*){SP}"
+        rf"{_PEOPLE_WORD}{SP}were{SP}(?:included|identified)\b"
+    ),
+)
+_COHORT_LIST_RE = re.compile(
+    rf"\bnumber{SP}of{SP}{_PEOPLE_WORD}{SP}in{SP}the{SP}(?:respective{SP})?cohorts{SP}(?:was|were)"
+    rf"{SP}(?P<list>[^.;]+)"
+)
+# "The study comprised four cohorts: esketamine (n = 107; ...), ECT (n = 55; ...), ..."
+_COHORTS_WITH_N_RE = re.compile(rf"\bcohorts{SP}?:(?P<list>(?:[^.]|\.\d)+)")
+_COHORT_N_RE = re.compile(rf"(?P<label>[\w-]+){SP}\({SP}?n{SP}?={SP}?(?P<n>\d+)")
+_LIST_COUNT_RE = re.compile(rf"(?P<n>\d[\d,]*){SP}for{SP}(?P<label>[\w-]+(?:{SP}[\w-]+)?)")
+
+
+def _cohorts(abstract: str) -> list[tuple[str, int]]:
+    """The cohorts a records or post hoc study states with their sizes, as (label, n)."""
+    if "cohort" not in abstract:
+        return []
+    listed = _COHORT_LIST_RE.search(abstract)
+    if listed:
+        return [
+            (m["label"], int(m["n"].replace(",", "")))
+            for m in _LIST_COUNT_RE.finditer(listed["list"])
+        ]
+    listed = _COHORTS_WITH_N_RE.search(abstract)
+    if listed and len(sizes := _COHORT_N_RE.findall(listed["list"])) >= 2:
+        return [(label, int(n)) for label, n in sizes]
+    found = [m for regex in _COHORT_COUNT_RES for m in regex.finditer(abstract)]
+    found.sort(key=lambda m: m.start())
+    labels = [re.sub(r"^(?:the|and|The)\s", "", m["label"]) for m in found]
+    return [(label, int(m["n"].replace(",", ""))) for label, m in zip(labels, found, strict=True)]
 
 
 _TREATED_SUFFIX_RE = re.compile(
@@ -1017,12 +1088,17 @@ def classify(
             facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)
         if randomized is None and design in ("rct", "crossover_rct"):
             facts.n_randomized = _first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)
-        facts.arms = _arms(abstract) if design != "protocol" else []
+        facts.arms = _arms(abstract, design) if design != "protocol" else []
+        cohorts = _cohorts(abstract) if design in ("observational", "post_hoc") else []
+        if len(cohorts) >= 2:  # claims and registry cohorts, or a trial's arms in a post hoc
+            facts.n_randomized = sum(n for _, n in cohorts)
+            if design == "post_hoc" and not facts.arms:
+                facts.arms = [{"label": label, "n": n} for label, n in cohorts]
         if facts.n_randomized is None and len(facts.arms) >= 2:
             facts.n_randomized = sum(arm["n"] for arm in facts.arms)
         if facts.n_randomized is None and "=" in abstract:
             total = _TOTAL_N_RE.search(abstract)
-            facts.n_randomized = int(total["n"]) if total else None
+            facts.n_randomized = int(total["n"] or total["total"]) if total else None
     facts.dose = _dose(abstract) if facts.drug else None
     facts.schedule = _schedule(abstract) if facts.drug else None
     anaesthesia = bool(_ANAESTHESIA_RE.search(text))

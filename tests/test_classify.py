@@ -90,6 +90,32 @@ def facts(title: str, abstract: str = "", pubtypes=()) -> TrialFacts:
             "observational",
         ),
         (
+            "Subcutaneous esketamine and blood pressure",
+            "METHODS: Seventy TRD patients received 394 weekly s.c. esketamine injections.",
+            (),
+            "open_label",
+        ),
+        (
+            "Side effects of a single ketamine infusion",
+            "Data from 188 participants were pooled from four crossover trials and one open-label "
+            "study.",
+            (),
+            "post_hoc",
+        ),
+        (
+            "Subjective effects and outcome",
+            "We performed a meta-analysis and systematic review on the correlation of dissociation "
+            "and outcome in randomized trials.",
+            (),
+            "review",
+        ),
+        (
+            "Costs after esketamine initiation",
+            "Adults were selected from MarketScan Commercial Databases (2016 to 2022).",
+            (),
+            "observational",
+        ),
+        (
             "Ketamine in a zebrafish model of stress",
             "Zebrafish larvae were exposed to ketamine.",
             (),
@@ -236,6 +262,60 @@ def test_arms_written_as_doses_after_the_first_take_its_drug() -> None:
         {"label": "esketamine 56 mg", "n": 11},
         {"label": "esketamine 84 mg", "n": 12},
     ]
+
+
+@pytest.mark.parametrize(
+    ("abstract", "n"),
+    [
+        ("Twenty-four participants (19-49 years) were randomized to one of two sequences.", 24),
+        ("A single-arm study. A total of 135 patients with depression received ketamine.", 135),
+        ("An open-label study. Seventy TRD patients received weekly esketamine.", 70),
+    ],
+)
+def test_n_with_words_or_a_bracket_between_count_and_verb(abstract: str, n: int) -> None:
+    assert facts("Esketamine study", abstract).n_randomized == n
+
+
+def test_cohorts_are_summed_for_n_but_are_not_arms() -> None:
+    abstract = (
+        "A retrospective claims study. RESULTS: The study comprised four cohorts: esketamine "
+        "(n = 107; mean age: 45.5 years), ECT (n = 55), TMS (n = 443), and SGA (n = 4374)."
+    )
+    result = facts("Disability days after esketamine", abstract)
+    assert (result.design, result.n_randomized, result.arms) == ("observational", 4979, [])
+    listed = (
+        "A retrospective database study. The number of patients in the respective cohorts was 122 "
+        "for esketamine, 336 for ECT, and 4496 for antidepressant monotherapy."
+    )
+    assert facts("Costs after esketamine", listed).n_randomized == 4954
+    included = (
+        "A claims database study. In the Commercial-MA cohort, 201,937 patients were included. In "
+        "the Medicaid cohort, 51,206 patients were included."
+    )
+    assert facts("Esketamine initiation", included).n_randomized == 253143
+
+
+def test_a_post_hoc_analysis_takes_its_cohorts_as_the_trial_arms() -> None:
+    abstract = (
+        "A post hoc analysis of ESCAPE-TRD. The esketamine cohort included 165 patients, and "
+        "quetiapine cohort included 156 patients."
+    )
+    result = facts("Work productivity with esketamine", abstract)
+    assert result.design == "post_hoc"
+    assert (result.n_randomized, result.arms) == (
+        321,
+        [{"label": "esketamine", "n": 165}, {"label": "quetiapine", "n": 156}],
+    )
+
+
+def test_age_groups_and_results_outside_trials_are_not_arms() -> None:
+    abstract = (
+        "An open-label study of 135 patients compared younger adult (n = 116) and older (n = 19) "
+        "patients. Remission in treated patients from SUSTAIN-2 (n=512) was 25.6% and in the "
+        "total combined population (N=696) lower."
+    )
+    result = facts("Repeated ketamine in older and younger adults", abstract)
+    assert result.arms == []
 
 
 def test_arms_counted_as_assigned_patients() -> None:
