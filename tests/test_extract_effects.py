@@ -522,3 +522,101 @@ def test_scale_names_found_from_their_needles_as_by_a_full_scan() -> None:
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
         expected = [(m.span(), m.lastgroup) for m in _SCALE_RE.finditer(text)]
         assert [(m.span(), m.lastgroup) for m in _scale_matches(text)] == expected
+
+
+# --- statistics without a kind of their own, and other shares ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "label", "quote"),
+    [
+        (
+            "A locus was found (p = 3.57 × 10-8, β = - 51.6, SE = 9.2).",
+            -51.6, "regression coefficient", "β = - 51.6",
+        ),
+        ("Baseline HRV discriminated responders (AUC = 0.844).", 0.844, "area under the curve",
+         "AUC = 0.844"),
+        ("For psilocybin the R2 was 24%.", 24.0, "variance explained (R²)", "R2 was 24%"),
+    ],
+)  # fmt: skip
+def test_statistics_without_a_kind_are_other_with_a_label(text, value, label, quote) -> None:
+    effect = only(text)
+    assert (effect.kind, effect.value, effect.label, effect.quote) == ("other", value, label, quote)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Exposure was higher (AUC for norketamine, 1.4 µg × h/mL).",  # pharmacokinetics
+        "Levels of IL-1β, 2 ng/mL, were measured.",
+        "R2-values ranged from 5-10% across studies.",  # a range is not an estimate
+    ],
+)
+def test_what_looks_like_those_statistics_but_is_not(text: str) -> None:
+    assert extract_effects(text) == []
+
+
+def test_changes_in_percentage_points_are_within_group_changes() -> None:
+    text = (
+        "By week 32, total WPL decreased from baseline by 45.3 pp and 32.5 pp in the esketamine "
+        "and quetiapine cohorts."
+    )
+    first, second = extract_effects(text)
+    assert [(e.kind, e.value, e.quote) for e in (first, second)] == [
+        ("mean_change", 45.3, "decreased from baseline by 45.3 pp"),
+        ("mean_change", 32.5, "32.5 pp"),
+    ]
+
+
+def test_an_events_share_given_as_counts() -> None:
+    effect = only("However, 14/70 patients experienced treatment-emergent transient hypertension.")
+    assert (effect.kind, effect.value, effect.n_events, effect.n_total, effect.label) == (
+        "other",
+        20.0,
+        14,
+        70,
+        "treatment-emergent transient hypertension",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "label"),
+    [
+        ("At least one side effect was reported by 71.8% of subjects.", 71.8,
+         "at least one side effect"),
+        ("Side effects fell (42% of patients who continued reported side effects at 12 months).",
+         42.0, "side effects"),
+    ],
+)  # fmt: skip
+def test_shares_of_patients_reporting_side_effects(text, value, label) -> None:
+    effect = only(text)
+    assert (effect.kind, effect.value, effect.label) == ("other", value, label)
+
+
+def test_responders_or_remitters_is_a_response_rate() -> None:
+    effect = only("Of 63 patients, 48 were responders or remitters (76.2%).")
+    assert (effect.kind, effect.value) == ("response_rate", 76.2)
+
+
+def test_the_probability_of_an_outcome_names_the_rate_and_the_next_group_continues_it() -> None:
+    text = (
+        "At Month 6, the probability of functional remission in esketamine-treated patients "
+        "(n=512) was 25.6% (95% CI 21.8-29.4), while the adjusted probability for patients given "
+        "usual care (n=184) was 11.5% (95% CI 6.9-16.1)."
+    )
+    assert [(e.kind, e.value, e.ci_low) for e in extract_effects(text)] == [
+        ("remission_rate", 25.6, 21.8),
+        ("remission_rate", 11.5, 6.9),
+    ]
+
+
+def test_a_list_of_relative_changes_after_by() -> None:
+    text = (
+        "Mean acute care use decreased from baseline in the esketamine, SGA augmentation, and "
+        "antidepressant monotherapy cohorts by 58%, 21%, and 37%."
+    )
+    assert [(e.kind, e.value) for e in extract_effects(text)] == [
+        ("percent_change", 58.0),
+        ("percent_change", 21.0),
+        ("percent_change", 37.0),
+    ]

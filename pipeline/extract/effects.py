@@ -80,6 +80,15 @@ def _count(text: str) -> int | None:
         return None
 
 
+# Statistics the contract has no kind for: reported as "other" with this label.
+_OTHER_STATISTICS = {
+    "nnh": "number needed to harm",
+    "auc": "area under the curve",
+    "beta": "regression coefficient",
+    "r_squared": "variance explained (R²)",
+}
+
+
 # --- vocabularies -------------------------------------------------------------------------
 
 # Named statistics and the kind they give. Written out case by case (no IGNORECASE, every
@@ -94,6 +103,9 @@ _STRONG_TERMS = {
     "hazard_ratio": ("hazard ratio", "HR", "aHR"),
     "nnt": ("number needed to treat", "numbers needed to treat", "NNT"),
     "nnh": ("number needed to harm", "numbers needed to harm", "NNH"),
+    "auc": ("AUC", "area under the curve", "area under the ROC curve"),
+    "beta": ("β", "beta coefficient", "regression coefficient", "standardized coefficient β"),
+    "r_squared": ("R2", "R²", "R-squared"),
     "mean_difference": ("mean difference", "MD", "WMD", "difference", "differed", "Δ",
                         "pooled estimate"),
 }  # fmt: skip
@@ -142,9 +154,22 @@ _STATISTIC_WORDS = (
     "ratio", "risk", "effect size", "standardi", "hedges", "cohen", "needed to", "differ",
     "pooled estimate", "mean difference", "d =", "d=", "g =", "g=", "d\u2009=", "g\u2009=",
     "r =", "r=",
-    "d:", "g:", "δ",
+    "d:", "g:", "δ", "area under", "coefficient", "r-squared",
 )  # fmt: skip
-_STATISTIC_ABBREVIATIONS = ("OR", "HR", "RR", "SMD", "NNT", "NNH", "MD", "Δ")
+_STATISTIC_ABBREVIATIONS = (
+    "OR",
+    "HR",
+    "RR",
+    "SMD",
+    "NNT",
+    "NNH",
+    "MD",
+    "Δ",
+    "AUC",
+    "β",
+    "R2",
+    "R²",
+)
 
 
 def _may_name_statistic(text: str) -> bool:
@@ -442,6 +467,14 @@ _RATE_LABEL_RE = re.compile(
     "|".join(f"(?P<{kind}>(?:{pattern})(?:{SP}rates?)?{SP}?:$)" for kind, pattern in _RATE_WORDS),
     _CI,
 )
+_EITHER_OUTCOME_RE = re.compile(r"\brespon\w*\s(?:and/)?or\sremi\w*", _CI)
+_SHARE_OF_RATE_RE = re.compile(
+    r"\b(?:probability|proportion|percentage|likelihood|rate)\sof\s(?:[\w-]+\s)?"
+    r"(?:(?P<response_rate>response)|(?P<remission_rate>remission)|(?P<relapse_rate>relapse))\b"
+    r"[^;%]{0,120}?\b(?:was|were)\s$",
+    _CI,
+)
+_SAME_SHARE_RE = re.compile(r"\b(?:probability|proportion|percentage)\s(?:for|in|among)\s", _CI)
 _RATE_VERB_RE = re.compile(
     r"\b(?:(?P<remission_rate>remitted|(?:achieved|had|reached|attained) (?:stable |full )?"
     r"remission)|(?P<relapse_rate>relapsed|(?:experienced|had) (?:a )?relapse)"
@@ -459,7 +492,7 @@ _PERCENT_CHANGE_AFTER_RE = re.compile(
 )
 # "decreased the risk of relapse by 51%"
 _PERCENT_CHANGE_BEFORE_RE = re.compile(
-    rf"\b(?:reduc|decreas|increas|lower|rais|improv)\w*{SP}(?P<label>[^%;\d]{{0,60}}?){SP}by{SP}?$",
+    rf"\b(?:reduc|decreas|increas|lower|rais|improv)\w*{SP}(?P<label>[^%;\d]{{0,100}}?){SP}by{SP}?$",
     _CI,
 )
 _DEFINITION_RE = re.compile(
@@ -479,6 +512,17 @@ _PROPORTION_VERB_RE = re.compile(
 _ADVERSE_EVENT_SENTENCE_RE = re.compile(
     r"adverse (?:events?|effects?|reactions?)[^.;]{0,80}?\b(?:were |was )?(?:reported|observed"
     r"|occurred) in\b|\bantihypertensive medication\b",
+    _CI,
+)
+_EVENTS = r"(?:at\sleast\sone\s)?(?:side\seffects?|adverse\s(?:events?|effects?|reactions?)|TEAEs?)"
+# "At least one side effect was reported by 71.8% of subjects"
+_REPORTED_BY_RE = re.compile(
+    rf"(?P<label>{_EVENTS})\s(?:was|were)\s(?:reported|experienced)\sby\s(?:about\s)?$", _CI
+)
+# "(42% of patients who continued the treatment reported side effects at 12 months)"
+_REPORTED_AFTER_RE = re.compile(
+    rf"[\])]?\sof\s(?:the\s)?(?:patients|participants|subjects)\b[^,;.()%]{{0,60}}?\b(?:reported"
+    rf"|experienced|had|developed)\s(?P<label>{_EVENTS})",
     _CI,
 )
 _PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
@@ -603,9 +647,10 @@ _CORRELATION_RE = re.compile(
 _SD_TRAIL_RE = re.compile(
     rf"{SP}?(?:[\[(]{SP}?SD{SP}?[=:,]?{SP}?{UNSIGNED}{SP}?[\])]|±{SP}?{UNSIGNED})"
 )
-# Statistics that are not effects ("t = -2.4", "df = 127", "n = 86", "I2 = 24%").
+# Statistics that are not effects ("t = -2.4", "df = 127", "n = 86", "I2 = 24%"). Regression
+# coefficients (β) and R² are reported results ("other" with a label), so they are not here.
 _STAT_RE = re.compile(
-    rf"(?<![\w-])(?:t|z|F|r|R2|R²|χ2|χ²|chi2|df|β|beta|SE|SD|n|N|I2|I²|k|B|U|H|W)"
+    rf"(?<![\w-])(?:t|z|F|r|χ2|χ²|chi2|df|SE|SD|n|N|I2|I²|k|B|U|H|W)"
     rf"{SP}?(?:\[[^\]]{{0,12}}\]|\([^)]{{0,12}}\))?{SP}?(?:=|<|>|≤|≥){SP}?{SIGNED}"
 )
 _NAME_NUMBER_RE = re.compile(r"[A-Za-z]-$|[A-Za-z]$")
@@ -656,8 +701,21 @@ _COUNTS_RE = re.compile(
     rf"(?P<total>\d+)(?![\w./]|{SP}?[\[(]{SP}?\d[\d.]*{SP}?%)",
     _CI,
 )
+# "decreased from baseline by 30.3 and 17.3 percentage points", "by 45.3 pp and 32.5 pp"
+_POINT_UNIT = r"(?:percentage\spoints|pp)\b"
+_POINT_CHANGE_RE = re.compile(
+    rf"\b(?:decreas|increas|reduc|improv|declin)\w*{SP}(?:from{SP}baseline{SP})?by{SP}"
+    rf"(?P<first>{UNSIGNED})(?:{SP}(?P<unit1>{_POINT_UNIT}))?(?:{SP}and{SP}(?P<second>{UNSIGNED}))?"
+    rf"{SP}(?P<unit>{_POINT_UNIT})"
+)
 # What may stand between the counts and the verb: "patients", "esketamine-assigned patients".
 _COUNTS_TO_VERB_RE = re.compile(rf"(?:{SP}[\w-]+){{0,3}}?{SP}(?:(?:had|have|also){SP})?$")
+# "... patients experienced treatment-emergent transient hypertension": an event's share as counts
+_EVENT_AFTER_COUNTS_RE = re.compile(
+    rf"{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects){SP}(?:experienced|developed)"
+    rf"{SP}(?P<label>[^,;.()\d]{{3,60}}?)(?={SP}?[,;.(]|$)",
+    _CI,
+)
 _PEOPLE_AFTER_COUNTS_RE = re.compile(
     rf"{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|individuals|adults|people"
     rf"|women|men|adolescents|veterans)\b",
@@ -695,10 +753,11 @@ def _may_report_effect(text: str) -> bool:
     return (
         "%" in text
         or "points" in text
+        or " pp" in text
         or "mmHg" in text
         or bool(_SIGNED_NUMBER_RE.search(text))
         or _may_name_statistic(text)
-        or (_may_hold_counts(text) and _may_name_rate(text))
+        or (_may_hold_counts(text) and (_may_name_rate(text) or _may_name_event(text)))
     )
 
 
@@ -708,6 +767,11 @@ _COUNTS_HINT_RE = re.compile(r"\d ?/ ?\d|\w (?:out )?of (?:the )?\d")
 
 def _may_hold_counts(text: str) -> bool:
     return ("of" in text or "/" in text) and _COUNTS_HINT_RE.search(text) is not None
+
+
+def _may_name_event(text: str) -> bool:
+    """Whether a sentence may give an event's share as counts ("patients experienced ...")."""
+    return "experienced" in text or "developed" in text
 
 
 def _may_name_rate(text: str) -> bool:
@@ -915,8 +979,12 @@ class _SentenceExtractor:
             self._correlations()
         self._rates()
         self._word_percent_rates()
-        if _may_hold_counts(self.text) and _may_name_rate(self.text):
+        if _may_hold_counts(self.text) and (
+            _may_name_rate(self.text) or _may_name_event(self.text)
+        ):
             self._count_rates()
+        if " by " in self.text and ("pp" in self.text or "points" in self.text):
+            self._point_changes()
         for effect in self.effects:
             self._attach_context(effect)
         self.effects.sort(key=lambda e: (e.start, e.end))
@@ -1074,12 +1142,20 @@ class _SentenceExtractor:
             kind = self._change_or_difference(token)
         else:
             return None
-        if kind is None or (token.percent and not ci and kind not in ("mean_difference",)):
+        if kind is None or (
+            token.percent and not ci and kind not in ("mean_difference", "r_squared")
+        ):
             return None
+        if kind == "auc" and not 0 <= token.value <= 1:
+            return None  # a pharmacokinetic AUC ("3.5 µg × h/mL"), not a discrimination
         if kind in RATE_KINDS and not token.percent:
             return None
         start = adjacent[0] if adjacent else token.start
+        if token.percent and not ci:
+            end = _PERCENT_SIGN_RE.match(self.text, token.end).end()  # "R2 was 24%"
         effect = self._make(kind, token.value, start, end, ci_low=low, ci_high=high)
+        if kind in RATE_KINDS:
+            self.proportions.append(effect)  # a rate with its CI: later shares may continue it
         effect.ci_level = level if ci else None
         if se_text:
             effect.se = parse_number(se_text)
@@ -1198,7 +1274,17 @@ class _SentenceExtractor:
         window_start = max(clause_start, token.start - _RATE_WORD_REACH)
         before = list(_RATE_RE.finditer(self.text, window_start, token.start))
         if before:
+            if _EITHER_OUTCOME_RE.search(
+                self.text, max(0, before[-1].start() - 30), before[-1].end()
+            ):
+                return "response_rate", None  # "responders or remitters": every remitter responded
             return before[-1].lastgroup, None
+        # "the probability of functional remission in ... patients (n=512) was 25.6%"
+        share_of = _SHARE_OF_RATE_RE.search(
+            self.text, max(clause_start, token.start - 160), token.start
+        )
+        if share_of:
+            return share_of.lastgroup, None
         if clause_start and self.text[clause_start - 1] == ":":
             # "Remission: esketamine 52.5% vs placebo 31.0%": the outcome labels the clause
             label = _RATE_LABEL_RE.search(self.text, max(0, clause_start - 30), clause_start)
@@ -1208,7 +1294,14 @@ class _SentenceExtractor:
             e
             for e in self.proportions
             if e.end - self.sentence.start <= token.start
-            and token.start - (e.end - self.sentence.start) < _RATE_WORD_REACH
+            and (
+                token.start - (e.end - self.sentence.start) < _RATE_WORD_REACH
+                or (  # "the probability of remission ... was 25.6% ..., while the adjusted
+                    # probability for ... was 11.5%": the same share, for the other group
+                    token.start - (e.end - self.sentence.start) < 160
+                    and _SAME_SHARE_RE.search(self.text, e.end - self.sentence.start, token.start)
+                )
+            )
         ]
         if chained:
             return chained[-1].kind, chained[-1].label
@@ -1224,11 +1317,11 @@ class _SentenceExtractor:
         if after:
             label = f"{after['word']} {after['label']}".strip()
             return label
-        by = _PERCENT_CHANGE_BEFORE_RE.search(self.text, max(0, token.start - 90), token.start)
+        by = _PERCENT_CHANGE_BEFORE_RE.search(self.text, max(0, token.start - 130), token.start)
         if by:
             return by["label"].strip() or "change"
         previous = [e for e in self.effects if e.kind == "percent_change"]
-        if previous and re.search(rf"{SP}and{SP}$", before):
+        if previous and re.search(rf"(?:,{SP}?(?:and{SP})?|{SP}and{SP})$", before):
             last_end = previous[-1].end - self.sentence.start
             if 0 <= token.start - last_end < 120:
                 return previous[-1].label
@@ -1269,6 +1362,15 @@ class _SentenceExtractor:
             if change_label:
                 effect = self._make("percent_change", token.value, token.start, pct_end)
                 effect.label = change_label
+                self.taken.append((token.start, pct_end))
+                continue
+            reported = _REPORTED_BY_RE.search(
+                self.text, max(0, token.start - 70), token.start
+            ) or _REPORTED_AFTER_RE.match(self.text, pct_end)
+            if reported:  # "side effects were reported by 71.8%", "42% of patients reported AEs"
+                effect = self._make("other", token.value, token.start, pct_end)
+                effect.label = reported["label"].lower()
+                self.proportions.append(effect)
                 self.taken.append((token.start, pct_end))
                 continue
             before = self.text[max(0, token.start - 16) : token.start]
@@ -1312,6 +1414,24 @@ class _SentenceExtractor:
                 self.proportions.append(effect)
                 self.taken.append(match.span())
 
+    def _point_changes(self) -> None:
+        """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage
+        points" or "by 45.3 pp and 32.5 pp": each value a mean change, positive as written."""
+        for match in _POINT_CHANGE_RE.finditer(self.text):
+            for name in ("first", "second"):
+                if match[name] is None:
+                    continue
+                start, end = match.span(name)
+                if self._overlaps(self.taken, start, end):
+                    continue
+                if name == "first":  # "decreased from baseline by 30.3" (and its unit, if any)
+                    span_start, stop = match.start(), match.end("unit1") if match["unit1"] else end
+                else:  # "17.3 percentage points"
+                    span_start, stop = start, match.end()
+                effect = self._make("mean_change", parse_number(match[name]), span_start, stop)
+                effect.label = "change in percentage points"
+                self.taken.append((span_start, stop))
+
     def _count_rates(self) -> None:
         """Response, remission and relapse written as counts alone ("4 of 15 patients
         responded"): the value is 100 * events / total, unrounded, with both counts kept; the
@@ -1325,8 +1445,12 @@ class _SentenceExtractor:
                 continue
             clause_end = self._clause_end(end)
             verb = _RATE_VERB_RE.search(self.text, end, min(clause_end, end + 70))
+            event = _EVENT_AFTER_COUNTS_RE.match(self.text, end)
+            label = None
             if verb and _COUNTS_TO_VERB_RE.fullmatch(self.text, end, verb.start()):
                 kind, span_end = verb.lastgroup, verb.end()
+            elif event:  # "14/70 patients experienced treatment-emergent transient hypertension"
+                kind, span_end, label = "other", event.end(), event["label"].strip()
             else:
                 before = _RATE_IN_COUNTS_RE.search(
                     self.text, max(self._clause_start(start), start - 60), start
@@ -1338,7 +1462,7 @@ class _SentenceExtractor:
                     continue  # "in 1/2 of the trials": not a count of patients
                 kind, span_end, start = before.lastgroup, people.end(), before.start()
             effect = self._make(kind, 100 * events / total, start, span_end)
-            effect.n_events, effect.n_total = events, total
+            effect.n_events, effect.n_total, effect.label = events, total, label
             self.proportions.append(effect)
             self.taken.append((start, span_end))
 
@@ -1365,8 +1489,8 @@ class _SentenceExtractor:
         start, end = _balanced(self.text, start, end)
         base = self.sentence.start
         label = None
-        if kind == "nnh":  # no kind of its own in the contract: "other" with a label
-            kind, label = "other", "number needed to harm"
+        if kind in _OTHER_STATISTICS:  # no kind of its own in the contract: "other", labelled
+            kind, label = "other", _OTHER_STATISTICS[kind]
         effect = Effect(
             label=label,
             kind=kind,
