@@ -172,12 +172,13 @@ _STATISTIC_ABBREVIATIONS = (
 )
 
 
-def _may_name_statistic(text: str) -> bool:
-    """Whether a sentence can name a statistic at all (a cheap test before the full scan)."""
+def _may_name_statistic(text: str, low: str | None = None) -> bool:
+    """Whether a sentence can name a statistic at all (a cheap test before the full scan);
+    `low` is the sentence in lower case when the caller has it."""
     for word in _STATISTIC_ABBREVIATIONS:  # plain loops: cheaper than any() over a generator
         if word in text:
             return True
-    low = text.lower()
+    low = text.lower() if low is None else low
     for word in _STATISTIC_WORDS:  # noqa: SIM110
         if word in low:
             return True
@@ -743,9 +744,9 @@ _DIGIT_RE = re.compile(r"\d")
 _SIGNED_NUMBER_RE = re.compile(rf"[{MINUS_CHARS}](?<![^\s(\[=:,;][{MINUS_CHARS}]){SP}?\.?\d")
 
 
-def _may_report_effect(text: str) -> bool:
+def _may_report_effect(text: str, low: str) -> bool:
     """A cheap test: every rule needs a digit and a %, a signed number or a named statistic
-    (or a percentage written in words)."""
+    (or a percentage written in words); `low` is `text` in lower case."""
     if "ercent" in text:
         return True
     if not _DIGIT_RE.search(text):
@@ -756,13 +757,13 @@ def _may_report_effect(text: str) -> bool:
         or " pp" in text
         or "mmHg" in text
         or bool(_SIGNED_NUMBER_RE.search(text))
-        or _may_name_statistic(text)
-        or (_may_hold_counts(text) and (_may_name_rate(text) or _may_name_event(text)))
+        or _may_name_statistic(text, low)
+        or ((_may_name_rate(low) or _may_name_event(text)) and _may_hold_counts(text))
     )
 
 
 # "4 of 15", "14/70", "Four of the 7": where a rate may be written as counts.
-_COUNTS_HINT_RE = re.compile(r"\d ?/ ?\d|\w (?:out )?of (?:the )?\d")
+_COUNTS_HINT_RE = re.compile(r"(?:of|/) ?(?:the )?\d")
 
 
 def _may_hold_counts(text: str) -> bool:
@@ -774,9 +775,9 @@ def _may_name_event(text: str) -> bool:
     return "experienced" in text or "developed" in text
 
 
-def _may_name_rate(text: str) -> bool:
-    """Whether a sentence may name response, remission or relapse (for rates given as counts)."""
-    low = text.lower()
+def _may_name_rate(low: str) -> bool:
+    """Whether a sentence (in lower case) may name response, remission or relapse (for rates
+    given as counts)."""
     return "respon" in low or "remi" in low or "relaps" in low
 
 
@@ -802,9 +803,10 @@ def extract_effects(
     effects: list[Effect] = []
     arms = _Lazy(study_arms)
     for sentence in split_sentences(abstract):
-        if not _may_report_effect(sentence.text):
+        low = sentence.text.lower()
+        if not _may_report_effect(sentence.text, low):
             continue
-        extractor = _SentenceExtractor(sentence)
+        extractor = _SentenceExtractor(sentence, low)
         found = extractor.run()
         open_arms = [
             e
@@ -860,9 +862,10 @@ class _Lazy:
 class _SentenceExtractor:
     """The rules applied to one sentence; offsets are made absolute on the way out."""
 
-    def __init__(self, sentence: Sentence) -> None:
+    def __init__(self, sentence: Sentence, low: str | None = None) -> None:
         self.sentence = sentence
         self.text = sentence.text
+        self.low = sentence.text.lower() if low is None else low
         self.taken: list[tuple[int, int]] = []  # spans already used by an effect or a CI
         self.blocked: list[tuple[int, int]] = []
         self.effects: list[Effect] = []
@@ -887,7 +890,8 @@ class _SentenceExtractor:
             # The bounds of a CI are never estimates or rates themselves.
             self.blocked.extend(m.span() for m in _LABELLED_CI_RE.finditer(self.text))
         self.strong = []
-        for match in _STRONG_RE.finditer(self.text) if _may_name_statistic(self.text) else ():
+        named = _may_name_statistic(self.text, self.low)
+        for match in _STRONG_RE.finditer(self.text) if named else ():
             kind = _strong_kind(match, self.text)
             if kind:
                 self.strong.append((match.start(), match.end(), kind))
@@ -906,6 +910,8 @@ class _SentenceExtractor:
         self.proportions: list[Effect] = []  # rates and labelled shares, for "X% vs Y%" lists
         self.no_arm: set[int] = set()  # ids of effects whose arm the sentence leaves ambiguous
         self.mentions: list[re.Match] = []  # the arms the sentence names (_ARM_MENTION_RE)
+        low = self.low if "%" in self.text else ""
+        self.names_events = "side effect" in low or "adverse" in low or "teae" in low
 
     # -- helpers --
 
@@ -979,8 +985,8 @@ class _SentenceExtractor:
             self._correlations()
         self._rates()
         self._word_percent_rates()
-        if _may_hold_counts(self.text) and (
-            _may_name_rate(self.text) or _may_name_event(self.text)
+        if (_may_name_rate(self.low) or _may_name_event(self.text)) and _may_hold_counts(
+            self.text
         ):
             self._count_rates()
         if " by " in self.text and ("pp" in self.text or "points" in self.text):
@@ -1364,9 +1370,10 @@ class _SentenceExtractor:
                 effect.label = change_label
                 self.taken.append((token.start, pct_end))
                 continue
-            reported = _REPORTED_BY_RE.search(
-                self.text, max(0, token.start - 70), token.start
-            ) or _REPORTED_AFTER_RE.match(self.text, pct_end)
+            reported = self.names_events and (
+                _REPORTED_BY_RE.search(self.text, max(0, token.start - 70), token.start)
+                or _REPORTED_AFTER_RE.match(self.text, pct_end)
+            )
             if reported:  # "side effects were reported by 71.8%", "42% of patients reported AEs"
                 effect = self._make("other", token.value, token.start, pct_end)
                 effect.label = reported["label"].lower()
