@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -35,6 +36,7 @@ from pipeline.extract.scoring import (
     load_source_records,
     score,
 )
+from pipeline.extract.sentences import split_sentences
 
 log = logging.getLogger("benchmarks.bench_extract")
 
@@ -60,6 +62,21 @@ def measure_speed(records: list, repeat: int) -> tuple[int, float]:
         for record in records:
             extract_record(record)
     return len(records) * repeat, time.process_time() - start
+
+
+_WORD_RE = re.compile(r"\w+")
+
+
+def measure_reference(records: list, repeat: int) -> float:
+    """CPU seconds for a reference pass over the same abstracts: sentence splitting and a word
+    scan, the least any extractor does. Timed beside the extractor, round by round, so that the
+    ratio of the two shows the extractor's cost apart from how fast the machine is that minute."""
+    start = time.process_time()
+    for _ in range(repeat):
+        for record in records:
+            split_sentences(record.abstract)
+            _WORD_RE.findall(record.abstract)
+    return time.process_time() - start
 
 
 def shown(path: Path) -> str:
@@ -136,7 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     extract_record(corpus[0])  # warm the regex caches
     # Best of several rounds, as timeit does: the fastest round is the one least disturbed by
     # other processes on the machine; the median is printed beside it.
-    rounds = sorted(measure_speed(corpus, args.repeat)[1] for _ in range(args.rounds))
+    # Rounds alternate with a reference pass, so that each ratio compares the two at one moment.
+    paired = [
+        (measure_speed(corpus, args.repeat)[1], measure_reference(corpus, args.repeat))
+        for _ in range(args.rounds)
+    ]
+    rounds = sorted(extract for extract, _ in paired)
+    ratios = sorted(extract / reference for extract, reference in paired)
     n, seconds = len(corpus) * args.repeat, rounds[0]
     median = rounds[len(rounds) // 2]
     characters = sum(len(r.abstract) for r in corpus) * args.repeat
@@ -144,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\nspeed: {n} abstracts ({len(corpus)} distinct x {args.repeat}) in {seconds:.2f} CPU s "
         f"on one core = {n / seconds:,.0f} abstracts/s ({characters / seconds / 1e6:.2f} M chars/s)"
         f"; best of {args.rounds} rounds, median round {n / median:,.0f} abstracts/s"
+    )
+    print(
+        f"cost relative to a sentence split and word scan of the same abstracts, timed in turn: "
+        f"{ratios[len(ratios) // 2]:.1f}x (median of {args.rounds} rounds; range "
+        f"{ratios[0]:.1f}x-{ratios[-1]:.1f}x): the figure to compare between runs and machines"
     )
     return 0
 
