@@ -985,9 +985,7 @@ class _SentenceExtractor:
             self._correlations()
         self._rates()
         self._word_percent_rates()
-        if (_may_name_rate(self.low) or _may_name_event(self.text)) and _may_hold_counts(
-            self.text
-        ):
+        if (_may_name_rate(self.low) or _may_name_event(self.text)) and _may_hold_counts(self.text):
             self._count_rates()
         if " by " in self.text and ("pp" in self.text or "points" in self.text):
             self._point_changes()
