@@ -248,6 +248,8 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
         or (_GENETIC_RE.search(title) and re.search(r"\btrials?\b", text, re.I))
     ):
         return "post_hoc"
+    if re.search(r"genome-wide|\bGWAS\b|genetic association", title, re.I):
+        return "other"  # a genetic association study whose cohorts are not said to be trials
     if _ANIMAL_RE.search(text) and not re.search(r"\bpatients?\b", text, re.I):
         return "other"
     if "Review" in pubtypes or _REVIEW_RE.search(title):
@@ -929,6 +931,29 @@ def _arms(abstract: str, design: str | None = None) -> list[dict]:
     return arms or _assigned_groups(abstract)
 
 
+# The sample of a study with no randomisation, written without "enrolled": "RESULTS: Of the 1088
+# people who registered ...", "... in 18 patients (55.6% males, ...)".
+_SAMPLE_RES = (
+    re.compile(
+        rf"(?:^|(?<=[.:]{SP}))Of{SP}(?:the{SP})?(?P<n>\d[\d,]*){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients"
+        rf"|participants|people|subjects|adults|individuals|respondents)\b"
+    ),
+    re.compile(
+        rf"\bin{SP}(?P<n>\d[\d,]*){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects"
+        rf"|adults){SP}\((?![^()]*\bn{SP}?=)"
+    ),
+)
+
+
+def _sample_size(abstract: str) -> int | None:
+    """The whole sample of a single-group or records study, when only these forms state it."""
+    for regex in _SAMPLE_RES:
+        found = regex.search(abstract)
+        if found and int(found["n"].replace(",", "")) > 1:
+            return int(found["n"].replace(",", ""))
+    return None
+
+
 _DOSE_AT_END_RE = re.compile(r"(?P<dose>\d+(?:\.\d+)?\s?(?:mg/kg|mg))\s?$")
 _DOSE_IN_LABEL_RE = re.compile(r"\s?\d+(?:\.\d+)?\s?(?:mg/kg|mg)\b.*$")
 
@@ -1099,6 +1124,8 @@ def classify(
         if facts.n_randomized is None and "=" in abstract:
             total = _TOTAL_N_RE.search(abstract)
             facts.n_randomized = int(total["n"] or total["total"]) if total else None
+        if facts.n_randomized is None and design in ("open_label", "observational"):
+            facts.n_randomized = _sample_size(abstract)
     facts.dose = _dose(abstract) if facts.drug else None
     facts.schedule = _schedule(abstract) if facts.drug else None
     anaesthesia = bool(_ANAESTHESIA_RE.search(text))

@@ -276,6 +276,30 @@ def test_n_with_words_or_a_bracket_between_count_and_verb(abstract: str, n: int)
     assert facts("Esketamine study", abstract).n_randomized == n
 
 
+@pytest.mark.parametrize(
+    ("abstract", "n"),
+    [
+        ("An online survey. RESULTS: Of the 1088 people who registered, 93.3% reported depression.",
+         1088),
+        ("A real-world study of HRV in 18 patients (55.6% males) treated with esketamine.", 18),
+    ],
+)  # fmt: skip
+def test_the_sample_of_a_study_without_randomisation(abstract: str, n: int) -> None:
+    assert facts("Ketamine in practice", abstract).n_randomized == n
+
+
+def test_a_subgroup_count_in_brackets_is_not_the_sample() -> None:
+    abstract = "A retrospective study. Remission occurred in 12 patients (n = 12 of 40) at week 4."
+    assert facts("Ketamine in practice", abstract).n_randomized != 12
+
+
+def test_a_genetic_association_study_not_of_trials_is_other() -> None:
+    title = "Genome-wide association study of esketamine treatment response"
+    assert facts(title, "A GWAS in cohorts of European ancestry (n = 527).").design == "other"
+    trials = "Participants from two phase 3 trials of esketamine were genotyped."
+    assert facts("Genetic polymorphism and esketamine response", trials).design == "post_hoc"
+
+
 def test_cohorts_are_summed_for_n_but_are_not_arms() -> None:
     abstract = (
         "A retrospective claims study. RESULTS: The study comprised four cohorts: esketamine "
