@@ -342,9 +342,12 @@ _ARM_LIST_RE = re.compile(
 _DOSE_ITEM_RE = re.compile(rf"\d+(?:\.\d+)?{SP}?-?mg")
 
 
+_VERSUS_RE = re.compile(rf"{SP}(?:vs\.?|versus){SP}")
+
+
 def _comparison_name(text: str) -> str:
     """ "esketamine+AD vs. placebo+AD" -> "esketamine+AD vs placebo+AD"."""
-    return re.sub(rf"{SP}(?:vs\.?|versus){SP}", " vs ", text.strip())
+    return _VERSUS_RE.sub(" vs ", text.strip())
 
 
 _LIST_SPLIT_RE = re.compile(rf",{SP}?(?:and{SP}|or{SP})?|{SP}(?:and|or){SP}")
@@ -782,6 +785,18 @@ def _may_name_rate(low: str) -> bool:
 
 
 _PERCENT_SIGN_RE = re.compile(rf"{SP}?%")
+# Between a named statistic and its value: "OR = ", "hazard ratio [HR], ", "MD (95% CI) = $"
+_NAME_TO_VALUE_RE = re.compile(
+    rf"[\])]?(?:{SP}?[\[(][^\[\]()\d]{{1,25}}[\])])?{SP}?(?:[:=,]|of|was|were|is|"
+    rf"was estimated at)?{SP}?(?:[\[(](?:95{SP}?%{SP}?CI|SE)[\])]{SP}?[:=]?{SP}?)?"
+    rf"(?:\${SP}?)?"
+)
+_OPENING_BRACKET_RE = re.compile(rf"{SP}?[\[(]")
+# Between two values of one list: "0.48 and 0.63", "-5.1 for the 56-mg dose and -6.8"
+_LIST_CONTINUES_RE = re.compile(
+    rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{SP}?[,;]?{SP}?(?:and|or|vs\.?|versus)?{SP}?"
+)
+_AND_BEFORE_RE = re.compile(rf"(?:,{SP}?(?:and{SP})?|{SP}and{SP})$")
 
 
 def extract_effects(
@@ -942,16 +957,11 @@ class _SentenceExtractor:
             if k_end > start:
                 continue
             gap = self.text[k_end:start]
-            if re.fullmatch(
-                rf"[\])]?(?:{SP}?[\[(][^\[\]()\d]{{1,25}}[\])])?{SP}?(?:[:=,]|of|was|were|is|"
-                rf"was estimated at)?{SP}?(?:[\[(](?:95{SP}?%{SP}?CI|SE)[\])]{SP}?[:=]?{SP}?)?"
-                rf"(?:\${SP}?)?",
-                gap,
-            ):
+            if _NAME_TO_VALUE_RE.fullmatch(gap):
                 # "hazard ratio [HR], 0.49": the span starts at the name written out.
                 for full_start, full_end, _ in self.strong:
                     between = self.text[full_end:k_start]
-                    if full_end <= k_start and re.fullmatch(rf"{SP}?[\[(]", between):
+                    if full_end <= k_start and _OPENING_BRACKET_RE.fullmatch(between):
                         k_start = full_start
                 return k_start, k_end, kind
             return None
@@ -1181,13 +1191,9 @@ class _SentenceExtractor:
         if previous_end < 0 or previous_end > token.start:
             return False
         gap = self.text[previous_end : token.start]
-        return bool(
-            re.fullmatch(
-                rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{SP}?[,;]?{SP}?"
-                rf"(?:and|or|vs\.?|versus)?{SP}?",
-                gap,
-            )
-        ) and not _BLOCK_AFTER_RE.match(self.text, token.end)
+        return bool(_LIST_CONTINUES_RE.fullmatch(gap)) and not _BLOCK_AFTER_RE.match(
+            self.text, token.end
+        )
 
     def _change_or_difference(self, token: _Token) -> str | None:
         window = self.text[: token.start]
@@ -1325,7 +1331,7 @@ class _SentenceExtractor:
         if by:
             return by["label"].strip() or "change"
         previous = [e for e in self.effects if e.kind == "percent_change"]
-        if previous and re.search(rf"(?:,{SP}?(?:and{SP})?|{SP}and{SP})$", before):
+        if previous and _AND_BEFORE_RE.search(before):
             last_end = previous[-1].end - self.sentence.start
             if 0 <= token.start - last_end < 120:
                 return previous[-1].label
@@ -1474,16 +1480,14 @@ class _SentenceExtractor:
     def _adverse_event_rates(self) -> None:
         for match in _AE_RE.finditer(self.text):
             label = match["label"].lower()
-            pct_end = match.end("pct") + len(re.match(rf"{SP}?%", self.text[match.end("pct") :])[0])
+            pct_end = _PERCENT_SIGN_RE.match(self.text, match.end("pct")).end()
             start = match.start("n") if match["n"] else match.start("pct")
             effect = self._make("other", parse_number(match["pct"]), start, pct_end)
             effect.label = label
             effect.n_events = int(match["n"]) if match["n"] else None
             self.taken.append((start, pct_end))
             if match["pct2"]:
-                end2 = match.end("pct2") + len(
-                    re.match(rf"{SP}?%", self.text[match.end("pct2") :])[0]
-                )
+                end2 = _PERCENT_SIGN_RE.match(self.text, match.end("pct2")).end()
                 second = self._make("other", parse_number(match["pct2"]), match.start("pct2"), end2)
                 second.label = label
                 self.taken.append((match.start("pct2"), end2))
