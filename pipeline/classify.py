@@ -409,12 +409,23 @@ def _route(title: str, abstract: str) -> list[str] | None:
 def _route_mentions(route: str, text: str) -> int:
     pattern = dict(_ROUTES)[route]
     if route == "iv":
-        return len(re.findall(r"\bintravenous(?:ly)?\b|\bIV\b|\binfusions?\b", text))
+        return len(re.findall(r"\bintravenous(?:ly)?\b|\binfusions?\b", text)) + len(
+            _IV_RE.findall(text)
+        )
     return len(re.findall(pattern, text, re.I))
 
 
 _INFUSION_RE = re.compile(
-    r"\b(?:ketamine|esketamine) infusions?\b|\binfusions? of (?:\w+ )?(?:es)?ketamine", re.I
+    r"\b(?:ketamine|esketamine) infusions?\b|\binfusions? of (?:[\w-]+ )?(?:es)?ketamine", re.I
+)
+# "IV" as a route, not a Roman numeral ("phase IV", "type IV", "grade IV")
+_IV_RE = re.compile(r"(?<!phase )(?<!stage )(?<!type )(?<!class )(?<!grade )\bIV\b")
+# Oral named in a list of routes: "intravenous, intramuscular, intranasal, oral and sublingual"
+_ROUTE_WORD = r"(?:intravenous|intramuscular|intranasal|subcutaneous|sublingual|IV|IM|SC)"
+_ORAL_IN_ROUTE_LIST_RE = re.compile(
+    rf"\b{_ROUTE_WORD},?\s(?:(?:and|or)\s)?(?:\w+,\s)*?oral\b"
+    rf"|\boral(?:,|\sand|\sor)\s{_ROUTE_WORD}\b",
+    re.I,
 )
 # Lower-case words one of which each route's pattern needs (intravenous: see _routes_in).
 _ROUTE_NEEDLES = {
@@ -445,14 +456,14 @@ def _routes_in(text: str) -> list[str] | None:
             hit = ("intravenous" in low or "i.v." in low) and re.search(
                 r"\bintravenous(?:ly)?\b|\bi\.v\.", text, re.I
             )
-            hit = hit or ("IV" in text and re.search(r"\bIV\b", text))
+            hit = hit or ("IV" in text and _IV_RE.search(text))
             hit = hit or ("infusion" in low and _INFUSION_RE.search(text))
         elif route == "oral":
             hit = any(
                 re.search(pattern, text[max(0, at - 60) : at + 80], re.I)
                 for word in ("oral", "tablet", "lozenge")
                 for at in _positions(low, word)
-            )
+            ) or ("oral" in low and _ORAL_IN_ROUTE_LIST_RE.search(text))
         else:
             hit = re.search(pattern, text, re.I | re.A)
         if hit:

@@ -516,3 +516,25 @@ def test_capital_needles_found_in_one_scan_as_by_substring_tests() -> None:
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
         expected = {needle for needle in _CAPITAL_NEEDLES if needle in text}
         assert _capital_needles_in(text) == expected, text
+
+
+def test_phase_iv_is_not_an_intravenous_route() -> None:
+    abstract = "Trials of ketamine have reached phase III and phase IV status."
+    assert facts("Ketamine in clinical trials", abstract).route is None
+    assert facts("Ketamine in clinical trials", "Ketamine was given IV weekly.").route == ["iv"]
+
+
+def test_infusions_of_a_hyphenated_dose_are_intravenous() -> None:
+    title = "Anhedonia after consecutive infusions of low-dose esketamine"
+    assert facts(title, "Sixty patients were enrolled.").route == ["iv"]
+
+
+def test_oral_in_a_list_of_routes_counts() -> None:
+    abstract = (
+        "The studies used intravenous, intramuscular, intranasal, oral and sublingual routes of "
+        "ketamine."
+    )
+    assert facts("Ketamine and addiction: a systematic review", abstract).route == [
+        "iv", "intranasal", "oral", "im", "sublingual",
+    ]  # fmt: skip
+    assert facts("Esketamine nasal spray plus an oral antidepressant", "").route == ["intranasal"]
