@@ -264,6 +264,14 @@ def test_statements_say_who_and_leave_out_what_they_cannot_trace():
     assert sheet.statement_for(words, "response") is None
 
 
+def test_a_rate_written_as_counts_is_said_in_counts():
+    rate = _effect("4 of 15 patients responded", kind="response_rate", value=100 * 4 / 15,
+                   n_events=4, n_total=15, arm="ketamine")  # fmt: skip
+    statement = sheet.statement_for(rate, "response")
+    assert statement.plain_text == "4 of 15 people with ketamine had a response."
+    assert [f.text for f in statement.figures] == ["4", "15"]
+
+
 def test_topics():
     assert sheet.topic_of(_effect("26.7%", kind="relapse_rate", value=26.7)) == "relapse"
     assert sheet.topic_of(_effect("24.8%", kind="other", label="nausea", value=24.8)) == (

@@ -345,9 +345,11 @@ def _on(arm: str | None) -> str:
     return f" with {arm}" if arm else ""
 
 
-def _people(arm: str | None) -> str:
-    """' of people with placebo', or ' of people treated' in a single-group study."""
-    return f" of people with {arm}" if arm else " of people treated"
+def _people(arm: str | None, counted: bool = False) -> str:
+    """' of people with placebo', or ' of people treated' in a single-group study; after a
+    count ("4 of 15") ' people with placebo'."""
+    who = f" people with {arm}" if arm else " people treated"
+    return who if counted else f" of{who}"
 
 
 _LEADING_PREPOSITION = re.compile(
@@ -395,21 +397,22 @@ def statement_for(effect: pd.Series, topic: str) -> Statement | None:
                  value.text)  # fmt: skip
         return None
     arm, timepoint = _value(effect, "arm"), _value(effect, "timepoint")
+    counted = len(parts_value) == 3  # "4 of 15": the people are named without another "of"
     label, scale = _value(effect, "label"), _value(effect, "scale")
     ci = _ci_parts(effect, value)
     if kind == "response_rate":
-        parts = [*parts_value, f"{_people(arm)} had a response{_at(timepoint)}."]
+        parts = [*parts_value, f"{_people(arm, counted)} had a response{_at(timepoint)}."]
     elif kind == "remission_rate":
-        parts = [*parts_value, f"{_people(arm)} were in remission{_at(timepoint)}."]
+        parts = [*parts_value, f"{_people(arm, counted)} were in remission{_at(timepoint)}."]
     elif kind == "relapse_rate":
-        parts = [*parts_value, f"{_people(arm)} had a relapse{_at(timepoint)}."]
+        parts = [*parts_value, f"{_people(arm, counted)} had a relapse{_at(timepoint)}."]
     elif kind in _RATIO_KINDS:
         name = kind.replace("_", " ")
         what = label or ("relapse" if topic == "relapse" else "the outcome")
         parts = [f"For {what}{_on(arm)}, the {name} was ", *parts_value, *ci, ". "]
         parts.append("Below 1 means it happened less often than in the other group.")
     elif kind == "other":
-        parts = [f"{_label_text(label)}: ", *parts_value, f"{_people(arm)}."]
+        parts = [f"{_label_text(label)}: ", *parts_value, f"{_people(arm, counted)}."]
     elif kind == "percent_change" and topic == "relapse":
         parts = ["The risk of relapse differed by ", *parts_value, f"{_on(arm)}{_at(timepoint)}."]
     elif kind in ("mean_change", "mean_difference") and label:
