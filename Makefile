@@ -40,7 +40,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.bench_ingest --articles 20000 --memory-sizes 40000 --duckdb-memory-limit 200MB
 
-## Extraction precision/recall on the annotated set, and abstracts per second.
+## Extraction precision/recall on the development and held-out sets, and abstracts per second.
 bench-extract: $(STAMP)
 	$(PY) -m benchmarks.bench_extract
 
