@@ -66,7 +66,91 @@ def _lower_case_regex(pattern: str) -> re.Pattern | None:
         or any(not c.isascii() and c.lower() != c.upper() for c in pattern)
     ):
         return None
-    return re.compile("(?P<".join(part.lower() for part in pattern.split("(?P<")), re.A)
+    lowered = "(?P<".join(part.lower() for part in pattern.split("(?P<"))
+    return re.compile(first_character_form(lowered), re.A)
+
+
+def _top_level_branches(pattern: str) -> list[str]:
+    """The alternatives of `pattern`, split at each "|" outside groups and character sets."""
+    branches, depth, in_set, start, at = [], 0, False, 0, 0
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            at += 2
+            continue
+        if in_set:
+            in_set = char != "]"
+        elif char == "[":
+            in_set = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(pattern[start:at])
+            start = at + 1
+        at += 1
+    return [*branches, pattern[start:]]
+
+
+def _closing_paren(pattern: str, start: int) -> int | None:
+    """Index of the ")" closing the group opened at `start`, or None."""
+    depth, in_set, at = 0, False, start
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            at += 2
+            continue
+        if in_set:
+            in_set = char != "]"
+        elif char == "[":
+            in_set = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return at
+        at += 1
+    return None
+
+
+def _distributed(branch: str) -> list[str] | None:
+    """ "\\b(?:one|two)rest" as ["\\bonerest", "\\btworest"] (the same matches, tried in the same
+    order); None when the group is quantified, named or not at the start."""
+    if not branch.startswith("\\b(?:"):
+        return None
+    close = _closing_paren(branch, 2)
+    if close is None or branch[close + 1 : close + 2] in ("?", "*", "+", "{"):
+        return None
+    inner, rest = branch[5:close], branch[close + 1 :]
+    if "(?P<" in branch:
+        return None  # a named group cannot be written twice
+    return [f"\\b{alternative}{rest}" for alternative in _top_level_branches(inner)]
+
+
+def first_character_form(pattern: str) -> str:
+    """`pattern` written so that the regex engine can skip to where it may match.
+
+    Python's engine jumps to candidate positions only when every alternative starts with a
+    character; a leading "\\b" makes it try a match at every position of the text. Each
+    alternative "\\b" + letter + rest becomes letter + a look-behind for the same boundary
+    + rest ("\\bIV\\b" -> "I(?<=\\bI)V\\b"), and "\\b(?:one|two)rest" is first spread into
+    "\\bonerest|\\btworest": the same matches, found several times faster. A pattern with an
+    alternative of another shape is returned as it is.
+    """
+    branches = []
+    for branch in _top_level_branches(pattern):
+        branches.extend(_distributed(branch) or [branch])
+    rewritten = []
+    for branch in branches:
+        if branch[:1].isascii() and branch[:1].isalpha():
+            rewritten.append(branch)
+        elif branch[:2] == "\\b" and branch[2:3].isascii() and branch[2:3].isalpha():
+            rewritten.append(f"{branch[2]}(?<=\\b{branch[2]}){branch[3:]}")
+        else:
+            return pattern
+    return "|".join(rewritten)
 
 
 class _Gated:
@@ -77,6 +161,7 @@ class _Gated:
 
     def __init__(self, pattern: str, needles: tuple[str, ...], flags: int = re.I | re.A) -> None:
         # ASCII matching is faster and these cues are plain English words.
+        self.plain = pattern  # as written; the fast lower-case form is checked against it
         self.regex = re.compile(pattern, flags)
         self.lower_regex = _lower_case_regex(pattern) if flags == re.I | re.A else None
         self.needles = needles
@@ -407,25 +492,31 @@ def _route(title: str, abstract: str) -> list[str] | None:
 
 
 def _route_mentions(route: str, text: str) -> int:
-    pattern = dict(_ROUTES)[route]
     if route == "iv":
-        return len(re.findall(r"\bintravenous(?:ly)?\b|\binfusions?\b", text)) + len(
-            _IV_RE.findall(text)
-        )
-    return len(re.findall(pattern, text, re.I))
+        return len(_IV_WORDS_RE.findall(text)) + len(_IV_RE.findall(text))
+    return len(_MENTION_RES[route].findall(text))
 
 
-_INFUSION_RE = re.compile(
-    r"\b(?:ketamine|esketamine) infusions?\b|\binfusions? of (?:[\w-]+ )?(?:es)?ketamine", re.I
+_INFUSION_RE = _Gated(
+    r"\bketamine infusions?\b|\besketamine infusions?\b"
+    r"|\binfusions? of (?:[\w-]+ )?(?:es)?ketamine",
+    ("infusion",),
 )
+_IV_WORDS_RE = re.compile(first_character_form(r"\bintravenous(?:ly)?\b|\binfusions?\b"))
+_MENTION_RES = {
+    route: re.compile(first_character_form(pattern), re.I) for route, pattern in _ROUTES
+}
+_INTRAVENOUS_RE = _Gated(r"\bintravenous(?:ly)?\b|\bi\.v\.", ("intravenous", "i.v."))
 # "IV" as a route, not a Roman numeral ("phase IV", "type IV", "grade IV")
-_IV_RE = re.compile(r"(?<!phase )(?<!stage )(?<!type )(?<!class )(?<!grade )\bIV\b")
+_IV_RE = re.compile(
+    r"I(?<=\bI)V\b(?<![Pp]hase IV)(?<![Ss]tage IV)(?<![Tt]ype IV)(?<![Cc]lass IV)(?<![Gg]rade IV)"
+)
 # Oral named in a list of routes: "intravenous, intramuscular, intranasal, oral and sublingual"
-_ROUTE_WORD = r"(?:intravenous|intramuscular|intranasal|subcutaneous|sublingual|IV|IM|SC)"
-_ORAL_IN_ROUTE_LIST_RE = re.compile(
-    rf"\b{_ROUTE_WORD},?\s(?:(?:and|or)\s)?(?:\w+,\s)*?oral\b"
-    rf"|\boral(?:,|\sand|\sor)\s{_ROUTE_WORD}\b",
-    re.I,
+_ROUTE_WORDS = ("intravenous", "intramuscular", "intranasal", "subcutaneous", "sublingual")
+_ORAL_IN_ROUTE_LIST_RE = _Gated(
+    "|".join(rf"\b{word},?\s(?:(?:and|or)\s)?(?:\w+,\s)*?oral\b" for word in _ROUTE_WORDS)
+    + rf"|\boral(?:,|\sand|\sor)\s(?:{'|'.join(_ROUTE_WORDS)})\b",
+    ("oral",),
 )
 # Lower-case words one of which each route's pattern needs (intravenous: see _routes_in).
 _ROUTE_NEEDLES = {
@@ -434,6 +525,13 @@ _ROUTE_NEEDLES = {
     "sc": ("subcutaneous", "s.c.", "sc ketamine", "sc esketamine"),
     "im": ("intramuscular", "i.m.", "im ketamine", "im esketamine"),
     "sublingual": ("sublingual",),
+}
+
+
+_ROUTE_RES = {
+    route: _Gated(pattern, _ROUTE_NEEDLES[route])
+    for route, pattern in _ROUTES
+    if route not in ("iv", "oral")
 }
 
 
@@ -453,19 +551,17 @@ def _routes_in(text: str) -> list[str] | None:
         if route != "iv" and not _contains_any(low, _ROUTE_NEEDLES[route]):
             continue
         if route == "iv":
-            hit = ("intravenous" in low or "i.v." in low) and re.search(
-                r"\bintravenous(?:ly)?\b|\bi\.v\.", text, re.I
-            )
+            hit = _INTRAVENOUS_RE.search(text)
             hit = hit or ("IV" in text and _IV_RE.search(text))
-            hit = hit or ("infusion" in low and _INFUSION_RE.search(text))
+            hit = hit or _INFUSION_RE.search(text)
         elif route == "oral":
             hit = any(
                 re.search(pattern, text[max(0, at - 60) : at + 80], re.I)
                 for word in ("oral", "tablet", "lozenge")
                 for at in _positions(low, word)
-            ) or ("oral" in low and _ORAL_IN_ROUTE_LIST_RE.search(text))
+            ) or (_contains_any(low, _ROUTE_WORDS) and _ORAL_IN_ROUTE_LIST_RE.search(text))
         else:
-            hit = re.search(pattern, text, re.I | re.A)
+            hit = _ROUTE_RES[route].search(text)  # its words were found just above
         if hit:
             found.append(route)
     return found or None

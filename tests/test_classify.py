@@ -538,3 +538,46 @@ def test_oral_in_a_list_of_routes_counts() -> None:
         "iv", "intranasal", "oral", "im", "sublingual",
     ]  # fmt: skip
     assert facts("Esketamine nasal spray plus an oral antidepressant", "").route == ["intranasal"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fast"),
+    [
+        (r"\bIV\b", r"I(?<=\bI)V\b"),
+        (r"\bintravenous(?:ly)?\b|\bi\.v\.", r"i(?<=\bi)ntravenous(?:ly)?\b|i(?<=\bi)\.v\."),
+        (r"\b(?:mice|rats?)\b|in vitro", r"m(?<=\bm)ice\b|r(?<=\br)ats?\b|in vitro"),
+        (r"\b(?:a )?subset", r"\b(?:a )?subset"),  # a quantified group: left as it is
+        (r"\b(?P<n>\d+) patients", r"\b(?P<n>\d+) patients"),  # a named group: left as it is
+    ],
+)
+def test_first_character_form(pattern: str, fast: str) -> None:
+    from pipeline.classify import first_character_form
+
+    assert first_character_form(pattern) == fast
+
+
+def test_first_character_form_finds_what_the_pattern_finds(shared_pubmed) -> None:
+    import re
+
+    import pipeline.classify as classify_module
+    from pipeline.classify import first_character_form
+
+    texts = [
+        json.loads(line)["abstract"] or ""
+        for name in ("search_sample_a.jsonl", "search_sample_b.jsonl")
+        for line in (shared_pubmed / name).read_text(encoding="utf-8").splitlines()
+    ]
+    texts += ["phase IV, IV ketamine, xIV, i.v. and IVs", "Mice, rats, RATS; in vitro"]
+    patterns = [
+        v.plain for v in vars(classify_module).values() if isinstance(v, classify_module._Gated)
+    ]
+    patterns += [pattern for _, pattern in classify_module._ROUTES]
+    for pattern in patterns:
+        plain, fast = (
+            re.compile(pattern, re.I | re.A),
+            re.compile(first_character_form(pattern), re.I | re.A),
+        )
+        for text in texts:
+            assert [m.span() for m in fast.finditer(text)] == [
+                m.span() for m in plain.finditer(text)
+            ], pattern
