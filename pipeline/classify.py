@@ -7,11 +7,12 @@ otherwise. Anything the text does not state stays None (never guessed).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from pipeline.extract.numbers import SP, WORD_NUMBER, parse_word_number
+from pipeline.extract.numbers import SP, WORD_NUMBER, parse_count
 
 
 @dataclass
@@ -70,31 +71,9 @@ def _lower_case_regex(pattern: str) -> re.Pattern | None:
     return re.compile(first_character_form(lowered), re.A)
 
 
-def _top_level_branches(pattern: str) -> list[str]:
-    """The alternatives of `pattern`, split at each "|" outside groups and character sets."""
-    branches, depth, in_set, start, at = [], 0, False, 0, 0
-    while at < len(pattern):
-        char = pattern[at]
-        if char == "\\":
-            at += 2
-            continue
-        if in_set:
-            in_set = char != "]"
-        elif char == "[":
-            in_set = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            branches.append(pattern[start:at])
-            start = at + 1
-        at += 1
-    return [*branches, pattern[start:]]
-
-
-def _closing_paren(pattern: str, start: int) -> int | None:
-    """Index of the ")" closing the group opened at `start`, or None."""
+def _structure(pattern: str, start: int = 0):
+    """(index, character, group depth before it) for each character of `pattern` from `start`
+    that is neither escaped nor inside a character set: where "|", "(" and ")" mean something."""
     depth, in_set, at = 0, False, start
     while at < len(pattern):
         char = pattern[at]
@@ -105,13 +84,24 @@ def _closing_paren(pattern: str, start: int) -> int | None:
             in_set = char != "]"
         elif char == "[":
             in_set = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return at
+        else:
+            yield at, char, depth
+            depth += {"(": 1, ")": -1}.get(char, 0)
         at += 1
+
+
+def _top_level_branches(pattern: str) -> list[str]:
+    """The alternatives of `pattern`, split at each "|" outside groups and character sets."""
+    cuts = [at for at, char, depth in _structure(pattern) if char == "|" and depth == 0]
+    edges = [-1, *cuts, len(pattern)]
+    return [pattern[a + 1 : b] for a, b in itertools.pairwise(edges)]
+
+
+def _closing_paren(pattern: str, start: int) -> int | None:
+    """Index of the ")" closing the group opened at `start`, or None."""
+    for at, char, depth in _structure(pattern, start):
+        if char == ")" and depth == 1:
+            return at
     return None
 
 
@@ -273,13 +263,18 @@ _REVIEW_BODY_RE = _Gated(
 )
 # Publication types of records that report no study of their own.
 _NOT_A_STUDY_PUBTYPES = frozenset({"Editorial", "Comment", "Letter", "News", "Interview"})
-_TRIAL_PUBTYPES = frozenset(
+_CLINICAL_TRIAL_PUBTYPES = frozenset(
     {
-        "Randomized Controlled Trial", "Clinical Trial", "Clinical Trial, Phase I",
-        "Clinical Trial, Phase II", "Clinical Trial, Phase III", "Clinical Trial, Phase IV",
-        "Observational Study", "Case Reports",
+        "Clinical Trial", "Clinical Trial, Phase I", "Clinical Trial, Phase II",
+        "Clinical Trial, Phase III", "Clinical Trial, Phase IV",
     }
 )  # fmt: skip
+# Publication types of a study of its own patients.
+_TRIAL_PUBTYPES = _CLINICAL_TRIAL_PUBTYPES | {
+    "Randomized Controlled Trial",
+    "Observational Study",
+    "Case Reports",
+}
 # A study of its own patients: "we enrolled", "patients were randomized", "(n = 30)".
 _OWN_PATIENTS_RE = _Gated(
     r"\bwe (?:enrolled|recruited|randomi[sz]ed|treated|included \d+ patients)\b|\b(?:patients|"
@@ -365,8 +360,7 @@ def _design(title: str, abstract: str, pubtypes: set[str]) -> str | None:
         return "open_label"
     if _OBSERVATIONAL_RE.search(text) or "Observational Study" in pubtypes:
         return "observational"
-    if pubtypes & {"Clinical Trial", "Clinical Trial, Phase I", "Clinical Trial, Phase II",
-                   "Clinical Trial, Phase III", "Clinical Trial, Phase IV"}:  # fmt: skip
+    if pubtypes & _CLINICAL_TRIAL_PUBTYPES:
         return "open_label"
     if _TREATED_GROUP_RE.search(abstract):
         return "open_label"  # "Seventy TRD patients received weekly esketamine": one treated group
@@ -421,6 +415,11 @@ _NEXT_LABEL_RE = re.compile(
 )
 
 
+_BACKGROUND_NEEDLES = tuple(f"{label.lower()}:" for label in _BACKGROUND_LABELS) + tuple(
+    f"{label.lower()} :" for label in _BACKGROUND_LABELS
+)
+
+
 @functools.lru_cache(maxsize=4)
 def without_background(abstract: str) -> str:
     """The abstract without its background section ("BACKGROUND: ...", "INTRODUCTION: ..."):
@@ -437,11 +436,6 @@ def without_background(abstract: str) -> str:
     if not end:
         return abstract
     return abstract[: start.start()] + abstract[end.start() :]
-
-
-_BACKGROUND_NEEDLES = tuple(f"{label.lower()}:" for label in _BACKGROUND_LABELS) + tuple(
-    f"{label.lower()} :" for label in _BACKGROUND_LABELS
-)
 
 
 def _drug(title: str, abstract: str) -> list[str] | None:
@@ -504,7 +498,9 @@ _INFUSION_RE = _Gated(
 )
 _IV_WORDS_RE = re.compile(first_character_form(r"\bintravenous(?:ly)?\b|\binfusions?\b"))
 _MENTION_RES = {
-    route: re.compile(first_character_form(pattern), re.I) for route, pattern in _ROUTES
+    route: re.compile(first_character_form(pattern), re.I)
+    for route, pattern in _ROUTES
+    if route != "iv"  # counted with _IV_WORDS_RE and _IV_RE
 }
 _INTRAVENOUS_RE = _Gated(r"\bintravenous(?:ly)?\b|\bi\.v\.", ("intravenous", "i.v."))
 # "IV" as a route, not a Roman numeral ("phase IV", "type IV", "grade IV")
@@ -863,16 +859,6 @@ _LEADING_WORDS_RE = re.compile(
 )
 
 
-def _count_value(text: str) -> int | None:
-    text = text.replace(",", "")
-    if text.isdigit():
-        return int(text)
-    try:
-        return parse_word_number(text)
-    except Exception:  # noqa: BLE001 - not a number word: no count
-        return None
-
-
 _PEOPLE_RE = re.compile(
     r"\s(?:[\w-]+\s){0,2}?(?:patients|participants|subjects|adults|outpatients|inpatients"
     r"|individuals|people|women|men|males|females|volunteers|children|adolescents|mothers"
@@ -973,7 +959,7 @@ def _first_count(
                 after = match.end("n")
                 if not _PEOPLE_RE.match(window, after) and _NOT_PEOPLE_RE.match(window, after):
                     continue  # "four phase III studies", "two antidepressant therapies"
-                value = _count_value(match["n"])
+                value = parse_count(match["n"])
                 if value and value > 1:
                     return value
     return None

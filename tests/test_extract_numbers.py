@@ -13,6 +13,7 @@ from pipeline.extract.numbers import (
     NUMBER_RE,
     P_VALUE_RE,
     PLAIN_NUMBER,
+    parse_count,
     parse_number,
     parse_p_value,
     parse_word_number,
@@ -96,3 +97,11 @@ def test_word_numbers(text: str, value: int) -> None:
 def test_word_number_rejects_other_words() -> None:
     with pytest.raises(PipelineError):
         parse_word_number("many")
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("24", 24), ("1,088", 1088), ("Forty-one", 41), ("Seventy", 70), ("many", None), ("", None)],
+)
+def test_parse_count(text: str, count: int | None) -> None:
+    assert parse_count(text) == count

@@ -24,6 +24,7 @@ from pipeline.extract.numbers import (
     UNSIGNED,
     WORD_NUMBER,
     p_operator,
+    parse_count,
     parse_number,
     parse_p_value,
     parse_word_number,
@@ -68,16 +69,6 @@ class Effect:
     def to_dict(self) -> dict:
         """The effect as a plain dict (the JSON-lines form of `extract-text`)."""
         return asdict(self)
-
-
-def _count(text: str) -> int | None:
-    """A count written in digits or words ("4", "Four"); None for anything else."""
-    if text.isdigit():
-        return int(text)
-    try:
-        return parse_word_number(text)
-    except Exception:  # noqa: BLE001 - not a number word
-        return None
 
 
 # Statistics the contract has no kind for: reported as "other" with this label.
@@ -157,19 +148,8 @@ _STATISTIC_WORDS = (
     "d:", "g:", "δ", "area under", "coefficient", "r-squared",
 )  # fmt: skip
 _STATISTIC_ABBREVIATIONS = (
-    "OR",
-    "HR",
-    "RR",
-    "SMD",
-    "NNT",
-    "NNH",
-    "MD",
-    "Δ",
-    "AUC",
-    "β",
-    "R2",
-    "R²",
-)
+    "OR", "HR", "RR", "SMD", "NNT", "NNH", "MD", "Δ", "AUC", "β", "R2", "R²",
+)  # fmt: skip
 
 
 def _may_name_statistic(text: str, low: str | None = None) -> bool:
@@ -1451,7 +1431,7 @@ class _SentenceExtractor:
             start, end = match.span()
             if self._overlaps(self.taken, start, end) or self._overlaps(self.blocked, start, end):
                 continue
-            events, total = _count(match["events"]), int(match["total"])
+            events, total = parse_count(match["events"]), int(match["total"])
             if events is None or total == 0 or events > total:
                 continue
             clause_end = self._clause_end(end)

@@ -96,6 +96,17 @@ def parse_word_number(text: str) -> int:
     return value
 
 
+def parse_count(text: str) -> int | None:
+    """A count as written in digits ("1,088") or words ("Forty-one"); None for anything else."""
+    text = text.replace(",", "")
+    if text.isdigit():
+        return int(text)
+    try:
+        return parse_word_number(text)
+    except PipelineError:
+        return None
+
+
 P_OPERATORS = {"=": "=", "<": "<", ">": ">", "≤": "<=", "≥": ">=", "<=": "<=", ">=": ">="}
 
 # "P < .001", "2-sided P = .004", "log-rank P = .003", "p-value = 0.001", "P<0.0001",
