@@ -1,7 +1,8 @@
 """Extraction benchmark: precision and recall on the annotated sets, and speed.
 
 Scores `pipeline.extract.extract_text` against the development set and the held-out set, each in
-its own table; the abstracts come from ../shared/data/pubmed. The development set is two files
+its own table; the abstracts come from the
+real PubMed records bundled in pipeline/data/snapshot. The development set is two files
 scored together as one set: tests/data/extraction/annotations.jsonl (the rules were written
 against it from the start) and development_2.jsonl (held out until extractor 1.4.0, tuned on
 since). The held-out set, tests/data/extraction/heldout.jsonl, is never used to write rules; it
@@ -41,7 +42,7 @@ from pipeline.extract.sentences import split_sentences
 log = logging.getLogger("benchmarks.bench_extract")
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_PUBMED = REPO.parent / "shared" / "data" / "pubmed"
+DEFAULT_PUBMED = REPO / "pipeline" / "data" / "snapshot"
 ANNOTATION_DIR = REPO / "tests" / "data" / "extraction"
 # Each set is one or more annotation files, scored together as one table.
 SETS: dict[str, tuple[Path, ...]] = {

@@ -7,15 +7,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_PUBMED = REPO.parent / "shared" / "data" / "pubmed"
+# The real PubMed records the package ships with its offline snapshot (provenance in its SOURCES.md).
+PUBMED_RECORDS = REPO / "pipeline" / "data" / "snapshot"
 
 
 @pytest.fixture(scope="session")
-def shared_pubmed() -> Path:
-    """The real PubMed records beside the repository (../shared/data/pubmed)."""
-    if not SHARED_PUBMED.is_dir():
-        pytest.fail(f"the shared PubMed records are missing: {SHARED_PUBMED}")
-    return SHARED_PUBMED
+def pubmed_records() -> Path:
+    """The real PubMed records bundled in the package (efetch XML and JSON lines)."""
+    return PUBMED_RECORDS
 
 
 @pytest.fixture(scope="session")

@@ -29,9 +29,9 @@ XML_TAIL = b"</PubmedArticleSet>"
 ESEARCH_LIMIT = 9999
 
 
-def real_articles(shared_pubmed: Path) -> list[tuple[str, bytes]]:
+def real_articles(pubmed_records: Path) -> list[tuple[str, bytes]]:
     """(PMID, exact bytes) of each PubmedArticle in the real efetch response."""
-    data = (shared_pubmed / "efetch_sample.xml").read_bytes()
+    data = (pubmed_records / "efetch_sample.xml").read_bytes()
     articles = re.findall(rb"<PubmedArticle>.*?</PubmedArticle>", data, re.S)
     return [(re.search(rb"<PMID[^>]*>(\d+)</PMID>", a)[1].decode(), a) for a in articles]
 

@@ -110,12 +110,12 @@ def annotations() -> list[tuple[int, dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def sources(shared_pubmed: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """The shared PubMed records by file name, then by PMID."""
+def sources(pubmed_records: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """The bundled PubMed records by file name, then by PMID."""
     by_file: dict[str, dict[str, dict[str, Any]]] = {}
     for name in SOURCE_FILES:
         records = {}
-        for line in (shared_pubmed / name).read_text(encoding="utf-8").splitlines():
+        for line in (pubmed_records / name).read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             if record.get("pmid"):
                 records[record["pmid"]] = record
@@ -132,7 +132,7 @@ def test_every_line_is_one_annotated_article(annotations):
         assert isinstance(record["effects"], list), number
 
 
-def test_every_pmid_exists_in_its_shared_file(annotations, sources):
+def test_every_pmid_exists_in_its_source_file(annotations, sources):
     for number, record in annotations:
         assert record["file"] in sources, f"line {number}: unknown file {record['file']}"
         assert record["pmid"] in sources[record["file"]], (

@@ -45,7 +45,7 @@ def annotations() -> list[tuple[int, dict[str, Any]]]:
     return load_development_2()
 
 
-# The shared PubMed records by file name, then by PMID: the first file's fixture.
+# The bundled PubMed records by file name, then by PMID: the first file's fixture.
 sources = dev.sources
 
 
@@ -56,8 +56,8 @@ def test_every_line_is_one_annotated_article(annotations):
     dev.test_every_line_is_one_annotated_article(annotations)
 
 
-def test_every_pmid_exists_in_its_shared_file(annotations, sources):
-    dev.test_every_pmid_exists_in_its_shared_file(annotations, sources)
+def test_every_pmid_exists_in_its_source_file(annotations, sources):
+    dev.test_every_pmid_exists_in_its_source_file(annotations, sources)
 
 
 def test_quotes_are_verbatim_and_offsets_slice_back(annotations, sources):

@@ -50,7 +50,7 @@ def annotations() -> list[tuple[int, dict[str, Any]]]:
     return dev.load_annotations(HELDOUT)
 
 
-# The shared PubMed records by file name, then by PMID: the development set's fixture.
+# The bundled PubMed records by file name, then by PMID: the development set's fixture.
 sources = dev.sources
 
 
@@ -74,7 +74,7 @@ def test_development_set_check(check, annotations):
 @pytest.mark.parametrize(
     "check",
     [
-        dev.test_every_pmid_exists_in_its_shared_file,
+        dev.test_every_pmid_exists_in_its_source_file,
         dev.test_quotes_are_verbatim_and_offsets_slice_back,
     ],
     ids=lambda check: check.__name__.removeprefix("test_"),

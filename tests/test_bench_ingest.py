@@ -15,19 +15,19 @@ from pipeline.parse import ParsedRecord, iter_record_bytes, parse_pubmed_xml
 
 
 @pytest.fixture(scope="module")
-def scaled(shared_pubmed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def scaled(pubmed_records: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("bench") / "scaled.xml"
-    return bench_ingest.write_scaled(shared_pubmed / "efetch_sample.xml", 10, path)
+    return bench_ingest.write_scaled(pubmed_records / "efetch_sample.xml", 10, path)
 
 
 def test_the_scaled_file_repeats_real_records_with_fresh_pmids(
-    shared_pubmed: Path, scaled: Path
+    pubmed_records: Path, scaled: Path
 ) -> None:
     parsed = list(parse_pubmed_xml(scaled.read_bytes(), "snapshot"))
     assert all(isinstance(p, ParsedRecord) for p in parsed)
     pmids = [p.article.pmid for p in parsed]
     assert pmids == [str(bench_ingest.FIRST_PMID + i) for i in range(10)]
-    originals = list(parse_pubmed_xml((shared_pubmed / "efetch_sample.xml").read_bytes(), "x"))
+    originals = list(parse_pubmed_xml((pubmed_records / "efetch_sample.xml").read_bytes(), "x"))
     fourth, original = parsed[3].article, originals[0].article
     assert fourth.title == original.title and fourth.authors == original.authors
     # Only the record's own PMID changed: its references still cite the same articles.
@@ -56,9 +56,9 @@ def test_each_measurement_counts_every_article(
         con.close()
 
 
-def test_the_default_source_is_the_bundled_copy_of_the_real_response(shared_pubmed: Path) -> None:
+def test_the_default_source_is_the_bundled_copy_of_the_real_response(pubmed_records: Path) -> None:
     bundled = bench_ingest.DEFAULT_SOURCE.read_bytes()
-    assert bundled == (shared_pubmed / "efetch_sample.xml").read_bytes()
+    assert bundled == (pubmed_records / "efetch_sample.xml").read_bytes()
 
 
 def test_a_measurement_runs_in_its_own_process(scaled: Path) -> None:
@@ -66,7 +66,7 @@ def test_a_measurement_runs_in_its_own_process(scaled: Path) -> None:
     assert result.articles == 10 and result.seconds > 0
 
 
-def test_the_report_shows_rates_ratio_and_memory(shared_pubmed: Path) -> None:
+def test_the_report_shows_rates_ratio_and_memory(pubmed_records: Path) -> None:
     results = [
         bench_ingest.Result("parse+load", 20_000, 25.0, 20.0, 150.0, 400.0),
         bench_ingest.Result("parse", 20_000, 12.5, 12.5, 150.0, 160.0),
@@ -75,7 +75,7 @@ def test_the_report_shows_rates_ratio_and_memory(shared_pubmed: Path) -> None:
         bench_ingest.Result("heap", 2_000, 9.0, 9.0, 150.0, 300.0, 80.4),
         bench_ingest.Result("heap", 8_000, 36.0, 36.0, 150.0, 330.0, 81.0),
     ]
-    text = bench_ingest.report(results, 500, shared_pubmed / "efetch_sample.xml", (1.0, 2.0))
+    text = bench_ingest.report(results, 500, pubmed_records / "efetch_sample.xml", (1.0, 2.0))
     lines = text.splitlines()
     row = next(line for line in lines if line.startswith("parse + load (streaming)   "))
     assert row.split()[-6:] == ["25.0", "800", "20.0", "1,000", "150", "400"]

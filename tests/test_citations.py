@@ -28,8 +28,8 @@ def _efetch_articles(path: Path) -> tuple[list[Article], list[RawRecord]]:
 
 
 @pytest.fixture(scope="module")
-def real_articles(shared_pubmed: Path) -> dict[str, Article]:
-    articles, _ = _efetch_articles(shared_pubmed / "efetch_sample.xml")
+def real_articles(pubmed_records: Path) -> dict[str, Article]:
+    articles, _ = _efetch_articles(pubmed_records / "efetch_sample.xml")
     return {a.pmid: a for a in articles}
 
 
@@ -41,8 +41,8 @@ def _load(tmp_path: Path, articles: list[Article]):
 
 
 @pytest.fixture()
-def real_con(tmp_path: Path, shared_pubmed: Path):
-    articles, raws = _efetch_articles(shared_pubmed / "efetch_sample.xml")
+def real_con(tmp_path: Path, pubmed_records: Path):
+    articles, raws = _efetch_articles(pubmed_records / "efetch_sample.xml")
     con = warehouse.connect(tmp_path / "real.duckdb")
     warehouse.load_batch(con, articles, raws, run_id="test-run")
     yield con
@@ -211,8 +211,8 @@ def test_expand_pages_writes_ranges_in_full(pages, full):
 
 
 @pytest.fixture()
-def real_db(tmp_path: Path, shared_pubmed: Path) -> Path:
-    articles, raws = _efetch_articles(shared_pubmed / "efetch_sample.xml")
+def real_db(tmp_path: Path, pubmed_records: Path) -> Path:
+    articles, raws = _efetch_articles(pubmed_records / "efetch_sample.xml")
     path = tmp_path / "cite.duckdb"
     con = warehouse.connect(path)
     warehouse.load_batch(con, articles, raws, run_id="test-run")

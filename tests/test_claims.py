@@ -21,9 +21,9 @@ CLINIC_COPY = (
 
 
 @pytest.fixture(scope="module")
-def annotated_db(tmp_path_factory: pytest.TempPathFactory, shared_pubmed: Path) -> Path:
+def annotated_db(tmp_path_factory: pytest.TempPathFactory, pubmed_records: Path) -> Path:
     path = tmp_path_factory.mktemp("claims") / "annotated.duckdb"
-    return build_annotated_warehouse(path, shared_pubmed)
+    return build_annotated_warehouse(path, pubmed_records)
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +72,8 @@ def test_contradiction_says_what_the_record_says_instead(con):
     assert verdict.evidence[0]["claimed"] == "85%"
 
 
-def test_unverified_effects_do_not_support_a_claim(tmp_path, shared_pubmed):
-    path = build_annotated_warehouse(tmp_path / "one.duckdb", shared_pubmed)
+def test_unverified_effects_do_not_support_a_claim(tmp_path, pubmed_records):
+    path = build_annotated_warehouse(tmp_path / "one.duckdb", pubmed_records)
     connection = warehouse.connect(path)
     ids = list(review.current_effects(connection, ["23982301"]).effect_id)
     review.record_decisions(connection, [review.Decision(i, "unreviewed") for i in ids], "Dr A")

@@ -416,10 +416,10 @@ def test_facts_are_json_ready() -> None:
     assert json.loads(json.dumps(result.to_dict()))["design"] == "rct"
 
 
-def test_real_landmark_records(shared_pubmed) -> None:
+def test_real_landmark_records(pubmed_records) -> None:
     records = {
         r["pmid"]: r
-        for r in map(json.loads, (shared_pubmed / "landmark.jsonl").read_text().splitlines())
+        for r in map(json.loads, (pubmed_records / "landmark.jsonl").read_text().splitlines())
     }
     sustain = records["31166571"]
     result = classify(sustain["title"], sustain["abstract"], publication_types=sustain["pubtypes"])
@@ -556,7 +556,7 @@ def test_first_character_form(pattern: str, fast: str) -> None:
     assert first_character_form(pattern) == fast
 
 
-def test_first_character_form_finds_what_the_pattern_finds(shared_pubmed) -> None:
+def test_first_character_form_finds_what_the_pattern_finds(pubmed_records) -> None:
     import re
 
     import pipeline.classify as classify_module
@@ -565,7 +565,7 @@ def test_first_character_form_finds_what_the_pattern_finds(shared_pubmed) -> Non
     texts = [
         json.loads(line)["abstract"] or ""
         for name in ("search_sample_a.jsonl", "search_sample_b.jsonl")
-        for line in (shared_pubmed / name).read_text(encoding="utf-8").splitlines()
+        for line in (pubmed_records / name).read_text(encoding="utf-8").splitlines()
     ]
     texts += ["phase IV, IV ketamine, xIV, i.v. and IVs", "Mice, rats, RATS; in vitro"]
     patterns = [

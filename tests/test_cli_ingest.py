@@ -40,8 +40,8 @@ def offline(monkeypatch):
 
 
 @pytest.fixture
-def fake(shared_pubmed) -> FakeEutils:
-    return FakeEutils(real_articles(shared_pubmed))
+def fake(pubmed_records) -> FakeEutils:
+    return FakeEutils(real_articles(pubmed_records))
 
 
 @pytest.fixture
@@ -102,9 +102,9 @@ def test_status_without_a_warehouse(offline, tmp_path, capsys):
     assert "no warehouse at" in capsys.readouterr().err
 
 
-def test_a_single_file_snapshot_replays(offline, no_post_steps, shared_pubmed, tmp_path, capsys):
+def test_a_single_file_snapshot_replays(offline, no_post_steps, pubmed_records, tmp_path, capsys):
     db = tmp_path / "w.duckdb"
-    path = shared_pubmed / "efetch_sample.xml"
+    path = pubmed_records / "efetch_sample.xml"
     assert main(["ingest", "--snapshot", str(path), "--db", str(db)]) == 0
     assert count(db, "SELECT count(*), min(source) FROM core.articles") == [(3, "snapshot")]
     assert count(db, "SELECT snapshot_path FROM core.runs") == [(str(path),)]
@@ -157,10 +157,10 @@ def test_a_missing_snapshot_is_named(offline, tmp_path, capsys):
 
 
 def test_a_corrupt_snapshot_is_named_and_nothing_is_loaded(
-    offline, shared_pubmed, tmp_path, capsys
+    offline, pubmed_records, tmp_path, capsys
 ):
     cut = tmp_path / "cut.xml"
-    cut.write_bytes((shared_pubmed / "efetch_sample.xml").read_bytes()[:50000])
+    cut.write_bytes((pubmed_records / "efetch_sample.xml").read_bytes()[:50000])
     db = tmp_path / "w.duckdb"
     assert main(["ingest", "--snapshot", str(cut), "--db", str(db)]) == 1
     assert f"the snapshot file {cut} is corrupt" in capsys.readouterr().err

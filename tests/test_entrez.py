@@ -26,8 +26,8 @@ API_KEY = "secret-key-0123456789"
 
 
 @pytest.fixture
-def fake(shared_pubmed) -> FakeEutils:
-    return FakeEutils(real_articles(shared_pubmed))
+def fake(pubmed_records) -> FakeEutils:
+    return FakeEutils(real_articles(pubmed_records))
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ QUERY = "ketamine AND depression"
 
 
 @pytest.fixture
-def fake(shared_pubmed) -> FakeEutils:
-    return FakeEutils(real_articles(shared_pubmed))
+def fake(pubmed_records) -> FakeEutils:
+    return FakeEutils(real_articles(pubmed_records))
 
 
 @pytest.fixture
@@ -209,7 +209,7 @@ def test_a_truncated_record_is_isolated_and_quarantined(con, client, fake):
     assert con.execute("SELECT stage, pmid FROM raw.quarantine").fetchall() == [("fetch", pmids[4])]
 
 
-def test_live_replaces_snapshot_articles(con, client, fake, shared_pubmed):
+def test_live_replaces_snapshot_articles(con, client, fake, pubmed_records):
     ingest.ingest_snapshot(con, open_snapshot(bundled_snapshot_dir()), progress=False)
     fake.add_records(1, first_pmid=37792613)  # a PMID the snapshot has as JSON
     live(con, client)

@@ -1,4 +1,4 @@
-"""The streaming PubMed XML parser and the JSON snapshot converter, on the real shared records."""
+"""The streaming PubMed XML parser and the JSON snapshot converter, on the real bundled records."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ PROLOG = (
 
 
 @pytest.fixture(scope="module")
-def sample_xml(shared_pubmed: Path) -> bytes:
-    return (shared_pubmed / "efetch_sample.xml").read_bytes()
+def sample_xml(pubmed_records: Path) -> bytes:
+    return (pubmed_records / "efetch_sample.xml").read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def article_set(*records: bytes) -> bytes:
 
 
 def edited(record: bytes, change) -> bytes:
-    """A copy of a real record with `change(root)` applied (the shared file is never touched)."""
+    """A copy of a real record with `change(root)` applied (the bundled file is never touched)."""
     root = etree.fromstring(record)
     change(root)
     return etree.tostring(root, encoding="utf-8")
@@ -292,10 +292,10 @@ def test_raw_record_is_kept_exactly(sample_xml: bytes) -> None:
 
 
 def test_xml_abstract_matches_the_json_snapshot_layout(
-    shared_pubmed: Path, articles: dict[str, Article]
+    pubmed_records: Path, articles: dict[str, Article]
 ) -> None:
     landmark = {}
-    for line in (shared_pubmed / "landmark.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (pubmed_records / "landmark.jsonl").read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         landmark[record["pmid"]] = record
     for pmid in ("31166571", "31290965"):
@@ -307,10 +307,10 @@ def test_xml_abstract_matches_the_json_snapshot_layout(
 
 
 def test_xml_abstract_matches_an_independent_search_cache_record(
-    shared_pubmed: Path, articles: dict[str, Article]
+    pubmed_records: Path, articles: dict[str, Article]
 ) -> None:
     """SUSTAIN-2 also comes, separately, from a cached PubMed search: same text, same layout."""
-    lines = (shared_pubmed / "search_sample_a.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (pubmed_records / "search_sample_a.jsonl").read_text(encoding="utf-8").splitlines()
     (cached,) = [r for r in map(json.loads, lines) if r["pmid"] == "32316080"]
     article = articles["32316080"]
     assert article.abstract == cached["abstract"]
@@ -694,9 +694,9 @@ def test_a_record_without_title_names_its_pmid(sustain1_record: bytes) -> None:
 @pytest.mark.parametrize(
     "name", ["landmark.jsonl", "search_sample_a.jsonl", "search_sample_b.jsonl"]
 )
-def test_every_snapshot_record_converts(shared_pubmed: Path, name: str) -> None:
+def test_every_snapshot_record_converts(pubmed_records: Path, name: str) -> None:
     converted, failed = [], []
-    for line_no, line in enumerate((shared_pubmed / name).read_text("utf-8").splitlines(), 1):
+    for line_no, line in enumerate((pubmed_records / name).read_text("utf-8").splitlines(), 1):
         record = json.loads(line)
         try:
             article = article_from_json(record)
@@ -723,9 +723,9 @@ def test_every_snapshot_record_converts(shared_pubmed: Path, name: str) -> None:
         assert failed == [] and len(converted) == 55
 
 
-def test_snapshot_fields_the_json_lacks_stay_empty(shared_pubmed: Path) -> None:
+def test_snapshot_fields_the_json_lacks_stay_empty(pubmed_records: Path) -> None:
     record = json.loads(
-        (shared_pubmed / "search_sample_a.jsonl").read_text("utf-8").splitlines()[0]
+        (pubmed_records / "search_sample_a.jsonl").read_text("utf-8").splitlines()[0]
     )
     article = article_from_json(record)
     assert article.authors == [] and article.sections == [] and article.mesh == []

@@ -66,17 +66,17 @@ def insert_effects(con, rows: list[dict]) -> None:
         )
 
 
-def load_all_articles(con, shared_pubmed: Path) -> None:
+def load_all_articles(con, pubmed_records: Path) -> None:
     """Every real record: the efetch XML first, then the JSON-lines records it lacks."""
     parsed = [
         p
-        for p in parse_pubmed_xml((shared_pubmed / "efetch_sample.xml").read_bytes(), "snapshot")
+        for p in parse_pubmed_xml((pubmed_records / "efetch_sample.xml").read_bytes(), "snapshot")
         if isinstance(p, ParsedRecord)
     ]
     articles, raws = [p.article for p in parsed], [p.raw for p in parsed]
     seen = {a.pmid for a in articles}
     for name in ("landmark.jsonl", "search_sample_a.jsonl", "search_sample_b.jsonl"):
-        for line in (shared_pubmed / name).read_text(encoding="utf-8").splitlines():
+        for line in (pubmed_records / name).read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             if not record.get("pmid") or str(record["pmid"]) in seen:
                 continue
@@ -92,11 +92,11 @@ def load_all_articles(con, shared_pubmed: Path) -> None:
     )
 
 
-def build_annotated_warehouse(path: Path, shared_pubmed: Path) -> Path:
+def build_annotated_warehouse(path: Path, pubmed_records: Path) -> Path:
     """A warehouse of the real records whose trial facts and effects are the hand annotations,
     every effect verified: what the checker sees once people have reviewed the extraction."""
     con = warehouse.connect(path)
-    load_all_articles(con, shared_pubmed)
+    load_all_articles(con, pubmed_records)
     stored = {r[0] for r in con.execute("SELECT pmid FROM core.articles").fetchall()}
     now = warehouse.now()
     for line in ANNOTATIONS.read_text(encoding="utf-8").splitlines():
@@ -118,21 +118,21 @@ def build_annotated_warehouse(path: Path, shared_pubmed: Path) -> Path:
     return path
 
 
-def load_articles(con, shared_pubmed: Path) -> None:
+def load_articles(con, pubmed_records: Path) -> None:
     parsed = [
         p
-        for p in parse_pubmed_xml((shared_pubmed / "efetch_sample.xml").read_bytes(), "snapshot")
+        for p in parse_pubmed_xml((pubmed_records / "efetch_sample.xml").read_bytes(), "snapshot")
         if isinstance(p, ParsedRecord)
     ]
     warehouse.load_batch(con, [p.article for p in parsed], [p.raw for p in parsed], "run-1")
 
 
 @pytest.fixture()
-def db(tmp_path: Path, shared_pubmed: Path) -> Path:
+def db(tmp_path: Path, pubmed_records: Path) -> Path:
     """A warehouse holding the SUSTAIN-1 record and its annotated effects, none reviewed."""
     path = tmp_path / "review.duckdb"
     con = warehouse.connect(path)
-    load_articles(con, shared_pubmed)
+    load_articles(con, pubmed_records)
     insert_effects(con, effect_rows(SUSTAIN_1))
     con.close()
     return path

@@ -89,11 +89,11 @@ def test_load_annotations_names_the_bad_line(tmp_path) -> None:
         load_annotations(path)
 
 
-def test_source_records_read_json_lines_and_efetch_xml(shared_pubmed, tmp_path) -> None:
-    records = load_source_records(shared_pubmed)
+def test_source_records_read_json_lines_and_efetch_xml(pubmed_records, tmp_path) -> None:
+    records = load_source_records(pubmed_records)
     assert {"31166571", "31290965", "32316080", "40601310"} <= set(records)
     assert "\u2009" in records["31166571"].abstract  # thin spaces kept
-    (tmp_path / "efetch_sample.xml").write_bytes((shared_pubmed / "efetch_sample.xml").read_bytes())
+    (tmp_path / "efetch_sample.xml").write_bytes((pubmed_records / "efetch_sample.xml").read_bytes())
     from_xml = load_source_records(tmp_path)
     assert set(from_xml) == {"31166571", "31290965", "32316080"}
     assert from_xml["31166571"].abstract == records["31166571"].abstract

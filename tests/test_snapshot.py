@@ -36,12 +36,23 @@ def snapshot_copy(tmp_path):
     return target
 
 
-def test_bundled_files_are_exact_copies_of_the_shared_records(shared_pubmed):
+# SHA-256 of the real PubMed files as they were handed over (shared/data/pubmed, read 2026-12-07);
+# the bundled copies must stay byte-identical to them.
+HANDED_OVER_SHA256 = {
+    "efetch_sample.xml": "3ee17159606a5aad4eb350d8bb8d50f8b3b23124a8b5b3fd92768b5ef29cd874",
+    "landmark.jsonl": "2784011ace88caac91571444054de2539b4f0ca162929d33fb43b3359f6402e6",
+    "search_sample_a.jsonl": "742ff847744bbe6be6ece4b5eb66d961968c949f572c93c18f258c248cff1b3d",
+    "search_sample_b.jsonl": "903ab69819fbc090424f56e449358dda0a5bc7c2b89f573068957ef799639034",
+}
+
+
+def test_bundled_files_are_exact_copies_of_the_handed_over_records():
+    assert set(HANDED_OVER_SHA256) == set(COPIED)
     for name in COPIED:
-        assert file_sha256(bundled_snapshot_dir() / name) == file_sha256(shared_pubmed / name)
+        assert file_sha256(bundled_snapshot_dir() / name) == HANDED_OVER_SHA256[name]
 
 
-def test_bundled_snapshot_manifest(shared_pubmed):
+def test_bundled_snapshot_manifest():
     snapshot = open_snapshot(bundled_snapshot_dir())
     assert snapshot.snapshot_date.isoformat() == "2026-09-15"
     assert snapshot.record_count == 3 + 18 + 55 + 55
@@ -51,7 +62,7 @@ def test_bundled_snapshot_manifest(shared_pubmed):
     assert listed["efetch_sample.xml"]["kind"] == "pubmed_xml"
     assert listed["landmark.jsonl"]["records"] == 18
     for name in COPIED:
-        assert listed[name]["sha256"] == file_sha256(shared_pubmed / name)
+        assert listed[name]["sha256"] == HANDED_OVER_SHA256[name]
 
 
 def test_bundled_snapshot_records():
@@ -113,21 +124,21 @@ def test_a_corrupt_manifest(snapshot_copy):
         open_snapshot(snapshot_copy)
 
 
-def test_single_jsonl_file(shared_pubmed):
-    snapshot = open_snapshot(shared_pubmed / "search_sample_b.jsonl")
+def test_single_jsonl_file(pubmed_records):
+    snapshot = open_snapshot(pubmed_records / "search_sample_b.jsonl")
     assert snapshot.record_count == 55 and snapshot.snapshot_date is None
     assert sum(1 for _ in iter_snapshot(snapshot)) == 55
 
 
-def test_single_xml_file(shared_pubmed):
-    items = list(iter_snapshot(open_snapshot(shared_pubmed / "efetch_sample.xml")))
+def test_single_xml_file(pubmed_records):
+    items = list(iter_snapshot(open_snapshot(pubmed_records / "efetch_sample.xml")))
     assert [i.raw.pmid for i in items] == ["31166571", "31290965", "32316080"]
     assert all(i.raw.source == "snapshot" and i.raw.format == "xml" for i in items)
 
 
-def test_a_truncated_xml_file_is_named(shared_pubmed, tmp_path):
+def test_a_truncated_xml_file_is_named(pubmed_records, tmp_path):
     path = tmp_path / "cut.xml"
-    path.write_bytes((shared_pubmed / "efetch_sample.xml").read_bytes()[:40000])
+    path.write_bytes((pubmed_records / "efetch_sample.xml").read_bytes()[:40000])
     with pytest.raises(SnapshotError, match=r"cut.xml is corrupt.*ended inside record 2"):
         open_snapshot(path)
 
@@ -146,21 +157,21 @@ def test_another_file_type_is_refused(tmp_path):
         open_snapshot(path)
 
 
-def test_recorder_writes_a_snapshot_that_replays(shared_pubmed, tmp_path):
+def test_recorder_writes_a_snapshot_that_replays(pubmed_records, tmp_path):
     recorder = SnapshotRecorder(tmp_path / "rec", query="ketamine", since=None)
     esearch = (
         b"<eSearchResult><Count>3</Count><IdList><Id>31166571</Id><Id>31290965</Id>"
         b"<Id>32316080</Id></IdList></eSearchResult>"
     )
     recorder.save_esearch(esearch, "esearch 'ketamine' retstart 0")
-    recorder.save_efetch((shared_pubmed / "efetch_sample.xml").read_bytes(), "efetch of 3")
+    recorder.save_efetch((pubmed_records / "efetch_sample.xml").read_bytes(), "efetch of 3")
     snapshot = open_snapshot(tmp_path / "rec")
     assert snapshot.query == "ketamine" and snapshot.record_count == 3
     (search,) = iter_searches(snapshot)
     assert search.pmids == ("31166571", "31290965", "32316080")
     replayed = list(iter_snapshot(snapshot))
     assert [r.raw.payload for r in replayed] == [
-        r.raw.payload for r in iter_snapshot(open_snapshot(shared_pubmed / "efetch_sample.xml"))
+        r.raw.payload for r in iter_snapshot(open_snapshot(pubmed_records / "efetch_sample.xml"))
     ]
     with pytest.raises(SnapshotError, match="already holds a snapshot"):
         SnapshotRecorder(tmp_path / "rec")

@@ -20,8 +20,8 @@ LOADED_TABLES = ("raw.records", "raw.quarantine", "core.articles", *warehouse.AR
 
 
 @pytest.fixture(scope="module")
-def parsed(shared_pubmed: Path) -> list[ParsedRecord]:
-    items = list(parse_pubmed_xml((shared_pubmed / "efetch_sample.xml").read_bytes(), "live"))
+def parsed(pubmed_records: Path) -> list[ParsedRecord]:
+    items = list(parse_pubmed_xml((pubmed_records / "efetch_sample.xml").read_bytes(), "live"))
     assert all(isinstance(item, ParsedRecord) for item in items)
     return items
 
@@ -279,12 +279,12 @@ def test_json_snapshot_articles_load_with_empty_parts(con) -> None:
     assert row == [([], [], None, "snapshot")]
 
 
-def test_a_batch_marker_commits_with_its_batch_or_not_at_all(tmp_path, shared_pubmed):
+def test_a_batch_marker_commits_with_its_batch_or_not_at_all(tmp_path, pubmed_records):
     from pipeline.parse import ParsedRecord, parse_pubmed_xml
 
     parsed = [
         p
-        for p in parse_pubmed_xml((shared_pubmed / "efetch_sample.xml").read_bytes(), "snapshot")
+        for p in parse_pubmed_xml((pubmed_records / "efetch_sample.xml").read_bytes(), "snapshot")
         if isinstance(p, ParsedRecord)
     ]
     con = warehouse.connect(tmp_path / "w.duckdb")

@@ -5,8 +5,8 @@ An extracted effect matches an annotated one when the PMID and kind are equal, t
 differ by at most 1e-6, and both CI bounds are equal (both null, or within 1e-6); each
 annotation matches at most one extraction. For matched effects whose annotation names an arm
 (timepoint, scale), the extracted one agrees, is wrong, or is missing (null): a wrong arm
-is worse than a missing one, so the two are counted apart. The package never reads the shared
-data itself: callers (tests, the benchmark) pass the directory holding the PubMed records.
+is worse than a missing one, so the two are counted apart. The scorer is handed the records:
+callers (tests, the benchmark) pass the directory holding the PubMed records.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def load_annotations(path: str | Path) -> list[dict]:
 
 
 def load_source_records(pubmed_dir: str | Path) -> dict[str, SourceRecord]:
-    """Every record with a PMID in the shared PubMed files, by PMID (XML parsed as ingest does)."""
+    """Every record with a PMID in the given PubMed files, by PMID (XML parsed as ingest does)."""
     folder = Path(pubmed_dir)
     records: dict[str, SourceRecord] = {}
     for name in JSONL_SOURCES:
