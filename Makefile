@@ -1,20 +1,34 @@
 # The two commands a newcomer runs: `make ingest` and `make test`.
-# Both create the virtual environment from pyproject.toml first when needed.
+# Both first create .venv with exactly the versions pinned in uv.lock (uv is fetched from PyPI if missing).
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup ingest test lint format bench bench-extract notebooks figures schema status clean
+# Installs are pinned by uv.lock. uv itself, at this pinned version, is installed from PyPI into
+# .tools/ when missing; it builds .venv with exactly the locked versions (`make lock` upgrades them).
+UV_VERSION := 0.13.9
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: setup lock ingest test test-fast lint format bench bench-extract notebooks figures schema status clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra dev --python $(PYTHON)
 	touch $(STAMP)
+
+## Upgrade every locked version on purpose (then run `make test` and commit uv.lock).
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
 
 ## Ingest PubMed (live with NCBI_EMAIL set, else the bundled snapshot), extract, load demo clinic data.
 ingest: $(STAMP)
@@ -23,9 +37,13 @@ ingest: $(STAMP)
 status: $(STAMP)
 	$(PY) -m pipeline status
 
-## The whole test suite, lint included.
+## The whole test suite, lint included, on every core.
 test: $(STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
+
+## The suite without the slow tests (notebooks, browser, subprocesses, benchmarks): for quick loops.
+test-fast: $(STAMP)
+	$(PY) -m pytest -n auto -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pipeline tests benchmarks
@@ -57,4 +75,4 @@ schema: $(STAMP)
 	$(PY) -m pipeline schema --out warehouse/schema.sql
 
 clean:
-	rm -rf $(VENV) notebooks/executed figures .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) notebooks/executed figures .pytest_cache .ruff_cache

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from pipeline import warehouse
+
 REPO = Path(__file__).resolve().parent.parent
-# The real PubMed records the package ships with its offline snapshot (provenance in its SOURCES.md).
+# The real PubMed records the package ships with its snapshot (provenance in its SOURCES.md).
 PUBMED_RECORDS = REPO / "pipeline" / "data" / "snapshot"
 
 
@@ -39,3 +42,38 @@ def ingested_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         monkeypatch.undo()
     assert code == 0, "the snapshot ingest failed"
     return path
+
+
+@pytest.fixture(scope="session")
+def warehouse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty warehouse with every migration applied, made once per test session."""
+    path = tmp_path_factory.mktemp("template") / "template.duckdb"
+    warehouse.connect(path).close()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def new_warehouses_from_template(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, warehouse_template: Path
+) -> None:
+    """A warehouse file a test creates starts as a copy of the migrated template.
+
+    Migrating takes about a second per new database; copying the template takes a few
+    milliseconds and gives the same schema (tests/test_warehouse.py checks the migrations
+    themselves and is marked `fresh_migrations`, which turns this off).
+    """
+    if request.node.get_closest_marker("fresh_migrations"):
+        return
+    migrating_connect = warehouse.connect
+
+    def connect(db_path, *, read_only: bool = False, migrate: bool = True):
+        path = Path(db_path)
+        if migrate and not read_only and str(db_path) != ":memory:" and not path.exists():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(warehouse_template, path)
+            except OSError:
+                pass  # the real connect says what is wrong with the path
+        return migrating_connect(db_path, read_only=read_only, migrate=migrate)
+
+    monkeypatch.setattr(warehouse, "connect", connect)

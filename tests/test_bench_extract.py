@@ -10,6 +10,9 @@ import pytest
 from benchmarks import bench_extract
 from pipeline.extract.scoring import SourceRecord, score
 
+# Runs the extraction benchmark.
+pytestmark = pytest.mark.slow
+
 ABSTRACT = "Response rates for ketamine and midazolam were 64% vs 28% at 24 hours."
 ABSTRACT_2 = "Remission was 30% with esketamine (odds ratio 2.5)."
 

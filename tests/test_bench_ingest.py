@@ -13,6 +13,9 @@ from benchmarks import bench_ingest
 from pipeline import warehouse
 from pipeline.parse import ParsedRecord, iter_record_bytes, parse_pubmed_xml
 
+# Runs the ingest benchmark, in processes of its own.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def scaled(pubmed_records: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

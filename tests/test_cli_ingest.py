@@ -228,6 +228,7 @@ def test_pubmed_unreachable_points_at_the_snapshot(no_post_steps, tmp_path, caps
     assert count(db, "SELECT status FROM core.runs") == [("failed",)]
 
 
+@pytest.mark.slow  # a second process
 def test_a_second_ingest_while_one_holds_the_warehouse(offline, tmp_path, capsys):
     db = tmp_path / "w.duckdb"
     holder = subprocess.Popen(
@@ -246,6 +247,7 @@ def test_a_second_ingest_while_one_holds_the_warehouse(offline, tmp_path, capsys
         holder.wait()
 
 
+@pytest.mark.slow  # a second process
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_run_leaves_whole_batches_and_the_next_run_resumes(
     live_env, fake, no_post_steps, tmp_path, how

@@ -13,6 +13,9 @@ from pipeline import notebooks
 from pipeline.cli import main
 from pipeline.errors import PipelineError
 
+# Executes every notebook against an ingested warehouse.
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 OWN_NOTEBOOKS = ("01_literature.ipynb", "02_effects.ipynb", "03_clinic_vs_literature.ipynb")
 

@@ -17,6 +17,9 @@ from pipeline import warehouse
 from pipeline.cli import main
 from pipeline.evidence import review, sheet
 
+# Starts headless Chromium.
+pytestmark = pytest.mark.slow
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
 

@@ -43,6 +43,7 @@ HANDED_OVER_SHA256 = {
     "landmark.jsonl": "2784011ace88caac91571444054de2539b4f0ca162929d33fb43b3359f6402e6",
     "search_sample_a.jsonl": "742ff847744bbe6be6ece4b5eb66d961968c949f572c93c18f258c248cff1b3d",
     "search_sample_b.jsonl": "903ab69819fbc090424f56e449358dda0a5bc7c2b89f573068957ef799639034",
+    "SOURCES.md": "c4a3d87036510712a65dccf74fe5f8645ccbf20521fb3078ab2208e395b6bbf8",
 }
 
 

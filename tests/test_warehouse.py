@@ -15,6 +15,9 @@ from pipeline.errors import PipelineError, WarehouseLockedError
 from pipeline.models import AbstractSection, Article, Quarantined, RawRecord
 from pipeline.parse import ParsedRecord, parse_pubmed_xml
 
+# These tests are about the migrations themselves: every new database here is migrated for real.
+pytestmark = pytest.mark.fresh_migrations
+
 REPO = Path(__file__).resolve().parent.parent
 LOADED_TABLES = ("raw.records", "raw.quarantine", "core.articles", *warehouse.ARTICLE_CHILD_TABLES)
 
@@ -104,6 +107,7 @@ def test_a_path_that_cannot_be_written_is_named(tmp_path: Path) -> None:
         warehouse.connect(blocker / "evidence.duckdb")
 
 
+@pytest.mark.slow  # a second process
 def test_a_database_held_by_another_process_raises_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "busy.duckdb"
     warehouse.connect(path).close()
