@@ -1,11 +1,55 @@
-"""Where things are: the warehouse file and the settings read from the environment."""
+"""Every setting the pipeline reads from the environment, in one place.
+
+`SETTINGS` lists them with what they mean (the README's settings table must name each one; a test
+checks), and each has one function here that reads it. No other module reads `os.environ`.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.errors import PipelineError
+
 DEFAULT_DB_RELATIVE = Path("warehouse") / "evidence.duckdb"
+EUTILS_DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+DEFAULT_CLINIC_KEY_FILE = Path("~/.config/ketamine-evidence/clinic.key")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """An environment variable the pipeline reads, and what it does."""
+
+    name: str
+    meaning: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("NCBI_EMAIL", "contact e-mail NCBI asks for; set: live PubMed, unset: the snapshot"),
+    Setting("NCBI_API_KEY", "NCBI API key: 10 requests/s instead of 3; never logged or stored"),
+    Setting("EUTILS_BASE_URL", "another E-utilities server (tests point it at 127.0.0.1)"),
+    Setting("EUTILS_TIMEOUT", "seconds before an E-utilities request is given up and retried"),
+    Setting("EUTILS_RETRY_DELAYS", "seconds between retries, comma-separated (e.g. 1,2,4,8)"),
+    Setting("PIPELINE_DB", "the warehouse file (default warehouse/evidence.duckdb); --db wins"),
+    Setting("PIPELINE_DB_MEMORY_LIMIT", "caps DuckDB's buffer cache, e.g. 500MB"),
+    Setting("CLINIC_EXPORT", "the clinic export `make ingest` imports instead of the demo data"),
+    Setting("CLINIC_MAPPING", "the column mapping (TOML) for CLINIC_EXPORT"),
+    Setting("PIPELINE_CLINIC_KEY_FILE", "the pseudonymisation key (outside any git work tree)"),
+    Setting("PIPELINE_FIGURES_DIR", "where the notebooks save their figures as PNG"),
+    Setting("PIPELINE_REVIEWER", "the reviewer's name recorded with review decisions"),
+    Setting("NO_COLOR", "set to anything: no colour in the terminal review"),
+)
+SETTING_NAMES = frozenset(setting.name for setting in SETTINGS)
+
+
+def _read(name: str) -> str | None:
+    """The value of a listed setting; empty counts as unset."""
+    if name not in SETTING_NAMES:
+        raise KeyError(f"{name} is not a setting listed in pipeline.config.SETTINGS")
+    return os.environ.get(name) or None
 
 
 def project_root(start: Path | None = None) -> Path | None:
@@ -21,27 +65,105 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
     """The database: `--db`, else PIPELINE_DB, else warehouse/evidence.duckdb in the project."""
     if cli_value:
         return Path(cli_value)
-    env_value = os.environ.get("PIPELINE_DB")
+    env_value = _read("PIPELINE_DB")
     if env_value:
         return Path(env_value)
     root = project_root()
     return (root / DEFAULT_DB_RELATIVE) if root else Path.cwd() / DEFAULT_DB_RELATIVE
 
 
+def db_memory_limit() -> str | None:
+    """DuckDB's buffer cache cap (DuckDB's own default is 80% of RAM)."""
+    return _read("PIPELINE_DB_MEMORY_LIMIT")
+
+
 def ncbi_email() -> str | None:
     """The e-mail NCBI asks every E-utilities client to send; unset means offline mode."""
-    return os.environ.get("NCBI_EMAIL") or None
+    return _read("NCBI_EMAIL")
 
 
 def ncbi_api_key() -> str | None:
     """An NCBI API key raises the rate limit from 3 to 10 requests per second."""
-    return os.environ.get("NCBI_API_KEY") or None
-
-
-EUTILS_DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+    return _read("NCBI_API_KEY")
 
 
 def eutils_base_url() -> str:
     """The E-utilities base URL; EUTILS_BASE_URL redirects every request (tests use 127.0.0.1)."""
-    url = os.environ.get("EUTILS_BASE_URL") or EUTILS_DEFAULT_BASE_URL
+    url = _read("EUTILS_BASE_URL") or EUTILS_DEFAULT_BASE_URL
     return url if url.endswith("/") else url + "/"
+
+
+def eutils_timeout() -> float | None:
+    """Seconds before a request is abandoned (None: the policy's default)."""
+    value = _read("EUTILS_TIMEOUT")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise PipelineError(f"EUTILS_TIMEOUT must be a number of seconds, got {value!r}") from None
+
+
+def eutils_retry_delays() -> tuple[float, ...] | None:
+    """Seconds between retries (None: the policy's default)."""
+    value = _read("EUTILS_RETRY_DELAYS")
+    if value is None:
+        return None
+    try:
+        return tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise PipelineError(
+            f"EUTILS_RETRY_DELAYS must be seconds separated by commas, got {value!r}"
+        ) from None
+
+
+def clinic_export() -> str | None:
+    """A clinic export for `make ingest` to import (unset: the synthetic demo data)."""
+    return _read("CLINIC_EXPORT")
+
+
+def clinic_mapping() -> str | None:
+    """The column mapping for CLINIC_EXPORT (unset: the shipped default)."""
+    return _read("CLINIC_MAPPING")
+
+
+def clinic_key_file() -> Path:
+    """Where the clinic pseudonymisation key lives."""
+    return Path(_read("PIPELINE_CLINIC_KEY_FILE") or DEFAULT_CLINIC_KEY_FILE).expanduser()
+
+
+def figures_dir() -> str | None:
+    """Where notebooks save their figures, when set."""
+    return _read("PIPELINE_FIGURES_DIR")
+
+
+def reviewer() -> str | None:
+    """The reviewer's name, when set."""
+    return _read("PIPELINE_REVIEWER")
+
+
+def no_color() -> bool:
+    """True when NO_COLOR is set (https://no-color.org)."""
+    return _read("NO_COLOR") is not None
+
+
+@contextmanager
+def settings_for_children(**values: str | None) -> Iterator[None]:
+    """Set listed settings for processes started inside (notebook kernels), restoring them after."""
+    for name in values:
+        if name not in SETTING_NAMES:
+            raise KeyError(f"{name} is not a setting listed in pipeline.config.SETTINGS")
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

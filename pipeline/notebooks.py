@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -25,7 +23,6 @@ from pipeline.errors import PipelineError, UsageError
 
 log = logging.getLogger(__name__)
 
-FIGURES_ENV = "PIPELINE_FIGURES_DIR"
 DEFAULT_CELL_TIMEOUT = 600
 
 
@@ -49,25 +46,6 @@ def notebook_paths(folder: str | os.PathLike[str] | None = None) -> list[Path]:
     if not paths:
         raise UsageError(f"no notebooks in {notebooks_folder(folder)}")
     return paths
-
-
-@contextmanager
-def _environment(**values: str | None) -> Iterator[None]:
-    """Set environment variables for the kernels started inside, restoring them afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def execute_notebook(path: Path, timeout: int = DEFAULT_CELL_TIMEOUT) -> nbformat.NotebookNode:
@@ -130,7 +108,7 @@ def run_notebooks(
         Path(figures).mkdir(parents=True, exist_ok=True)
     written = []
     paths = notebook_paths(notebooks)
-    with _environment(PIPELINE_DB=str(db), **{FIGURES_ENV: figures}):
+    with config.settings_for_children(PIPELINE_DB=str(db), PIPELINE_FIGURES_DIR=figures):
         for path in tqdm(paths, desc="notebooks", unit="notebook"):
             log.info("executing %s", path.name)
             executed = execute_notebook(path, timeout=timeout)

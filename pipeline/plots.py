@@ -23,10 +23,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 from scipy import stats
 
+from pipeline import config
 from pipeline.errors import PipelineError
 from pipeline.synthesis import PooledEstimate
-
-FIGURES_ENV = "PIPELINE_FIGURES_DIR"
 
 SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA"
 STUDY_COLOUR = "#1f4e79"
@@ -52,7 +51,7 @@ def publish(fig: Figure, name: str) -> None:
     """Let the notebook show `fig`; when PIPELINE_FIGURES_DIR is set, also save it as <name>.png."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
         raise PipelineError(f"a figure name is lower-case letters, digits, _ and -: got {name!r}")
-    folder = os.environ.get(FIGURES_ENV)
+    folder = config.figures_dir()
     if folder:
         fig.savefig(os.path.join(folder, f"{name}.png"), dpi=150, bbox_inches="tight")
 

@@ -9,7 +9,6 @@ records what was applied, so the schema version is its highest number.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from pipeline import config
 from pipeline.errors import PipelineError, WarehouseLockedError
 from pipeline.models import Article, Quarantined, RawRecord
 
@@ -69,12 +69,12 @@ def connect(db_path: str | Path, *, read_only: bool = False, migrate: bool = Tru
             raise PipelineError(
                 f"cannot create the folder for the database {path}: {error}"
             ) from None
-    config = {}
-    memory_limit = os.environ.get("PIPELINE_DB_MEMORY_LIMIT")
+    duckdb_settings = {}
+    memory_limit = config.db_memory_limit()
     if memory_limit:  # DuckDB's buffer cache otherwise grows with the database (default: 80% RAM)
-        config["memory_limit"] = memory_limit
+        duckdb_settings["memory_limit"] = memory_limit
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=config)
+        con = duckdb.connect(str(path), read_only=read_only, config=duckdb_settings)
     except duckdb.IOException as error:
         text = str(error)
         if "lock" in text.lower():

@@ -123,10 +123,10 @@ def test_trajectory_plot_has_reference_lines_and_n():
 
 def test_publish_saves_a_png_only_when_asked(tmp_path, monkeypatch):
     fig = plots.count_bars(pd.Series({"2019": 2}), title="t", xlabel="Year")
-    monkeypatch.delenv(plots.FIGURES_ENV, raising=False)
+    monkeypatch.delenv("PIPELINE_FIGURES_DIR", raising=False)
     plots.publish(fig, "by_year")
     assert not list(tmp_path.iterdir())
-    monkeypatch.setenv(plots.FIGURES_ENV, str(tmp_path))
+    monkeypatch.setenv("PIPELINE_FIGURES_DIR", str(tmp_path))
     plots.publish(fig, "by_year")
     assert (tmp_path / "by_year.png").read_bytes().startswith(b"\x89PNG")
     with pytest.raises(PipelineError, match="figure name"):

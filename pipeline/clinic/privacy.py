@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline import config
 from pipeline.clinic.mapping import normalise_header
 from pipeline.config import project_root
 from pipeline.errors import PipelineError
@@ -26,7 +27,6 @@ from pipeline.errors import PipelineError
 log = logging.getLogger(__name__)
 
 KEY_ENV = "PIPELINE_CLINIC_KEY_FILE"
-DEFAULT_KEY_PATH = Path("~/.config/ketamine-evidence/clinic.key")
 KEY_BYTES = 32
 
 
@@ -99,7 +99,7 @@ def check_identifying_columns(frame: pd.DataFrame, export: str, allowed: str | N
 
 def key_path() -> Path:
     """Where the pseudonymisation key lives: PIPELINE_CLINIC_KEY_FILE, else the user's config."""
-    return Path(os.environ.get(KEY_ENV) or DEFAULT_KEY_PATH).expanduser()
+    return config.clinic_key_file()
 
 
 def load_or_create_key(path: Path | None = None) -> bytes:

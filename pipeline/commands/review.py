@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import sys
 
-from pipeline import warehouse
+from pipeline import config, warehouse
 from pipeline.config import resolve_db_path
 from pipeline.errors import PipelineError
 from pipeline.evidence import review
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             if orphans:
                 print(f"decisions whose effect is no longer extracted: {orphans}")
             return 0
-        reviewer = args.reviewer or os.environ.get("PIPELINE_REVIEWER") or getpass.getuser()
+        reviewer = args.reviewer or config.reviewer() or getpass.getuser()
         queue = review.review_queue(con, args.pmid)
         if queue.empty:
             print("nothing to review: every selected effect has a current decision")
@@ -64,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             reviewer,
             stdin=sys.stdin,
             stdout=sys.stdout,
-            ansi=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
+            ansi=sys.stdout.isatty() and not config.no_color(),
             echo=not sys.stdin.isatty(),
         )
         print(

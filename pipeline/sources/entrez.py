@@ -32,7 +32,6 @@ from __future__ import annotations
 import email.message
 import io
 import logging
-import os
 import re
 import threading
 import time
@@ -111,18 +110,12 @@ class EntrezPolicy:
                 "address (export NCBI_EMAIL=you@example.org)"
             )
         settings: dict = {"email": email, "api_key": config.ncbi_api_key()}
-        timeout = os.environ.get("EUTILS_TIMEOUT")
-        delays = os.environ.get("EUTILS_RETRY_DELAYS")
-        try:
-            if timeout:
-                settings["timeout"] = float(timeout)
-            if delays:
-                settings["retry_delays"] = tuple(float(d) for d in delays.split(",") if d.strip())
-        except ValueError:
-            raise PipelineError(
-                f"EUTILS_TIMEOUT ({timeout!r}) and EUTILS_RETRY_DELAYS ({delays!r}) must be "
-                "numbers of seconds (the delays separated by commas)"
-            ) from None
+        timeout = config.eutils_timeout()
+        if timeout is not None:
+            settings["timeout"] = timeout
+        delays = config.eutils_retry_delays()
+        if delays is not None:
+            settings["retry_delays"] = delays
         return cls(**{**settings, **overrides})
 
 
