@@ -189,12 +189,18 @@ def load_annotations(path: str | Path) -> list[dict]:
     return records
 
 
-def load_source_records(pubmed_dir: str | Path) -> dict[str, SourceRecord]:
-    """Every record with a PMID in the given PubMed files, by PMID (XML parsed as ingest does)."""
+def load_source_records(
+    pubmed_dir: str | Path, extra_jsonl: Iterable[str | Path] = ()
+) -> dict[str, SourceRecord]:
+    """Every record with a PMID in the given PubMed files, by PMID (XML parsed as ingest does).
+
+    `pubmed_dir` holds the snapshot's files by their names; `extra_jsonl` adds JSON-lines files of
+    the same record format from elsewhere (the record pool).
+    """
     folder = Path(pubmed_dir)
     records: dict[str, SourceRecord] = {}
-    for name in JSONL_SOURCES:
-        path = folder / name
+    paths = [folder / name for name in JSONL_SOURCES] + [Path(path) for path in extra_jsonl]
+    for path in paths:
         if not path.is_file():
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
