@@ -28,7 +28,7 @@ import logging
 import sys
 import tomllib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -40,6 +40,7 @@ from tqdm import tqdm
 from pipeline import warehouse
 from pipeline.errors import PipelineError
 from pipeline.models import Article, Quarantined, RawRecord
+from pipeline.redaction import redact
 from pipeline.sources.entrez import EntrezClient, FetchRequest, SearchResult
 from pipeline.sources.snapshot import Snapshot, SnapshotRecord, iter_searches, iter_snapshot
 
@@ -151,8 +152,16 @@ def save_progress(con, summary: RunSummary) -> None:
     )  # fmt: skip
 
 
-def finish_run(con, summary: RunSummary, status: str, message: str | None = None) -> None:
-    """Close the run with its final status and counts."""
+def finish_run(
+    con,
+    summary: RunSummary,
+    status: str,
+    message: str | None = None,
+    secrets: Iterable[str | None] = (),
+) -> None:
+    """Close the run with its final status and counts; `secrets` (and the API key) are
+    redacted from the message."""
+    message = redact(message, secrets) if message is not None else None
     summary.status = status
     summary.message = message
     save_progress(con, summary)
@@ -163,18 +172,19 @@ def finish_run(con, summary: RunSummary, status: str, message: str | None = None
 
 
 @contextmanager
-def _bookkeeping(con, summary: RunSummary) -> Iterator[None]:
-    """Mark the run failed or interrupted when it stops early (then re-raise)."""
+def _bookkeeping(con, summary: RunSummary, secrets: Iterable[str | None] = ()) -> Iterator[None]:
+    """Mark the run failed or interrupted when it stops early (then re-raise); `secrets` are
+    redacted from the stored message."""
     try:
         yield
     except KeyboardInterrupt:
         finish_run(con, summary, "interrupted", "interrupted; whole batches kept")
         raise
     except PipelineError as error:
-        finish_run(con, summary, "failed", str(error))
+        finish_run(con, summary, "failed", str(error), secrets)
         raise
     except BaseException as error:
-        finish_run(con, summary, "failed", f"{type(error).__name__}: {error}")
+        finish_run(con, summary, "failed", f"{type(error).__name__}: {error}", secrets)
         raise
 
 
@@ -282,7 +292,7 @@ def ingest_live(
     mark_abandoned_runs(con)
     previous = last_completed_run_start(con, "live", query)
     summary = start_run(con, "live", query=query, since=since)
-    with _bookkeeping(con, summary):
+    with _bookkeeping(con, summary, [client.policy.api_key]):
         today = datetime.now(UTC).date()
         if since is not None and since > today:
             raise PipelineError(f"--since {since} is in the future")
@@ -576,5 +586,5 @@ def _table(title: str, header: list[str], rows: list[tuple], max_width: int = 12
 
 
 def _cell(value, max_width: int) -> str:
-    text = "-" if value is None else " ".join(str(value).split())
+    text = "-" if value is None else redact(" ".join(str(value).split()))
     return text if len(text) <= max_width else text[: max_width - 3] + "..."
