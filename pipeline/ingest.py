@@ -72,15 +72,22 @@ class RunSummary:
     n_loaded: int = 0
     n_quarantined: int = 0
     n_skipped: int = 0
+    n_duplicates: int = 0  # snapshot records identical to an earlier copy of the same PMID
     n_batches: int = 0
     message: str | None = None
 
     def sentence(self) -> str:
         """One line for the person who ran it."""
+        duplicates = (
+            f", {self.n_duplicates} duplicate record{'s' if self.n_duplicates != 1 else ''} "
+            "counted once"
+            if self.n_duplicates
+            else ""
+        )
         return (
             f"run {self.run_id} ({self.mode}) {self.status}: {self.n_found} records found, "
             f"{self.n_skipped} already in the warehouse, {self.n_loaded} articles loaded, "
-            f"{self.n_quarantined} quarantined, in {self.n_batches} batches"
+            f"{self.n_quarantined} quarantined{duplicates}, in {self.n_batches} batches"
         )
 
 
@@ -456,6 +463,10 @@ def _add_snapshot_record(
     """Put one snapshot record in the batch, or skip it when its bytes are already stored."""
     raw = item.raw
     pmid = raw.pmid
+    if item.duplicate_of is not None:  # said when read; the first copy is the one loaded
+        summary.n_duplicates += 1
+        batch.pmids.setdefault(pmid, item.query)
+        return
     article = item.article if pmid not in live else None
     unchanged = (
         stored.get(pmid) == raw.checksum

@@ -331,10 +331,12 @@ def load_batch(
     raw_by_pmid = {r.pmid: r for r in raws if r.pmid}
     latest = {a.pmid: a for a in articles}
     if len(latest) < len(articles):
+        seen: set[str] = set()
+        repeated = sorted({a.pmid for a in articles if a.pmid in seen or seen.add(a.pmid)})
         log.warning(
-            "%d PMIDs appear more than once in one batch; the last version of each is loaded",
-            len(articles) - len(latest),
-        )
+            "%d PMIDs appear more than once in one batch (%s); the last version of each is "
+            "loaded", len(articles) - len(latest), ", ".join(repeated),
+        )  # fmt: skip
         articles = list(latest.values())
     missing = [a.pmid for a in articles if a.pmid not in raw_by_pmid]
     if missing:
