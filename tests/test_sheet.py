@@ -12,7 +12,7 @@ import pytest
 
 from pipeline import warehouse
 from pipeline.cli import main
-from pipeline.evidence import review, sheet
+from pipeline.evidence import citations, review, sheet
 from pipeline.evidence.readability import count_syllables, flesch_kincaid_grade, text_statistics
 
 
@@ -98,7 +98,7 @@ def test_each_statement_carries_evidence_label_and_citation(all_verified):
     markdown = sheet.render_markdown(built)
     for study in studies:
         for statement in study.statements:
-            assert f"- {statement.plain_text}" in markdown
+            assert f"- {citations.markdown_escape(statement.plain_text)}" in markdown
 
 
 def test_only_verified_effects_reach_the_sheet(db):
@@ -295,3 +295,43 @@ def test_pubmed_and_doi_links_are_set_apart(all_verified):
     path, _ = all_verified
     html_text = sheet.render_html(build(path))
     assert "</a><a" not in html_text
+
+
+HOSTILE = (
+    '<script>alert("title")</script> <img src=x onerror=alert(1)> '
+    "[click here](javascript:alert(2)) ![p](https://evil.example/p.png) **loud** _it_ `code` "
+    "a | b & c\n\n# heading\n- item"
+)
+
+
+def test_markdown_escape_shows_hostile_text_as_written():
+    import mistune
+
+    escaped = citations.markdown_escape(HOSTILE)
+    document = lxml.html.fromstring(f"<div>{mistune.html(escaped)}</div>")
+    assert document.xpath("//script|//img|//a|//strong|//em|//code|//h1|//li") == []
+    assert document.text_content().strip() == " ".join(HOSTILE.split("\n\n")).replace("\n", " ")
+    assert citations.markdown_escape("1. first") != "1. first"  # no list at a line's start
+
+
+def test_markdown_sheet_shows_a_hostile_title_as_text(all_verified):
+    import mistune
+
+    path, _ = all_verified
+    pmid = build(path).sections[0].topics[0].studies[0].pmid
+    con = warehouse.connect(path)
+    con.execute(
+        "UPDATE core.articles SET title = ?, journal_iso = ? WHERE pmid = ?",
+        [HOSTILE, "J *Evil* [x](javascript:alert(3))", pmid],
+    )
+    con.close()
+    markdown = sheet.render_markdown(build(path))
+    rendered = lxml.html.fromstring(f"<div>{mistune.html(markdown)}</div>")
+    assert rendered.xpath("//script|//img|//*[@onerror]") == []
+    links = [a.get("href") for a in rendered.xpath("//a")]
+    assert links and all(h.startswith("https://pubmed.ncbi.nlm.nih.gov/") for h in links), links
+    text = rendered.text_content()
+    assert '<script>alert("title")</script>' in text and "[click here](javascript:alert(2))" in text
+    assert "J *Evil* [x](javascript:alert(3))" in text
+    # the rest of the sheet still renders as Markdown: headings, lists, the clinic table
+    assert rendered.xpath("//h2") and rendered.xpath("//li") and rendered.xpath("//table")

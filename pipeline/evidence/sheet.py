@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 import pandas as pd
@@ -643,7 +644,24 @@ def build_sheet(con, *, generated_at: datetime | None = None) -> EvidenceSheet:
     )
 
 
-def _environment() -> jinja2.Environment:
+class MarkdownText(str):
+    """Text already written as Markdown (escaped where it needs to be): shown as it is."""
+
+
+# Characters a URL may keep in a Markdown autolink (<...>); anything else is percent-encoded.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%-._~"
+
+
+def _markdown_output(value) -> str:
+    """Every {{ value }} of the Markdown template: escaped unless it is MarkdownText."""
+    if isinstance(value, MarkdownText):
+        return value
+    return citations.markdown_escape(value)
+
+
+def _environment(markdown: bool = False) -> jinja2.Environment:
+    """The HTML template's environment (autoescaped), or the Markdown one, whose every
+    output goes through citations.markdown_escape unless marked MarkdownText."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline", "data/evidence"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
@@ -651,8 +669,13 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        finalize=_markdown_output if markdown else None,
     )
     environment.tests["figure"] = lambda part: isinstance(part, Figure)
+    environment.filters["markdown"] = MarkdownText  # text already written as Markdown
+    environment.filters["autolink"] = lambda url: MarkdownText(
+        "<" + quote(str(url), safe=_URL_SAFE) + ">"
+    )
     return environment
 
 
@@ -668,7 +691,7 @@ def render_html(sheet: EvidenceSheet) -> str:
 def render_markdown(sheet: EvidenceSheet) -> str:
     """The sheet as Markdown (numbers as written, citations in AMA style)."""
     return (
-        _environment()
+        _environment(markdown=True)
         .get_template("sheet.md.j2")
         .render(sheet=sheet, threshold=SMALL_COUNT_THRESHOLD)
     )
