@@ -335,3 +335,31 @@ def test_markdown_sheet_shows_a_hostile_title_as_text(all_verified):
     assert "J *Evil* [x](javascript:alert(3))" in text
     # the rest of the sheet still renders as Markdown: headings, lists, the clinic table
     assert rendered.xpath("//h2") and rendered.xpath("//li") and rendered.xpath("//table")
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "a_file", "sheet_name_taken_by_a_folder"])
+def test_sheet_into_a_folder_that_cannot_be_written_is_one_clear_line(db, tmp_path, capsys, where):
+    """Tests run as root, which writes anywhere: a file in the way stands in for permissions."""
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    out = {"under_a_file": blocker / "out", "a_file": blocker}.get(where, tmp_path / "out")
+    (tmp_path / "out" / sheet.MARKDOWN_NAME).mkdir(parents=True)
+    assert main(["evidence", "sheet", "--out", str(out), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith("error: ") and str(out) in err
+    assert blocker.read_text() == "a file, not a folder"
+
+
+def test_cite_into_a_missing_folder_is_one_clear_line(db, tmp_path, capsys):
+    out = tmp_path / "missing" / "dir" / "file.txt"
+    assert main(["evidence", "cite", "--pmid", "23982301", "--out", str(out), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith("error: ") and str(out) in err
+
+
+def test_cite_writes_to_a_file(db, tmp_path, capsys):
+    out = tmp_path / "cites.txt"
+    assert main(["evidence", "cite", "--pmid", "23982301", "--out", str(out), "--db", str(db)]) == 0
+    assert "Murrough JW" in out.read_text(encoding="utf-8")

@@ -698,14 +698,36 @@ def render_markdown(sheet: EvidenceSheet) -> str:
 
 
 def write_sheet(sheet: EvidenceSheet, out_dir: Path) -> tuple[Path, Path]:
-    """Write evidence-sheet.html and evidence-sheet.md into out_dir (created if needed)."""
+    """Write evidence-sheet.html and evidence-sheet.md into out_dir (created if needed).
+
+    Each is written to a temporary file and then renamed, so neither is ever left half-written;
+    a folder or file that cannot be written raises PipelineError naming it.
+    """
+    out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise PipelineError(f"cannot create the output folder {out_dir}: {error}") from None
-    html_path, md_path = out_dir / HTML_NAME, out_dir / MARKDOWN_NAME
-    html_path.write_text(render_html(sheet), encoding="utf-8")
-    md_path.write_text(render_markdown(sheet), encoding="utf-8")
+        raise PipelineError(
+            f"cannot create the output folder {out_dir}: {error.strerror or error}"
+        ) from None
+    outputs = {
+        out_dir / HTML_NAME: render_html(sheet),
+        out_dir / MARKDOWN_NAME: render_markdown(sheet),
+    }
+    written: list[Path] = []
+    target = out_dir
+    try:
+        for target, text in outputs.items():
+            temporary = target.with_name(f".{target.name}.tmp")
+            written.append(temporary)
+            temporary.write_text(text, encoding="utf-8")
+        for target in outputs:
+            target.with_name(f".{target.name}.tmp").replace(target)
+    except OSError as error:
+        for temporary in written:
+            temporary.unlink(missing_ok=True)
+        raise PipelineError(f"cannot write {target}: {error.strerror or error}") from None
+    html_path, md_path = outputs
     log.info("evidence sheet: %d statement(s), reading grade %.1f", sheet.n_statements,
              sheet.reading_grade)  # fmt: skip
     return html_path, md_path
