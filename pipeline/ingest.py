@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 200
 
-# Run after the articles are loaded, in this order; each takes the open connection.
+# Run after the articles are loaded, in this order; each takes the open connection and either
+# returns the sentence that reports what it did (logged once, by run_post_ingest_steps) or logs
+# its own report and returns a count.
 POST_INGEST_STEPS = (
     "pipeline.extract.store:extract_articles",  # trial facts and effects for new/changed articles
     "pipeline.clinic.demo:ensure_clinic_data",  # the clinic export, or synthetic demo data
@@ -491,7 +493,8 @@ def _add_snapshot_record(
 def run_post_ingest_steps(con) -> list[str]:
     """Run POST_INGEST_STEPS in order; a step missing from the tree is an error, not a skip.
 
-    Returns one sentence per step for the log.
+    A step's sentence is logged once, as soon as the step ends (a step that returns a count has
+    logged its own report). Returns one sentence per step.
     """
     messages = []
     for dotted in POST_INGEST_STEPS:
@@ -508,12 +511,13 @@ def run_post_ingest_steps(con) -> list[str]:
         function = getattr(module, function_name, None)
         if function is None:
             raise PipelineError(f"the post-ingest step {dotted} is missing: no {function_name}")
-        log.info("running %s", dotted)
+        log.debug("running %s", dotted)
         result = function(con)
         if isinstance(result, int):
             messages.append(f"{dotted}: {result} articles processed")
         else:
             messages.append(str(result))
+            log.info(messages[-1])
     return messages
 
 

@@ -120,7 +120,10 @@ def run_notebooks(
     if refresh:
         con = warehouse.connect(db)
         try:
-            marts.refresh_trial_outcomes(con)
+            n_outcomes, n_pooled = marts.refresh_trial_outcomes(con)
+            log.info(
+                "marts refreshed: %d trial-outcome rows, %d pooled estimates", n_outcomes, n_pooled
+            )
         finally:
             con.close()
     out = Path(out_dir)

@@ -3,6 +3,7 @@ recording and replaying a live run, and a run killed with SIGKILL that the next 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -406,3 +407,20 @@ def test_the_api_key_leaks_nowhere_whatever_the_server_answers(
         assert count(db, "SELECT count(*) FROM raw.quarantine")[0][0] >= 1
     else:
         assert count(db, "SELECT status FROM core.runs") == [("failed",)]
+
+
+def test_each_post_ingest_step_reports_once(offline, tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(tmp_path / "clinic.key"))
+    monkeypatch.delenv("CLINIC_EXPORT", raising=False)
+    caplog.set_level("INFO")
+    assert main(["ingest", "--db", str(tmp_path / "w.duckdb")]) == 0
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    reports = [
+        [line for line in lines if "(re)extracted" in line or "articles processed" in line],
+        [line for line in lines if "synthetic demo clinic data" in line],
+        [line for line in lines if "marts refreshed" in line],
+    ]
+    assert [len(r) for r in reports] == [1, 1, 1], reports
+    order = [lines.index(r[0]) for r in reports]
+    assert order == sorted(order)  # in the order the steps ran
+    assert len(lines) == len(set(lines)), lines
