@@ -1,11 +1,11 @@
 """Execute the notebooks in notebooks/ against the warehouse, and collect their figures.
 
 Each notebook reads the database named by PIPELINE_DB (set here for the kernel) through the
-package's functions. Kernels talk to this process over IPC (Unix sockets in a private temporary
-folder), not TCP on localhost, so nothing travels unencrypted over the network stack and the
-kernel has no reason to warn that it does. `run_notebooks` writes executed copies into a folder; `save_figures` runs
+package's functions. `run_notebooks` writes executed copies into a folder; `save_figures` runs
 them with PIPELINE_FIGURES_DIR set, so every figure a notebook shows with
-`pipeline.plots.publish(fig, name)` is also written there as `<name>.png`.
+`pipeline.plots.publish(fig, name)` is also written there as `<name>.png`. Kernels talk to this
+process over IPC (Unix sockets in a private temporary folder), not TCP on localhost, so nothing
+travels unencrypted over the network stack and the kernel has no cause to warn that it does.
 """
 
 from __future__ import annotations
