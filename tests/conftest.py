@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# The real PubMed records the package ships with its offline snapshot (provenance in its SOURCES.md).
+# The real PubMed records the package ships with its offline snapshot (provenance: SOURCES.md).
 PUBMED_RECORDS = REPO / "pipeline" / "data" / "snapshot"
 
 

@@ -93,7 +93,9 @@ def test_source_records_read_json_lines_and_efetch_xml(pubmed_records, tmp_path)
     records = load_source_records(pubmed_records)
     assert {"31166571", "31290965", "32316080", "40601310"} <= set(records)
     assert "\u2009" in records["31166571"].abstract  # thin spaces kept
-    (tmp_path / "efetch_sample.xml").write_bytes((pubmed_records / "efetch_sample.xml").read_bytes())
+    (tmp_path / "efetch_sample.xml").write_bytes(
+        (pubmed_records / "efetch_sample.xml").read_bytes()
+    )
     from_xml = load_source_records(tmp_path)
     assert set(from_xml) == {"31166571", "31290965", "32316080"}
     assert from_xml["31166571"].abstract == records["31166571"].abstract
