@@ -16,6 +16,7 @@ import sys
 import pipeline.commands
 from pipeline import __version__
 from pipeline.errors import PipelineError
+from pipeline.redaction import install_log_redaction, redact
 
 log = logging.getLogger("pipeline")
 
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(verbose: bool) -> None:
-    """Log to stderr: INFO by default, DEBUG with --verbose."""
+    """Log to stderr: INFO by default, DEBUG with --verbose; secrets redacted from every record."""
+    install_log_redaction()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except PipelineError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redact(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(

@@ -28,7 +28,7 @@ import logging
 import sys
 import tomllib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -40,6 +40,7 @@ from tqdm import tqdm
 from pipeline import warehouse
 from pipeline.errors import PipelineError
 from pipeline.models import Article, Quarantined, RawRecord
+from pipeline.redaction import redact
 from pipeline.sources.entrez import EntrezClient, FetchRequest, SearchResult
 from pipeline.sources.snapshot import Snapshot, SnapshotRecord, iter_searches, iter_snapshot
 
@@ -47,7 +48,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 200
 
-# Run after the articles are loaded, in this order; each takes the open connection.
+# Run after the articles are loaded, in this order; each takes the open connection and either
+# returns the sentence that reports what it did (logged once, by run_post_ingest_steps) or logs
+# its own report and returns a count.
 POST_INGEST_STEPS = (
     "pipeline.extract.store:extract_articles",  # trial facts and effects for new/changed articles
     "pipeline.clinic.demo:ensure_clinic_data",  # the clinic export, or synthetic demo data
@@ -71,15 +74,22 @@ class RunSummary:
     n_loaded: int = 0
     n_quarantined: int = 0
     n_skipped: int = 0
+    n_duplicates: int = 0  # snapshot records identical to an earlier copy of the same PMID
     n_batches: int = 0
     message: str | None = None
 
     def sentence(self) -> str:
         """One line for the person who ran it."""
+        duplicates = (
+            f", {self.n_duplicates} duplicate record{'s' if self.n_duplicates != 1 else ''} "
+            "counted once"
+            if self.n_duplicates
+            else ""
+        )
         return (
             f"run {self.run_id} ({self.mode}) {self.status}: {self.n_found} records found, "
             f"{self.n_skipped} already in the warehouse, {self.n_loaded} articles loaded, "
-            f"{self.n_quarantined} quarantined, in {self.n_batches} batches"
+            f"{self.n_quarantined} quarantined{duplicates}, in {self.n_batches} batches"
         )
 
 
@@ -151,8 +161,16 @@ def save_progress(con, summary: RunSummary) -> None:
     )  # fmt: skip
 
 
-def finish_run(con, summary: RunSummary, status: str, message: str | None = None) -> None:
-    """Close the run with its final status and counts."""
+def finish_run(
+    con,
+    summary: RunSummary,
+    status: str,
+    message: str | None = None,
+    secrets: Iterable[str | None] = (),
+) -> None:
+    """Close the run with its final status and counts; `secrets` (and the API key) are
+    redacted from the message."""
+    message = redact(message, secrets) if message is not None else None
     summary.status = status
     summary.message = message
     save_progress(con, summary)
@@ -163,18 +181,19 @@ def finish_run(con, summary: RunSummary, status: str, message: str | None = None
 
 
 @contextmanager
-def _bookkeeping(con, summary: RunSummary) -> Iterator[None]:
-    """Mark the run failed or interrupted when it stops early (then re-raise)."""
+def _bookkeeping(con, summary: RunSummary, secrets: Iterable[str | None] = ()) -> Iterator[None]:
+    """Mark the run failed or interrupted when it stops early (then re-raise); `secrets` are
+    redacted from the stored message."""
     try:
         yield
     except KeyboardInterrupt:
         finish_run(con, summary, "interrupted", "interrupted; whole batches kept")
         raise
     except PipelineError as error:
-        finish_run(con, summary, "failed", str(error))
+        finish_run(con, summary, "failed", str(error), secrets)
         raise
     except BaseException as error:
-        finish_run(con, summary, "failed", f"{type(error).__name__}: {error}")
+        finish_run(con, summary, "failed", f"{type(error).__name__}: {error}", secrets)
         raise
 
 
@@ -282,7 +301,7 @@ def ingest_live(
     mark_abandoned_runs(con)
     previous = last_completed_run_start(con, "live", query)
     summary = start_run(con, "live", query=query, since=since)
-    with _bookkeeping(con, summary):
+    with _bookkeeping(con, summary, [client.policy.api_key]):
         today = datetime.now(UTC).date()
         if since is not None and since > today:
             raise PipelineError(f"--since {since} is in the future")
@@ -446,6 +465,10 @@ def _add_snapshot_record(
     """Put one snapshot record in the batch, or skip it when its bytes are already stored."""
     raw = item.raw
     pmid = raw.pmid
+    if item.duplicate_of is not None:  # said when read; the first copy is the one loaded
+        summary.n_duplicates += 1
+        batch.pmids.setdefault(pmid, item.query)
+        return
     article = item.article if pmid not in live else None
     unchanged = (
         stored.get(pmid) == raw.checksum
@@ -470,7 +493,8 @@ def _add_snapshot_record(
 def run_post_ingest_steps(con) -> list[str]:
     """Run POST_INGEST_STEPS in order; a step missing from the tree is an error, not a skip.
 
-    Returns one sentence per step for the log.
+    A step's sentence is logged once, as soon as the step ends (a step that returns a count has
+    logged its own report). Returns one sentence per step.
     """
     messages = []
     for dotted in POST_INGEST_STEPS:
@@ -487,12 +511,13 @@ def run_post_ingest_steps(con) -> list[str]:
         function = getattr(module, function_name, None)
         if function is None:
             raise PipelineError(f"the post-ingest step {dotted} is missing: no {function_name}")
-        log.info("running %s", dotted)
+        log.debug("running %s", dotted)
         result = function(con)
         if isinstance(result, int):
             messages.append(f"{dotted}: {result} articles processed")
         else:
             messages.append(str(result))
+            log.info(messages[-1])
     return messages
 
 
@@ -576,5 +601,5 @@ def _table(title: str, header: list[str], rows: list[tuple], max_width: int = 12
 
 
 def _cell(value, max_width: int) -> str:
-    text = "-" if value is None else " ".join(str(value).split())
+    text = "-" if value is None else redact(" ".join(str(value).split()))
     return text if len(text) <= max_width else text[: max_width - 3] + "..."

@@ -790,7 +790,7 @@ def refresh_trial_outcomes(con, method: str = "REML", hksj: bool = False) -> tup
                 f"INSERT INTO marts.pooled_estimates ({', '.join(pooled_columns)}, refreshed_at) "
                 "SELECT * FROM pooled_frame"
             )
-    log.info("marts refreshed: %d trial outcomes, %d pooled estimates", len(outcomes), len(pooled))
+    log.debug("marts refreshed: %d trial outcomes, %d pooled estimates", len(outcomes), len(pooled))
     return len(outcomes), len(pooled)
 
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 from pipeline import config
 from pipeline.errors import PipelineError, WarehouseLockedError
 from pipeline.models import Article, Quarantined, RawRecord
+from pipeline.redaction import redact, redact_bytes
 
 log = logging.getLogger(__name__)
 
@@ -330,10 +331,12 @@ def load_batch(
     raw_by_pmid = {r.pmid: r for r in raws if r.pmid}
     latest = {a.pmid: a for a in articles}
     if len(latest) < len(articles):
+        seen: set[str] = set()
+        repeated = sorted({a.pmid for a in articles if a.pmid in seen or seen.add(a.pmid)})
         log.warning(
-            "%d PMIDs appear more than once in one batch; the last version of each is loaded",
-            len(articles) - len(latest),
-        )
+            "%d PMIDs appear more than once in one batch (%s); the last version of each is "
+            "loaded", len(articles) - len(latest), ", ".join(repeated),
+        )  # fmt: skip
         articles = list(latest.values())
     missing = [a.pmid for a in articles if a.pmid not in raw_by_pmid]
     if missing:
@@ -349,9 +352,7 @@ def load_batch(
             if r.pmid
         }.values()
     )  # fmt: skip
-    quarantine_rows = [
-        (run_id, q.stage, q.pmid, q.location, q.error, q.payload, loaded_at) for q in quarantined
-    ]
+    quarantine_rows = [_quarantine_row(run_id, q, loaded_at) for q in quarantined]
     with transaction(con):
         if articles:
             pmid_list = [a.pmid for a in articles]
@@ -381,9 +382,18 @@ def load_batch(
             )
 
 
+def _quarantine_row(run_id: str | None, item: Quarantined, at: datetime) -> tuple:
+    """A raw.quarantine row; an error or payload that quotes the API key is stored redacted."""
+    location = redact(item.location) if item.location else item.location
+    return (
+        run_id, item.stage, item.pmid, location, redact(item.error),
+        redact_bytes(item.payload) if item.payload else item.payload, at,
+    )  # fmt: skip
+
+
 def quarantine(con, run_id: str | None, items: Iterable[Quarantined]) -> int:
     """Record failed records or batches outside a load (in their own transaction)."""
-    rows = [(run_id, q.stage, q.pmid, q.location, q.error, q.payload, now()) for q in items]
+    rows = [_quarantine_row(run_id, q, now()) for q in items]
     with transaction(con):
         _bulk_insert(con, "raw.quarantine", rows, QUARANTINE_COLUMNS)
     return len(rows)

@@ -4,12 +4,14 @@ It serves esearch (with WebEnv, query_key, Count, date filters and the 9,999-id 
 and efetch (from the history server by retstart/retmax, or by id list over GET or POST) from
 real PubMed records: the three articles of the real efetch response, copied and renumbered.
 Faults are queued per endpoint: HTTP errors with headers, hangs, truncated XML, broken
-bodies, a malformed record, a server that fails for good after N answers.
+bodies, a malformed record, a server that fails for good after N answers, and any answer of
+one's own (`body`, e.g. one that echoes the request's api_key as NCBI does for a bad key).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -92,6 +94,7 @@ class Fault:
     after: int = 0  # only once this many answers of the endpoint have been sent
     when: Callable[[Request], bool] | None = None
     pmid: str | None = None  # 'truncate': cut inside this record (default: the last one)
+    body: Callable[[Request], bytes] | None = None  # 'status': the answer's body, from the request
 
 
 class FakeEutils:
@@ -146,7 +149,8 @@ class FakeEutils:
         if fault is not None and fault.kind == "hang":
             self.release.wait(fault.seconds)
         if fault is not None and fault.kind == "status":
-            return fault.status, fault.headers, b"<html><body>error</body></html>", None
+            body = fault.body(request) if fault.body else b"<html><body>error</body></html>"
+            return fault.status, fault.headers, body, None
         if request.endpoint == "esearch":
             status, headers, body = 200, {"Content-Type": "text/xml"}, self._esearch(request)
         elif request.endpoint == "efetch":
@@ -277,11 +281,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up (it timed out, as tests make it) is no error of the fake's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def serve(fake: FakeEutils) -> Iterator[str]:
     """Run the fake on 127.0.0.1 (a free port) in a thread; yields its E-utilities base URL."""
     handler = type("Handler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True

@@ -3,6 +3,7 @@ recording and replaying a live run, and a run killed with SIGKILL that the next 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -283,3 +284,145 @@ def test_a_killed_run_leaves_whole_batches_and_the_next_run_resumes(
         ("completed", 2),
     ]
     assert count(db, "SELECT count(*) FROM core.articles") == [(6,)]
+
+
+# --- the API key stays secret whatever fails ----------------------------------------------------
+
+SECRET_KEY = "SECRETKEY123abcXYZ"
+
+
+def _echo_key(request) -> bytes:
+    """What NCBI answers to a bad key: JSON that quotes it."""
+    key = request.params.get("api_key", "")
+    return f'{{"error":"API key invalid","api-key":"{key}","type":"invalid"}}'.encode()
+
+
+def _truncated_with_key(request) -> bytes:
+    """A PubmedArticleSet cut off inside a record whose text quotes the key."""
+    key = request.params.get("api_key", "")
+    return f'<?xml version="1.0" ?>\n<PubmedArticleSet><PubmedArticle><Title>{key}'.encode()
+
+
+def _not_xml_with_key(request) -> bytes:
+    return f"<html>bad request for api_key={request.params.get('api_key', '')}".encode()
+
+
+KEY_FAULTS = {
+    "timeout": [("esearch", "hang", {"times": None, "seconds": 30})],
+    "http_400_echoing_the_key": [("esearch", "status", {"status": 400, "body": _echo_key})],
+    "http_429_echoing_the_key": [
+        (
+            "esearch",
+            "status",
+            {"status": 429, "times": None, "body": _echo_key, "headers": {"Retry-After": "0"}},
+        ),
+    ],  # fmt: skip
+    "http_500_echoing_the_key": [
+        ("esearch", "status", {"status": 500, "times": None, "body": _echo_key}),
+    ],
+    "esearch_not_xml": [
+        ("esearch", "status", {"status": 200, "times": None, "body": _not_xml_with_key}),
+    ],
+    "efetch_400_echoing_the_key": [("efetch", "status", {"status": 400, "body": _echo_key})],
+    "efetch_truncated_quoting_the_key": [
+        ("efetch", "status", {"status": 200, "times": None, "body": _truncated_with_key}),
+    ],
+    "efetch_body_broken_off": [("efetch", "broken_body", {"times": None})],
+}
+
+
+def _text_in_every_table(db) -> str:
+    """Every value of every column of every table and view, as text."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+        ).fetchall()
+        values = []
+        for schema, table in tables:
+            for row in con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall():
+                values += [v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row]
+        return "\n".join(values)
+    finally:
+        con.close()
+
+
+def _assert_key_nowhere(folder, db, texts: list[str], capsys) -> None:
+    assert main(["status", "--db", str(db)]) == 0
+    captured = capsys.readouterr()
+    for text in (*texts, captured.out, captured.err):
+        assert SECRET_KEY not in text
+    assert SECRET_KEY not in _text_in_every_table(db)
+    dumps = list((folder / "failed_responses").glob("*"))
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert SECRET_KEY.encode() not in path.read_bytes(), path
+    return dumps
+
+
+@pytest.fixture
+def secret_key_env(monkeypatch):
+    monkeypatch.setenv("NCBI_EMAIL", "ingest-tests@example.org")
+    monkeypatch.setenv("NCBI_API_KEY", SECRET_KEY)
+    monkeypatch.setenv("EUTILS_RETRY_DELAYS", "0")
+    monkeypatch.setenv("EUTILS_TIMEOUT", "0.5")
+    monkeypatch.delenv("PIPELINE_DB", raising=False)
+
+
+@pytest.mark.parametrize("query", [["--query", "ketamine[tiab]"], []], ids=["GET", "POST"])
+def test_the_api_key_leaks_nowhere_when_pubmed_cannot_be_reached(
+    secret_key_env, no_post_steps, tmp_path, capsys, caplog, monkeypatch, query
+):
+    """A short query goes in the URL (GET), the long default one in a form (POST)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("EUTILS_BASE_URL", f"http://127.0.0.1:{port}/")
+    caplog.set_level("INFO")
+    db = tmp_path / "w.duckdb"
+    assert main(["ingest", "--live", *query, "--db", str(db)]) == 1
+    captured = capsys.readouterr()
+    assert "PubMed could not be reached" in captured.err
+    dumps = _assert_key_nowhere(tmp_path, db, [caplog.text, captured.out, captured.err], capsys)
+    assert dumps and all(b"api_key=REDACTED" in p.read_bytes() for p in dumps)
+    assert count(db, "SELECT status FROM core.runs") == [("failed",)]
+
+
+@pytest.mark.parametrize("case", sorted(KEY_FAULTS))
+def test_the_api_key_leaks_nowhere_whatever_the_server_answers(
+    secret_key_env, fake, no_post_steps, tmp_path, capsys, caplog, monkeypatch, case
+):
+    fake.add_records(2)
+    for endpoint, kind, settings in KEY_FAULTS[case]:
+        fake.fault(endpoint, kind, **settings)
+    caplog.set_level("INFO")
+    db = tmp_path / "w.duckdb"
+    with serve(fake) as url:
+        monkeypatch.setenv("EUTILS_BASE_URL", url)
+        code = main(["ingest", "--query", "ketamine", "--batch-size", "1", "--db", str(db)])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert fake.calls("esearch")[0].params["api_key"] == SECRET_KEY  # the key was sent
+    dumps = _assert_key_nowhere(tmp_path, db, [caplog.text, captured.out, captured.err], capsys)
+    assert dumps, "the failed responses were dumped"
+    if code == 0:  # the bad batches were quarantined, not dropped
+        assert count(db, "SELECT count(*) FROM raw.quarantine")[0][0] >= 1
+    else:
+        assert count(db, "SELECT status FROM core.runs") == [("failed",)]
+
+
+def test_each_post_ingest_step_reports_once(offline, tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(tmp_path / "clinic.key"))
+    monkeypatch.delenv("CLINIC_EXPORT", raising=False)
+    caplog.set_level("INFO")
+    assert main(["ingest", "--db", str(tmp_path / "w.duckdb")]) == 0
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    reports = [
+        [line for line in lines if "(re)extracted" in line or "articles processed" in line],
+        [line for line in lines if "synthetic demo clinic data" in line],
+        [line for line in lines if "marts refreshed" in line],
+    ]
+    assert [len(r) for r in reports] == [1, 1, 1], reports
+    order = [lines.index(r[0]) for r in reports]
+    assert order == sorted(order)  # in the order the steps ran
+    assert len(lines) == len(set(lines)), lines

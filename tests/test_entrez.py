@@ -17,8 +17,8 @@ from pipeline.sources.entrez import (
     EntrezPolicy,
     EutilsError,
     FetchRequest,
+    InvalidResponseError,
     RateLimiter,
-    redact,
     retry_after_seconds,
 )
 
@@ -292,9 +292,44 @@ def test_retry_after_parsing():
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
 
 
-def test_redact_hides_the_key_in_urls_and_text():
-    assert redact("a?api_key=abc&x=1", None) == "a?api_key=REDACTED&x=1"
-    assert redact("key abc here", "abc") == "key REDACTED here"
+def _closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/"
+
+
+def _echo_key(request) -> bytes:
+    return f'{{"error":"API key invalid","api-key":"{request.params["api_key"]}"}}'.encode()
+
+
+def test_an_unreachable_server_error_does_not_quote_the_key(tmp_path):
+    client = make_client(_closed_port_url(), dump_dir=tmp_path)
+    with pytest.raises(SourceUnavailableError) as failure:
+        client.search("x")  # a short term: the key travels in the URL
+    assert "api_key=REDACTED" in str(failure.value) and API_KEY not in str(failure.value)
+    for dump in tmp_path.iterdir():
+        assert API_KEY.encode() not in dump.read_bytes()
+
+
+def test_a_4xx_that_echoes_the_key_is_reported_without_it(fake, base_url, tmp_path):
+    fake.fault("esearch", "status", status=400, body=_echo_key)
+    with pytest.raises(EutilsError) as failure:
+        make_client(base_url, dump_dir=tmp_path).search("x")
+    assert "API key invalid" in str(failure.value) and API_KEY not in str(failure.value)
+    (dump,) = tmp_path.iterdir()
+    assert b'"api-key":"REDACTED"' in dump.read_bytes()
+
+
+def test_an_invalid_answer_that_echoes_the_key_keeps_it_out_of_error_and_body(fake, base_url):
+    fake.fault("efetch", "status", status=200, times=None, body=_echo_key)
+    with pytest.raises(InvalidResponseError) as failure:
+        make_client(base_url).efetch(FetchRequest(("1",)))
+    assert API_KEY not in str(failure.value)
+    assert API_KEY.encode() not in failure.value.body and b"REDACTED" in failure.value.body
+
+
+def test_the_policy_repr_hides_the_key():
+    assert API_KEY not in repr(EntrezPolicy(email="a@b.c", api_key=API_KEY))
 
 
 def test_policy_from_environment(monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 from datetime import UTC, date, datetime
@@ -284,6 +285,66 @@ def test_snapshot_in_small_batches_gives_the_same_warehouse(con):
     )
     assert summary.n_batches >= 13 and summary.n_loaded == 127
     assert scalar(con, "SELECT count(*) FROM raw.records") == 130
+
+
+def _jsonl_lines(count: int) -> list[bytes]:
+    return (bundled_snapshot_dir() / "search_sample_b.jsonl").read_bytes().splitlines()[:count]
+
+
+def test_a_pmid_twice_in_a_snapshot_counts_once_and_the_differing_copy_is_quarantined(
+    con, tmp_path, caplog
+):
+    first, second = _jsonl_lines(2)
+    changed = first.replace(b'"title": "', b'"title": "CHANGED ', 1)
+    path = tmp_path / "twice.jsonl"
+    path.write_bytes(first + b"\n" + second + b"\n" + changed + b"\n")
+    pmid = json.loads(first)["pmid"]
+    summary = ingest.ingest_snapshot(con, open_snapshot(path), progress=False)
+    assert (summary.n_found, summary.n_loaded, summary.n_quarantined) == (3, 2, 1)
+    assert "2 articles loaded, 1 quarantined" in summary.sentence()
+    assert scalar(con, "SELECT count(*) FROM core.articles") == 2
+    title = scalar(con, "SELECT title FROM core.articles WHERE pmid = ?", [pmid])
+    assert not title.startswith("CHANGED")  # the first copy stays
+    row = con.execute("SELECT stage, pmid, location, error, payload FROM raw.quarantine").fetchall()
+    ((stage, q_pmid, location, error, payload),) = row
+    assert (stage, q_pmid, location, payload) == ("load", pmid, "twice.jsonl line 3", changed)
+    assert "twice.jsonl line 1" in error
+    warning = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(pmid in w and "line 1" in w and "line 3" in w for w in warning), warning
+    again = ingest.ingest_snapshot(con, open_snapshot(path), progress=False)
+    assert (again.n_loaded, again.n_quarantined) == (0, 0)
+    assert scalar(con, "SELECT count(*) FROM raw.quarantine") == 1
+
+
+def test_an_identical_copy_of_a_record_in_a_snapshot_is_counted_once_and_said(
+    con, tmp_path, caplog
+):
+    first, second = _jsonl_lines(2)
+    path = tmp_path / "twice.jsonl"
+    path.write_bytes(first + b"\n" + second + b"\n" + first + b"\n")
+    summary = ingest.ingest_snapshot(con, open_snapshot(path), progress=False)
+    assert (summary.n_found, summary.n_loaded, summary.n_quarantined) == (3, 2, 0)
+    assert summary.n_duplicates == 1 and "1 duplicate" in summary.sentence()
+    assert scalar(con, "SELECT count(*) FROM raw.records") == 2
+    pmid = json.loads(first)["pmid"]
+    assert any(
+        pmid in r.getMessage() and "twice.jsonl line 1" in r.getMessage()
+        and "twice.jsonl line 3" in r.getMessage()
+        for r in caplog.records if r.levelname == "WARNING"
+    )  # fmt: skip
+
+
+def test_a_pmid_twice_in_an_xml_snapshot_names_both_records(con, pubmed_records, tmp_path, caplog):
+    data = (pubmed_records / "efetch_sample.xml").read_bytes()
+    first_record = data[data.index(b"<PubmedArticle>") : data.index(b"</PubmedArticle>") + 17]
+    path = tmp_path / "twice.xml"
+    path.write_bytes(data.replace(b"</PubmedArticleSet>", first_record + b"</PubmedArticleSet>"))
+    summary = ingest.ingest_snapshot(con, open_snapshot(path), progress=False)
+    assert (summary.n_found, summary.n_loaded, summary.n_duplicates) == (4, 3, 1)
+    assert any(
+        "record 1 of twice.xml" in r.getMessage() and "record 4 of twice.xml" in r.getMessage()
+        for r in caplog.records if r.levelname == "WARNING"
+    )  # fmt: skip
 
 
 # --- post-ingest steps and status ----------------------------------------------------------------

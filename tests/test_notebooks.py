@@ -146,3 +146,14 @@ def test_the_command_runs_notebooks_with_the_database_in_pipeline_db(
 def test_a_missing_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(PipelineError, match="no warehouse at"):
         notebooks.run_notebooks(tmp_path / "out", tmp_path / "missing.duckdb", NOTEBOOKS)
+
+
+def test_kernels_talk_over_ipc_so_no_unencrypted_tcp_warning(tmp_path, capfd):
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import os\nprint(6 * 7)")]), path)
+    executed = notebooks.execute_notebook(path, timeout=120)
+    assert executed.cells[0].outputs[0]["text"] == "42\n"
+    captured = capfd.readouterr()
+    assert "without encryption" not in captured.err + captured.out
+    assert "TCP" not in captured.err
+    assert list(tmp_path.iterdir()) == [path]  # no socket files left beside the notebook

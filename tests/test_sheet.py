@@ -12,7 +12,7 @@ import pytest
 
 from pipeline import warehouse
 from pipeline.cli import main
-from pipeline.evidence import review, sheet
+from pipeline.evidence import citations, review, sheet
 from pipeline.evidence.readability import count_syllables, flesch_kincaid_grade, text_statistics
 
 
@@ -98,7 +98,7 @@ def test_each_statement_carries_evidence_label_and_citation(all_verified):
     markdown = sheet.render_markdown(built)
     for study in studies:
         for statement in study.statements:
-            assert f"- {statement.plain_text}" in markdown
+            assert f"- {citations.markdown_escape(statement.plain_text)}" in markdown
 
 
 def test_only_verified_effects_reach_the_sheet(db):
@@ -295,3 +295,71 @@ def test_pubmed_and_doi_links_are_set_apart(all_verified):
     path, _ = all_verified
     html_text = sheet.render_html(build(path))
     assert "</a><a" not in html_text
+
+
+HOSTILE = (
+    '<script>alert("title")</script> <img src=x onerror=alert(1)> '
+    "[click here](javascript:alert(2)) ![p](https://evil.example/p.png) **loud** _it_ `code` "
+    "a | b & c\n\n# heading\n- item"
+)
+
+
+def test_markdown_escape_shows_hostile_text_as_written():
+    import mistune
+
+    escaped = citations.markdown_escape(HOSTILE)
+    document = lxml.html.fromstring(f"<div>{mistune.html(escaped)}</div>")
+    assert document.xpath("//script|//img|//a|//strong|//em|//code|//h1|//li") == []
+    assert document.text_content().strip() == " ".join(HOSTILE.split("\n\n")).replace("\n", " ")
+    assert citations.markdown_escape("1. first") != "1. first"  # no list at a line's start
+
+
+def test_markdown_sheet_shows_a_hostile_title_as_text(all_verified):
+    import mistune
+
+    path, _ = all_verified
+    pmid = build(path).sections[0].topics[0].studies[0].pmid
+    con = warehouse.connect(path)
+    con.execute(
+        "UPDATE core.articles SET title = ?, journal_iso = ? WHERE pmid = ?",
+        [HOSTILE, "J *Evil* [x](javascript:alert(3))", pmid],
+    )
+    con.close()
+    markdown = sheet.render_markdown(build(path))
+    rendered = lxml.html.fromstring(f"<div>{mistune.html(markdown)}</div>")
+    assert rendered.xpath("//script|//img|//*[@onerror]") == []
+    links = [a.get("href") for a in rendered.xpath("//a")]
+    assert links and all(h.startswith("https://pubmed.ncbi.nlm.nih.gov/") for h in links), links
+    text = rendered.text_content()
+    assert '<script>alert("title")</script>' in text and "[click here](javascript:alert(2))" in text
+    assert "J *Evil* [x](javascript:alert(3))" in text
+    # the rest of the sheet still renders as Markdown: headings, lists, the clinic table
+    assert rendered.xpath("//h2") and rendered.xpath("//li") and rendered.xpath("//table")
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "a_file", "sheet_name_taken_by_a_folder"])
+def test_sheet_into_a_folder_that_cannot_be_written_is_one_clear_line(db, tmp_path, capsys, where):
+    """Tests run as root, which writes anywhere: a file in the way stands in for permissions."""
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    out = {"under_a_file": blocker / "out", "a_file": blocker}.get(where, tmp_path / "out")
+    (tmp_path / "out" / sheet.MARKDOWN_NAME).mkdir(parents=True)
+    assert main(["evidence", "sheet", "--out", str(out), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith("error: ") and str(out) in err
+    assert blocker.read_text() == "a file, not a folder"
+
+
+def test_cite_into_a_missing_folder_is_one_clear_line(db, tmp_path, capsys):
+    out = tmp_path / "missing" / "dir" / "file.txt"
+    assert main(["evidence", "cite", "--pmid", "23982301", "--out", str(out), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith("error: ") and str(out) in err
+
+
+def test_cite_writes_to_a_file(db, tmp_path, capsys):
+    out = tmp_path / "cites.txt"
+    assert main(["evidence", "cite", "--pmid", "23982301", "--out", str(out), "--db", str(db)]) == 0
+    assert "Murrough JW" in out.read_text(encoding="utf-8")

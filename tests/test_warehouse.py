@@ -218,9 +218,12 @@ def test_a_revised_record_replaces_the_article_and_keeps_both_raw_versions(
     ).fetchall() == [(2,)]
 
 
-def test_the_last_version_of_a_pmid_in_one_batch_wins(con, parsed: list[ParsedRecord]) -> None:
+def test_the_last_version_of_a_pmid_in_one_batch_wins(
+    con, parsed: list[ParsedRecord], caplog
+) -> None:
     newer = revised(parsed[0], "Second version")
     load(con, [parsed[0], parsed[1], newer])
+    assert "appear more than once in one batch (31166571)" in caplog.text
     assert con.execute(
         "SELECT title, checksum FROM core.articles WHERE pmid = '31166571'"
     ).fetchall() == [("Second version", newer.raw.checksum)]

@@ -50,7 +50,12 @@ def run_cite(args: argparse.Namespace) -> int:
         con.close()
     text = citations.render(records, args.format)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise PipelineError(
+                f"cannot write the citations to {args.out}: {error.strerror or error}"
+            ) from None
         log.info("wrote %d citation(s) to %s", len(records), args.out)
     else:
         print(text, end="")

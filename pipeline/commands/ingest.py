@@ -135,8 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 summary = ingest.ingest_snapshot(con, snapshot, batch_size=args.batch_size)
             else:
                 summary = _run_live(con, args, db_path)
-            for message in ingest.run_post_ingest_steps(con):
-                log.info(message)
+            ingest.run_post_ingest_steps(con)  # each step's report is logged as it ends
     finally:
         con.close()
     print(f"{summary.sentence()}; warehouse {db_path}")

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import rispy
 
@@ -189,9 +190,36 @@ def _issue_part(record: CitationRecord, pages: str | None) -> str:
     return text
 
 
+# Markdown syntax a title or abstract could carry: code, emphasis, links and images, tables,
+# headings (any "#" is escaped, so none can start a heading), and the backslash itself.
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]|~#])")
+# What makes a line a list item, a rule or a heading underline when it starts the line.
+_MARKDOWN_LINE_START = re.compile(r"^(?:[-+](?=[\s-]|$)|=|\d+[.)](?=\s|$))")
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
+
+
+def markdown_escape(text: str, *, line_start: bool = True) -> str:
+    """Text a Markdown renderer shows as written, never as markup: HTML special characters as
+    entities, Markdown syntax backslash-escaped, line breaks as spaces, and (with `line_start`)
+    a leading list, rule or heading marker escaped in case the text starts a line."""
+    text = _LINE_BREAKS.sub(" ", str(text))
+    text = _MARKDOWN_SYNTAX.sub(r"\\\1", text)
+    text = html.escape(text, quote=False)
+    return _escape_line_start(text) if line_start else text
+
+
+def _escape_line_start(text: str) -> str:
+    """A leading list, rule or heading marker backslash-escaped (before its last character)."""
+    return _MARKDOWN_LINE_START.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], text, count=1)
+
+
 def format_ama(record: CitationRecord, *, markup: str = "text") -> str:
-    """An AMA (11th ed.) reference; markup "html" (escaped) or "markdown" italicises the journal."""
-    escape = html.escape if markup == "html" else str
+    """An AMA (11th ed.) reference; markup "html" or "markdown" (both escaped) italicises the
+    journal."""
+    escape = {
+        "html": html.escape,
+        "markdown": partial(markdown_escape, line_start=False),  # the whole, below
+    }.get(markup, str)
     journal = record.journal_abbreviation
     parts = []
     authors = _author_list(record, AMA_MAX_AUTHORS, AMA_SHOWN_WHEN_TRUNCATED)
@@ -209,7 +237,10 @@ def format_ama(record: CitationRecord, *, markup: str = "text") -> str:
         parts.append(escape(_sentence(year_and_issue)))
     if record.doi:
         parts.append(escape(f"doi:{record.doi}"))
-    return " ".join(parts)
+    reference = " ".join(parts)
+    if markup == "markdown":  # a reference may start a line: no list or heading marker there
+        reference = _escape_line_start(reference)
+    return reference
 
 
 def format_vancouver(record: CitationRecord) -> str:
@@ -235,7 +266,7 @@ def _italic(text: str, markup: str) -> str:
     if markup == "html":
         return f"<i>{html.escape(text)}</i>"
     if markup == "markdown":
-        return f"*{text}*"
+        return f"*{markdown_escape(text, line_start=False)}*"
     return text
 
 

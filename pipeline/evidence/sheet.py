@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 import pandas as pd
@@ -643,7 +644,24 @@ def build_sheet(con, *, generated_at: datetime | None = None) -> EvidenceSheet:
     )
 
 
-def _environment() -> jinja2.Environment:
+class MarkdownText(str):
+    """Text already written as Markdown (escaped where it needs to be): shown as it is."""
+
+
+# Characters a URL may keep in a Markdown autolink (<...>); anything else is percent-encoded.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%-._~"
+
+
+def _markdown_output(value) -> str:
+    """Every {{ value }} of the Markdown template: escaped unless it is MarkdownText."""
+    if isinstance(value, MarkdownText):
+        return value
+    return citations.markdown_escape(value)
+
+
+def _environment(markdown: bool = False) -> jinja2.Environment:
+    """The HTML template's environment (autoescaped), or the Markdown one, whose every
+    output goes through citations.markdown_escape unless marked MarkdownText."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("pipeline", "data/evidence"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
@@ -651,8 +669,13 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        finalize=_markdown_output if markdown else None,
     )
     environment.tests["figure"] = lambda part: isinstance(part, Figure)
+    environment.filters["markdown"] = MarkdownText  # text already written as Markdown
+    environment.filters["autolink"] = lambda url: MarkdownText(
+        "<" + quote(str(url), safe=_URL_SAFE) + ">"
+    )
     return environment
 
 
@@ -668,21 +691,43 @@ def render_html(sheet: EvidenceSheet) -> str:
 def render_markdown(sheet: EvidenceSheet) -> str:
     """The sheet as Markdown (numbers as written, citations in AMA style)."""
     return (
-        _environment()
+        _environment(markdown=True)
         .get_template("sheet.md.j2")
         .render(sheet=sheet, threshold=SMALL_COUNT_THRESHOLD)
     )
 
 
 def write_sheet(sheet: EvidenceSheet, out_dir: Path) -> tuple[Path, Path]:
-    """Write evidence-sheet.html and evidence-sheet.md into out_dir (created if needed)."""
+    """Write evidence-sheet.html and evidence-sheet.md into out_dir (created if needed).
+
+    Each is written to a temporary file and then renamed, so neither is ever left half-written;
+    a folder or file that cannot be written raises PipelineError naming it.
+    """
+    out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise PipelineError(f"cannot create the output folder {out_dir}: {error}") from None
-    html_path, md_path = out_dir / HTML_NAME, out_dir / MARKDOWN_NAME
-    html_path.write_text(render_html(sheet), encoding="utf-8")
-    md_path.write_text(render_markdown(sheet), encoding="utf-8")
+        raise PipelineError(
+            f"cannot create the output folder {out_dir}: {error.strerror or error}"
+        ) from None
+    outputs = {
+        out_dir / HTML_NAME: render_html(sheet),
+        out_dir / MARKDOWN_NAME: render_markdown(sheet),
+    }
+    written: list[Path] = []
+    target = out_dir
+    try:
+        for target, text in outputs.items():
+            temporary = target.with_name(f".{target.name}.tmp")
+            written.append(temporary)
+            temporary.write_text(text, encoding="utf-8")
+        for target in outputs:
+            target.with_name(f".{target.name}.tmp").replace(target)
+    except OSError as error:
+        for temporary in written:
+            temporary.unlink(missing_ok=True)
+        raise PipelineError(f"cannot write {target}: {error.strerror or error}") from None
+    html_path, md_path = outputs
     log.info("evidence sheet: %d statement(s), reading grade %.1f", sheet.n_statements,
              sheet.reading_grade)  # fmt: skip
     return html_path, md_path

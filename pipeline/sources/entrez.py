@@ -21,7 +21,9 @@ the interface used here. What Entrez 1.88 lacks, this module adds, in plain sigh
 - an efetch batch that stays truncated or unparsable is split in halves until the bad record
   is isolated, and that record is quarantined with its error and raw bytes;
 - esearch cannot page past 9,999 ids: such a search is split by date ranges;
-- failed responses are dumped for inspection (EntrezPolicy.dump_dir), API key redacted.
+- failed responses are dumped for inspection (EntrezPolicy.dump_dir); the API key is
+  redacted (`pipeline.redaction.redact`) from every reason, message, log line, dump and
+  quarantined body that comes out of a failed exchange, whatever the failure.
 
 Entrez's own spacing of requests (0.37 s, 0.1 s with a key, a process-wide timer) still runs
 before our transport is called; ours adds nothing on top when it is already satisfied.
@@ -32,7 +34,6 @@ from __future__ import annotations
 import email.message
 import io
 import logging
-import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -59,6 +60,7 @@ from pipeline.parse import (
     iter_record_bytes,
     parse_pubmed_xml,
 )
+from pipeline.redaction import redact, redact_bytes
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class EntrezPolicy:
     """How the client talks to E-utilities: every number an unattended run depends on."""
 
     email: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # a secret: never in a repr
     tool: str = TOOL_NAME
     base_url: str = field(default_factory=config.eutils_base_url)
     timeout: float = 60.0  # seconds to connect, and for each read
@@ -203,12 +205,6 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def redact(text: str, api_key: str | None) -> str:
-    """The text with any api_key parameter value, and the key itself, replaced."""
-    text = re.sub(r"(api_key=)[^&\s\"']+", r"\1REDACTED", text)
-    return text.replace(api_key, "REDACTED") if api_key else text
 
 
 _ENTREZ_LOCK = threading.RLock()
@@ -341,9 +337,12 @@ class EntrezClient:
 
     # -- one HTTP exchange ---------------------------------------------------------------------
 
+    def _redact(self, text: str) -> str:
+        return redact(text, [self.policy.api_key])
+
     def _redirect(self, url: str) -> str:
         if not url.startswith(ENTREZ_BUILTIN_BASE_URL):
-            raise EutilsError(f"unexpected E-utilities URL from Bio.Entrez: {url}")
+            raise EutilsError(f"unexpected E-utilities URL from Bio.Entrez: {self._redact(url)}")
         return self.policy.base_url + url[len(ENTREZ_BUILTIN_BASE_URL) :]
 
     def _send(self, request: Request, captured: dict) -> addinfourl:
@@ -362,8 +361,8 @@ class EntrezClient:
             body = response.content  # the whole body, so a broken read fails here
         except requests.Timeout:
             raise _Retryable(f"no answer within {self.policy.timeout:g} s") from None
-        except requests.RequestException as error:
-            raise _Retryable(f"{type(error).__name__}: {error}") from None
+        except requests.RequestException as error:  # its text quotes the URL, key and all
+            raise _Retryable(self._redact(f"{type(error).__name__}: {error}")) from None
         captured.update(status=response.status_code, headers=dict(response.headers), body=body)
         status = response.status_code
         if status == 429 or status >= 500:
@@ -412,10 +411,15 @@ class EntrezClient:
             except _Refused as refused:
                 self._dump(endpoint, attempt, captured, f"HTTP {refused.status}")
                 raise EutilsError(
-                    f"{endpoint} was refused with HTTP {refused.status} by "
-                    f"{self.policy.base_url}: {_snippet(refused.body)}"
+                    self._redact(
+                        f"{endpoint} was refused with HTTP {refused.status} by "
+                        f"{self.policy.base_url}: {_snippet(refused.body)}"
+                    )
                 ) from None
             except _Retryable as failure:
+                # Reasons quote the server's answer, which may quote the key (NCBI does).
+                failure.reason = self._redact(failure.reason)
+                failure.body = redact_bytes(failure.body, [self.policy.api_key])
                 last = failure
                 self._dump(endpoint, attempt, captured, failure.reason)
                 if attempt == self.policy.attempts:
@@ -433,33 +437,32 @@ class EntrezClient:
             raise InvalidResponseError(f"{endpoint}: {last.reason} ({tries})", last.body)
         what = "kept failing" if last is not None and last.status else "could not be reached"
         raise SourceUnavailableError(
-            f"PubMed {what} at {self.policy.base_url} ({endpoint}: "
-            f"{last.reason if last else 'no attempt'}, {tries}); the next run resumes where "
-            "this one stopped, and without NCBI_EMAIL (or with --snapshot PATH) the ingest "
-            "reads a recorded snapshot instead"
+            self._redact(
+                f"PubMed {what} at {self.policy.base_url} ({endpoint}: "
+                f"{last.reason if last else 'no attempt'}, {tries}); the next run resumes "
+                "where this one stopped, and without NCBI_EMAIL (or with --snapshot PATH) the "
+                "ingest reads a recorded snapshot instead"
+            )
         )
 
     def _dump(self, endpoint: str, attempt: int, captured: dict, reason: str) -> None:
         """Write a failed exchange to dump_dir for inspection, the API key redacted."""
         if self.policy.dump_dir is None:
             return
-        key = self.policy.api_key
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         path = Path(self.policy.dump_dir) / f"{stamp}-{endpoint}-attempt{attempt}.txt"
         lines = [
             f"endpoint: {endpoint}",
             f"reason: {reason}",
-            f"request: {captured.get('method')} {redact(str(captured.get('url')), key)}",
+            f"request: {captured.get('method')} {captured.get('url')}",
         ]
         if captured.get("data"):
-            lines.append("form: " + redact(captured["data"].decode("utf-8", "replace"), key))
+            lines.append("form: " + captured["data"].decode("utf-8", "replace"))
         if "status" in captured:
             lines.append(f"status: {captured['status']}")
-            lines += [f"header {k}: {redact(v, key)}" for k, v in captured["headers"].items()]
-        text = "\n".join(lines) + "\n\n"
-        body = captured.get("body") or b""
-        if key:
-            body = body.replace(key.encode(), b"REDACTED")
+            lines += [f"header {k}: {v}" for k, v in captured["headers"].items()]
+        text = self._redact("\n".join(lines) + "\n\n")
+        body = redact_bytes(captured.get("body") or b"", [self.policy.api_key])
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode("utf-8") + body)

@@ -12,7 +12,10 @@ anything is loaded. Kinds:
 - `doc`: documentation kept with the data (SOURCES.md), not read.
 
 Where a PMID appears in both an XML and a JSON file, the XML record (richer) becomes the
-article; the JSON record's raw bytes are still kept.
+article; the JSON record's raw bytes are still kept. Where a PMID appears twice in the same
+format, the first copy (in reading order) is the one loaded, and the later one is never
+silently lost nor silently preferred: an identical copy is marked as a duplicate and counted,
+a differing copy is quarantined with its bytes; both are logged with the two locations.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import logging
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -88,12 +91,14 @@ class Snapshot:
 @dataclass(frozen=True)
 class SnapshotRecord:
     """A record read from a snapshot: `article` is None when an XML record of the same PMID
-    supersedes this JSON one (its raw bytes are still kept)."""
+    supersedes this JSON one (its raw bytes are still kept). `duplicate_of` names the location
+    of an identical earlier copy: such a record is counted, not loaded again."""
 
     raw: RawRecord
     article: Article | None
     query: str | None
     location: str
+    duplicate_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,17 +266,23 @@ def _esearch_ids(path: Path) -> list[str]:
 def iter_snapshot(snapshot: Snapshot) -> Iterator[SnapshotRecord | Quarantined]:
     """Every record of a validated snapshot, XML files first, then JSON lines.
 
-    Bad records come out as Quarantined (stage 'parse') with their bytes, never skipped.
+    Bad records come out as Quarantined (stage 'parse') with their bytes, never skipped. A PMID
+    seen again in the same format comes out marked as a duplicate (identical bytes) or as
+    Quarantined (stage 'load', differing bytes), the first copy being the one loaded.
     """
     xml_pmids: set[str] = set()
+    first_seen: dict[tuple[str, str], tuple[str, str]] = {}  # (format, pmid) -> location, sum
     for entry in snapshot.files:
         if entry.kind == "pubmed_xml":
             with entry.path.open("rb") as handle:
                 try:
-                    for item in parse_pubmed_xml(handle, SOURCE, origin=entry.name):
+                    items = parse_pubmed_xml(handle, SOURCE, origin=entry.name)
+                    for index, item in enumerate(items, 1):
                         if isinstance(item, ParsedRecord):
                             xml_pmids.add(item.article.pmid)
-                            yield SnapshotRecord(item.raw, item.article, entry.query, entry.name)
+                            location = f"record {index} of {entry.name}"
+                            record = SnapshotRecord(item.raw, item.article, entry.query, location)
+                            yield _first_copy_or_duplicate(record, first_seen)
                         else:
                             yield item
                 except (TruncatedXMLError, NotArticleSetError) as error:
@@ -279,7 +290,35 @@ def iter_snapshot(snapshot: Snapshot) -> Iterator[SnapshotRecord | Quarantined]:
                         f"the snapshot file {entry.path} is corrupt: {error}"
                     ) from None
         elif entry.kind == "jsonl":
-            yield from _iter_jsonl(entry, xml_pmids)
+            for item in _iter_jsonl(entry, xml_pmids):
+                if isinstance(item, SnapshotRecord):
+                    item = _first_copy_or_duplicate(item, first_seen)
+                yield item
+
+
+def _first_copy_or_duplicate(
+    record: SnapshotRecord, first_seen: dict[tuple[str, str], tuple[str, str]]
+) -> SnapshotRecord | Quarantined:
+    """The record as it is the first time its PMID is seen in its format; after that, marked
+    as a duplicate when identical, else quarantined. Either way a warning names both places."""
+    raw = record.raw
+    key = (raw.format, raw.pmid)
+    if key not in first_seen:
+        first_seen[key] = (record.location, raw.checksum)
+        return record
+    first_location, first_checksum = first_seen[key]
+    if raw.checksum == first_checksum:
+        log.warning(
+            "PMID %s appears twice in the snapshot with the same bytes, at %s and at %s; "
+            "it is loaded once", raw.pmid, first_location, record.location,
+        )  # fmt: skip
+        return replace(record, duplicate_of=first_location)
+    error = (
+        f"PMID {raw.pmid} appears twice in the snapshot with different content: the copy at "
+        f"{first_location} is loaded, this one at {record.location} is not"
+    )
+    log.warning("quarantined %s: %s", record.location, error)
+    return Quarantined("load", error, raw.payload, raw.pmid, record.location)
 
 
 def _iter_jsonl(entry: SnapshotFile, xml_pmids: set[str]) -> Iterator[SnapshotRecord | Quarantined]:
