@@ -48,7 +48,7 @@ HANDED_OVER_SHA256 = {
 
 
 def test_bundled_files_are_exact_copies_of_the_handed_over_records():
-    assert set(HANDED_OVER_SHA256) == set(COPIED) - {"SOURCES.md"}  # the records; not the doc
+    assert set(HANDED_OVER_SHA256) == set(COPIED)
     for name in HANDED_OVER_SHA256:
         assert file_sha256(bundled_snapshot_dir() / name) == HANDED_OVER_SHA256[name]
 
