@@ -45,3 +45,12 @@ def eutils_base_url() -> str:
     """The E-utilities base URL; EUTILS_BASE_URL redirects every request (tests use 127.0.0.1)."""
     url = os.environ.get("EUTILS_BASE_URL") or EUTILS_DEFAULT_BASE_URL
     return url if url.endswith("/") else url + "/"
+
+
+CTGOV_DEFAULT_BASE_URL = "https://clinicaltrials.gov/api/v2/"
+
+
+def ctgov_base_url() -> str:
+    """The ClinicalTrials.gov API v2 base URL; CTGOV_BASE_URL redirects it (tests use 127.0.0.1)."""
+    url = os.environ.get("CTGOV_BASE_URL") or CTGOV_DEFAULT_BASE_URL
+    return url if url.endswith("/") else url + "/"
