@@ -23,6 +23,7 @@ from tqdm import tqdm
 from pipeline import config, warehouse
 from pipeline.errors import PipelineError, SourceUnavailableError
 from pipeline.registry import store
+from pipeline.registry.crosscheck import refresh_crosscheck
 from pipeline.registry.parse import RegistryParseError, parse_study
 from pipeline.sources.ctgov import (
     CtgovClient,
@@ -129,6 +130,7 @@ def ingest_registry_snapshot(con, snapshot: RegistrySnapshot) -> RegistryRunSumm
             summary.n_fetched += 1
             _parse_and_load(con, summary, fetched)
         store.refresh_links(con)
+        refresh_crosscheck(con)
     except KeyboardInterrupt:
         _finish(con, summary, "interrupted", "interrupted; studies loaded are kept")
         raise
@@ -232,6 +234,7 @@ def ingest_registry_live(
         _finish(con, summary, "failed", str(error))
         raise
     store.refresh_links(con)
+    refresh_crosscheck(con)
     _finish(con, summary, "completed")
     log.info(summary.sentence())
     return summary
