@@ -143,3 +143,18 @@ def test_the_command_runs_notebooks_with_the_database_in_pipeline_db(
 def test_a_missing_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(PipelineError, match="no warehouse at"):
         notebooks.run_notebooks(tmp_path / "out", tmp_path / "missing.duckdb", NOTEBOOKS)
+
+
+def test_the_registry_results_are_shown_with_their_source(executed):
+    folder, saved = executed
+    names = {p.stem for p in saved}
+    assert {
+        "forest_registry_esketamine_response_day28",
+        "forest_registry_esketamine_remission_day28",
+    } <= names
+    effects = _outputs_text(nbformat.read(folder / "02_effects.ipynb", as_version=4))
+    assert "events are percentage x n analysed, rounded to a whole person" in effects
+    assert "from registry counts (percentage x n analysed" in effects
+    literature = _outputs_text(nbformat.read(folder / "01_literature.ipynb", as_version=4))
+    assert "**1 with no linked publication**, of which **1 have results posted**" in literature
+    assert "NCT02422186 (results posted)" in literature
