@@ -1231,3 +1231,26 @@ def classify(
     if not text.strip():
         facts.anaesthesia_or_pain = None  # nothing to go on
     return facts
+
+
+# --- the same vocabulary for short labels (registry groups, arm titles) -----------------------
+
+
+def drugs_named(text: str) -> list[str]:
+    """The drugs a short label names (ketamine, esketamine, arketamine), as the extractor reads."""
+    return _drugs(text)
+
+
+def routes_named(text: str) -> list[str]:
+    """The routes a short label or description names (iv, intranasal, oral, sc, im, sublingual)."""
+    return _routes_in(text) or []
+
+
+def comparators_named(text: str) -> list[str]:
+    """The comparators a label names (placebo, midazolam, ect, antidepressant, other)."""
+    return _labels(_COMPARATORS, text)
+
+
+def dose_written(text: str) -> str | None:
+    """The first dose written in mg or mg/kg, as written ("56 mg"); None when there is none."""
+    return _dose(text)

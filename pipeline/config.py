@@ -16,6 +16,7 @@ from pipeline.errors import PipelineError
 
 DEFAULT_DB_RELATIVE = Path("warehouse") / "evidence.duckdb"
 EUTILS_DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+CTGOV_DEFAULT_BASE_URL = "https://clinicaltrials.gov/api/v2/"
 DEFAULT_CLINIC_KEY_FILE = Path("~/.config/ketamine-evidence/clinic.key")
 
 
@@ -33,6 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EUTILS_BASE_URL", "another E-utilities server (tests point it at 127.0.0.1)"),
     Setting("EUTILS_TIMEOUT", "seconds before an E-utilities request is given up and retried"),
     Setting("EUTILS_RETRY_DELAYS", "seconds between retries, comma-separated (e.g. 1,2,4,8)"),
+    Setting("CTGOV_BASE_URL", "another ClinicalTrials.gov API v2 server (tests use 127.0.0.1)"),
     Setting("PIPELINE_DB", "the warehouse file (default warehouse/evidence.duckdb); --db wins"),
     Setting("PIPELINE_DB_MEMORY_LIMIT", "caps DuckDB's buffer cache, e.g. 500MB"),
     Setting("CLINIC_EXPORT", "the clinic export `make ingest` imports instead of the demo data"),
@@ -167,3 +169,9 @@ def settings_for_children(**values: str | None) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def ctgov_base_url() -> str:
+    """The ClinicalTrials.gov API v2 base URL; CTGOV_BASE_URL redirects it (tests use 127.0.0.1)."""
+    url = _read("CTGOV_BASE_URL") or CTGOV_DEFAULT_BASE_URL
+    return url if url.endswith("/") else url + "/"

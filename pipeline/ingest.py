@@ -54,6 +54,7 @@ DEFAULT_BATCH_SIZE = 200
 POST_INGEST_STEPS = (
     "pipeline.extract.store:extract_articles",  # trial facts and effects for new/changed articles
     "pipeline.clinic.demo:ensure_clinic_data",  # the clinic export, or synthetic demo data
+    "pipeline.registry.ingest:ingest_after_pubmed",  # ClinicalTrials.gov (offline: the snapshot)
     "pipeline.marts:refresh_after_ingest",  # trial outcomes and pooled estimates for the notebooks
 )
 

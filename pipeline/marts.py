@@ -45,7 +45,7 @@ TRIAL_OUTCOME_COLUMNS = [
     "outcome_id", "pmid", "study_label", "pub_year", "design", "drug", "route", "outcome",
     "outcome_label", "scale", "timepoint", "timepoint_days", "timepoint_window", "comparison",
     "comparator_class", "measure", "yi", "vi", "n_1", "n_2", "events_1", "events_2", "effect_ids",
-    "notes", "reason",
+    "notes", "reason", "source", "registry_source",
 ]  # fmt: skip
 
 
@@ -508,6 +508,9 @@ def build_trial_outcomes(
         rows.extend(_rate_rows(group, facts.get(pmid)))
     for row in rows:
         row["comparator_class"] = comparator_class(row["comparison"], facts.get(row["pmid"]))
+    for row in rows:
+        row.setdefault("source", "abstract")
+        row.setdefault("registry_source", None)
     frame = pd.DataFrame(rows, columns=[c for c in TRIAL_OUTCOME_COLUMNS if c != "outcome_id"])
     if frame.empty:
         return pd.DataFrame(columns=TRIAL_OUTCOME_COLUMNS)
@@ -532,12 +535,94 @@ def trial_outcomes(con) -> pd.DataFrame:
     computed have yi = vi = NaN and a `reason`; retracted articles are excluded with a reason.
     """
     labels = study_labels(con)
-    frame = build_trial_outcomes(read_effects(con), read_trial_facts(con), labels)
+    facts = read_trial_facts(con)
+    frame = build_trial_outcomes(read_effects(con), facts, labels)
+    frame = add_registry_outcomes(con, frame, facts, labels)
     retracted = set(labels.loc[labels["is_retracted"].fillna(False).astype(bool), "pmid"])
     hit = frame["pmid"].isin(retracted)
     frame.loc[hit, ["yi", "vi"]] = np.nan
     frame.loc[hit, "reason"] = "the article is retracted"
     return frame
+
+
+def primary_publications(con, facts: dict[str, TrialFacts], labels: pd.DataFrame) -> dict[str, str]:
+    """NCT id -> the randomised-trial article that reports it: linked through its DataBankList
+    (or the study's own references), design rct, the earliest (then lowest PMID)."""
+    if not warehouse.table_columns(con, "core.registry_links"):
+        return {}
+    years = dict(zip(labels["pmid"], labels["pub_year"], strict=True)) if len(labels) else {}
+    chosen: dict[str, tuple] = {}
+    for nct_id, pmid in con.execute(
+        "SELECT DISTINCT nct_id, pmid FROM core.registry_links WHERE NOT weak"
+    ).fetchall():
+        trial = facts.get(pmid)
+        if trial is None or trial.design not in RANDOMISED_DESIGNS:
+            continue
+        year = years.get(pmid)
+        key = (9999 if year is None or pd.isna(year) else int(year), pmid)
+        if nct_id not in chosen or key < chosen[nct_id]:
+            chosen[nct_id] = key
+    return {nct_id: key[1] for nct_id, key in chosen.items()}
+
+
+def add_registry_outcomes(
+    con, frame: pd.DataFrame, facts: dict[str, TrialFacts], labels: pd.DataFrame
+) -> pd.DataFrame:
+    """Response and remission at about day 28 from the registry's per-arm results, for trials
+    whose abstract gives no risk ratio for them (source 'registry'; events are percentage x n
+    analysed rounded to a whole person, said in `notes`)."""
+    if not warehouse.table_columns(con, "core.registry_outcomes"):
+        return frame
+    from pipeline.registry.crosscheck import registry_arm_counts  # the registry reads marts too
+
+    counts = registry_arm_counts(con)
+    publications = primary_publications(con, facts, labels)
+    if counts.empty or not publications:
+        return frame
+    computed = set()
+    if len(frame):
+        done = frame[frame["yi"].notna() & frame["measure"].isin(["log_rr", "log_or"])]
+        computed = set(zip(done["pmid"], done["outcome"], done["timepoint_window"], strict=True))
+    lookup = labels.set_index("pmid") if len(labels) else None
+    rows = []
+    for r in counts.itertuples():
+        pmid = publications.get(r.nct_id)
+        if pmid is None or (pmid, r.outcome, "~day 28") in computed:
+            continue
+        trial = facts.get(pmid)
+        comparison = f"{r.group_1_title} vs {r.group_2_title}"
+        row = {
+            "pmid": pmid,
+            "study_label": lookup.at[pmid, "study_label"] if lookup is not None else pmid,
+            "pub_year": lookup.at[pmid, "pub_year"] if lookup is not None else None,
+            "design": trial.design if trial else None,
+            "drug": r.drug, "route": r.route, "outcome": r.outcome, "outcome_label": None,
+            "scale": "MADRS",
+            "timepoint": f"day {r.timepoint_days:g} (registry)",
+            "timepoint_days": float(r.timepoint_days),
+            "timepoint_window": timepoint_window(r.timepoint_days),
+            "comparison": comparison,
+            "comparator_class": "placebo" if "placebo" in (r.comparator or "") else "active",
+            "measure": "log_rr", "yi": r.yi, "vi": r.vi,
+            "n_1": float(r.n_1), "n_2": float(r.n_2),
+            "events_1": float(r.events_1), "events_2": float(r.events_2),
+            "effect_ids": [], "notes": r.notes, "reason": None if r.yi is not None else r.notes,
+            "source": "registry",
+            "registry_source": (
+                f"{r.nct_id} outcome {r.outcome_no} ({r.group_1} vs {r.group_2}): "
+                f"{r.measure_title}"
+            ),
+        }  # fmt: skip
+        row["outcome_id"] = hashlib.sha1(
+            f"{pmid}|{r.outcome}|registry|{row['registry_source']}".encode()
+        ).hexdigest()
+        rows.append(row)
+    if not rows:
+        return frame
+    added = pd.DataFrame(rows, columns=TRIAL_OUTCOME_COLUMNS)
+    combined = pd.concat([frame, added], ignore_index=True) if len(frame) else added
+    combined["pub_year"] = combined["pub_year"].astype("Int64")
+    return combined
 
 
 # --- pooling --------------------------------------------------------------------------------
@@ -757,7 +842,17 @@ def literature_overview(con) -> pd.DataFrame:
 def refresh_after_ingest(con) -> str:
     """The post-ingest step: refresh the marts tables and say what they now hold."""
     n_outcomes, n_pooled = refresh_trial_outcomes(con)
-    return f"marts refreshed: {n_outcomes} trial-outcome rows, {n_pooled} pooled estimates"
+    message = f"marts refreshed: {n_outcomes} trial-outcome rows, {n_pooled} pooled estimates"
+    if warehouse.table_columns(con, "marts.registry_crosscheck"):
+        from pipeline.registry.crosscheck import refresh_crosscheck
+
+        counts = refresh_crosscheck(con)
+        message += (
+            f"; registry cross-check: {counts.get('agrees', 0)} effects agree, "
+            f"{counts.get('differs', 0)} differ, {counts.get('no_counterpart', 0)} without a "
+            "registry counterpart"
+        )
+    return message
 
 
 def refresh_trial_outcomes(con, method: str = "REML", hksj: bool = False) -> tuple[int, int]:

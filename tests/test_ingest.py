@@ -376,6 +376,7 @@ def test_post_ingest_step_names():
     assert ingest.POST_INGEST_STEPS == (
         "pipeline.extract.store:extract_articles",
         "pipeline.clinic.demo:ensure_clinic_data",
+        "pipeline.registry.ingest:ingest_after_pubmed",
         "pipeline.marts:refresh_after_ingest",
     )
 

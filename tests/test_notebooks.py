@@ -157,3 +157,18 @@ def test_kernels_talk_over_ipc_so_no_unencrypted_tcp_warning(tmp_path, capfd):
     assert "without encryption" not in captured.err + captured.out
     assert "TCP" not in captured.err
     assert list(tmp_path.iterdir()) == [path]  # no socket files left beside the notebook
+
+
+def test_the_registry_results_are_shown_with_their_source(executed):
+    folder, saved = executed
+    names = {p.stem for p in saved}
+    assert {
+        "forest_registry_esketamine_response_day28",
+        "forest_registry_esketamine_remission_day28",
+    } <= names
+    effects = _outputs_text(nbformat.read(folder / "02_effects.ipynb", as_version=4))
+    assert "events are percentage x n analysed, rounded to a whole person" in effects
+    assert "from registry counts (percentage x n analysed" in effects
+    literature = _outputs_text(nbformat.read(folder / "01_literature.ipynb", as_version=4))
+    assert "**1 with no linked publication**, of which **1 have results posted**" in literature
+    assert "NCT02422186 (results posted)" in literature

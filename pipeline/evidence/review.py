@@ -91,11 +91,38 @@ def effect_statuses(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
         reviews.rename(columns={"quote": "reviewed_quote"}), on="effect_id", how="left"
     )
     merged["status"] = merged["status"].fillna(UNREVIEWED)
+    merged = merged.merge(registry_checks(con), on="effect_id", how="left")
     merged["rereview_reason"] = [
         None if row.status == UNREVIEWED else _rereview_reason(row) for _, row in merged.iterrows()
     ]
     merged["needs_rereview"] = merged["rereview_reason"].notna()
     return merged
+
+
+REGISTRY_CHECK_COLUMNS = ["effect_id", "registry_check", "registry_detail", "registry_nct_id"]
+
+
+def registry_checks(con) -> pd.DataFrame:
+    """The registry cross-check of each effect (agrees / differs / no_counterpart) and its detail;
+    empty when the warehouse has no cross-check yet."""
+    if not warehouse.table_columns(con, "marts.registry_crosscheck"):
+        return pd.DataFrame(columns=REGISTRY_CHECK_COLUMNS)
+    return con.execute(
+        "SELECT effect_id, status AS registry_check, detail AS registry_detail, "
+        "nct_id AS registry_nct_id FROM marts.registry_crosscheck"
+    ).df()
+
+
+def registry_line(effect: pd.Series) -> str | None:
+    """What the registry says about an effect, for the reviewer; None when nothing was compared."""
+    status = _none_if_nan(effect.get("registry_check"))
+    nct_id = _none_if_nan(effect.get("registry_nct_id"))
+    if status is None or (status == "no_counterpart" and not nct_id):
+        return None
+    where = nct_id or "the registry"
+    if status == "differs":
+        return f"registry {where} DIFFERS: {effect.registry_detail} (check before verifying)"
+    return f"registry {where}: {effect.registry_detail}"
 
 
 def verified_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -292,6 +319,8 @@ def interactive_review(
         stdout.write(f"  {describe_effect(effect)}\n")
         if effect.get("needs_rereview"):
             stdout.write(f"  re-review: {effect.rereview_reason}\n")
+        if registry := registry_line(effect):
+            stdout.write(f"  {registry}\n")
         stdout.write(f"  {mark_span(effect.abstract, effect.start, effect.end, ansi=ansi)}\n")
         while True:
             stdout.write(PROMPT)

@@ -152,6 +152,8 @@ class Statement:
 
     parts: list[str | Figure]
     effect_id: str
+    registry_check: str | None = None  # provenance: the ClinicalTrials.gov cross-check, if any
+    registry_status: str | None = None  # 'agrees' | 'differs' | 'no_counterpart'
 
     @property
     def plain_text(self) -> str:
@@ -514,6 +516,12 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
         if statement is None:
             left_out += 1
             continue
+        statement.registry_status = _value(effect, "registry_check")
+        if statement.registry_status and _value(effect, "registry_nct_id"):
+            statement.registry_check = (
+                f"ClinicalTrials.gov {_value(effect, 'registry_nct_id')}: "
+                f"{_value(effect, 'registry_detail')}"
+            )
         by_topic = grouped.setdefault(treatment.key, {})
         by_topic.setdefault(topic, {}).setdefault(effect.pmid, []).append(statement)
     sections = []
