@@ -83,12 +83,15 @@ def test_every_set_has_a_title() -> None:
     assert set(bench_extract.TITLES) == set(bench_extract.SETS)
 
 
-def test_the_sets_are_the_development_and_held_out_files() -> None:
+def test_the_sets_are_the_development_held_out_and_pool_files() -> None:
     names = {key: [path.name for path in paths] for key, paths in bench_extract.SETS.items()}
     assert names == {
         "dev": ["annotations.jsonl", "development_2.jsonl"],
         "heldout": ["heldout.jsonl"],
+        "tuning": ["pool_tuning.jsonl"],
+        "untouched": ["pool_untouched.jsonl"],
     }
+    assert "untouched" not in bench_extract.TUNABLE and "heldout" not in bench_extract.TUNABLE
     with pytest.raises(SystemExit):
         bench_extract.main(["--set", "heldout2"])
 
