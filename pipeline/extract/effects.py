@@ -7,15 +7,20 @@ in), when it directly follows a named statistic ("OR = 2.2", "NNT, 6", "effect s
 when it is a percentage tied to response, remission, relapse or a named adverse event.
 Its kind comes from the nearest statistic named before it, else from the words around it.
 Every effect keeps the span it came from: `abstract[start:end]` contains its value as written.
+An effect whose numbers cannot be represented (a float would make a 330-digit percentage
+infinite) or are impossible for its kind (a response rate over 100%) is quarantined with its
+span and the reason, never output as an effect and never dropped.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from pipeline.extract.numbers import (
+    MAX_COUNT_DIGITS,
     MINUS_CHARS,
     NUMBER_RE,
     P_VALUE_RE,
@@ -23,11 +28,13 @@ from pipeline.extract.numbers import (
     SP,
     UNSIGNED,
     WORD_NUMBER,
+    NumberOutOfRange,
     p_operator,
     parse_count,
     parse_number,
     parse_p_value,
     parse_word_number,
+    shown_number,
 )
 from pipeline.extract.sentences import Sentence, split_sentences
 
@@ -69,6 +76,92 @@ class Effect:
     def to_dict(self) -> dict:
         """The effect as a plain dict (the JSON-lines form of `extract-text`)."""
         return asdict(self)
+
+
+@dataclass
+class QuarantinedEffect:
+    """An effect the rules found whose numbers cannot be output: its kind, span and why."""
+
+    kind: str
+    quote: str
+    start: int
+    end: int
+    reason: str
+
+    def to_dict(self) -> dict:
+        """The JSON form: {"kind", "quote", "start", "end", "reason"}."""
+        return asdict(self)
+
+
+class _Unrepresentable(float):
+    """Stands in for a number a float cannot hold (as infinity, or zero for an underflow) so
+    that the rules still read it; the effect it ends up in is quarantined, never output."""
+
+    text: str
+    reason: str
+
+    def __new__(cls, stand_in: float, error: NumberOutOfRange) -> _Unrepresentable:
+        number = super().__new__(cls, stand_in)
+        number.text, number.reason = error.text, error.reason
+        return number
+
+
+class _TooLargeCount(int):
+    """Stands in for a count with more digits than a count can have; quarantined like the above."""
+
+    text: str
+    reason: str
+
+    def __new__(cls, error: NumberOutOfRange) -> _TooLargeCount:
+        count = super().__new__(cls, 10**MAX_COUNT_DIGITS)
+        count.text, count.reason = error.text, error.reason
+        return count
+
+
+def _number(text: str) -> float:
+    """`parse_number`, with an `_Unrepresentable` (signed infinity) where a float cannot hold it."""
+    try:
+        return parse_number(text)
+    except NumberOutOfRange as error:
+        negative = text.strip()[:1] in MINUS_CHARS
+        return _Unrepresentable(-math.inf if negative else math.inf, error)
+
+
+def _p_number(text: str) -> float:
+    """`parse_p_value`, with an `_Unrepresentable` (infinity, or zero) where a float cannot."""
+    try:
+        return parse_p_value(text)
+    except NumberOutOfRange as error:
+        return _Unrepresentable(0.0 if "small" in error.reason else math.inf, error)
+
+
+def _count(text: str) -> int | None:
+    """`parse_count`, with a `_TooLargeCount` where the count has too many digits."""
+    try:
+        return parse_count(text)
+    except NumberOutOfRange as error:
+        return _TooLargeCount(error)
+
+
+_FIELD_NAMES = {
+    "value": "value", "ci_low": "lower CI bound", "ci_high": "upper CI bound", "se": "SE",
+    "p": "p-value", "n_events": "count", "n_total": "count",
+}  # fmt: skip
+
+
+def quarantine_reason(effect: Effect) -> str | None:
+    """Why an effect cannot be output, or None: a number that cannot be represented, or a
+    value impossible for its kind (a response, remission or relapse rate outside 0-100%)."""
+    for name, field_name in _FIELD_NAMES.items():
+        number = getattr(effect, name)
+        if isinstance(number, _Unrepresentable | _TooLargeCount):
+            return f"the {field_name} {shown_number(number.text)} {number.reason}"
+        if isinstance(number, float) and not math.isfinite(number):
+            return f"the {field_name} is not a finite number"
+    if effect.kind in RATE_KINDS and not 0 <= effect.value <= 100:
+        value = int(effect.value) if effect.value.is_integer() else effect.value
+        return f"a {effect.kind} of {value} is not a share of patients (0 to 100)"
+    return None
 
 
 # Statistics the contract has no kind for: reported as "other" with this label.
@@ -785,8 +878,12 @@ def extract_effects(
     study_arms: tuple[str, str] | Callable[[], tuple[str, str] | None] | None = None,
     single_arm: str | None = None,
     study_scale: str | None = None,
+    quarantined: list[QuarantinedEffect] | None = None,
 ) -> list[Effect]:
     """Every effect the rules find in `abstract`, in text order, with spans into it.
+
+    Effects that cannot be output (see `quarantine_reason`) are appended to `quarantined`
+    instead; pass a list to receive them.
 
     Arms come from each effect's sentence first; what a sentence leaves open is filled from
     the study when the caller knows it: `single_arm` (a single-arm study's treatment) for every
@@ -803,6 +900,8 @@ def extract_effects(
             continue
         extractor = _SentenceExtractor(sentence, low)
         found = extractor.run()
+        if quarantined is not None:
+            quarantined.extend(extractor.quarantined)
         open_arms = [
             e
             for e in found
@@ -864,10 +963,11 @@ class _SentenceExtractor:
         self.taken: list[tuple[int, int]] = []  # spans already used by an effect or a CI
         self.blocked: list[tuple[int, int]] = []
         self.effects: list[Effect] = []
+        self.quarantined: list[QuarantinedEffect] = []
         has_operator = any(op in self.text for op in "=<>≤≥")  # p-values and statistics need one
         self.p_values = (
             [
-                (m.start(), m.end(), parse_p_value(m["value"]), p_operator(m["op"]))
+                (m.start(), m.end(), _p_number(m["value"]), p_operator(m["op"]))
                 for m in P_VALUE_RE.finditer(self.text)
             ]
             if has_operator
@@ -895,7 +995,7 @@ class _SentenceExtractor:
             _Token(
                 m.start(),
                 m.end(),
-                parse_number(m.group()),
+                _number(m.group()),
                 has_percent and self._is_percent(m.end()),
             )
             for m in NUMBER_RE.finditer(self.text)
@@ -984,7 +1084,21 @@ class _SentenceExtractor:
         self.effects.sort(key=lambda e: (e.start, e.end))
         if self.effects:
             self._arms_from_comparison()
+        self._quarantine()
         return self.effects
+
+    def _quarantine(self) -> None:
+        """Move the effects that cannot be output to `quarantined`, with the reason."""
+        kept = []
+        for effect in self.effects:
+            reason = quarantine_reason(effect)
+            if reason is None:
+                kept.append(effect)
+            else:
+                self.quarantined.append(
+                    QuarantinedEffect(effect.kind, effect.quote, effect.start, effect.end, reason)
+                )
+        self.effects = kept
 
     def _arms_from_comparison(self) -> None:
         """Arms from the sentence: an arm named right before a value ("ESK (4.5%)",
@@ -1096,8 +1210,8 @@ class _SentenceExtractor:
         ci = trail and (trail["ci"] or trail["bare"])
         low = high = level = None
         if ci:
-            low = parse_number(trail["low"] or trail["blow"])
-            high = parse_number(trail["high"] or trail["bhigh"])
+            low = _number(trail["low"] or trail["blow"])
+            high = _number(trail["high"] or trail["bhigh"])
             level = float(trail["level"]) if trail["level"] else 95.0
             if not low <= token.value <= high or (
                 trail["bare"] and not self._bare_ci_allowed(token)
@@ -1152,7 +1266,7 @@ class _SentenceExtractor:
             self.proportions.append(effect)  # a rate with its CI: later shares may continue it
         effect.ci_level = level if ci else None
         if se_text:
-            effect.se = parse_number(se_text)
+            effect.se = _number(se_text)
         self.taken.append((start, end))
         return effect
 
@@ -1206,7 +1320,7 @@ class _SentenceExtractor:
         for match in _LABELLED_CI_RE.finditer(self.text):
             if self._overlaps(self.taken, match.start(), match.end()):
                 continue
-            low, high = parse_number(match["low"]), parse_number(match["high"])
+            low, high = _number(match["low"]), _number(match["high"])
             candidates = [
                 t
                 for t in self.tokens
@@ -1237,13 +1351,13 @@ class _SentenceExtractor:
             if unit < 0 or unit - match.end() > 40 or self._overlaps(self.taken, *match.span()):
                 continue
             for group, label in ((1, "systolic blood pressure"), (2, "diastolic blood pressure")):
-                effect = self._make("mean_change", float(match[group]), *match.span(group))
+                effect = self._make("mean_change", _number(match[group]), *match.span(group))
                 effect.label = label
             self.taken.append(match.span())
 
     def _correlations(self) -> None:
         for match in _CORRELATION_RE.finditer(self.text):
-            value, low, high = (parse_number(match[g]) for g in ("value", "low", "high"))
+            value, low, high = (_number(match[g]) for g in ("value", "low", "high"))
             if self._overlaps(self.taken, *match.span()) or not low <= value <= high:
                 continue
             effect = self._make("other", value, match.start(), match.end(), low, high)
@@ -1379,12 +1493,12 @@ class _SentenceExtractor:
                 count = None  # "week 8 (28.3%)": a timepoint, not a count of patients
             if count:
                 start = window_start + count.start()
-                n_events = int(count["events"] or count["events2"])
-                n_total = int(count["total"]) if count["total"] else None
+                n_events = _count(count["events"] or count["events2"])
+                n_total = _count(count["total"]) if count["total"] else None
             else:
                 following = _COUNT_AFTER_RE.match(self.text, pct_end)
                 if following:
-                    n_events, n_total = int(following["events"]), int(following["total"])
+                    n_events, n_total = _count(following["events"]), _count(following["total"])
             effect = self._make(kind, token.value, start, pct_end)
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
             self.proportions.append(effect)
@@ -1419,7 +1533,7 @@ class _SentenceExtractor:
                     span_start, stop = match.start(), match.end("unit1") if match["unit1"] else end
                 else:  # "17.3 percentage points"
                     span_start, stop = start, match.end()
-                effect = self._make("mean_change", parse_number(match[name]), span_start, stop)
+                effect = self._make("mean_change", _number(match[name]), span_start, stop)
                 effect.label = "change in percentage points"
                 self.taken.append((span_start, stop))
 
@@ -1431,7 +1545,7 @@ class _SentenceExtractor:
             start, end = match.span()
             if self._overlaps(self.taken, start, end) or self._overlaps(self.blocked, start, end):
                 continue
-            events, total = parse_count(match["events"]), int(match["total"])
+            events, total = _count(match["events"]), _count(match["total"])
             if events is None or total == 0 or events > total:
                 continue
             clause_end = self._clause_end(end)
@@ -1462,13 +1576,13 @@ class _SentenceExtractor:
             label = match["label"].lower()
             pct_end = _PERCENT_SIGN_RE.match(self.text, match.end("pct")).end()
             start = match.start("n") if match["n"] else match.start("pct")
-            effect = self._make("other", parse_number(match["pct"]), start, pct_end)
+            effect = self._make("other", _number(match["pct"]), start, pct_end)
             effect.label = label
-            effect.n_events = int(match["n"]) if match["n"] else None
+            effect.n_events = _count(match["n"]) if match["n"] else None
             self.taken.append((start, pct_end))
             if match["pct2"]:
                 end2 = _PERCENT_SIGN_RE.match(self.text, match.end("pct2")).end()
-                second = self._make("other", parse_number(match["pct2"]), match.start("pct2"), end2)
+                second = self._make("other", _number(match["pct2"]), match.start("pct2"), end2)
                 second.label = label
                 self.taken.append((match.start("pct2"), end2))
 
