@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.extract import extract_text
 from pipeline.extract.effects import Effect, extract_effects
@@ -620,3 +625,206 @@ def test_a_list_of_relative_changes_after_by() -> None:
         ("percent_change", 21.0),
         ("percent_change", 37.0),
     ]
+
+
+# --- one long sentence costs time linear in its length ---------------------------------------
+
+
+class _CountingPattern:
+    """A compiled pattern that adds to `work` the characters each call asks the regex engine
+    to look at: the region scanned by a search (up to the match found), the text a match or
+    fullmatch covers. A rule that searches the whole sentence for each number shows here as
+    work growing with the square of the length, without timing anything."""
+
+    def __init__(self, pattern: re.Pattern, work: list[int]) -> None:
+        self._pattern, self._work = pattern, work
+
+    def __getattr__(self, name: str):
+        return getattr(self._pattern, name)
+
+    def _region(self, text: str, pos: int, endpos: int | None) -> tuple[int, int]:
+        end = len(text) if endpos is None else min(endpos, len(text))
+        return max(0, pos), end
+
+    def search(self, text, pos=0, endpos=None):
+        start, end = self._region(text, pos, endpos)
+        found = self._pattern.search(text, start, end)
+        self._work[0] += (found.end() if found else end) - start + 1
+        return found
+
+    def match(self, text, pos=0, endpos=None):
+        start, end = self._region(text, pos, endpos)
+        found = self._pattern.match(text, start, end)
+        self._work[0] += (found.end() - start if found else 0) + 1
+        return found
+
+    def fullmatch(self, text, pos=0, endpos=None):
+        start, end = self._region(text, pos, endpos)
+        self._work[0] += end - start + 1
+        return self._pattern.fullmatch(text, start, end)
+
+    def finditer(self, text, pos=0, endpos=None):
+        start, end = self._region(text, pos, endpos)
+        self._work[0] += end - start + 1
+        return self._pattern.finditer(text, start, end)
+
+    def findall(self, text, pos=0, endpos=None):
+        start, end = self._region(text, pos, endpos)
+        self._work[0] += end - start + 1
+        return self._pattern.findall(text, start, end)
+
+    def sub(self, repl, text, count=0):
+        self._work[0] += len(text) + 1
+        return self._pattern.sub(repl, text, count)
+
+    def split(self, text, maxsplit=0):
+        self._work[0] += len(text) + 1
+        return self._pattern.split(text, maxsplit)
+
+
+def extraction_work(monkeypatch, text: str) -> int:
+    """The work `extract_text` does on `text`, counted, not timed: the characters the regex
+    engine is asked to look at (see _CountingPattern) plus the lines of the package's Python
+    run (a loop over every span or effect so far, for each number, shows there)."""
+    import pipeline
+    import pipeline.classify
+    import pipeline.extract
+    import pipeline.extract.effects
+    import pipeline.extract.numbers
+    import pipeline.extract.sentences
+
+    work = [0]
+    package = pipeline.__path__[0]
+
+    def count_lines(frame, event, arg):
+        if event == "line":
+            work[0] += 1
+        return count_lines
+
+    def trace_package(frame, event, arg):
+        return count_lines if frame.f_code.co_filename.startswith(package) else None
+
+    with monkeypatch.context() as patch:
+        for module in (
+            pipeline.classify,
+            pipeline.extract,
+            pipeline.extract.effects,
+            pipeline.extract.numbers,
+            pipeline.extract.sentences,
+        ):
+            for name, value in list(vars(module).items()):
+                if isinstance(value, re.Pattern):
+                    patch.setattr(module, name, _CountingPattern(value, work))
+        tracer = sys.gettrace()
+        sys.settrace(trace_package)
+        try:
+            extract_text("x", "A randomized trial of ketamine", text)
+        finally:
+            sys.settrace(tracer)
+    return work[0]
+
+
+# One sentence, no full stop, repeated: each exercises a different rule on every number.
+LONG_SENTENCE_UNITS = [
+    "ketamine 45% ",
+    "45% responded ",
+    "45% responded; ",
+    "45% vs 30% ",
+    "OR 2.2 (1.1-4.5) ",
+    "OR = 2.2 (95% CI, 1.1-4.5) ",
+    "NNT 6 and 8 ",
+    "-5.1 ± 2.0 ",
+    "MADRS change -5.1 (SE 1.2) ",
+    "nausea (12%) ",
+    "fifty percent responded ",
+    "4 of 15 patients responded ",
+    "Remission: esketamine 52.5% vs placebo 31.0% ",
+    "increased 13.3/8.7 mmHg ",
+    "r = 0.06 [-0.05, 0.17] ",
+]
+
+
+@pytest.mark.parametrize("unit", LONG_SENTENCE_UNITS)
+def test_one_long_sentence_costs_work_linear_in_its_length(monkeypatch, unit: str) -> None:
+    def sentence(length: int) -> str:
+        return (unit * (length // len(unit) + 1))[:length]
+
+    small, large = (extraction_work(monkeypatch, sentence(n)) for n in (5_000, 20_000))
+    # 4 times the text: about 4 times the work when linear, 16 times when quadratic
+    assert large / small < 6, (unit, small, large)
+
+
+def test_the_bounds_the_fast_paths_rely_on_cover_the_patterns() -> None:
+    """A gap longer than a pattern can match is not tried; `$`-anchored patterns are searched
+    in a window before the position (one more character for a final newline)."""
+    from re import _parser
+
+    from pipeline.extract import effects
+
+    def longest(pattern: re.Pattern) -> int:
+        return _parser.parse(pattern.pattern, pattern.flags).getwidth()[1]
+
+    assert longest(effects._NAME_TO_VALUE_RE) <= effects._NAME_TO_VALUE_LONGEST
+    assert longest(effects._LIST_CONTINUES_RE) <= effects._LIST_CONTINUES_LONGEST
+    assert longest(effects._OPENING_BRACKET_RE) <= effects._OPENING_BRACKET_LONGEST
+    for anchored in (
+        effects._PARTIAL_RE,
+        effects._TIME_WORD_BEFORE_RE,
+        effects._LABELLED_BEFORE_RE,
+    ):
+        assert anchored.pattern.endswith("$")
+        assert longest(anchored) + 1 <= effects._ANCHORED_WINDOW
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spans=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 12)), max_size=25),
+    query=st.tuples(st.integers(0, 70), st.integers(0, 12)),
+)
+def test_span_index_answers_as_a_scan_of_all_spans(spans, query) -> None:
+    from pipeline.extract.effects import _Spans
+
+    index = _Spans()
+    index.extend((start, start + length) for start, length in spans)
+    start, end = query[0], query[0] + query[1]
+    assert index.overlaps(start, end) == any(s < end and start < s + length for s, length in spans)
+
+
+_WORDS = [
+    "changed", "change", "reduc", "reduced", "decreas", "declined", "improvement", "than",
+    "thank", "more", "moreover", "vs.", "vs", "versus", "between", "lower", "ketamine", "45%",
+    "-5.1", ".5", "2.2", "(1.1-4.5)", ";", ":", "remitted", "responded", "had", "response", "a",
+    "the", "group", "within", "baseline",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=40), st.sampled_from([" ", ""]))
+def test_indexed_questions_answer_as_the_scans_they_replace(words, joiner) -> None:
+    from pipeline.extract import effects
+    from pipeline.extract.sentences import Sentence
+
+    text = joiner.join(words)
+    extractor = effects._SentenceExtractor(Sentence(0, len(text), text))
+    for pos in range(len(text) + 1):
+        assert extractor._change_cue_before(pos) == bool(effects._CHANGE_CUES_RE.search(text[:pos]))
+        breaks = [m.end() for m in effects._CLAUSE_BREAK_RE.finditer(text, 0, pos)]
+        assert extractor._clause_start(pos) == (breaks[-1] if breaks else 0)
+        after = effects._CLAUSE_BREAK_RE.search(text, pos)
+        assert extractor._clause_end(pos) == (after.start() if after else len(text))
+        for endpos in (len(text), extractor._clause_end(pos)):
+            assert _same_match(
+                extractor._next_match(effects._RATE_VERB_RE, pos, endpos),
+                effects._RATE_VERB_RE.search(text, pos, endpos),
+            )
+    for token in extractor.tokens:
+        clause_start = extractor._clause_start(token.start)
+        assert extractor._difference_cue_between(clause_start, token) == bool(
+            effects._DIFFERENCE_CUES_RE.search(text[clause_start : token.start])
+        )
+
+
+def _same_match(first: re.Match | None, second: re.Match | None) -> bool:
+    if first is None or second is None:
+        return first is second
+    return first.span() == second.span() and first.lastgroup == second.lastgroup

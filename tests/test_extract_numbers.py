@@ -13,6 +13,7 @@ from pipeline.extract.numbers import (
     NUMBER_RE,
     P_VALUE_RE,
     PLAIN_NUMBER,
+    NumberOutOfRange,
     parse_count,
     parse_number,
     parse_p_value,
@@ -105,3 +106,29 @@ def test_word_number_rejects_other_words() -> None:
 )
 def test_parse_count(text: str, count: int | None) -> None:
     assert parse_count(text) == count
+
+
+def test_a_number_a_float_cannot_hold_is_refused_not_made_infinite() -> None:
+    with pytest.raises(
+        NumberOutOfRange, match=r"the number 9{40}\.\.\. \(330 characters\) is too large"
+    ):
+        parse_number("9" * 330)
+    with pytest.raises(NumberOutOfRange, match="too large"):
+        parse_number("\u2212" + "9" * 400)
+    assert parse_number("9" * 300) == float("9" * 300)  # large but finite: kept
+
+
+def test_a_p_value_a_float_cannot_hold_is_refused_not_made_zero() -> None:
+    with pytest.raises(NumberOutOfRange, match="too small to represent"):
+        parse_p_value("1 × 10-400")
+    assert parse_p_value("0 × 10-400") == 0.0
+    assert parse_p_value("3.57 × 10-8") == 3.57e-8
+
+
+def test_a_count_with_too_many_digits_is_refused() -> None:
+    assert parse_count("999999999") == 999_999_999
+    assert parse_count("0001,088") == 1088
+    with pytest.raises(NumberOutOfRange, match="too large for a count"):
+        parse_count("1" + "0" * 9)
+    with pytest.raises(NumberOutOfRange, match="too large for a count"):
+        parse_count("9" * 5000)  # beyond what Python converts: refused, not a ValueError

@@ -139,3 +139,61 @@ def test_publication_types_from_the_warehouse_are_used(con) -> None:
     load(con, meta)
     store.extract_articles(con)
     assert con.execute("SELECT design FROM core.trial_facts").fetchone() == ("review",)
+
+
+def test_quarantined_effects_are_recorded_and_the_others_load(con) -> None:
+    huge = "9" * 330
+    abstract = f"RESULTS: 145% of patients responded, and 30% remitted. {huge}% relapsed."
+    load(con, article("4", abstract))
+    assert store.extract_articles(con) == 1
+    assert [(r[1], r[2]) for r in effects(con)] == [("remission_rate", 30.0)]
+    rows = con.execute(
+        "SELECT stage, pmid, location, error, payload FROM raw.quarantine ORDER BY location"
+    ).fetchall()
+    version = store.EXTRACTOR_VERSION
+    assert rows == [
+        (
+            "extract",
+            "4",
+            f"core.articles PMID 4 characters 55-386 (extractor {version})",
+            f"relapse_rate effect: the value {'9' * 40}... (330 characters) is too large to "
+            "represent",
+            f"{huge}%".encode(),
+        ),
+        (
+            "extract",
+            "4",
+            f"core.articles PMID 4 characters 9-13 (extractor {version})",
+            "response_rate effect: a response_rate of 145 is not a share of patients (0 to 100)",
+            b"145%",
+        ),
+    ]
+
+
+def test_a_count_too_large_for_the_warehouse_quarantines_its_article(con) -> None:
+    too_many = "RESULTS: In total, 3000000000 patients were randomized (n = 3000000000)."
+    load(con, article("5", too_many), article("1", SUSTAIN_LIKE))
+    assert store.extract_articles(con) == 1
+    assert con.execute("SELECT pmid FROM core.trial_facts").fetchall() == [("1",)]
+    [(pmid, error)] = con.execute("SELECT pmid, error FROM raw.quarantine").fetchall()
+    assert pmid == "5"
+    assert "3000000000" in error and "too large" in error
+
+
+def test_a_number_beyond_an_integer_column_quarantines_its_article(con, monkeypatch) -> None:
+    load(con, article("6", SUSTAIN_LIKE), article("1", SUSTAIN_LIKE))
+    real = store.extract_text
+
+    def too_many(pmid, *args, **kwargs):
+        result = real(pmid, *args, **kwargs)
+        if pmid == "6":
+            result.trial.n_randomized = 3_000_000_000
+        return result
+
+    monkeypatch.setattr(store, "extract_text", too_many)
+    assert store.extract_articles(con) == 1
+    assert con.execute("SELECT DISTINCT pmid FROM core.effects").fetchall() == [("1",)]
+    error = "PMID 6: the number randomized 3000000000 is too large for the warehouse"
+    assert con.execute("SELECT pmid, error FROM raw.quarantine").fetchall() == [
+        ("6", f"PipelineError: {error}")
+    ]

@@ -11,35 +11,38 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipeline.extract.effects import Effect, extract_effects, study_arms
+from pipeline.extract.effects import Effect, QuarantinedEffect, extract_effects, study_arms
 
 if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it late
     from pipeline.classify import TrialFacts
 
 # Bump when a rule changes: the warehouse re-extracts every article made by an older version.
-EXTRACTOR_VERSION = "1.5.0"
+EXTRACTOR_VERSION = "1.5.1"
 
 # Depression rating scales: when an abstract names exactly one, its efficacy results are on it.
 DEPRESSION_SCALES = frozenset(["MADRS", "HAM-D", "BDI", "QIDS-SR", "PHQ-9", "IDS", "EPDS"])
 
-__all__ = ["EXTRACTOR_VERSION", "Effect", "ExtractionResult", "extract_text"]
+__all__ = ["EXTRACTOR_VERSION", "Effect", "ExtractionResult", "QuarantinedEffect", "extract_text"]
 
 
 @dataclass
 class ExtractionResult:
-    """What one abstract yields: the trial facts and the effects, in text order."""
+    """What one abstract yields: the trial facts and the effects, in text order, and the
+    effects found whose numbers cannot be output (quarantined, with the reason)."""
 
     pmid: str
     trial: TrialFacts
     effects: list[Effect] = field(default_factory=list)
     extractor_version: str = EXTRACTOR_VERSION
+    quarantined: list[QuarantinedEffect] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The JSON-lines form of `extract-text`: {"id", "trial", "effects"}."""
+        """The JSON-lines form of `extract-text`: {"id", "trial", "effects", "quarantined"}."""
         return {
             "id": self.pmid,
             "trial": self.trial.to_dict(),
             "effects": [effect_to_json(e) for e in self.effects],
+            "quarantined": [q.to_dict() for q in self.quarantined],
         }
 
 
@@ -68,13 +71,15 @@ def extract_text(
     trial = classify(title, abstract, publication_types=publication_types, mesh=mesh)
     single_arm, arms = arms_of_study(trial, title, abstract)
     depression_scales = [s for s in trial.scales or [] if s in DEPRESSION_SCALES]
+    quarantined: list[QuarantinedEffect] = []
     effects = extract_effects(
         abstract,
         study_arms=arms,
         single_arm=single_arm,
         study_scale=depression_scales[0] if len(depression_scales) == 1 else None,
+        quarantined=quarantined,
     )
-    return ExtractionResult(pmid=str(pmid), trial=trial, effects=effects)
+    return ExtractionResult(pmid=str(pmid), trial=trial, effects=effects, quarantined=quarantined)
 
 
 def arms_of_study(

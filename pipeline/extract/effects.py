@@ -7,15 +7,22 @@ in), when it directly follows a named statistic ("OR = 2.2", "NNT, 6", "effect s
 when it is a percentage tied to response, remission, relapse or a named adverse event.
 Its kind comes from the nearest statistic named before it, else from the words around it.
 Every effect keeps the span it came from: `abstract[start:end]` contains its value as written.
+An effect whose numbers cannot be represented (a float would make a 330-digit percentage
+infinite) or are impossible for its kind (a response rate over 100%) is quarantined with its
+span and the reason, never output as an effect and never dropped.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 from pipeline.extract.numbers import (
+    MAX_COUNT_DIGITS,
     MINUS_CHARS,
     NUMBER_RE,
     P_VALUE_RE,
@@ -23,11 +30,13 @@ from pipeline.extract.numbers import (
     SP,
     UNSIGNED,
     WORD_NUMBER,
+    NumberOutOfRange,
     p_operator,
     parse_count,
     parse_number,
     parse_p_value,
     parse_word_number,
+    shown_number,
 )
 from pipeline.extract.sentences import Sentence, split_sentences
 
@@ -69,6 +78,92 @@ class Effect:
     def to_dict(self) -> dict:
         """The effect as a plain dict (the JSON-lines form of `extract-text`)."""
         return asdict(self)
+
+
+@dataclass
+class QuarantinedEffect:
+    """An effect the rules found whose numbers cannot be output: its kind, span and why."""
+
+    kind: str
+    quote: str
+    start: int
+    end: int
+    reason: str
+
+    def to_dict(self) -> dict:
+        """The JSON form: {"kind", "quote", "start", "end", "reason"}."""
+        return asdict(self)
+
+
+class _Unrepresentable(float):
+    """Stands in for a number a float cannot hold (as infinity, or zero for an underflow) so
+    that the rules still read it; the effect it ends up in is quarantined, never output."""
+
+    text: str
+    reason: str
+
+    def __new__(cls, stand_in: float, error: NumberOutOfRange) -> _Unrepresentable:
+        number = super().__new__(cls, stand_in)
+        number.text, number.reason = error.text, error.reason
+        return number
+
+
+class _TooLargeCount(int):
+    """Stands in for a count with more digits than a count can have; quarantined like the above."""
+
+    text: str
+    reason: str
+
+    def __new__(cls, error: NumberOutOfRange) -> _TooLargeCount:
+        count = super().__new__(cls, 10**MAX_COUNT_DIGITS)
+        count.text, count.reason = error.text, error.reason
+        return count
+
+
+def _number(text: str) -> float:
+    """`parse_number`, with an `_Unrepresentable` (signed infinity) where a float cannot hold it."""
+    try:
+        return parse_number(text)
+    except NumberOutOfRange as error:
+        negative = text.strip()[:1] in MINUS_CHARS
+        return _Unrepresentable(-math.inf if negative else math.inf, error)
+
+
+def _p_number(text: str) -> float:
+    """`parse_p_value`, with an `_Unrepresentable` (infinity, or zero) where a float cannot."""
+    try:
+        return parse_p_value(text)
+    except NumberOutOfRange as error:
+        return _Unrepresentable(0.0 if "small" in error.reason else math.inf, error)
+
+
+def _count(text: str) -> int | None:
+    """`parse_count`, with a `_TooLargeCount` where the count has too many digits."""
+    try:
+        return parse_count(text)
+    except NumberOutOfRange as error:
+        return _TooLargeCount(error)
+
+
+_FIELD_NAMES = {
+    "value": "value", "ci_low": "lower CI bound", "ci_high": "upper CI bound", "se": "SE",
+    "p": "p-value", "n_events": "count", "n_total": "count",
+}  # fmt: skip
+
+
+def quarantine_reason(effect: Effect) -> str | None:
+    """Why an effect cannot be output, or None: a number that cannot be represented, or a
+    value impossible for its kind (a response, remission or relapse rate outside 0-100%)."""
+    for name, field_name in _FIELD_NAMES.items():
+        number = getattr(effect, name)
+        if isinstance(number, _Unrepresentable | _TooLargeCount):
+            return f"the {field_name} {shown_number(number.text)} {number.reason}"
+        if isinstance(number, float) and not math.isfinite(number):
+            return f"the {field_name} is not a finite number"
+    if effect.kind in RATE_KINDS and not 0 <= effect.value <= 100:
+        value = int(effect.value) if effect.value.is_integer() else effect.value
+        return f"a {effect.kind} of {value} is not a share of patients (0 to 100)"
+    return None
 
 
 # Statistics the contract has no kind for: reported as "other" with this label.
@@ -346,10 +441,10 @@ def _arm_before(
     `found` are the sentence's arm mentions; the arm must start at the last one before the
     span. An arm that follows "compared with", "than" or "vs" counts only with `after_versus`
     (the second value of a pair: "esketamine 52.5% vs placebo 31.0%")."""
-    before = [m for m in found if m.end() <= start]
-    if not before or start - before[-1].end() > 40:
+    last = bisect_right(found, start, key=_match_end) - 1  # `found` is in text order
+    if last < 0 or start - found[last].end() > 40:
         return None
-    match = _ARM_BEFORE_RE.match(text, before[-1].start(), start)
+    match = _ARM_BEFORE_RE.match(text, found[last].start(), start)
     if not match:
         return None
     if not after_versus and _COMPARED_BEFORE_RE.search(
@@ -785,8 +880,12 @@ def extract_effects(
     study_arms: tuple[str, str] | Callable[[], tuple[str, str] | None] | None = None,
     single_arm: str | None = None,
     study_scale: str | None = None,
+    quarantined: list[QuarantinedEffect] | None = None,
 ) -> list[Effect]:
     """Every effect the rules find in `abstract`, in text order, with spans into it.
+
+    Effects that cannot be output (see `quarantine_reason`) are appended to `quarantined`
+    instead; pass a list to receive them.
 
     Arms come from each effect's sentence first; what a sentence leaves open is filled from
     the study when the caller knows it: `single_arm` (a single-arm study's treatment) for every
@@ -803,6 +902,8 @@ def extract_effects(
             continue
         extractor = _SentenceExtractor(sentence, low)
         found = extractor.run()
+        if quarantined is not None:
+            quarantined.extend(extractor.quarantined)
         open_arms = [
             e
             for e in found
@@ -854,20 +955,88 @@ class _Lazy:
         return self.source
 
 
+class _Spans:
+    """Half-open spans, kept sorted by start, asked whether any overlaps a given span: a
+    bisection and the few spans near it, not a scan of all (a long sentence has thousands)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.longest = 0
+
+    def append(self, span: tuple[int, int]) -> None:
+        start, end = span
+        at = bisect_right(self.starts, start)
+        self.starts.insert(at, start)
+        self.ends.insert(at, end)
+        self.longest = max(self.longest, end - start)
+
+    def extend(self, spans) -> None:
+        for span in spans:
+            self.append(span)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """Whether a span (s, e) has s < end and start < e; only spans with s > start - longest
+        can end after `start`."""
+        first = bisect_right(self.starts, start - self.longest)
+        last = bisect_left(self.starts, end)
+        for at in range(first, last):  # noqa: SIM110 - a loop is cheaper than any()
+            if self.ends[at] > start:
+                return True
+        return False
+
+
+class _Proportions(list):
+    """The rates and labelled shares found so far, in the order found, indexed by where they
+    end so that the ones just before a percentage are found without a scan of all."""
+
+    def __init__(self, base: int) -> None:
+        super().__init__()
+        self.base = base
+        self.by_end: list[tuple[int, int]] = []  # (end within the sentence, index), sorted
+
+    def append(self, effect: Effect) -> None:
+        insort(self.by_end, (effect.end - self.base, len(self)))
+        super().append(effect)
+
+    def ending_in(self, low: int, high: int) -> list[tuple[int, Effect]]:
+        """(index, effect) of those ending in (low, high] within the sentence."""
+        first = bisect_right(self.by_end, (low, math.inf))
+        last = bisect_right(self.by_end, (high, math.inf))
+        return [(index, self[index]) for _, index in self.by_end[first:last]]
+
+
+# The longest text _NAME_TO_VALUE_RE and _LIST_CONTINUES_RE can match (tests check it against
+# the patterns): a longer gap between a name and a number cannot match, and is not sliced.
+_NAME_TO_VALUE_LONGEST = 70
+_LIST_CONTINUES_LONGEST = 50
+_OPENING_BRACKET_LONGEST = 2
+# What the `$`-anchored patterns searched just before a position can span at most (a match
+# may also end before a final newline): searched in a window of this size, not from 0.
+_ANCHORED_WINDOW = 24
+
+
 class _SentenceExtractor:
-    """The rules applied to one sentence; offsets are made absolute on the way out."""
+    """The rules applied to one sentence; offsets are made absolute on the way out.
+
+    Every rule is linear in the sentence's length overall: what a rule asks of the text
+    before or after each number is either bounded in length or answered from indexes built
+    once per sentence (sorted positions and bisection), so that one long sentence without a
+    full stop costs no more per character than a short one.
+    """
 
     def __init__(self, sentence: Sentence, low: str | None = None) -> None:
         self.sentence = sentence
         self.text = sentence.text
         self.low = sentence.text.lower() if low is None else low
-        self.taken: list[tuple[int, int]] = []  # spans already used by an effect or a CI
-        self.blocked: list[tuple[int, int]] = []
+        self.taken = _Spans()  # spans already used by an effect or a CI
+        self.blocked = _Spans()
         self.effects: list[Effect] = []
+        self.quarantined: list[QuarantinedEffect] = []
         has_operator = any(op in self.text for op in "=<>≤≥")  # p-values and statistics need one
         self.p_values = (
             [
-                (m.start(), m.end(), parse_p_value(m["value"]), p_operator(m["op"]))
+                (m.start(), m.end(), _p_number(m["value"]), p_operator(m["op"]))
                 for m in P_VALUE_RE.finditer(self.text)
             ]
             if has_operator
@@ -895,14 +1064,17 @@ class _SentenceExtractor:
             _Token(
                 m.start(),
                 m.end(),
-                parse_number(m.group()),
+                _number(m.group()),
                 has_percent and self._is_percent(m.end()),
             )
             for m in NUMBER_RE.finditer(self.text)
         ]
         self.scales: list[re.Match] | None = None
         self.timepoints: list[re.Match] | None = None
-        self.proportions: list[Effect] = []  # rates and labelled shares, for "X% vs Y%" lists
+        # rates and labelled shares, for "X% vs Y%" lists
+        self.proportions = _Proportions(sentence.start)
+        self.last_percent_change: Effect | None = None
+        self.next_matches: dict[tuple[re.Pattern, int], tuple[int, re.Match | None]] = {}
         self.no_arm: set[int] = set()  # ids of effects whose arm the sentence leaves ambiguous
         self.mentions: list[re.Match] = []  # the arms the sentence names (_ARM_MENTION_RE)
         low = self.low if "%" in self.text else ""
@@ -913,11 +1085,73 @@ class _SentenceExtractor:
     def _is_percent(self, end: int) -> bool:
         return _PERCENT_SIGN_RE.match(self.text, end) is not None
 
-    def _overlaps(self, spans: list[tuple[int, int]], start: int, end: int) -> bool:
-        for s, e in spans:  # noqa: SIM110 - a loop is cheaper than any() over a generator
-            if s < end and start < e:
-                return True
-        return False
+    def _overlaps(self, spans: _Spans, start: int, end: int) -> bool:
+        return spans.overlaps(start, end)
+
+    @cached_property
+    def _token_ends(self) -> list[int]:
+        return [token.end for token in self.tokens]  # increasing: the tokens do not overlap
+
+    @cached_property
+    def _strong_ends(self) -> list[int]:
+        return [end for _, end, _ in self.strong]  # increasing: the matches do not overlap
+
+    @cached_property
+    def _clause_breaks(self) -> list[int]:
+        return [m.start() for m in _CLAUSE_BREAK_RE.finditer(self.text)]
+
+    @cached_property
+    def _names_discontinuation_for_adverse_events(self) -> bool:
+        return bool(_DISCONTINUATION_RE.search(self.text) and _ADVERSE_RE.search(self.text))
+
+    @cached_property
+    def _names_adverse_event_occurrence(self) -> bool:
+        return _ADVERSE_EVENT_SENTENCE_RE.search(self.text) is not None
+
+    @cached_property
+    def _names_within_arm(self) -> bool:
+        return _WITHIN_ARM_RE.search(self.text) is not None
+
+    @cached_property
+    def _first_change_cue(self) -> re.Match | None:
+        return _CHANGE_CUES_RE.search(self.text)
+
+    @cached_property
+    def _difference_cues(self) -> list[tuple[int, int]]:
+        return [m.span() for m in _DIFFERENCE_CUES_RE.finditer(self.text)]
+
+    def _change_cue_before(self, pos: int) -> bool:
+        """Whether `_CHANGE_CUES_RE` matches in text[:pos]. Each of its words may end in any
+        word characters, so a match there is a whole-text match starting at the same place:
+        none before the first whole-text match, which once complete is in every longer prefix."""
+        first = self._first_change_cue
+        if first is None or pos <= first.start():
+            return False
+        if pos >= first.end():
+            return True
+        return _CHANGE_CUES_RE.search(self.text, first.start(), pos) is not None
+
+    def _difference_cue_between(self, start: int, token: _Token) -> bool:
+        """Whether `_DIFFERENCE_CUES_RE` matches in text[start:token.start], where `start` is 0
+        or follows a clause break and a number token never follows a word character or a dot:
+        so exactly when a whole-text match lies inside."""
+        cues = self._difference_cues
+        at = bisect_left(cues, (start, -1))
+        return at < len(cues) and cues[at][1] <= token.start
+
+    def _next_match(self, regex: re.Pattern, pos: int, endpos: int) -> re.Match | None:
+        """`regex.search(self.text, pos, endpos)`, remembering the last answer for `endpos`:
+        a search from a later `pos` that does not pass the match found (or found none) has
+        the same answer, so rising positions scan the text once, not once each."""
+        key = (regex, endpos)
+        known = self.next_matches.get(key)
+        if known is not None:
+            searched_from, found = known
+            if searched_from <= pos and (found is None or found.start() >= pos):
+                return found
+        found = regex.search(self.text, pos, endpos)
+        self.next_matches[key] = (pos, found)
+        return found
 
     def _usable(self, token: _Token) -> bool:
         if self._overlaps(self.taken, token.start, token.end):
@@ -928,32 +1162,35 @@ class _SentenceExtractor:
         return not _NAME_NUMBER_RE.search(before) and not before.endswith(("$", "€", "£"))
 
     def _nearest_strong(self, before: int, limit: int = 0) -> tuple[int, int, str] | None:
-        found = [k for k in self.strong if limit <= k[0] and k[1] <= before]
-        return found[-1] if found else None
+        """The last named statistic ending by `before` and starting at `limit` or later."""
+        at = bisect_right(self._strong_ends, before) - 1
+        return self.strong[at] if at >= 0 and self.strong[at][0] >= limit else None
 
     def _adjacent_keyword(self, start: int) -> tuple[int, int, str] | None:
         """A named statistic written right before the number: "OR = ", "hazard ratio [HR], "."""
-        for k_start, k_end, kind in reversed(self.strong):
-            if k_end > start:
-                continue
-            gap = self.text[k_end:start]
-            if _NAME_TO_VALUE_RE.fullmatch(gap):
-                # "hazard ratio [HR], 0.49": the span starts at the name written out.
-                for full_start, full_end, _ in self.strong:
-                    between = self.text[full_end:k_start]
-                    if full_end <= k_start and _OPENING_BRACKET_RE.fullmatch(between):
-                        k_start = full_start
-                return k_start, k_end, kind
+        at = bisect_right(self._strong_ends, start) - 1
+        if at < 0:
             return None
-        return None
+        k_start, k_end, kind = self.strong[at]
+        if start - k_end > _NAME_TO_VALUE_LONGEST:
+            return None
+        if not _NAME_TO_VALUE_RE.fullmatch(self.text, k_end, start):
+            return None
+        # "hazard ratio [HR], 0.49": the span starts at the name written out, which ends
+        # one or two characters before the abbreviation.
+        first = bisect_left(self._strong_ends, k_start - _OPENING_BRACKET_LONGEST)
+        for full_start, full_end, _ in self.strong[first:at]:
+            if full_end <= k_start and _OPENING_BRACKET_RE.fullmatch(self.text, full_end, k_start):
+                k_start = full_start
+        return k_start, k_end, kind
 
     def _clause_start(self, pos: int) -> int:
-        starts = [m.end() for m in _CLAUSE_BREAK_RE.finditer(self.text, 0, pos)]
-        return starts[-1] if starts else 0
+        at = bisect_left(self._clause_breaks, pos) - 1  # the last break before `pos`
+        return self._clause_breaks[at] + 1 if at >= 0 else 0
 
     def _clause_end(self, pos: int) -> int:
-        match = _CLAUSE_BREAK_RE.search(self.text, pos)
-        return match.start() if match else len(self.text)
+        at = bisect_left(self._clause_breaks, pos)  # the first break at or after `pos`
+        return self._clause_breaks[at] if at < len(self._clause_breaks) else len(self.text)
 
     # -- the rules --
 
@@ -979,12 +1216,27 @@ class _SentenceExtractor:
             self._count_rates()
         if " by " in self.text and ("pp" in self.text or "points" in self.text):
             self._point_changes()
+        self.effect_starts = sorted(e.start - self.sentence.start for e in self.effects)
         for effect in self.effects:
             self._attach_context(effect)
         self.effects.sort(key=lambda e: (e.start, e.end))
         if self.effects:
             self._arms_from_comparison()
+        self._quarantine()
         return self.effects
+
+    def _quarantine(self) -> None:
+        """Move the effects that cannot be output to `quarantined`, with the reason."""
+        kept = []
+        for effect in self.effects:
+            reason = quarantine_reason(effect)
+            if reason is None:
+                kept.append(effect)
+            else:
+                self.quarantined.append(
+                    QuarantinedEffect(effect.kind, effect.quote, effect.start, effect.end, reason)
+                )
+        self.effects = kept
 
     def _arms_from_comparison(self) -> None:
         """Arms from the sentence: an arm named right before a value ("ESK (4.5%)",
@@ -1019,7 +1271,9 @@ class _SentenceExtractor:
             arm = _arm_before(self.text, effect.start - base, self.mentions)
             if effect.kind not in BETWEEN_GROUP_KINDS:
                 named[id(effect)] = arm
-            elif arm and _LABELLED_BEFORE_RE.search(self.text, 0, effect.start - base):
+            elif arm and _LABELLED_BEFORE_RE.search(
+                self.text, max(0, effect.start - base - _ANCHORED_WINDOW), effect.start - base
+            ):
                 effect.arm = arm  # "esketamine: RR = 0.43": the estimate of that subgroup
         paired: set[int] = set()
         for left, right in zip(self.effects, self.effects[1:], strict=False):
@@ -1088,16 +1342,16 @@ class _SentenceExtractor:
     def _value_position(self, effect: Effect, values: list[int]) -> int | None:
         """The index in `values` (number starts) of the number an effect's value is."""
         start, end = effect.start - self.sentence.start, effect.end - self.sentence.start
-        inside = [i for i, v in enumerate(values) if start <= v < end]
-        return inside[0] if inside else None
+        first = bisect_left(values, start)  # `values` rise
+        return first if first < len(values) and values[first] < end else None
 
     def _estimate_at(self, token: _Token, previous_kind: str | None, previous_end: int):
         trail = _TRAIL_RE.match(self.text, token.end)
         ci = trail and (trail["ci"] or trail["bare"])
         low = high = level = None
         if ci:
-            low = parse_number(trail["low"] or trail["blow"])
-            high = parse_number(trail["high"] or trail["bhigh"])
+            low = _number(trail["low"] or trail["blow"])
+            high = _number(trail["high"] or trail["bhigh"])
             level = float(trail["level"]) if trail["level"] else 95.0
             if not low <= token.value <= high or (
                 trail["bare"] and not self._bare_ci_allowed(token)
@@ -1125,9 +1379,7 @@ class _SentenceExtractor:
         elif se_text and self._change_or_difference(token) and self._signed(token):
             kind = self._change_or_difference(token)
             end = trail.end()
-        elif _POINTS_TRAIL_RE.match(self.text, token.end) and _CHANGE_CUES_RE.search(
-            self.text, 0, token.start
-        ):
+        elif _POINTS_TRAIL_RE.match(self.text, token.end) and self._change_cue_before(token.start):
             kind = "mean_change"  # "29.6 [12.5] points vs 0.7 [1.7] points" after "change"
             end = _POINTS_TRAIL_RE.match(self.text, token.end).end()
         elif _SD_TRAIL_RE.match(self.text, token.end) and self._signed(token):
@@ -1152,7 +1404,7 @@ class _SentenceExtractor:
             self.proportions.append(effect)  # a rate with its CI: later shares may continue it
         effect.ci_level = level if ci else None
         if se_text:
-            effect.se = parse_number(se_text)
+            effect.se = _number(se_text)
         self.taken.append((start, end))
         return effect
 
@@ -1160,7 +1412,7 @@ class _SentenceExtractor:
         return self.text[token.start] in MINUS_CHARS
 
     def _bare_ci_allowed(self, token: _Token) -> bool:
-        if any(pos < token.start for pos in self.has_ci_label):
+        if self.has_ci_label and self.has_ci_label[0] < token.start:
             return True
         if self._adjacent_keyword(token.start):
             return True
@@ -1170,17 +1422,18 @@ class _SentenceExtractor:
         """The number continues a list started by a named statistic ("0.48 and 0.63")."""
         if previous_end < 0 or previous_end > token.start:
             return False
+        if token.start - previous_end > _LIST_CONTINUES_LONGEST:
+            return False
         gap = self.text[previous_end : token.start]
         return bool(_LIST_CONTINUES_RE.fullmatch(gap)) and not _BLOCK_AFTER_RE.match(
             self.text, token.end
         )
 
     def _change_or_difference(self, token: _Token) -> str | None:
-        window = self.text[: token.start]
         keyword = self._nearest_strong(token.start)
         if keyword and keyword[2] == "mean_difference":
             return "mean_difference"
-        if _CHANGE_CUES_RE.search(window):
+        if self._change_cue_before(token.start):
             return "mean_change"
         return None
 
@@ -1192,10 +1445,11 @@ class _SentenceExtractor:
         if token.percent:
             return self._rate_kind(token) or "other"
         after = self.text[token.end : ci_end]
-        before = self.text[self._clause_start(token.start) : token.start]
-        if _DIFFERENCE_CUES_RE.search(after) or _DIFFERENCE_CUES_RE.search(before):
+        if _DIFFERENCE_CUES_RE.search(after) or self._difference_cue_between(
+            self._clause_start(token.start), token
+        ):
             return "mean_difference"
-        if _CHANGE_CUES_RE.search(self.text[: token.start]) and _WITHIN_ARM_RE.search(self.text):
+        if self._change_cue_before(token.start) and self._names_within_arm:
             return "mean_change"
         return "mean_difference"
 
@@ -1206,10 +1460,12 @@ class _SentenceExtractor:
         for match in _LABELLED_CI_RE.finditer(self.text):
             if self._overlaps(self.taken, match.start(), match.end()):
                 continue
-            low, high = parse_number(match["low"]), parse_number(match["high"])
+            low, high = _number(match["low"]), _number(match["high"])
+            first = bisect_right(self._token_ends, match.start() - 160)
+            last = bisect_right(self._token_ends, match.start())
             candidates = [
                 t
-                for t in self.tokens
+                for t in self.tokens[first:last]
                 if t.end <= match.start()
                 and match.start() - t.end < 160
                 and self._usable(t)
@@ -1233,17 +1489,17 @@ class _SentenceExtractor:
         if not _CHANGE_CUES_RE.search(self.text):
             return
         for match in _PRESSURE_PAIR_RE.finditer(self.text):
-            unit = self.text.find("mmHg", match.end())
+            unit = self.text.find("mmHg", match.end(), match.end() + 40 + len("mmHg"))
             if unit < 0 or unit - match.end() > 40 or self._overlaps(self.taken, *match.span()):
                 continue
             for group, label in ((1, "systolic blood pressure"), (2, "diastolic blood pressure")):
-                effect = self._make("mean_change", float(match[group]), *match.span(group))
+                effect = self._make("mean_change", _number(match[group]), *match.span(group))
                 effect.label = label
             self.taken.append(match.span())
 
     def _correlations(self) -> None:
         for match in _CORRELATION_RE.finditer(self.text):
-            value, low, high = (parse_number(match[g]) for g in ("value", "low", "high"))
+            value, low, high = (_number(match[g]) for g in ("value", "low", "high"))
             if self._overlaps(self.taken, *match.span()) or not low <= value <= high:
                 continue
             effect = self._make("other", value, match.start(), match.end(), low, high)
@@ -1258,7 +1514,7 @@ class _SentenceExtractor:
     def _proportion_context(self, token: _Token) -> tuple[str, str | None] | None:
         clause_start = self._clause_start(token.start)
         clause_end = self._clause_end(token.end)
-        verb = _RATE_VERB_RE.search(self.text, token.end, clause_end)
+        verb = self._next_match(_RATE_VERB_RE, token.end, clause_end)
         if verb:
             return verb.lastgroup, None
         window_start = max(clause_start, token.start - _RATE_WORD_REACH)
@@ -1281,20 +1537,17 @@ class _SentenceExtractor:
             if label:
                 return label.lastgroup, None
         chained = [
-            e
-            for e in self.proportions
-            if e.end - self.sentence.start <= token.start
-            and (
-                token.start - (e.end - self.sentence.start) < _RATE_WORD_REACH
-                or (  # "the probability of remission ... was 25.6% ..., while the adjusted
-                    # probability for ... was 11.5%": the same share, for the other group
-                    token.start - (e.end - self.sentence.start) < 160
-                    and _SAME_SHARE_RE.search(self.text, e.end - self.sentence.start, token.start)
-                )
+            (index, e)
+            for index, e in self.proportions.ending_in(token.start - 160, token.start)
+            if token.start - (e.end - self.sentence.start) < _RATE_WORD_REACH
+            or (  # "the probability of remission ... was 25.6% ..., while the adjusted
+                # probability for ... was 11.5%": the same share, for the other group
+                _SAME_SHARE_RE.search(self.text, e.end - self.sentence.start, token.start)
             )
         ]
         if chained:
-            return chained[-1].kind, chained[-1].label
+            _, last = max(chained, key=lambda found: found[0])  # the last found
+            return last.kind, last.label
         after = _RATE_RE.search(self.text, token.end, min(clause_end, token.end + 40))
         return (after.lastgroup, None) if after else None
 
@@ -1310,11 +1563,11 @@ class _SentenceExtractor:
         by = _PERCENT_CHANGE_BEFORE_RE.search(self.text, max(0, token.start - 130), token.start)
         if by:
             return by["label"].strip() or "change"
-        previous = [e for e in self.effects if e.kind == "percent_change"]
+        previous = self.last_percent_change
         if previous and _AND_BEFORE_RE.search(before):
-            last_end = previous[-1].end - self.sentence.start
+            last_end = previous.end - self.sentence.start
             if 0 <= token.start - last_end < 120:
-                return previous[-1].label
+                return previous.label
         return None
 
     def _proportion_kind(self, token: _Token) -> tuple[str, str | None] | None:
@@ -1330,16 +1583,19 @@ class _SentenceExtractor:
             return "other", "partial response"
         if context:
             return context
-        if _DISCONTINUATION_RE.search(self.text) and _ADVERSE_RE.search(self.text):
+        if self._names_discontinuation_for_adverse_events:
             return "other", "discontinuation due to adverse events"
-        if _ADVERSE_EVENT_SENTENCE_RE.search(self.text):
+        if self._names_adverse_event_occurrence:
             return "other", "adverse events"
         return None
 
     def _rate_word_is_partial(self, token: _Token) -> bool:
         window_start = max(self._clause_start(token.start), token.start - _RATE_WORD_REACH)
         words = list(_RATE_RE.finditer(self.text, window_start, token.start))
-        return bool(words) and bool(_PARTIAL_RE.search(self.text, 0, words[-1].start()))
+        before = words[-1].start() if words else 0
+        return bool(words) and bool(
+            _PARTIAL_RE.search(self.text, max(0, before - _ANCHORED_WINDOW), before)
+        )
 
     def _rates(self) -> None:
         for token in self.tokens:
@@ -1375,16 +1631,19 @@ class _SentenceExtractor:
             start, n_events, n_total = token.start, None, None
             window_start = max(0, token.start - 40)
             count = _COUNT_BEFORE_RE.search(self.text[window_start : token.start])
-            if count and _TIME_WORD_BEFORE_RE.search(self.text, 0, window_start + count.start()):
+            count_at = window_start + count.start() if count else 0
+            if count and _TIME_WORD_BEFORE_RE.search(
+                self.text, max(0, count_at - _ANCHORED_WINDOW), count_at
+            ):
                 count = None  # "week 8 (28.3%)": a timepoint, not a count of patients
             if count:
                 start = window_start + count.start()
-                n_events = int(count["events"] or count["events2"])
-                n_total = int(count["total"]) if count["total"] else None
+                n_events = _count(count["events"] or count["events2"])
+                n_total = _count(count["total"]) if count["total"] else None
             else:
                 following = _COUNT_AFTER_RE.match(self.text, pct_end)
                 if following:
-                    n_events, n_total = int(following["events"]), int(following["total"])
+                    n_events, n_total = _count(following["events"]), _count(following["total"])
             effect = self._make(kind, token.value, start, pct_end)
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
             self.proportions.append(effect)
@@ -1419,7 +1678,7 @@ class _SentenceExtractor:
                     span_start, stop = match.start(), match.end("unit1") if match["unit1"] else end
                 else:  # "17.3 percentage points"
                     span_start, stop = start, match.end()
-                effect = self._make("mean_change", parse_number(match[name]), span_start, stop)
+                effect = self._make("mean_change", _number(match[name]), span_start, stop)
                 effect.label = "change in percentage points"
                 self.taken.append((span_start, stop))
 
@@ -1431,7 +1690,7 @@ class _SentenceExtractor:
             start, end = match.span()
             if self._overlaps(self.taken, start, end) or self._overlaps(self.blocked, start, end):
                 continue
-            events, total = parse_count(match["events"]), int(match["total"])
+            events, total = _count(match["events"]), _count(match["total"])
             if events is None or total == 0 or events > total:
                 continue
             clause_end = self._clause_end(end)
@@ -1462,13 +1721,13 @@ class _SentenceExtractor:
             label = match["label"].lower()
             pct_end = _PERCENT_SIGN_RE.match(self.text, match.end("pct")).end()
             start = match.start("n") if match["n"] else match.start("pct")
-            effect = self._make("other", parse_number(match["pct"]), start, pct_end)
+            effect = self._make("other", _number(match["pct"]), start, pct_end)
             effect.label = label
-            effect.n_events = int(match["n"]) if match["n"] else None
+            effect.n_events = _count(match["n"]) if match["n"] else None
             self.taken.append((start, pct_end))
             if match["pct2"]:
                 end2 = _PERCENT_SIGN_RE.match(self.text, match.end("pct2")).end()
-                second = self._make("other", parse_number(match["pct2"]), match.start("pct2"), end2)
+                second = self._make("other", _number(match["pct2"]), match.start("pct2"), end2)
                 second.label = label
                 self.taken.append((match.start("pct2"), end2))
 
@@ -1493,20 +1752,22 @@ class _SentenceExtractor:
             ci_high=ci_high,
         )
         self.effects.append(effect)
+        if kind == "percent_change":
+            self.last_percent_change = effect
         return effect
 
     def _attach_context(self, effect: Effect) -> None:
         base = self.sentence.start
         start, end = effect.start - base, effect.end - base
-        for p_start, _, p_value, op in self.p_values:
-            if p_start < end:
-                continue
+        at = bisect_left(self.p_values, end, key=lambda found: found[0])
+        if at < len(self.p_values):  # the first p-value after the effect
+            p_start, _, p_value, op = self.p_values[at]
             # close enough, and no other effect between the two
-            if p_start - end <= 60 and not any(
-                end <= e.start - base < p_start for e in self.effects
+            between = bisect_left(self.effect_starts, end)
+            if p_start - end <= 60 and not (
+                between < len(self.effect_starts) and self.effect_starts[between] < p_start
             ):
                 effect.p, effect.p_operator = p_value, op
-            break
         if self.timepoints is None:
             # "-1.1 weeks" inside an effect's span is a value, not when it was measured
             self.timepoints = [
@@ -1551,22 +1812,35 @@ _TIMEPOINT_JUST_AFTER_RE = re.compile(
 
 def _timepoint(matches: list[re.Match], start: int, end: int, text: str = "") -> str | None:
     """The timepoint right after the effect ("-14.0 on day 5"), else the one written closest
-    before it (within 120 characters), else one just after."""
-    for m in matches:
-        if end <= m.start() <= end + 45 and _TIMEPOINT_JUST_AFTER_RE.match(text, end, m.start()):
+    before it (within 120 characters), else one just after. `matches` are in text order and
+    do not overlap, so their starts and ends both rise: each question is a bisection."""
+    first_after = bisect_left(matches, end, key=_match_start)
+    for m in matches[first_after:]:
+        if m.start() > end + 45:
+            break
+        if _TIMEPOINT_JUST_AFTER_RE.match(text, end, m.start()):
             return m.group()
-    before = [m for m in matches if m.end() <= start]
-    if before and start - before[-1].end() < 120:
-        return before[-1].group()
-    after = [m for m in matches if end <= m.start() and m.end() <= end + 60]
-    return after[0].group() if after else None
+    last_before = bisect_right(matches, start, key=_match_end) - 1
+    if last_before >= 0 and start - matches[last_before].end() < 120:
+        return matches[last_before].group()
+    if first_after < len(matches) and matches[first_after].end() <= end + 60:
+        return matches[first_after].group()
+    return None
+
+
+def _match_start(match: re.Match) -> int:
+    return match.start()
+
+
+def _match_end(match: re.Match) -> int:
+    return match.end()
 
 
 def _scale(matches: list[re.Match], start: int) -> str | None:
     if not matches:
         return None
-    chosen = [m for m in matches if m.start() < start]
-    match = chosen[-1] if chosen else matches[0]
+    last_before = bisect_left(matches, start, key=_match_start) - 1  # in text order
+    match = matches[last_before] if last_before >= 0 else matches[0]
     return _SCALES[int(match.lastgroup[1:])][0]
 
 

@@ -1,11 +1,14 @@
 """Numbers as abstracts write them: signs, Unicode minus, thin spaces, leading dots, words.
 
 Every parser here returns the float of the digits as written (never rounded) and the regex
-pieces are shared by the effect rules, so a number means the same thing everywhere.
+pieces are shared by the effect rules, so a number means the same thing everywhere. A number
+a float cannot hold (a 330-digit percentage would become infinity, "1 x 10-400" zero) raises
+NumberOutOfRange instead of turning into another number.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from pipeline.errors import PipelineError
@@ -57,14 +60,40 @@ WORD_NUMBER = (
 WORD_NUMBER_RE = re.compile(rf"\b{WORD_NUMBER}\b", re.IGNORECASE)
 
 
+# The most digits a count may have: more than any count of people, and within what the
+# warehouse stores and Python converts.
+MAX_COUNT_DIGITS = 9
+
+
+class NumberOutOfRange(PipelineError):
+    """A number as written that a float (or a stored count) cannot represent."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(f"the number {shown_number(text)} {reason}")
+        self.text = text
+        self.reason = reason
+
+
+def shown_number(text: str, limit: int = 40) -> str:
+    """A number's text for a message: whole when short, else its start and its length."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _finite(value: float, text: str) -> float:
+    if not math.isfinite(value):
+        raise NumberOutOfRange(text, "is too large to represent")
+    return value
+
+
 def parse_number(text: str) -> float:
     """The float of a number as written: "−5.39" -> -5.39, "- 0.89" -> -0.89, ".001" -> 0.001.
 
-    Raises PipelineError naming the text when it is not a number.
+    Raises PipelineError naming the text when it is not a number, NumberOutOfRange when a
+    float cannot hold it.
     """
     if text[:1].isdigit() and text.isascii() and " " not in text:
         try:
-            return float(text)  # the common case: plain digits
+            return _finite(float(text), text)  # the common case: plain digits
         except ValueError:
             pass
     cleaned = _SPACES_RE.sub("", text.strip())
@@ -73,9 +102,10 @@ def parse_number(text: str) -> float:
     if cleaned.startswith(("-.", ".")):
         cleaned = cleaned.replace(".", "0.", 1)
     try:
-        return float(cleaned)
+        value = float(cleaned)
     except ValueError:
         raise PipelineError(f"not a number: {text!r}") from None
+    return _finite(value, text)
 
 
 def parse_word_number(text: str) -> int:
@@ -97,12 +127,18 @@ def parse_word_number(text: str) -> int:
 
 
 def parse_count(text: str) -> int | None:
-    """A count as written in digits ("1,088") or words ("Forty-one"); None for anything else."""
-    text = text.replace(",", "")
-    if text.isdigit():
-        return int(text)
+    """A count as written in digits ("1,088") or words ("Forty-one"); None for anything else.
+
+    Raises NumberOutOfRange for more than MAX_COUNT_DIGITS digits.
+    """
+    digits = text.replace(",", "")
+    if digits.isdigit():
+        if len(digits.lstrip("0")) > MAX_COUNT_DIGITS:
+            reason = f"is too large for a count (over {MAX_COUNT_DIGITS} digits)"
+            raise NumberOutOfRange(text, reason)
+        return int(digits)
     try:
-        return parse_word_number(text)
+        return parse_word_number(digits)
     except PipelineError:
         return None
 
@@ -127,6 +163,8 @@ def parse_p_value(text: str) -> float:
     value = parse_number(match[1])
     if match[2]:
         value = float(f"{match[1]}e-{match[2]}")
+        if value == 0 and parse_number(match[1]) != 0:
+            raise NumberOutOfRange(text, "is too small to represent")
     return value
 
 

@@ -3,7 +3,9 @@
 Only articles whose facts are missing, were made by an older extractor version, or were
 computed from an older version of the record (checksum) are extracted again, so the stage is
 cheap when nothing changed. Each batch is replaced in one transaction; an article the
-extractor fails on is quarantined (stage "extract") and the others go on.
+extractor fails on is quarantined (stage "extract") and the others go on. An effect whose
+numbers cannot be stored (a 330-digit percentage, a response rate over 100%) is quarantined
+alone, with its span, its reason and its quote as payload, and the article's other rows load.
 """
 
 from __future__ import annotations
@@ -96,8 +98,21 @@ def _record_terms(con, table: str, column: str, pmids: list[str]) -> dict[str, l
     return terms
 
 
+# core.trial_facts and core.effects hold counts and offsets as DuckDB INTEGER.
+_INTEGER_MAX = 2**31 - 1
+
+
+def _check_integers(pmid: str, what: str, *values: int | None) -> None:
+    """PipelineError if a count or offset is beyond what an INTEGER column holds."""
+    for value in values:
+        if value is not None and not -_INTEGER_MAX - 1 <= value <= _INTEGER_MAX:
+            raise PipelineError(f"PMID {pmid}: {what} {value} is too large for the warehouse")
+
+
 def _rows(result: ExtractionResult, checksum: str, extracted_at) -> tuple[tuple, list[tuple]]:
     trial = result.trial
+    _check_integers(result.pmid, "the number randomized", trial.n_randomized)
+    _check_integers(result.pmid, "an arm size", *(arm["n"] for arm in trial.arms))
     facts = (
         result.pmid, EXTRACTOR_VERSION, checksum, trial.design, trial.drug, trial.route,
         trial.population, trial.comparator, trial.n_randomized,
@@ -112,6 +127,7 @@ def _rows(result: ExtractionResult, checksum: str, extracted_at) -> tuple[tuple,
                 "PMID %s: a second %s at %d-%d kept once", result.pmid, e.kind, e.start, e.end
             )
             continue
+        _check_integers(result.pmid, f"a {e.kind} count or offset", e.n_events, e.n_total, e.end)
         effects[key] = (
             key, result.pmid, EXTRACTOR_VERSION, e.kind, e.label, e.value, e.ci_low, e.ci_high,
             e.ci_level, e.p, e.p_operator, e.se, e.n_events, e.n_total, e.arm, e.timepoint,
@@ -151,7 +167,7 @@ def extract_articles(con, pmids: list[str] | None = None) -> int:
     if not todo:
         log.debug("extraction: nothing new or stale (extractor %s)", EXTRACTOR_VERSION)
         return 0
-    done = 0
+    done = effects_held = 0
     with tqdm(
         total=len(todo), desc="extract", unit="article", file=sys.stderr, disable=len(todo) < 2000
     ) as progress:
@@ -161,7 +177,7 @@ def extract_articles(con, pmids: list[str] | None = None) -> int:
             pubtypes = _record_terms(con, "core.publication_types", "name", batch_pmids)
             mesh = _record_terms(con, "core.mesh_headings", "descriptor", batch_pmids)
             extracted_at = warehouse.now()
-            facts, effects, failed = [], [], []
+            facts, effects, failed, held = [], [], [], []
             for pmid, title, abstract, checksum in batch:
                 try:
                     result = extract_text(
@@ -186,10 +202,12 @@ def extract_articles(con, pmids: list[str] | None = None) -> int:
                     continue
                 facts.append(fact_row)
                 effects.extend(effect_rows)
+                held.extend(_quarantined_effects(result))
             _load(con, batch_pmids, facts, effects)
-            if failed:
-                warehouse.quarantine(con, None, failed)
+            if failed or held:
+                warehouse.quarantine(con, None, failed + held)
             done += len(facts)
+            effects_held += len(held)
             progress.update(len(batch))
     log.info(
         "extraction %s: %d articles (re)extracted, %d quarantined",
@@ -197,4 +215,28 @@ def extract_articles(con, pmids: list[str] | None = None) -> int:
         done,
         len(todo) - done,
     )
+    if effects_held:
+        log.warning(
+            "extraction %s: %d effects quarantined (numbers that cannot be stored; "
+            "see raw.quarantine, stage 'extract')",
+            EXTRACTOR_VERSION,
+            effects_held,
+        )
     return done
+
+
+def _quarantined_effects(result: ExtractionResult) -> list[Quarantined]:
+    """The result's quarantined effects as quarantine records: span, reason, quote as payload."""
+    return [
+        Quarantined(
+            stage="extract",
+            error=f"{held.kind} effect: {held.reason}",
+            payload=held.quote.encode("utf-8"),
+            pmid=result.pmid,
+            location=(
+                f"core.articles PMID {result.pmid} characters {held.start}-{held.end} "
+                f"(extractor {EXTRACTOR_VERSION})"
+            ),
+        )
+        for held in result.quarantined
+    ]
