@@ -45,3 +45,21 @@ def eutils_base_url() -> str:
     """The E-utilities base URL; EUTILS_BASE_URL redirects every request (tests use 127.0.0.1)."""
     url = os.environ.get("EUTILS_BASE_URL") or EUTILS_DEFAULT_BASE_URL
     return url if url.endswith("/") else url + "/"
+
+
+CLINIC_KEY_FILE_ENV = "PIPELINE_CLINIC_KEY_FILE"
+
+
+def clinic_key_file() -> str | None:
+    """PIPELINE_CLINIC_KEY_FILE: where the clinic pseudonymisation key lives, if not the default."""
+    return os.environ.get(CLINIC_KEY_FILE_ENV) or None
+
+
+def clinic_export() -> str | None:
+    """CLINIC_EXPORT: the clinic export `make ingest` imports instead of the synthetic demo."""
+    return os.environ.get("CLINIC_EXPORT") or None
+
+
+def clinic_mapping() -> str | None:
+    """CLINIC_MAPPING: the mapping file for CLINIC_EXPORT (default: the shipped mapping)."""
+    return os.environ.get("CLINIC_MAPPING") or None

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from pipeline import config
 from pipeline.clinic.load import current_import, current_patient_count, import_export, import_frame
 from pipeline.clinic.mapping import load_mapping
 from pipeline.errors import PipelineError
@@ -170,9 +170,9 @@ def ensure_clinic_data(con) -> str:
     without it, an empty warehouse gets the seeded SYNTHETIC demo data. Unchanged input is
     not loaded again.
     """
-    export = os.environ.get("CLINIC_EXPORT")
+    export = config.clinic_export()
     if export:
-        return import_export(con, export, os.environ.get("CLINIC_MAPPING") or None).sentence()
+        return import_export(con, export, config.clinic_mapping()).sentence()
     current = current_import(con)
     if current is not None:
         kind = "synthetic demo:" if current.synthetic else f"export {current.source_name}:"
