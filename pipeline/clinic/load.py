@@ -27,6 +27,7 @@ from pipeline.clinic.privacy import (
     pseudonymise,
 )
 from pipeline.clinic.validate import (
+    PROBLEMS_SHOWN,
     ClinicValidationError,
     Problem,
     ValidationResult,
@@ -106,14 +107,15 @@ def check_export(
 
 
 def write_invalid_report(problems: list[Problem], path: Path) -> None:
-    """The invalid rows as CSV: one line per problem with its file row, column, field and reason."""
+    """The invalid rows as CSV: one line per problem with its file row, column, field, kind and
+    reason (never a cell's value unless it cannot identify a patient)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["row", "column", "field", "problem"])
+            writer.writerow(["row", "column", "field", "kind", "problem"])
             for p in problems:
-                writer.writerow([p.row, p.column or "", p.field or "", p.message])
+                writer.writerow([p.row, p.column or "", p.field or "", p.kind, p.message])
     except OSError as error:
         raise PipelineError(f"cannot write the invalid-rows report {path}: {error}") from None
 
@@ -195,7 +197,7 @@ def import_frame(
     result, marked_synthetic = checked or check_export(raw, mapping, source_name)
     synthetic = synthetic or bool(marked_synthetic)
     if result.problems and not skip_invalid:
-        raise ClinicValidationError(source_name, result.problems, result.n_rows)
+        raise refusal(source_name, result, report_path)
     n_invalid = len(result.invalid_rows)
     if result.problems:
         if report_path is None:
@@ -238,17 +240,37 @@ def import_frame(
     return summary
 
 
+def refusal(
+    source_name: str, result: ValidationResult, report_path: Path | None
+) -> ClinicValidationError:
+    """The error refusing an export; when its problems are too many to print, every one is
+    first written to `report_path` (which the message names)."""
+    written = None
+    if len(result.problems) > PROBLEMS_SHOWN and report_path is not None:
+        write_invalid_report(result.problems, report_path)
+        written = report_path
+    return ClinicValidationError(source_name, result.problems, result.n_rows, written)
+
+
 def check_file(
-    path: str | Path, mapping_path: str | Path | None = None, *, skip_invalid: bool = False
+    path: str | Path,
+    mapping_path: str | Path | None = None,
+    *,
+    skip_invalid: bool = False,
+    report_path: str | Path | None = None,
 ) -> tuple[pd.DataFrame, Mapping, tuple[ValidationResult, bool | None]]:
     """Read and check an export without a database; refuses it (raising) unless it is valid
-    or `skip_invalid` is set. Returns the text frame, the mapping and the check result."""
+    or `skip_invalid` is set. Returns the text frame, the mapping and the check result.
+
+    A refusal with more problems than the message shows writes them all to `report_path`
+    (default: beside the export, as for --skip-invalid)."""
     path = Path(path)
     mapping = load_mapping(mapping_path)
     raw = read_export(path, mapping)
     checked = check_export(raw, mapping, path.name)
     if checked[0].problems and not skip_invalid:
-        raise ClinicValidationError(path.name, checked[0].problems, checked[0].n_rows)
+        report = Path(report_path) if report_path else default_report_path(path)
+        raise refusal(path.name, checked[0], report)
     return raw, mapping, checked
 
 

@@ -38,7 +38,8 @@ def register(subparsers) -> None:
     )  # fmt: skip
     imp.add_argument(
         "--report", type=Path,
-        help="where --skip-invalid writes invalid rows (default: EXPORT.invalid_rows.csv)",
+        help="where --skip-invalid writes the invalid rows, and a refusal with more than 50 "
+        "problems lists them all (default: EXPORT.invalid_rows.csv beside the export)",
     )  # fmt: skip
     imp.add_argument(
         "--db", help="warehouse path (default: PIPELINE_DB or warehouse/evidence.duckdb)"
@@ -67,7 +68,9 @@ def run_import(args: argparse.Namespace) -> int:
 
     report = args.report or load.default_report_path(args.path)
     # Everything is checked before the warehouse is opened, so a refused export changes nothing.
-    raw, mapping, checked = load.check_file(args.path, args.mapping, skip_invalid=args.skip_invalid)
+    raw, mapping, checked = load.check_file(
+        args.path, args.mapping, skip_invalid=args.skip_invalid, report_path=report
+    )
     con = warehouse.connect(resolve_db_path(args.db))
     try:
         summary = load.import_frame(
