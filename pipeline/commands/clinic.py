@@ -57,7 +57,8 @@ def register(subparsers) -> None:
     )
     met.add_argument(
         "--suppress", action="store_true",
-        help="suppress counts below 11 (and rates from them), as for anything shown to patients",
+        help="suppress counts below 11, the rates from them and any count that would give one "
+        "away through a total, as for anything shown to patients",
     )  # fmt: skip
     met.set_defaults(func=run_metrics)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
