@@ -9,6 +9,7 @@ that go backwards in date order).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -52,11 +53,13 @@ class Problem:
 
 @dataclass
 class ValidationResult:
-    """The typed valid rows (with `source_row`), every problem, and the number of rows read."""
+    """The typed valid rows (with `source_row`), every problem, the number of rows read, and
+    each mapped field's export header."""
 
     sessions: pd.DataFrame
     problems: list[Problem]
     n_rows: int
+    columns: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def invalid_rows(self) -> list[int]:
@@ -676,4 +679,4 @@ def validate_export(
     problems.sort(key=lambda p: (p.row, order.get(p.field, len(order))))
     bad = {p.row for p in problems}
     sessions = typed.drop(index=list(bad)).assign(source_row=lambda f: f.index.astype("int64"))
-    return ValidationResult(sessions.reset_index(drop=True), problems, len(raw))
+    return ValidationResult(sessions.reset_index(drop=True), problems, len(raw), dict(columns))

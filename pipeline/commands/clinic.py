@@ -26,7 +26,8 @@ def register(subparsers) -> None:
 
     imp = commands.add_parser(
         "import",
-        help="validate, pseudonymise and load a clinic export (.csv or .xlsx, one row per session)",
+        help="validate, pseudonymise and add a clinic export (.csv or .xlsx, one row per session; "
+        "monthly exports go on top of the sessions already stored)",
     )
     imp.add_argument("path", type=Path, help="the export file")
     imp.add_argument(
@@ -40,6 +41,11 @@ def register(subparsers) -> None:
         "--report", type=Path,
         help="where --skip-invalid writes the invalid rows, and a refusal with more than 50 "
         "problems lists them all (default: EXPORT.invalid_rows.csv beside the export)",
+    )  # fmt: skip
+    imp.add_argument(
+        "--replace", action="store_true",
+        help="replace stored sessions (same patient and date) that this export changes; without "
+        "it such an import is refused and the changed sessions are listed by file row",
     )  # fmt: skip
     imp.add_argument(
         "--db", help="warehouse path (default: PIPELINE_DB or warehouse/evidence.duckdb)"
@@ -77,7 +83,7 @@ def run_import(args: argparse.Namespace) -> int:
         summary = load.import_frame(
             con, raw, mapping, source_name=args.path.name,
             source_sha256=file_sha256(args.path), skip_invalid=args.skip_invalid,
-            report_path=report, checked=checked,
+            report_path=report, checked=checked, replace=args.replace,
         )  # fmt: skip
     finally:
         con.close()
