@@ -304,7 +304,10 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
         if suffix in EXCEL_SUFFIXES:
             raise PipelineError(f"{path} is not a readable .xlsx workbook: {error}") from None
         raise
-    grid = grid.map(_cell_text)
+    if suffix == ".csv":  # already text: only the surrounding spaces go
+        grid = grid.apply(lambda column: column.str.strip())
+    else:
+        grid = grid.map(_cell_text)
     if grid.empty:
         raise PipelineError(f"{path} is empty: expected a header row and one row per session")
     headers = [str(h).strip() for h in grid.iloc[0]]
@@ -568,13 +571,14 @@ def _schema_problems(
             by_column[header] = raw[header].to_dict()
         return by_column[header][row]
 
-    for case in cases.itertuples(index=False):
-        if case.index is None or (isinstance(case.index, float) and math.isnan(case.index)):
-            raise PipelineError(
-                f"the clinic schema could not check column {case.column}: {case.failure_case}"
-            )
-        row = int(case.index)
-        check = str(case.check)
+    failures = zip(
+        cases["index"].tolist(), cases["check"].astype(str).tolist(),
+        cases["column"].tolist(), cases["failure_case"].tolist(), strict=True,
+    )  # fmt: skip
+    for index, check, column, failure_case in failures:
+        if index is None or (isinstance(index, float) and math.isnan(index)):
+            raise PipelineError(f"the clinic schema could not check column {column} ({check})")
+        row = int(index)
         if check.startswith("row:"):
             if (row, check) in seen:
                 continue
@@ -586,7 +590,7 @@ def _schema_problems(
             }
             field, message = _row_message(check, typed.loc[row], pd.Series(shown, dtype=object))
         elif check == "not_nullable":
-            field = str(case.column)
+            field = str(column)
             if (row, field) in already:
                 continue  # the cell could not be parsed: already reported
             message = f"{_label(field)} is required but empty"
@@ -594,7 +598,7 @@ def _schema_problems(
                 message += " (PHQ-9 before each session is the course baseline and trajectory)"
         elif check.startswith("dtype"):
             raise PipelineError(
-                f"the clinic schema found column {case.column} of the wrong type: {check}"
+                f"the clinic schema found column {column} of the wrong type: {check}"
             )
         else:
             field, kind = check.split(":")
@@ -610,7 +614,7 @@ def _schema_problems(
                                  f"{codes}, or a synonym listed in the mapping's [values] "
                                  "tables)")  # fmt: skip
             else:
-                day = (f"{pd.Timestamp(case.failure_case).date()} " if echo.date(cell)
+                day = (f"{pd.Timestamp(failure_case).date()} " if echo.date(cell)
                        else "")  # fmt: skip
                 when = "is in the future" if kind == "future" else f"is before {EARLIEST_SESSION}"
                 message = f"session date {day}{when}{'' if day else HIDDEN}"
