@@ -305,7 +305,7 @@ def test_a_changed_session_is_refused_without_replace_listing_its_row(con, tmp_p
     message = str(caught.value)
     assert message.startswith("february.csv: 1 session already stored (same patient and date) "
                               "differs in this export")  # fmt: skip
-    assert "  row 10: PHQ-9 Pre differ" in message and "--replace" in message
+    assert "  row 10: PHQ-9 Pre differs" in message and "--replace" in message
     assert "nothing was loaded" in message and caught.value.rows == [10]
     assert snapshot(con) == before  # not even the new session on row 14 was added
 
@@ -332,7 +332,9 @@ def test_a_changed_session_is_replaced_with_replace(con, tmp_path):
     ]
 
 
-def test_a_refused_change_leaves_the_database_file_byte_for_byte(tmp_path, capsys):
+def test_a_refused_or_failed_import_leaves_the_database_file_byte_for_byte(
+    tmp_path, capsys, monkeypatch
+):
     from pipeline.cli import main
 
     db = tmp_path / "w.duckdb"
@@ -340,7 +342,17 @@ def test_a_refused_change_leaves_the_database_file_byte_for_byte(tmp_path, capsy
     before = db.read_bytes()
     capsys.readouterr()
     assert main(["clinic", "import", str(changed_copy(tmp_path)), "--db", str(db)]) == 1
-    assert "row 10: PHQ-9 Pre differ" in capsys.readouterr().err
+    assert "row 10: PHQ-9 Pre differs" in capsys.readouterr().err
+    assert db.read_bytes() == before
+
+    def broken_now():
+        raise PipelineError("the clock stopped")  # a failure after the sessions were merged
+
+    with monkeypatch.context() as patch:
+        patch.setattr(load.warehouse, "now", broken_now)
+        assert main(["clinic", "import", str(tmp_path / "february.csv"), "--replace",
+                     "--db", str(db)]) == 1  # fmt: skip
+    assert "the clock stopped" in capsys.readouterr().err
     assert db.read_bytes() == before
     assert main(["clinic", "import", str(tmp_path / "february.csv"), "--replace",
                  "--db", str(db)]) == 0  # fmt: skip

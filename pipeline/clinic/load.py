@@ -100,7 +100,10 @@ class ChangedSessionsError(PipelineError):
     def __init__(self, export: str, changed: list[tuple[int, list[str]]]) -> None:
         self.rows = [row for row, _ in changed]
         shown = changed[:PROBLEMS_SHOWN]
-        lines = "\n".join(f"  row {row}: {', '.join(columns)} differ" for row, columns in shown)
+        lines = "\n".join(
+            f"  row {row}: {', '.join(columns)} differ{'s' if len(columns) == 1 else ''}"
+            for row, columns in shown
+        )
         if len(changed) > len(shown):
             lines += f"\n  ... and {len(changed) - len(shown):,} more"
         super().__init__(
@@ -113,7 +116,8 @@ class ChangedSessionsError(PipelineError):
 
 
 def default_report_path(export: Path) -> Path:
-    """Where --skip-invalid writes the invalid rows unless told: beside the export."""
+    """Where the invalid rows go unless told (--skip-invalid, or a refusal with more problems
+    than the message shows): beside the export."""
     return export.with_name(f"{export.stem}.invalid_rows.csv")
 
 
