@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from suppression_check import count_or_none, recovered, write_small_clinic
 
 from pipeline import warehouse
 from pipeline.cli import main
@@ -86,3 +87,30 @@ def test_the_command_default_seed_is_the_demo_default():
     from pipeline.commands import clinic as clinic_command
 
     assert clinic_command.DEMO_SEED == demo.DEFAULT_SEED
+
+
+def printed_table(text: str, title: str) -> list[list[str]]:
+    """The rows (split on spaces) of a table `clinic metrics` printed under `title`."""
+    lines = text.split(f"\n{title}\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    return [line.split() for line in lines[1:]]
+
+
+def test_metrics_suppress_hides_enough_that_no_count_follows_from_the_totals(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    export = write_small_clinic(tmp_path / "small.csv", n_iv=13, n_intranasal=6)
+    assert main(["clinic", "import", str(export), "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["clinic", "metrics", "--db", str(db), "--suppress"]) == 0
+    rows = printed_table(capsys.readouterr().out, "Patients, courses and sessions")
+    by_route = {row[1]: row[2:] for row in rows}  # synthetic, route, patients, courses, sessions
+    assert set(by_route) == {"iv", "intranasal", "all"}
+    assert by_route["intranasal"][0] == "<11" and by_route["all"][0] == "19"
+    assert "13" not in by_route["iv"][:2]  # IV 13 beside All 19 would give away 6
+    names = ["patients", "courses", "sessions"]
+    shown = {(route, column): count_or_none(value)
+             for route, values in by_route.items()
+             for column, value in zip(names, values, strict=True)}  # fmt: skip
+    sums = [
+        (("all", c), [("iv", c), ("intranasal", c)]) for c in ("patients", "courses", "sessions")
+    ]
+    assert recovered(shown, sums) == {}

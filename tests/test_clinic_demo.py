@@ -98,14 +98,25 @@ def test_ensure_clinic_data_imports_the_configured_export_over_the_demo(tmp_path
     con = warehouse.connect(tmp_path / "w.duckdb")
     demo.ensure_clinic_data(con)
     monkeypatch.setenv("CLINIC_EXPORT", str(DATA / "good.csv"))
-    assert demo.ensure_clinic_data(con) == "loaded clinic export good.csv: 12 sessions, 3 patients"
+    n_demo = con.execute("SELECT count(*) FROM core.clinic_sessions").fetchone()[0]
+    assert demo.ensure_clinic_data(con) == (
+        f"loaded clinic export good.csv: 12 sessions, 3 patients (the {n_demo:,} SYNTHETIC demo "
+        "sessions were removed)"
+    )
     assert not con.execute("SELECT bool_or(synthetic) FROM marts.clinic_counts").fetchone()[0]
     assert demo.ensure_clinic_data(con).startswith(
         "clinic export good.csv already loaded and unchanged"
     )
     monkeypatch.setenv("CLINIC_EXPORT", str(DATA / "mrn_export.csv"))
     monkeypatch.setenv("CLINIC_MAPPING", str(DATA / "mrn_mapping.toml"))
-    assert demo.ensure_clinic_data(con).endswith("2 sessions, 1 patients")
+    assert demo.ensure_clinic_data(con) == (
+        "loaded clinic export mrn_export.csv: 2 sessions added, 0 unchanged and skipped, "
+        "0 replaced; the warehouse now holds 14 sessions, 4 patients"
+    )
+    monkeypatch.delenv("CLINIC_EXPORT")
+    assert demo.ensure_clinic_data(con) == (
+        "clinic data already loaded (clinic exports: 14 sessions, 4 patients): nothing to do"
+    )
 
 
 def test_ensure_clinic_data_refuses_a_bad_configured_export(tmp_path, monkeypatch):

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from suppression_check import count_or_none, recovered
 
 from pipeline import warehouse
 from pipeline.clinic import load, metrics
@@ -247,3 +250,69 @@ def test_suppress_small_counts_with_named_derived_columns():
     assert out.loc[0].tolist() == [50, 0.1, 50, 0.3]
     with pytest.raises(KeyError):
         metrics.suppress_small_counts(frame, ["n_missing"])
+
+
+# --- complementary suppression ------------------------------------------------------------
+
+
+def counts_frame(iv: dict, intranasal: dict) -> pd.DataFrame:
+    """A clinic_counts-shaped table with an 'all' row summing the two routes."""
+    rows = [{"synthetic": False, "route": "intranasal", **intranasal},
+            {"synthetic": False, "route": "iv", **iv},
+            {"synthetic": False, "route": "all",
+             **{k: iv[k] + intranasal[k] for k in iv}}]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def shown_cells(out: pd.DataFrame, columns: list[str]) -> dict:
+    return {(label, c): count_or_none(out.at[label, c]) for label in out.index for c in columns}
+
+
+def route_sums(frame: pd.DataFrame, columns: list[str]) -> list:
+    total = frame.index[frame["route"] == "all"][0]
+    parts = list(frame.index[frame["route"] != "all"])
+    return [((total, c), [(p, c) for p in parts]) for c in columns]
+
+
+def test_the_19_13_6_case_no_longer_gives_away_the_intranasal_count():
+    frame = counts_frame({"n_patients": 13, "n_sessions": 40}, {"n_patients": 6, "n_sessions": 12})
+    out = metrics.suppress_small_counts(frame, ["n_patients", "n_sessions"])
+    by_route = out.set_index("route")
+    assert by_route.at["intranasal", "n_patients"] == "<11"
+    assert by_route.at["iv", "n_patients"] == "suppressed"  # the next smallest, hidden too
+    assert by_route.at["all", "n_patients"] == 19
+    assert list(by_route["n_sessions"]) == [12, 40, 52]  # nothing small: all shown
+    columns = ["n_patients", "n_sessions"]
+    assert recovered(shown_cells(out, columns), route_sums(frame, columns)) == {}
+
+
+def test_without_complementary_suppression_the_checker_finds_the_hidden_count():
+    # the checker itself must be able to fail: the old output (All 19, IV 13) gives away 6
+    frame = counts_frame({"n_patients": 13}, {"n_patients": 6})
+    old = metrics.suppress_small_counts(frame, ["n_patients"], totals=[])
+    found = recovered(shown_cells(old, ["n_patients"]), route_sums(frame, ["n_patients"]))
+    assert found == {(0, "n_patients"): pytest.approx(6.0)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), min_size=2, max_size=4),
+    st.lists(st.integers(0, 40), min_size=2, max_size=4),
+)
+def test_no_hidden_count_can_be_worked_out_from_any_table(patients, sessions):
+    n = min(len(patients), len(sessions))
+    routes = [f"route{i}" for i in range(n)] + ["all"]
+    frame = pd.DataFrame({
+        "synthetic": False, "route": routes,
+        "n_patients": patients[:n] + [sum(patients[:n])],
+        "n_sessions": sessions[:n] + [sum(sessions[:n])],
+    })  # fmt: skip
+    columns = ["n_patients", "n_sessions"]
+    out = metrics.suppress_small_counts(frame, columns)
+    shown = shown_cells(out, columns)
+    assert recovered(shown, route_sums(frame, columns)) == {}
+    for cell, value in shown.items():  # shown counts are the true ones and never small
+        assert value is None or (value == frame.at[cell] and value >= 11)
+    for label, column in shown:  # everything small is hidden
+        if frame.at[label, column] < 11:
+            assert out.at[label, column] == "<11"

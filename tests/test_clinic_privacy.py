@@ -7,6 +7,7 @@ import hmac
 import logging
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -121,9 +122,50 @@ def test_a_key_inside_the_project_is_refused(monkeypatch):
     repo = Path(__file__).resolve().parent.parent
     monkeypatch.chdir(repo)
     monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(repo / "warehouse" / "clinic.key"))
-    with pytest.raises(PipelineError, match="inside the project folder"):
+    with pytest.raises(PipelineError, match="inside the git working tree"):
         load_or_create_key()
     assert not (repo / "warehouse" / "clinic.key").exists()
+
+
+def test_a_key_inside_the_repository_is_refused_from_any_folder(monkeypatch, tmp_path):
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(tmp_path)  # not the project: the key path alone must give it away
+    target = repo / "keys-for-test" / "clinic.key"
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(target))
+    with pytest.raises(PipelineError, match="inside the git working tree") as caught:
+        load_or_create_key()
+    assert "~/.config/ketamine-evidence/clinic.key" in str(caught.value)
+    assert not target.parent.exists()
+
+
+def test_a_key_inside_any_git_work_tree_is_refused(monkeypatch, tmp_path):
+    other = tmp_path / "notes-repo"
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    monkeypatch.chdir(tmp_path)
+    target = other / "deep" / "er" / "clinic.key"
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(target))
+    with pytest.raises(PipelineError, match=r"inside the git working tree .*notes-repo.* could be "
+                       r"committed"):  # fmt: skip
+        load_or_create_key()
+    assert not (other / "deep").exists()
+    # a linked worktree has a .git file, not a folder: refused the same way
+    linked = tmp_path / "linked"
+    (linked / "sub").mkdir(parents=True)
+    (linked / ".git").write_text("gitdir: /somewhere/.git/worktrees/linked\n")
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(linked / "sub" / "clinic.key"))
+    with pytest.raises(PipelineError, match="inside the git working tree"):
+        load_or_create_key()
+
+
+def test_git_ignores_key_files_as_a_second_guard():
+    repo = Path(__file__).resolve().parent.parent
+    if not (repo / ".git").exists():
+        pytest.skip("the tests run from a copy that is not a git checkout")
+    for name in ("clinic.key", "warehouse/clinic.key", "some/where/site.key"):
+        checked = subprocess.run(
+            ["git", "-C", str(repo), "check-ignore", "-q", "--no-index", name], check=False
+        )
+        assert checked.returncode == 0, f"git does not ignore {name}"
 
 
 def test_pseudonyms_are_hmac_sha256_of_the_trimmed_identifier():

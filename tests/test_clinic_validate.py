@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -222,8 +224,124 @@ def test_a_mapping_can_read_semicolon_separated_exports(tmp_path):
     export.write_text(GOOD.read_text().replace(",", ";"))
     _, _, (result, _) = load.check_file(export, mapping)
     assert result.problems == [] and len(result.sessions) == 12
-    with pytest.raises(PipelineError, match="required columns are missing|not in the default"):
+
+
+@pytest.mark.parametrize(
+    ("separator", "setting"), [(";", 'delimiter = ";"'), ("\t", 'delimiter = "\\t"')]
+)
+def test_a_separator_other_than_the_mappings_is_named_with_the_setting_to_use(
+    tmp_path, separator, setting
+):
+    export = tmp_path / "export.csv"
+    export.write_text(GOOD.read_text().replace(",", separator))
+    with pytest.raises(PipelineError) as caught:
         load.check_file(export)
+    message = str(caught.value)
+    assert not isinstance(caught.value, ClinicValidationError)
+    assert f"separated by '{separator}'" in message.replace("'\\t'", "'\t'")
+    assert setting in message and "[options]" in message and "--mapping" in message
+
+
+def test_a_semicolon_export_with_decimal_commas_gets_the_same_advice(tmp_path):
+    # "0,5" splits a semicolon row into more cells than its header holds when read with ","
+    export = tmp_path / "export.csv"
+    export.write_text(GOOD.read_text().replace(",", ";").replace("0.5", "0,5"))
+    with pytest.raises(PipelineError, match=r"separated by ';'.*delimiter = \";\""):
+        load.check_file(export)
+
+
+def test_a_one_column_export_that_is_not_semicolon_separated_gets_the_usual_error(tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_text("Patient ID\nA1001\n")
+    with pytest.raises(PipelineError, match="required columns are missing"):
+        load.check_file(export)
+
+
+# --- .xlsx formulas with no saved values ----------------------------------------------------
+
+
+def formula_workbook(path: Path, cached: bool = False) -> None:
+    """good.csv as a workbook whose PHQ-9 Post is a formula (openpyxl saves no cached values)."""
+    from openpyxl import Workbook
+
+    with GOOD.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Sessions"
+    post = rows[0].index("PHQ-9 Post")
+    for number, row in enumerate(rows, start=1):
+        cells: list[object] = [int(c) if c.isdigit() else c for c in row]
+        if number > 1:
+            cells[post] = f"=H{number}-2"
+        sheet.append(cells)
+    book.save(path)
+
+
+def test_formula_cells_without_saved_values_are_refused_naming_the_cells(tmp_path):
+    path = tmp_path / "export.xlsx"
+    formula_workbook(path)
+    with pytest.raises(PipelineError) as caught:
+        read_export(path, load_mapping())
+    message = str(caught.value)
+    assert "sheet 'Sessions'" in message
+    assert "12 formula cells" in message and "I2, I3, I4, I5, I6 and 7 more" in message
+    assert "LibreOffice" in message and "CSV" in message
+
+
+def test_formula_cells_with_saved_values_are_read_as_their_values(tmp_path):
+    from openpyxl import load_workbook
+
+    path = tmp_path / "export.xlsx"
+    formula_workbook(path)
+    # what Excel does on save: keep the formula and store its value beside it
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet_xml = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet_xml = re.sub(r"<f>H(\d+)-2</f><v\s*/>|<f>H(\d+)-2</f>",
+                       lambda m: f"{m.group(0).split('<v')[0]}<v>7</v>", sheet_xml)  # fmt: skip
+    parts["xl/worksheets/sheet1.xml"] = sheet_xml.encode()
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    assert load_workbook(path, data_only=True)["Sessions"]["I2"].value == 7
+    raw = read_export(path, load_mapping())
+    assert set(raw["PHQ-9 Post"]) == {"7"}
+
+
+# --- a very long list of problems ------------------------------------------------------------
+
+
+def test_a_huge_invalid_export_prints_a_short_summary_and_reports_every_problem(tmp_path, capsys):
+    from pipeline.cli import main
+
+    with GOOD.open(newline="", encoding="utf-8") as handle:
+        header, first = list(csv.reader(handle))[:2]
+    path = tmp_path / "huge.csv"
+    n = 20_000
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for i in range(n):
+            row = list(first)
+            row[0] = f"P{i:06d}"
+            row[header.index("PHQ-9 Pre")] = "40"  # out of range
+            row[header.index("Route")] = "oral"  # not a route
+            writer.writerow(row)
+    code = main(["clinic", "import", str(path), "--db", str(tmp_path / "w.duckdb")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert len(err) < 12_000, f"{len(err):,} characters on stderr"
+    assert err.count("\n  row ") == 50
+    assert "40,000 problems in 20,000 of 20,000 rows" in err
+    report = tmp_path / "huge.invalid_rows.csv"
+    assert f"every problem is listed in {report}" in err
+    assert "PHQ-9 Pre" in err and "20,000" in err  # the count by column and kind
+    with report.open(newline="", encoding="utf-8") as handle:
+        listed = list(csv.DictReader(handle))
+    assert len(listed) == 2 * n
+    assert {int(r["row"]) for r in listed} == set(range(2, n + 2))
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_a_mapping_adapts_headers_dates_and_route_synonyms(tmp_path):
@@ -238,3 +356,66 @@ def test_a_mapping_adapts_headers_dates_and_route_synonyms(tmp_path):
         "row 3, column 'Visit': '2025-01-08' is not a date in the form DD/MM/YYYY (set "
         "date_formats in the mapping if your system writes dates differently)"
     ]
+
+
+# --- shifted columns: no patient id in any message, report or log --------------------------
+
+
+def shifted_export(tmp_path: Path, numeric_ids: bool) -> tuple[Path, set[str]]:
+    """good.csv with rows 3-8 shifted right (the patient id lands in a date or score column).
+
+    With `numeric_ids` the ids are 7-digit numbers (as many records systems write them) and
+    rows 3-5 are shifted by seven cells, so that the id lands in PHQ-9 Pre; rows 6-8 by one.
+    """
+    with GOOD.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    ids = {}
+    for row in rows[1:]:
+        ids.setdefault(row[0], f"{4_700_000 + 1_113 * len(ids)}" if numeric_ids else row[0])
+        row[0] = ids[row[0]]
+    for index in range(2, 8):
+        by = 7 if numeric_ids and index < 5 else 1
+        rows[index] = ([""] * by + rows[index])[: len(rows[0])]
+    path = tmp_path / "shifted.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path, set(ids.values())
+
+
+@pytest.mark.parametrize("numeric_ids", [False, True])
+def test_a_shifted_export_never_shows_a_patient_id(tmp_path, capsys, caplog, numeric_ids):
+    from pipeline.cli import main
+
+    path, ids = shifted_export(tmp_path, numeric_ids)
+    with pytest.raises(ClinicValidationError) as caught:
+        load.check_file(path)
+    refused = str(caught.value)
+    assert "row 3, column 'Session Date'" in refused or "row 3, column 'PHQ-9 Pre'" in refused
+    report = tmp_path / "report.csv"
+    code = main(["clinic", "import", str(path), "--skip-invalid", "--report", str(report),
+                 "--db", str(tmp_path / "w.duckdb")])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0 and report.is_file()
+    assert "\n3," in report.read_text()
+    seen = "\n".join(
+        [refused, captured.out, captured.err, report.read_text(), caplog.text,
+         *(str(p) for p in caught.value.problems)]
+    )  # fmt: skip
+    leaked = [i for i in ids if i in seen]
+    assert leaked == [], f"patient ids shown: {leaked}"
+
+
+def test_values_that_cannot_be_ids_are_still_shown(tmp_path):
+    path = edited(tmp_path, {(3, "PHQ-9 Pre"): "31", (4, "Route"): "Oral"})
+    shown = problems_of(path)
+    assert "row 3, column 'PHQ-9 Pre': PHQ-9 before the session is 31, outside 0-27" in shown
+    assert any(p.startswith("row 4, column 'Route': 'Oral' is not a known route") for p in shown)
+
+
+def test_a_value_that_is_also_a_patient_id_is_not_shown(tmp_path):
+    # "31" is a patient id elsewhere in the file, so the out-of-range score is not echoed
+    path = edited(tmp_path, {(3, "PHQ-9 Pre"): "31", (10, "Patient ID"): "31"})
+    shown = problems_of(path)
+    assert any(p.startswith("row 3, column 'PHQ-9 Pre': PHQ-9 before the session is outside "
+                            "0-27") for p in shown), shown  # fmt: skip
+    assert not any("31" in p for p in shown)

@@ -9,6 +9,7 @@ from pathlib import Path
 import lxml.html
 import pandas as pd
 import pytest
+from suppression_check import count_or_none, recovered, write_small_clinic
 
 from pipeline import warehouse
 from pipeline.cli import main
@@ -158,6 +159,33 @@ def test_clinic_section_is_labelled_synthetic_with_small_counts_suppressed(all_v
                 if name in ("People", "Courses", "Sessions", "People with scores", "Responded",
                             "In remission") and cell.isdigit():  # fmt: skip
                     assert int(cell) >= sheet.SMALL_COUNT_THRESHOLD, (name, cell)
+
+
+def test_no_suppressed_clinic_count_can_be_worked_out_from_the_sheet(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(tmp_path / "keys" / "clinic.key"))
+    from pipeline.clinic import load
+
+    con = warehouse.connect(tmp_path / "small.duckdb")
+    try:
+        load.import_export(con, write_small_clinic(tmp_path / "small.csv", 13, 6))
+        section = sheet.clinic_section(con)
+    finally:
+        con.close()
+    tables = {title: (header, rows) for title, header, rows in section.tables}
+    header, rows = tables["People treated at the clinic"]
+    by_name = {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in rows}
+    assert by_name["All"]["People"] == "19" and by_name["Esketamine nasal spray"]["People"] == "<11"
+    assert by_name["IV ketamine"]["People"] != "13"
+    shown = {(name, column): count_or_none(value)
+             for name, cells in by_name.items() for column, value in cells.items()}  # fmt: skip
+    parts = ["IV ketamine", "Esketamine nasal spray"]
+    sums = [(("All", c), [(p, c) for p in parts]) for c in header[1:]]
+    assert recovered(shown, sums) == {}
+    for _title, (names, table) in tables.items():  # every count shown is 11 or more
+        for row in table:
+            for name, cell in zip(names, row, strict=True):
+                if name not in ("Treatment", "After session") and "%" not in name and cell:
+                    assert count_or_none(cell) is None or count_or_none(cell) >= 11, (name, cell)
 
 
 def test_page_is_self_contained(all_verified):

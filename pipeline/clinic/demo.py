@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import config
-from pipeline.clinic.load import current_import, current_patient_count, import_export, import_frame
+from pipeline.clinic.load import import_export, import_frame, stored_data
 from pipeline.clinic.mapping import load_mapping
 from pipeline.errors import PipelineError
 
@@ -166,19 +166,19 @@ def write_demo_export(path: str | Path, seed: int = DEFAULT_SEED) -> int:
 def ensure_clinic_data(con) -> str:
     """Make sure the warehouse holds clinic data; one sentence says what was done.
 
-    CLINIC_EXPORT names an export to import (with CLINIC_MAPPING, or the default mapping);
-    without it, an empty warehouse gets the seeded SYNTHETIC demo data. Unchanged input is
-    not loaded again.
+    CLINIC_EXPORT names an export to import on top of the stored sessions (with CLINIC_MAPPING,
+    or the default mapping); without it, a warehouse with no clinic sessions gets the seeded
+    SYNTHETIC demo data. A file already imported is not loaded again, so a re-run is a no-op.
     """
     export = config.clinic_export()
     if export:
         return import_export(con, export, config.clinic_mapping()).sentence()
-    current = current_import(con)
-    if current is not None:
-        kind = "synthetic demo:" if current.synthetic else f"export {current.source_name}:"
+    held = stored_data(con)
+    if held.n_sessions:
+        kind = "synthetic demo:" if held.all_synthetic else "clinic exports:"
         return (
-            f"clinic data already loaded ({kind} {current.n_loaded:,} sessions, "
-            f"{current_patient_count(con):,} patients): nothing to do"
+            f"clinic data already loaded ({kind} {held.n_sessions:,} sessions, "
+            f"{held.n_patients:,} patients): nothing to do"
         )
     frame = generate_demo_export(DEFAULT_SEED)
     text = frame.to_csv(index=False, lineterminator="\n")

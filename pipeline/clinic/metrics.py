@@ -3,13 +3,15 @@
 Every frame carries `synthetic` (True when the current clinic data is the generated demo)
 and is split by route ('iv', 'intranasal'). Definitions (courses, score after N sessions,
 response, remission) are in pipeline/migrations/021_clinic_marts.sql. Anything meant for
-patients goes through `suppress_small_counts` first.
+patients goes through `suppress_small_counts` first (small counts, and complementary
+suppression where a total would give a hidden count away).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -189,37 +191,144 @@ def phq9_trajectories(con, level: float = 0.95) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class Total:
+    """A cell of a table that is the sum of other cells; cells are (index label, column)."""
+
+    total: tuple[Hashable, str]
+    parts: tuple[tuple[Hashable, str], ...]
+
+    @property
+    def cells(self) -> tuple[tuple[Hashable, str], ...]:
+        """The total and its parts."""
+        return (self.total, *self.parts)
+
+
+def route_totals(
+    frame: pd.DataFrame, count_columns: Sequence[str], total_route: str = "all"
+) -> list[Total]:
+    """The totals of a table with a row per route and a `total_route` row (as clinic_counts):
+    in each count column, and within each value of `synthetic`, the total row sums the others.
+
+    Patients treated by both routes make the patient total smaller than the sum; counting it
+    as a sum anyway is the cautious side, since subtraction still narrows the hidden count.
+    """
+    if "route" not in frame.columns or not (frame["route"] == total_route).any():
+        return []
+    groups = frame.groupby("synthetic", sort=False) if "synthetic" in frame else [(None, frame)]
+    totals = []
+    for _, group in groups:
+        total_rows = group.index[group["route"] == total_route]
+        parts = group.index[group["route"] != total_route]
+        for label in total_rows:
+            for column in count_columns:
+                totals.append(Total((label, column), tuple((p, column) for p in parts)))
+    return totals
+
+
+def recoverable_cells(
+    hidden: set[tuple[Hashable, str]], totals: Sequence[Total]
+) -> set[tuple[Hashable, str]]:
+    """The hidden cells whose value follows from the shown cells and the totals.
+
+    Each total is a linear equation (total - sum of parts = 0); with the shown cells known,
+    a hidden cell is determined exactly when its unit vector lies in the row space of the
+    equations over the hidden cells.
+    """
+    unknown = sorted(hidden, key=repr)
+    position = {cell: i for i, cell in enumerate(unknown)}
+    rows = []
+    for total in totals:
+        row = np.zeros(len(unknown))
+        for cell, sign in ((total.total, -1.0), *((p, 1.0) for p in total.parts)):
+            if cell in position:
+                row[position[cell]] += sign
+        if row.any():
+            rows.append(row)
+    if not rows:
+        return set()
+    system = np.vstack(rows)
+    rank = np.linalg.matrix_rank(system)
+    found = set()
+    for cell, i in position.items():
+        unit = np.zeros(len(unknown))
+        unit[i] = 1.0
+        if np.linalg.matrix_rank(np.vstack([system, unit])) == rank:
+            found.add(cell)
+    return found
+
+
+def complementary_suppression(
+    frame: pd.DataFrame, primary: set[tuple[Hashable, str]], totals: Sequence[Total]
+) -> set[tuple[Hashable, str]]:
+    """The cells to hide besides `primary` so that no hidden cell can be worked out from the
+    totals: while one can, hide the smallest shown cell of a total it takes part in (a part
+    before the total itself)."""
+    hidden = set(primary)
+    extra: set[tuple[Hashable, str]] = set()
+    while found := recoverable_cells(hidden, totals):
+        candidates = [
+            (cell == total.total, frame.at[cell], repr(cell), cell)
+            for total in totals
+            if found & set(total.cells)
+            for cell in total.cells
+            if cell not in hidden and pd.notna(frame.at[cell])
+        ]
+        if not candidates:  # every cell of those totals is hidden or empty: nothing left to hide
+            break
+        chosen = min(candidates)[-1]
+        hidden.add(chosen)
+        extra.add(chosen)
+    return extra
+
+
 def suppress_small_counts(
     frame: pd.DataFrame,
     count_columns: Sequence[str],
     threshold: int = SUPPRESSION_THRESHOLD,
     derived: Mapping[str, Sequence[str]] | None = None,
+    totals: Sequence[Total] | None = None,
 ) -> pd.DataFrame:
-    """A copy with counts below `threshold` replaced by "<threshold", and what they give away.
+    """A copy for patients: counts below `threshold` replaced by "<threshold", other counts
+    hidden ("suppressed") where a total would give a hidden one away, and what they give away.
 
+    `totals` lists the cells that sum others (default: `route_totals`, for tables with a row
+    per route and an 'all' row; pass [] for none). Complementary suppression hides, while a
+    hidden count can be worked out by subtraction, the next smallest count of that total.
     `derived` maps a count column to the columns computed from it (rates, CIs, means), which
-    become "suppressed" where that count is. Without it, every float column of a row with any
-    suppressed count is suppressed (rates and CIs are floats; labels and counts are not).
+    become "suppressed" where that count is hidden. Without it, every float column of a row
+    with any hidden count is suppressed (rates and CIs are floats; labels and counts are not).
+    Every table meant for patients goes through this function.
     """
     missing = [c for c in count_columns if c not in frame.columns]
     if missing:
         raise KeyError(f"no such count columns: {missing}")
+    if totals is None:
+        totals = route_totals(frame, count_columns)
     out = frame.copy().astype({c: "object" for c in frame.columns if c in count_columns})
     small = {c: frame[c].notna() & (frame[c] < threshold) for c in count_columns}
+    primary = {(label, c) for c, mask in small.items() for label in frame.index[mask]}
+    extra = complementary_suppression(frame, primary, totals)
+    complementary = {c: pd.Series(False, index=frame.index) for c in count_columns}
+    for label, column in extra:
+        complementary[column].loc[label] = True
+    hidden = {c: small[c] | complementary[c] for c in count_columns}
     if derived is None:
         floats = [c for c in frame.columns if c not in count_columns
                   and pd.api.types.is_float_dtype(frame[c])]  # fmt: skip
-        any_small = pd.concat(small.values(), axis=1).any(axis=1) if small else None
-        targets = {c: any_small for c in floats} if any_small is not None else {}
+        any_hidden = pd.concat(hidden.values(), axis=1).any(axis=1) if hidden else None
+        targets = {c: any_hidden for c in floats} if any_hidden is not None else {}
     else:
         targets = {}
         for count, columns in derived.items():
             for column in columns:
-                mask = small[count] if count in small else frame[count] < threshold
+                mask = hidden[count] if count in hidden else frame[count] < threshold
                 targets[column] = targets.get(column, False) | mask
     for column, mask in targets.items():
         out[column] = out[column].astype("object")
         out.loc[mask, column] = SUPPRESSED_DERIVED
     for column, mask in small.items():
         out.loc[mask, column] = f"<{threshold}"
+    for column, mask in complementary.items():
+        out.loc[mask, column] = SUPPRESSED_DERIVED
     return out

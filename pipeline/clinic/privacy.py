@@ -27,6 +27,7 @@ from pipeline.errors import PipelineError
 log = logging.getLogger(__name__)
 
 KEY_ENV = "PIPELINE_CLINIC_KEY_FILE"
+DEFAULT_KEY_PATH = config.DEFAULT_CLINIC_KEY_FILE
 KEY_BYTES = 32
 
 
@@ -102,19 +103,41 @@ def key_path() -> Path:
     return config.clinic_key_file()
 
 
+def git_work_tree(path: Path) -> Path | None:
+    """The git working tree holding `path` (a folder at or above it with a .git entry), if any.
+
+    A .git folder marks a repository, a .git file a linked worktree or submodule; both count.
+    """
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _refuse_inside_repository(path: Path) -> None:
+    """Refuse a key path inside a git working tree or the project, where it could be committed."""
+    where = git_work_tree(path.parent)
+    if where is None:
+        for root in {project_root(), project_root(Path(__file__).parent)} - {None}:
+            if path.is_relative_to(root):
+                where = root
+    if where is not None:
+        raise PipelineError(
+            f"the clinic key file {path} would be inside the git working tree {where} (or the "
+            f"project folder), where it could be committed and would then unmask every patient "
+            f"pseudonym; keep it outside any repository, e.g. at the default "
+            f"{DEFAULT_KEY_PATH} (unset {KEY_ENV} or point it there)"
+        )
+
+
 def load_or_create_key(path: Path | None = None) -> bytes:
     """The pseudonymisation key, created (32 random bytes, file mode 0600) on first use.
 
-    Refuses a key inside the project folder (it must never be committed) and a key file that
-    others may read.
+    Refuses a key inside a git working tree or the project folder (it must never be
+    committed) and a key file that others may read.
     """
     path = (path or key_path()).expanduser().resolve()
-    root = project_root()
-    if root is not None and path.is_relative_to(root):
-        raise PipelineError(
-            f"the clinic key file {path} is inside the project folder {root}; keep it outside "
-            f"the repository (set {KEY_ENV} to another path)"
-        )
+    _refuse_inside_repository(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:

@@ -9,8 +9,10 @@ that go backwards in date order).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +44,7 @@ class Problem:
     column: str | None
     field: str | None
     message: str
+    kind: str = "invalid"  # what is wrong, in a few words, for counting problems by kind
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", column '{self.column}'" if self.column else "")
@@ -50,11 +53,13 @@ class Problem:
 
 @dataclass
 class ValidationResult:
-    """The typed valid rows (with `source_row`), every problem, and the number of rows read."""
+    """The typed valid rows (with `source_row`), every problem, the number of rows read, and
+    each mapped field's export header."""
 
     sessions: pd.DataFrame
     problems: list[Problem]
     n_rows: int
+    columns: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def invalid_rows(self) -> list[int]:
@@ -62,19 +67,101 @@ class ValidationResult:
         return sorted({p.row for p in self.problems})
 
 
-class ClinicValidationError(PipelineError):
-    """An export with invalid rows was refused as a whole; `problems` lists them all."""
+PROBLEMS_SHOWN = 50
 
-    def __init__(self, export: str, problems: list[Problem], n_rows: int) -> None:
+
+def problem_summary(problems: list[Problem]) -> str:
+    """Problems counted by column and kind, largest first ("'Route' unknown code: 20,000")."""
+    counts: dict[tuple[str, str], int] = {}
+    for p in problems:
+        key = (p.column or "(row)", p.kind)
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return "; ".join(f"'{column}' {kind}: {n:,}" for (column, kind), n in ranked)
+
+
+class ClinicValidationError(PipelineError):
+    """An export with invalid rows was refused as a whole; `problems` lists them all.
+
+    The message lists at most PROBLEMS_SHOWN problems; past that it counts them by column and
+    kind and names `report_path`, where the caller has written every one.
+    """
+
+    def __init__(
+        self, export: str, problems: list[Problem], n_rows: int, report_path: Path | None = None
+    ) -> None:
         self.problems = problems
+        self.report_path = report_path
         rows = len({p.row for p in problems})
-        lines = "\n".join(f"  {p}" for p in problems)
+        shown = problems[:PROBLEMS_SHOWN]
+        lines = "\n".join(f"  {p}" for p in shown)
+        if len(problems) > len(shown):
+            where = (
+                f"every problem is listed in {report_path}"
+                if report_path is not None
+                else "the rest are not listed here"
+            )
+            lines += (
+                f"\n  ... and {len(problems) - len(shown):,} more ({where}). All problems by "
+                f"column and kind: {problem_summary(problems)}"
+            )
         super().__init__(
-            f"{export}: {len(problems)} problem{'s' if len(problems) != 1 else ''} in {rows} of "
-            f"{n_rows} rows (rows counted as in the file, the header is row 1); nothing was "
-            f"loaded. Fix them, or use --skip-invalid to load the valid rows and write the "
-            f"invalid ones to a report:\n{lines}"
+            f"{export}: {len(problems):,} problem{'s' if len(problems) != 1 else ''} in "
+            f"{rows:,} of {n_rows:,} rows (rows counted as in the file, the header is row 1); "
+            f"nothing was loaded. Fix them, or use --skip-invalid to load the valid rows and "
+            f"write the invalid ones to a report:\n{lines}"
         )
+
+
+# --- which cell values a message may repeat -----------------------------------------------
+
+HIDDEN = " (not shown: it could identify a patient)"
+_SHORT_NUMBER = re.compile(r"[-+]?\d{1,3}(?:\.\d+)?")
+_DATE_LIKE = re.compile(r"\d{1,4}(?:[-/. ]\d{1,4}){1,2}")
+
+
+class Echo:
+    """Decides which raw cell values a message may repeat: none that could be a patient id.
+
+    A shifted export can put patient ids in any column, so a value is shown only when it has
+    the shape its field expects of a harmless value (a word without digits; a number of at
+    most three digits; a date with separators) and it is not a value of the id column. Numbers
+    are never shown when the id column itself holds short numbers.
+    """
+
+    def __init__(self, id_values: pd.Series | None) -> None:
+        cells = id_values if id_values is not None else pd.Series([], dtype=str)
+        self.ids = {str(c).strip().lower() for c in cells if str(c).strip()}
+        self.numbers = not any(_SHORT_NUMBER.fullmatch(v) for v in self.ids)
+
+    def _free(self, text: str) -> bool:
+        return text.strip().lower() not in self.ids
+
+    def word(self, text: object) -> str | None:
+        """`text` when it holds no digit and is not a patient id, else None."""
+        text = str(text).strip()
+        ok = len(text) <= 40 and not any(ch.isdigit() for ch in text) and self._free(text)
+        return text if ok else None
+
+    def number(self, text: object) -> str | None:
+        """`text` when it is a number of at most three digits and cannot be a patient id."""
+        text = str(text).strip()
+        ok = self.numbers and bool(_SHORT_NUMBER.fullmatch(text)) and self._free(text)
+        return text if ok else None
+
+    def cell(self, text: object) -> str | None:
+        """`text` as a word or a short number, whichever it is, when it cannot be an id."""
+        return self.word(text) or self.number(text)
+
+    def date(self, text: object) -> str | None:
+        """`text` when it is written like a date (digits and separators) and is not an id."""
+        text = str(text).strip()
+        return text if _DATE_LIKE.fullmatch(text) and self._free(text) else None
+
+
+def quoted(shown: str | None, then: str) -> str:
+    """The value quoted before `then` when it may be shown, else "the value" and why not."""
+    return f"'{shown}' {then}" if shown is not None else f"the value {then}{HIDDEN}"
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -95,6 +182,84 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+OTHER_DELIMITERS = (";", "\t", "|", ",")
+FORMULA_CELLS_SHOWN = 5
+
+
+def _delimiter_setting(delimiter: str) -> str:
+    """The TOML line that sets a delimiter ('delimiter = ";"', 'delimiter = "\\t"')."""
+    return 'delimiter = "\\t"' if delimiter == "\t" else f'delimiter = "{delimiter}"'
+
+
+def _check_delimiter(path: Path, mapping: Mapping) -> None:
+    """Refuse a CSV whose header is split by another character than the mapping's, saying
+    which `delimiter` setting reads it (the header must then split into mapped columns)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = handle.readline().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        return  # reading the whole file reports it
+    if mapping.delimiter in header:
+        return
+    known = {normalise_header(h) for names in mapping.headers.values() for h in names}
+    for other in OTHER_DELIMITERS:
+        if other == mapping.delimiter or other not in header:
+            continue
+        cells = [normalise_header(h.strip('"')) for h in header.split(other)]
+        if sum(cell in known for cell in cells) >= 2:
+            shown = "\\t" if other == "\t" else other
+            setting = _delimiter_setting(other)
+            raise PipelineError(
+                f"{path}: the cells are separated by '{shown}', not "
+                f"'{mapping.delimiter}' as {mapping.source} expects; set {setting} under "
+                f"[options] in a copy of the mapping and pass it with --mapping"
+            )
+
+
+def _uncached_formulas(path: Path, sheet: str | int) -> None:
+    """Refuse a workbook whose formula cells were saved without their values (they would read
+    as empty), naming the sheet, the first cells and how many there are."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    formulas_book = load_workbook(path, read_only=True, data_only=False)
+    values_book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        names = formulas_book.sheetnames
+        if sheet not in names and not (isinstance(sheet, int) and 0 <= sheet < len(names)):
+            return  # reading the sheet says it is not there
+        name = sheet if isinstance(sheet, str) else names[sheet]
+        formulas = {
+            (cell.row, cell.column)
+            for row in formulas_book[name].iter_rows()
+            for cell in row
+            if getattr(cell, "data_type", None) == "f"
+        }
+        if not formulas:
+            return
+        values = {
+            (cell.row, cell.column): cell.value
+            for row in values_book[name].iter_rows()
+            for cell in row
+            if getattr(cell, "row", None) is not None
+        }
+        empty = sorted(cell for cell in formulas if values.get(cell) is None)
+    finally:
+        formulas_book.close()
+        values_book.close()
+    if empty:
+        cells = [f"{get_column_letter(c)}{r}" for r, c in empty]
+        first = ", ".join(cells[:FORMULA_CELLS_SHOWN])
+        extra = len(cells) - FORMULA_CELLS_SHOWN
+        more = f" and {extra:,} more" if extra > 0 else ""
+        raise PipelineError(
+            f"{path}: sheet '{name}' has {len(cells):,} formula cells saved without their "
+            f"values ({first}{more}), which would load as empty; open the workbook in Excel or "
+            f"LibreOffice and save it (so the values are stored with the formulas), or export "
+            f"the sheet as CSV"
+        )
+
+
 def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
     """The export as text cells under its own headers; the index is the file row (header = 1).
 
@@ -106,12 +271,14 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
+            _check_delimiter(path, mapping)
             grid = pd.read_csv(
                 path, header=None, dtype=str, keep_default_na=False, na_filter=False,
                 sep=mapping.delimiter,
                 skip_blank_lines=False, encoding="utf-8-sig",
             )  # fmt: skip
         elif suffix in EXCEL_SUFFIXES:
+            _uncached_formulas(path, mapping.sheet)
             grid = pd.read_excel(
                 path, sheet_name=mapping.sheet, header=None, dtype=object, engine="openpyxl"
             )
@@ -137,7 +304,10 @@ def read_export(path: str | Path, mapping: Mapping) -> pd.DataFrame:
         if suffix in EXCEL_SUFFIXES:
             raise PipelineError(f"{path} is not a readable .xlsx workbook: {error}") from None
         raise
-    grid = grid.map(_cell_text)
+    if suffix == ".csv":  # already text: only the surrounding spaces go
+        grid = grid.apply(lambda column: column.str.strip())
+    else:
+        grid = grid.map(_cell_text)
     if grid.empty:
         raise PipelineError(f"{path} is empty: expected a header row and one row per session")
     headers = [str(h).strip() for h in grid.iloc[0]]
@@ -192,7 +362,7 @@ def _parse_date(text: str, formats: tuple[str, ...]) -> date | None:
 
 
 def _parse_columns(
-    raw: pd.DataFrame, mapping: Mapping, columns: dict[str, str]
+    raw: pd.DataFrame, mapping: Mapping, columns: dict[str, str], echo: Echo
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Typed columns for each mapped field; cells that cannot be parsed become problems."""
     problems: list[Problem] = []
@@ -211,22 +381,23 @@ def _parse_columns(
             parsed = present.map(lambda c: _parse_date(c, mapping.date_formats))
             for row in parsed[parsed.isna()].index:
                 formats = " or ".join(_readable_format(f) for f in mapping.date_formats)
-                message = (
-                    f"'{present[row]}' is not a date in the form {formats} (set date_formats "
-                    "in the mapping if your system writes dates differently)"
+                message = quoted(
+                    echo.date(present[row]),
+                    f"is not a date in the form {formats} (set date_formats in the mapping if "
+                    "your system writes dates differently)",
                 )
-                problems.append(Problem(row, header, field, message))
+                problems.append(Problem(row, header, field, message, "not a date"))
             typed[field] = pd.to_datetime(parsed.reindex(raw.index)).astype("datetime64[s]")
         elif spec.kind in ("number", "integer"):
             numbers = pd.to_numeric(present, errors="coerce")
             for row in numbers[numbers.isna()].index:
-                problems.append(Problem(row, header, field, f"'{present[row]}' is not a number"))
+                message = quoted(echo.cell(present[row]), "is not a number")
+                problems.append(Problem(row, header, field, message, "not a number"))
             if spec.kind == "integer":
                 fractional = numbers.notna() & (numbers % 1 != 0)
                 for row in numbers[fractional].index:
-                    problems.append(
-                        Problem(row, header, field, f"'{present[row]}' is not a whole number")
-                    )
+                    message = quoted(echo.number(present[row]), "is not a whole number")
+                    problems.append(Problem(row, header, field, message, "not a whole number"))
                 numbers = numbers.where(~fractional)
                 typed[field] = numbers.reindex(raw.index).astype("Float64").astype("Int64")
             else:
@@ -234,9 +405,9 @@ def _parse_columns(
         elif spec.kind == "boolean":
             codes = present.map(lambda c: mapping.code_for("boolean", c))
             for row in codes[codes.isna()].index:
-                problems.append(Problem(row, header, field,
-                    f"'{present[row]}' is not yes or no (accepted: "
-                    f"{sorted(mapping.values['boolean'])})"))  # fmt: skip
+                problems.append(Problem(row, header, field, quoted(echo.cell(present[row]),
+                    f"is not yes or no (accepted: {sorted(mapping.values['boolean'])})"),
+                    "not yes or no"))  # fmt: skip
             typed[field] = (
                 (codes.reindex(raw.index) == "yes")
                 .astype("boolean")
@@ -343,23 +514,45 @@ def session_schema(fields: set[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=_row_checks(fields), strict=True)
 
 
-def _row_message(check: str, row: pd.Series) -> tuple[str, str]:
-    """(field to blame, message) for a failed row check."""
+def _row_message(check: str, row: pd.Series, cells: pd.Series) -> tuple[str, str]:
+    """(field to blame, message) for a failed row check; `cells` are the raw shown cells."""
     if check == "row:drug_route":
         return "drug", (f"{row['drug']} does not go with route {row['route']} "
                         f"(IV gives ketamine, intranasal gives esketamine)")  # fmt: skip
     if check == "row:unit_route":
         return "dose_unit", f"intranasal doses are in mg, not {row['dose_unit']}"
     if check == "row:dose":
-        return "dose", (f"{row['dose']:g} {row['dose_unit']} is outside 0 (exclusive) to "
-                        f"{MAX_DOSE[row['dose_unit']]:g} {row['dose_unit']}")  # fmt: skip
+        unit = row["dose_unit"]
+        dose = f"{cells['dose']} {unit}" if cells.get("dose") is not None else f"the dose{HIDDEN}"
+        return "dose", f"{dose} is outside 0 (exclusive) to {MAX_DOSE[unit]:g} {unit}"
     when = check.rsplit("_", 1)[1]
-    return f"sbp_{when}", (f"systolic {row[f'sbp_{when}']} is not above diastolic "
-                           f"{row[f'dbp_{when}']}")  # fmt: skip
+    sbp, dbp = cells.get(f"sbp_{when}"), cells.get(f"dbp_{when}")
+    if sbp is None or dbp is None:
+        return f"sbp_{when}", f"the systolic pressure is not above the diastolic{HIDDEN}"
+    return f"sbp_{when}", f"systolic {sbp} is not above diastolic {dbp}"
+
+
+CHECK_KINDS = {
+    "row:drug_route": "drug does not go with route",
+    "row:unit_route": "unit does not go with route",
+    "row:dose": "dose out of range", "row:bp_pre": "systolic not above diastolic",
+    "row:bp_post": "systolic not above diastolic", "not_nullable": "required but empty",
+    "range": "out of range", "codes": "unknown code", "future": "date in the future",
+    "early": "date too early",
+}  # fmt: skip
+
+
+def kind_of(check: str) -> str:
+    """What a failed schema check means, in a few words."""
+    return CHECK_KINDS.get(check) or CHECK_KINDS.get(check.rsplit(":", 1)[-1], check)
 
 
 def _schema_problems(
-    typed: pd.DataFrame, columns: dict[str, str], already: set[tuple[int, str]]
+    typed: pd.DataFrame,
+    raw: pd.DataFrame,
+    columns: dict[str, str],
+    already: set[tuple[int, str]],
+    echo: Echo,
 ) -> list[Problem]:
     """Run the pandera schema lazily and turn each failure into a Problem."""
     try:
@@ -370,20 +563,34 @@ def _schema_problems(
         return []
     problems = []
     seen: set[tuple[int, str]] = set()
-    for case in cases.itertuples(index=False):
-        if case.index is None or (isinstance(case.index, float) and math.isnan(case.index)):
-            raise PipelineError(
-                f"the clinic schema could not check column {case.column}: {case.failure_case}"
-            )
-        row = int(case.index)
-        check = str(case.check)
+    by_column: dict[str, dict] = {}
+
+    def cell_at(row: int, field: str) -> str:
+        header = columns[field]
+        if header not in by_column:
+            by_column[header] = raw[header].to_dict()
+        return by_column[header][row]
+
+    failures = zip(
+        cases["index"].tolist(), cases["check"].astype(str).tolist(),
+        cases["column"].tolist(), cases["failure_case"].tolist(), strict=True,
+    )  # fmt: skip
+    for index, check, column, failure_case in failures:
+        if index is None or (isinstance(index, float) and math.isnan(index)):
+            raise PipelineError(f"the clinic schema could not check column {column} ({check})")
+        row = int(index)
         if check.startswith("row:"):
             if (row, check) in seen:
                 continue
             seen.add((row, check))
-            field, message = _row_message(check, typed.loc[row])
+            shown = {
+                f: echo.number(cell_at(row, f))
+                for f in ("dose", "sbp_pre", "dbp_pre", "sbp_post", "dbp_post")
+                if f in columns
+            }
+            field, message = _row_message(check, typed.loc[row], pd.Series(shown, dtype=object))
         elif check == "not_nullable":
-            field = str(case.column)
+            field = str(column)
             if (row, field) in already:
                 continue  # the cell could not be parsed: already reported
             message = f"{_label(field)} is required but empty"
@@ -391,59 +598,75 @@ def _schema_problems(
                 message += " (PHQ-9 before each session is the course baseline and trajectory)"
         elif check.startswith("dtype"):
             raise PipelineError(
-                f"the clinic schema found column {case.column} of the wrong type: {check}"
+                f"the clinic schema found column {column} of the wrong type: {check}"
             )
         else:
             field, kind = check.split(":")
-            value = case.failure_case
+            cell = cell_at(row, field)
             if kind == "range":
                 spec = FIELDS[field]
-                shown = f"{value:g}" if isinstance(value, float) else str(value)
-                message = f"{_label(field)} is {shown}, outside {spec.low:g}-{spec.high:g}"
+                shown = echo.number(cell)
+                message = (f"{_label(field)} is {shown + ', ' if shown else ''}outside "
+                           f"{spec.low:g}-{spec.high:g}{'' if shown else HIDDEN}")  # fmt: skip
             elif kind == "codes":
                 codes = " or ".join(VOCABULARIES[FIELDS[field].vocabulary])
-                message = (f"'{value}' is not a known {_label(field)} (expected {codes}, or a "
-                           "synonym listed in the mapping's [values] tables)")  # fmt: skip
-            elif kind == "future":
-                message = f"session date {pd.Timestamp(value).date()} is in the future"
+                message = quoted(echo.word(cell), f"is not a known {_label(field)} (expected "
+                                 f"{codes}, or a synonym listed in the mapping's [values] "
+                                 "tables)")  # fmt: skip
             else:
-                message = f"session date {pd.Timestamp(value).date()} is before {EARLIEST_SESSION}"
-        problems.append(Problem(row, columns[field], field, message))
+                day = (f"{pd.Timestamp(failure_case).date()} " if echo.date(cell)
+                       else "")  # fmt: skip
+                when = "is in the future" if kind == "future" else f"is before {EARLIEST_SESSION}"
+                message = f"session date {day}{when}{'' if day else HIDDEN}"
+        problems.append(Problem(row, columns[field], field, message, kind_of(check)))
     return problems
 
 
 # --- checks across rows -------------------------------------------------------------------
 
 
-def _cross_row_problems(typed: pd.DataFrame, columns: dict[str, str]) -> list[Problem]:
+def _cross_row_problems(
+    typed: pd.DataFrame, raw: pd.DataFrame, columns: dict[str, str], echo: Echo
+) -> list[Problem]:
     """Duplicate sessions (same patient and date) and session numbers going backwards."""
     problems = []
-    keyed = typed.dropna(subset=["patient_id", "session_date"])
-    first_row: dict[tuple, int] = {}
-    duplicates = set()
-    for row, patient, day in zip(
-        keyed.index, keyed["patient_id"], keyed["session_date"], strict=True
-    ):
-        earlier = first_row.setdefault((patient, day), row)
-        if earlier != row:
-            duplicates.add(row)
-            problems.append(Problem(row, columns["session_date"], "session_date",
-                f"a second session for the same patient on {day.date()} (row {earlier}): "
-                "a duplicate session"))  # fmt: skip
-    ordered = keyed.drop(index=list(duplicates)).dropna(subset=["session_number", "route"])
-    ordered = ordered.assign(_row=ordered.index).sort_values(["session_date", "_row"])
-    for (_, route), group in ordered.groupby(["patient_id", "route"], sort=False):
-        previous = None
-        for row, number, day in zip(
-            group.index, group["session_number"], group["session_date"], strict=True
-        ):
-            if previous is not None and number <= previous[1] and number != 1:
-                problems.append(Problem(row, columns["session_number"], "session_number",
-                    f"session number {number} on {day.date()} comes after session "
-                    f"{previous[1]} on {previous[2].date()} (row {previous[0]}) for the same "
-                    f"patient and route {route}: numbers must increase with the date, and 1 "
-                    "starts a new course"))  # fmt: skip
-            previous = (row, number, day)
+
+    def day_of(row: int) -> str:
+        shown = echo.date(raw.at[row, columns["session_date"]])
+        return f"on {typed.at[row, 'session_date'].date()}" if shown else "on a date not shown"
+
+    def number_of(row: int, word: str = "session number") -> str:
+        shown = echo.number(raw.at[row, columns["session_number"]])
+        return f"{word} {shown}" if shown else f"a {word}"
+
+    keyed = typed.dropna(subset=["patient_id", "session_date"]).assign(_row=lambda f: f.index)
+    first = keyed.groupby(["patient_id", "session_date"], sort=False)["_row"].transform("min")
+    repeated = keyed[first != keyed["_row"]]
+    for row, earlier in zip(repeated.index, first[repeated.index], strict=True):
+        problems.append(Problem(row, columns["session_date"], "session_date",
+            f"a second session for the same patient {day_of(row)} (row {earlier}): "
+            "a duplicate session", "duplicate session"))  # fmt: skip
+    ordered = keyed.drop(index=repeated.index).dropna(subset=["session_number", "route"])
+    ordered = ordered.sort_values(["patient_id", "route", "session_date", "_row"])
+    same_course = (ordered["patient_id"] == ordered["patient_id"].shift()) & (
+        ordered["route"] == ordered["route"].shift()
+    )
+    previous_number = ordered["session_number"].shift()
+    backwards = (
+        same_course
+        & (ordered["session_number"] <= previous_number).fillna(False)
+        & (ordered["session_number"] != 1)
+    )
+    previous_row = ordered["_row"].shift()
+    for row in ordered.index[backwards.to_numpy(dtype=bool)]:
+        route = ordered.at[row, "route"]
+        route_name = f" {route}" if route in VOCABULARIES["route"] else ""
+        before = int(previous_row[row])
+        problems.append(Problem(row, columns["session_number"], "session_number",
+            f"{number_of(row)} {day_of(row)} comes after {number_of(before, 'session')} "
+            f"{day_of(before)} (row {before}) for the same patient and route{route_name}: "
+            "numbers must increase with the date, and 1 starts a new course",
+            "session number out of order"))  # fmt: skip
     return problems
 
 
@@ -451,12 +674,13 @@ def validate_export(
     raw: pd.DataFrame, mapping: Mapping, columns: dict[str, str]
 ) -> ValidationResult:
     """Parse and check every mapped cell of an export; nothing stops at the first problem."""
-    typed, problems = _parse_columns(raw, mapping, columns)
+    echo = Echo(raw[columns["patient_id"]] if "patient_id" in columns else None)
+    typed, problems = _parse_columns(raw, mapping, columns, echo)
     unparsed = {(p.row, p.field) for p in problems}
-    problems += _schema_problems(typed, columns, unparsed)
-    problems += _cross_row_problems(typed, columns)
+    problems += _schema_problems(typed, raw, columns, unparsed, echo)
+    problems += _cross_row_problems(typed, raw, columns, echo)
     order = {field: i for i, field in enumerate(FIELDS)}
     problems.sort(key=lambda p: (p.row, order.get(p.field, len(order))))
     bad = {p.row for p in problems}
     sessions = typed.drop(index=list(bad)).assign(source_row=lambda f: f.index.astype("int64"))
-    return ValidationResult(sessions.reset_index(drop=True), problems, len(raw))
+    return ValidationResult(sessions.reset_index(drop=True), problems, len(raw), dict(columns))

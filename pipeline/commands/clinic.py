@@ -26,7 +26,8 @@ def register(subparsers) -> None:
 
     imp = commands.add_parser(
         "import",
-        help="validate, pseudonymise and load a clinic export (.csv or .xlsx, one row per session)",
+        help="validate, pseudonymise and add a clinic export (.csv or .xlsx, one row per session; "
+        "monthly exports go on top of the sessions already stored)",
     )
     imp.add_argument("path", type=Path, help="the export file")
     imp.add_argument(
@@ -38,7 +39,13 @@ def register(subparsers) -> None:
     )  # fmt: skip
     imp.add_argument(
         "--report", type=Path,
-        help="where --skip-invalid writes invalid rows (default: EXPORT.invalid_rows.csv)",
+        help="where --skip-invalid writes the invalid rows, and a refusal with more than 50 "
+        "problems lists them all (default: EXPORT.invalid_rows.csv beside the export)",
+    )  # fmt: skip
+    imp.add_argument(
+        "--replace", action="store_true",
+        help="replace stored sessions (same patient and date) that this export changes; without "
+        "it such an import is refused and the changed sessions are listed by file row",
     )  # fmt: skip
     imp.add_argument(
         "--db", help="warehouse path (default: PIPELINE_DB or warehouse/evidence.duckdb)"
@@ -56,7 +63,8 @@ def register(subparsers) -> None:
     )
     met.add_argument(
         "--suppress", action="store_true",
-        help="suppress counts below 11 (and rates from them), as for anything shown to patients",
+        help="suppress counts below 11, the rates from them and any count that would give one "
+        "away through a total, as for anything shown to patients",
     )  # fmt: skip
     met.set_defaults(func=run_metrics)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -67,13 +75,15 @@ def run_import(args: argparse.Namespace) -> int:
 
     report = args.report or load.default_report_path(args.path)
     # Everything is checked before the warehouse is opened, so a refused export changes nothing.
-    raw, mapping, checked = load.check_file(args.path, args.mapping, skip_invalid=args.skip_invalid)
+    raw, mapping, checked = load.check_file(
+        args.path, args.mapping, skip_invalid=args.skip_invalid, report_path=report
+    )
     con = warehouse.connect(resolve_db_path(args.db))
     try:
         summary = load.import_frame(
             con, raw, mapping, source_name=args.path.name,
             source_sha256=file_sha256(args.path), skip_invalid=args.skip_invalid,
-            report_path=report, checked=checked,
+            report_path=report, checked=checked, replace=args.replace,
         )  # fmt: skip
     finally:
         con.close()
