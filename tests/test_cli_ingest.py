@@ -420,9 +420,11 @@ def test_each_post_ingest_step_reports_once(offline, tmp_path, caplog, monkeypat
     reports = [
         [line for line in lines if "(re)extracted" in line or "articles processed" in line],
         [line for line in lines if "synthetic demo clinic data" in line],
+        [line for line in lines if line.startswith("registry run")],
+        [line for line in lines if "registry cross-check" in line],
         [line for line in lines if "marts refreshed" in line],
     ]
-    assert [len(r) for r in reports] == [1, 1, 1], reports
+    assert [len(r) for r in reports] == [1, 1, 1, 1, 1], reports
     order = [lines.index(r[0]) for r in reports]
     assert order == sorted(order)  # in the order the steps ran
     assert len(lines) == len(set(lines)), lines

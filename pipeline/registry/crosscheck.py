@@ -495,7 +495,7 @@ def refresh_crosscheck(con) -> dict[str, int]:
             "SELECT status, count(*) FROM marts.registry_crosscheck GROUP BY status"
         ).fetchall()
     )
-    log.info(
+    log.debug(  # reported by whoever asked: the marts refresh or the registry command
         "registry cross-check: %d effects agree, %d differ, %d have no registry counterpart",
         counts.get("agrees", 0), counts.get("differs", 0), counts.get("no_counterpart", 0),
     )  # fmt: skip

@@ -138,7 +138,7 @@ def ingest_registry_snapshot(con, snapshot: RegistrySnapshot) -> RegistryRunSumm
         _finish(con, summary, "failed", str(error))
         raise
     _finish(con, summary, "completed")
-    log.info(summary.sentence())
+    log.debug(summary.sentence())  # the command, or the ingest's step runner, reports it once
     return summary
 
 
@@ -236,7 +236,7 @@ def ingest_registry_live(
     store.refresh_links(con)
     refresh_crosscheck(con)
     _finish(con, summary, "completed")
-    log.info(summary.sentence())
+    log.debug(summary.sentence())  # the command, or the ingest's step runner, reports it once
     return summary
 
 
