@@ -141,7 +141,7 @@ def test_claims_command_text_states_its_basis(annotated_db, capsys):
     assert out.startswith("Checked against the ")
     assert "verified effect(s) only" in out
     assert "[not_found] " + CLINIC_COPY in out
-    assert "3 claim(s) in 9 sentence(s): 1 supported, 1 contradicted, 1 not found" in out
+    assert "9 sentence(s): 1 supported, 1 contradicted, 1 not found, 6 with no claim" in out
 
 
 def test_claims_command_missing_file_is_a_clear_error(annotated_db, capsys, tmp_path):

@@ -200,7 +200,9 @@ def test_page_is_self_contained(all_verified):
 def test_approval_statement_is_dated_and_sourced(db):
     html_text = sheet.render_html(build(db))
     assert "approved esketamine nasal spray" in html_text
-    assert "dated 2019-03-05" in html_text and "US Food and Drug Administration" in html_text
+    assert "last checked 2026-12-07" in html_text and "US Food and Drug Administration" in html_text
+    assert "not approved by the FDA for depression" in html_text
+    assert "monotherapy" not in html_text or "January 2025" in html_text
 
 
 @pytest.mark.parametrize(

@@ -20,12 +20,12 @@ def register(subparsers) -> None:
     commands = parser.add_subparsers(title="claims commands", metavar="WHAT")
     check = commands.add_parser(
         "check",
-        help="supported / contradicted / not_found for each sentence stating a number, a study "
-        "or a comparison",
+        help="supported / contradicted / not_found / no_claim for every sentence, in order",
         description=(
-            "Reads free text (use - for stdin) and checks each claim against the verified "
-            "effects (those a person checked); --include-unreviewed checks against every "
-            "extracted effect instead."
+            "Reads free text or an HTML page (its visible text; use - for stdin) and gives every "
+            "sentence a verdict: claims against the verified effects (those a person checked), "
+            "regulatory sentences against the bundled facts file; --include-unreviewed checks "
+            "against every extracted effect instead."
         ),
     )
     check.add_argument("file", help="a text file, or - for standard input")
@@ -35,6 +35,7 @@ def register(subparsers) -> None:
         action="store_true",
         help="also count extracted effects no person has verified (not for patient materials)",
     )
+    check.add_argument("--quiet", action="store_true", help="no progress bar on long texts")
     check.add_argument("--db", help="the warehouse (default: PIPELINE_DB or warehouse/)")
     check.set_defaults(func=run_check)
     parser.set_defaults(func=lambda args: _usage(parser))
@@ -58,9 +59,14 @@ def _read(name: str) -> str:
 
 def run_check(args: argparse.Namespace) -> int:
     text = _read(args.file)
+    if claims.looks_like_html(text, args.file):
+        text = claims.visible_text(text)
     con = warehouse.connect(resolve_db_path(args.db), read_only=True)
     try:
-        report = claims.check_text(con, text, include_unreviewed=args.include_unreviewed)
+        report = claims.check_text(
+            con, text, include_unreviewed=args.include_unreviewed, html=False,
+            progress=len(text) >= 200_000 and not args.quiet,
+        )  # fmt: skip
     finally:
         con.close()
     if args.json:

@@ -13,11 +13,9 @@ import json
 import logging
 import math
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
@@ -286,10 +284,19 @@ def warehouse_version(con) -> tuple[int, str | None]:
     return version, row[0] if row else None
 
 
-def load_approval() -> dict:
-    """The fixed, dated, cited regulatory statement bundled with the package."""
-    path = resources.files("pipeline") / "data" / "evidence" / "approval.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+def load_approval(today=None) -> dict:
+    """The regulatory paragraph, rendered from the bundled facts file with each fact's source
+    and the date it was last checked (and a notice when that is more than a year ago)."""
+    from pipeline.evidence import regulatory
+
+    facts = [f for f in regulatory.load_facts() if f.topic != "boxed_warning_history"]
+    today = today or warehouse.now().date()
+    return {
+        "statement": " ".join(fact.plain for fact in facts),
+        "facts": facts,
+        "last_checked": regulatory.last_checked(facts).isoformat(),
+        "stale": regulatory.stale_notice(facts, today),
+    }
 
 
 # --- statements -----------------------------------------------------------------------------
