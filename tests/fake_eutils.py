@@ -306,8 +306,12 @@ def serve(fake: FakeEutils) -> Iterator[str]:
         thread.join(5)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Poll until `condition()` holds (for cross-process tests); False on timeout."""
+def wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> bool:
+    """Poll until `condition()` holds (for cross-process tests); False on timeout.
+
+    The timeout is generous: a child process that imports the package on a loaded machine can
+    take tens of seconds to start; a condition that holds returns at once.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
