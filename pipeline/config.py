@@ -157,18 +157,19 @@ def settings_for_children(**values: str | None) -> Iterator[None]:
             raise KeyError(f"{name} is not a setting listed in pipeline.config.SETTINGS")
     saved = {name: os.environ.get(name) for name in values}
     try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _put_environment(values)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _put_environment(saved)
+
+
+def _put_environment(values: dict[str, str | None]) -> None:
+    """Set each variable to its value; None removes it."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def ctgov_base_url() -> str:
