@@ -297,3 +297,18 @@ def test_review_help_documents_the_correction_form(capsys):
     assert "c FIELD=VALUE; FIELD=VALUE; note=TEXT" in help_text
     assert "arm, comparator, subgroup, timepoint" in help_text
     assert "n (a positive whole number)" in help_text
+
+
+def test_the_marts_read_the_corrected_values(con):
+    from pipeline import marts
+
+    effects = review.current_effects(con)
+    rate = effects[(effects.kind == "relapse_rate") & (effects.value == 45.3)].iloc[0]
+    before = marts.trial_arm_rates(con).set_index("effect_id").loc[rate.effect_id]
+    assert before.arm == rate.arm and before.arm_role != "comparator"
+    fields, _ = corrections.parse_line("arm=placebo nasal spray; timepoint=week 16")
+    corrections.record_corrections(con, rate.effect_id, fields, "Dr A")
+    after = marts.trial_arm_rates(con).set_index("effect_id").loc[rate.effect_id]
+    assert (after.arm, after.arm_role, after.timepoint, after.timepoint_days) == (
+        "placebo nasal spray", "comparator", "week 16", 112.0
+    )  # fmt: skip

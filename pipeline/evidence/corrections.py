@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipeline import warehouse
 from pipeline.errors import PipelineError, UsageError
-from pipeline.extract.store import read_effects
+from pipeline.extract.store import EFFECTS_READ_SQL, read_effects
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +171,12 @@ def current_corrections(con) -> pd.DataFrame:
     ).df()
 
 
-_CURRENT_EFFECTS_SQL = """
-    SELECT effect_id, pmid, extractor_version, kind, label, value, ci_low, ci_high, ci_level,
-           p, p_operator, se, n_events, n_total, arm, timepoint, scale,
-           start_offset AS "start", end_offset AS "end", quote, sentence, sentence_start,
-           comparator, subgroup, timepoint_days, corrected_fields
-    FROM marts.effects_current
+# read_effects' columns, the corrected fields from marts.effects_current, and the extra ones.
+_CURRENT_EFFECTS_SQL = f"""
+    SELECT e.* REPLACE (c.arm AS arm, c.timepoint AS timepoint, c.n_total AS n_total),
+           c.comparator, c.subgroup, c.timepoint_days, c.corrected_fields
+    FROM ({EFFECTS_READ_SQL}) e
+    JOIN marts.effects_current c USING (effect_id)
 """
 
 
@@ -191,9 +191,9 @@ def read_current_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFram
             effects[column] = None
         effects["corrected_fields"] = [[] for _ in range(len(effects))]
         return effects
-    where = "WHERE list_contains(?, pmid)" if pmids is not None else ""
+    where = "WHERE list_contains(?, e.pmid)" if pmids is not None else ""
     return con.execute(
-        f"{_CURRENT_EFFECTS_SQL} {where} ORDER BY pmid, start_offset, end_offset, kind, effect_id",
+        f"{_CURRENT_EFFECTS_SQL} {where} ORDER BY e.pmid, e.start, e.end, e.kind, e.effect_id",
         [list(pmids)] if pmids is not None else [],
     ).df()
 
