@@ -92,6 +92,7 @@ def test_a_corrected_timepoint_is_kept_in_days_when_it_reads_as_one(text, days):
         ("n=-3", "n must be a positive whole number, not '-3'"),
         ("n=12.5", "n must be a positive whole number, not '12.5'"),
         ("n=twelve", "n must be a positive whole number, not 'twelve'"),
+        ("n=2147483648", "n 2147483648 is larger than a warehouse count can hold"),
         ("arm=", "the correction of arm has no value"),
         ("arm placebo", "'arm placebo' is not field=value"),
         ("arm=a; arm=b", "arm is corrected twice"),
@@ -312,3 +313,19 @@ def test_the_marts_read_the_corrected_values(con):
     assert (after.arm, after.arm_role, after.timepoint, after.timepoint_days) == (
         "placebo nasal spray", "comparator", "week 16", 112.0
     )  # fmt: skip
+
+
+def test_the_summary_counts_applied_set_aside_and_orphaned_corrections(db, capsys):
+    con = warehouse.connect(db)
+    effect_id = hr_id(con)
+    others = [i for i in review.current_effects(con).effect_id if i != effect_id]
+    for target in (effect_id, others[0], others[1]):
+        corrections.record_corrections(con, target, corrections.parse_line("n=9")[0], "Dr A")
+    reextract(con, "2", ("0.29-0.84", "0.29-0.85"))  # the HR's quote changes
+    con.execute("DELETE FROM core.effects WHERE effect_id = ?", [others[1]])  # no longer there
+    assert corrections.correction_counts(con) == {"applied": 1, "set_aside": 1, "orphaned": 1}
+    con.close()
+    assert main(["review", "--db", str(db), "--summary"]) == 0
+    out = capsys.readouterr().out
+    assert "corrected fields: 1 applied, 1 set aside by a changed quote, 1 whose effect is no " \
+        "longer extracted" in out  # fmt: skip

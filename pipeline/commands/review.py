@@ -10,7 +10,7 @@ import sys
 from pipeline import config, warehouse
 from pipeline.config import resolve_db_path
 from pipeline.errors import PipelineError
-from pipeline.evidence import review
+from pipeline.evidence import corrections, review
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
             orphans = len(review.orphaned_reviews(con))
             if orphans:
                 print(f"decisions whose effect is no longer extracted: {orphans}")
+            fixed = corrections.correction_counts(con)
+            if any(fixed.values()):
+                print(
+                    f"corrected fields: {fixed['applied']} applied, {fixed['set_aside']} set aside "
+                    f"by a changed quote, {fixed['orphaned']} whose effect is no longer extracted"
+                )
             return 0
         reviewer = args.reviewer or config.reviewer() or getpass.getuser()
         queue = review.review_queue(con, args.pmid)

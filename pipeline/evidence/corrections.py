@@ -31,6 +31,7 @@ FIELDS: dict[str, str | None] = {
     "timepoint": "timepoint",
     "n": "n_total",
 }
+MAX_N = 2**31 - 1  # core.effects.n_total is an INTEGER
 EXTRA_COLUMNS = ["comparator", "subgroup", "timepoint_days", "corrected_fields"]
 
 
@@ -56,6 +57,8 @@ def parse_field(field: str, value: str) -> Correction:
     if name == "n":
         if not re.fullmatch(r"\d+", text) or int(text) <= 0:
             raise UsageError(f"n must be a positive whole number, not {text!r}")
+        if int(text) > MAX_N:
+            raise UsageError(f"n {text} is larger than a warehouse count can hold ({MAX_N})")
         return Correction(name, str(int(text)), n=int(text))
     if name == "timepoint":
         from pipeline.marts import timepoint_days  # the marts' reading, so that both agree
@@ -172,6 +175,19 @@ def current_corrections(con) -> pd.DataFrame:
 
 
 # read_effects' columns, the corrected fields from marts.effects_current, and the extra ones.
+def correction_counts(con) -> dict[str, int]:
+    """Corrections in force that apply, set aside by a changed quote, and orphaned (their
+    effect is no longer extracted: its span or kind changed)."""
+    if not has_corrections(con):
+        return {"applied": 0, "set_aside": 0, "orphaned": 0}
+    applied, set_aside, orphaned = con.execute(
+        "SELECT count(*) FILTER (WHERE applies), "
+        "count(*) FILTER (WHERE NOT applies AND current_quote IS NOT NULL), "
+        "count(*) FILTER (WHERE current_quote IS NULL) FROM core.effect_corrections_current"
+    ).fetchone()
+    return {"applied": applied, "set_aside": set_aside, "orphaned": orphaned}
+
+
 _CURRENT_EFFECTS_SQL = f"""
     SELECT e.* REPLACE (c.arm AS arm, c.timepoint AS timepoint, c.n_total AS n_total),
            c.comparator, c.subgroup, c.timepoint_days, c.corrected_fields
