@@ -5,6 +5,8 @@ by the effect's identity (sha1 of pmid|kind|start|end). A decision stores the va
 extractor version reviewed: when a later extraction of the same span gives a different value, CI
 or quote, the decision is flagged for re-review and no longer counts; an unchanged one is kept
 whatever the extractor version. Only verified, unflagged effects reach patient materials.
+Effects are read with reviewers' corrections applied (`pipeline.evidence.corrections`); a
+correction made on a quote that has changed since flags its effect in the same way.
 """
 
 from __future__ import annotations
