@@ -1,9 +1,10 @@
 """Synthesis marts: trial outcomes with effect sizes, trial arms' rates, pooled estimates.
 
-`trial_outcomes(con)` turns the extracted effects (core.effects) and trial facts
-(core.trial_facts) into one row per trial, outcome, timepoint, comparison and effect measure,
-with yi and vi computed by `pipeline.synthesis` and the effect ids they came from. Effects that
-cannot give a comparison (no CI, no n per arm, a rate without its comparator) are listed with
+`trial_outcomes(con)` turns the extracted effects (core.effects, with reviewers' corrections
+applied: marts.effects_current) and trial facts (core.trial_facts) into one row per trial,
+outcome, timepoint, comparison and effect measure, with yi and vi computed by
+`pipeline.synthesis` and the effect ids they came from. Effects that cannot give a comparison
+(no CI, no n per arm, a rate without its comparator) are listed with
 the reason, never dropped: every effect id of core.effects appears in some row.
 
 The functions compute from the core tables on every call (read-only, always current; the
@@ -27,6 +28,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from pipeline import synthesis, warehouse
+from pipeline.evidence.corrections import read_current_effects
 from pipeline.extract import direction_in_words
 from pipeline.extract.store import read_effects
 
@@ -536,7 +538,7 @@ def trial_outcomes(con) -> pd.DataFrame:
     """
     labels = study_labels(con)
     facts = read_trial_facts(con)
-    frame = build_trial_outcomes(read_effects(con), facts, labels)
+    frame = build_trial_outcomes(read_current_effects(con), facts, labels)
     frame = add_registry_outcomes(con, frame, facts, labels)
     retracted = set(labels.loc[labels["is_retracted"].fillna(False).astype(bool), "pmid"])
     hit = frame["pmid"].isin(retracted)
@@ -740,7 +742,7 @@ def arm_rates(outcomes_effects: pd.DataFrame, facts: dict[str, TrialFacts]) -> p
 
 def trial_arm_rates(con) -> pd.DataFrame:
     """Trial arms' rates (fraction 0-1) with n and Wilson CI where n is known, and study labels."""
-    table = arm_rates(read_effects(con), read_trial_facts(con))
+    table = arm_rates(read_current_effects(con), read_trial_facts(con))
     if table.empty:
         return table
     labels = study_labels(con).set_index("pmid")

@@ -172,3 +172,11 @@ def test_the_registry_results_are_shown_with_their_source(executed):
     literature = _outputs_text(nbformat.read(folder / "01_literature.ipynb", as_version=4))
     assert "**1 with no linked publication**, of which **1 have results posted**" in literature
     assert "NCT02422186 (results posted)" in literature
+
+
+def test_the_review_notebook_shows_corrections_made_on_a_copy(executed):
+    folder, _ = executed
+    text = _outputs_text(nbformat.read(folder / "04_review.ipynb", as_version=4))
+    assert "0 correction(s) in force, 0 set aside." in text
+    assert "Recorded 1 correction(s) and " in text and "on a copy (now deleted)" in text
+    assert "demonstration on a copy" in text  # the correction's note, from the copy's log

@@ -268,9 +268,9 @@ def test_interactive_review_reads_decisions_from_stdin(con):
     answers = io.StringIO("maybe\nv matches\nr wrong arm\ns\nq\n")
     out = io.StringIO()
     counts = review.interactive_review(con, queue, "Dr A", stdin=answers, stdout=out)
-    assert counts == {"verified": 1, "rejected": 1, "skipped": 1}
+    assert counts == {"verified": 1, "rejected": 1, "skipped": 1, "corrected": 0}
     text = out.getvalue()
-    assert "'maybe' is not one of v, r, s, q" in text
+    assert "'maybe' is not one of v, r, c, s, q" in text
     assert "»" in text and "[1/" in text
     statuses = review.effect_statuses(con).set_index("effect_id")
     first, second = queue.effect_id[0], queue.effect_id[1]
@@ -282,7 +282,7 @@ def test_interactive_review_stops_at_end_of_input(con):
     counts = review.interactive_review(
         con, review.review_queue(con), "Dr A", stdin=io.StringIO("v\n"), stdout=io.StringIO()
     )
-    assert counts == {"verified": 1, "rejected": 0, "skipped": 0}
+    assert counts == {"verified": 1, "rejected": 0, "skipped": 0, "corrected": 0}
 
 
 def test_review_command_records_decisions_fed_on_stdin(db, monkeypatch, capsys):

@@ -393,3 +393,53 @@ def test_cite_writes_to_a_file(db, tmp_path, capsys):
     out = tmp_path / "cites.txt"
     assert main(["evidence", "cite", "--pmid", "23982301", "--out", str(out), "--db", str(db)]) == 0
     assert "Murrough JW" in out.read_text(encoding="utf-8")
+
+
+def test_a_corrected_arm_is_said_and_shown_as_corrected_in_the_provenance(all_verified, tmp_path):
+    from pipeline.evidence import corrections
+
+    path, _ = all_verified
+    con = warehouse.connect(path, read_only=True)
+    effects = review.current_effects(con).set_index("effect_id")
+    con.close()
+    target = next(i for i in sheet.effect_ids_on(build(path)) if effects.loc[i, "arm"])
+    extracted = effects.loc[target, "arm"]
+    new_arm = f"{extracted} at 84 mg"  # names the same drug: the statement stays where it was
+    con = warehouse.connect(path)
+    corrections.record_corrections(
+        con, target, [corrections.Correction("arm", new_arm)], "Dr A", "per Table 2"
+    )
+    review.record_decision(con, target, review.VERIFIED, "Dr A")
+    corrected_on = corrections.correction_log(con).corrected_at.iloc[0].strftime("%Y-%m-%d")
+    con.close()
+    line = f"corrected by Dr A on {corrected_on}: arm was '{extracted}', now '{new_arm}'"
+
+    built = build(path)
+    statement = next(
+        s
+        for section in built.sections
+        for topic in section.topics
+        for study in topic.studies
+        for s in study.statements
+        if s.effect_id == target
+    )
+    assert statement.corrections == [line]
+    assert new_arm in statement.plain_text
+    others = [
+        s
+        for section in built.sections
+        for topic in section.topics
+        for study in topic.studies
+        for s in study.statements
+        if s.effect_id != target
+    ]
+    assert not any(s.corrections for s in others)
+
+    out = tmp_path / "out"
+    sheet.write_sheet(built, out)
+    page = lxml.html.fromstring((out / sheet.HTML_NAME).read_text(encoding="utf-8"))
+    item = page.xpath(f"//li[@data-effect-id='{target}']")[0]
+    assert [s.text_content() for s in item.xpath(".//small[@class='correction']")] == [line]
+    assert len(page.xpath("//small[@class='correction']")) == 1
+    markdown = (out / sheet.MARKDOWN_NAME).read_text(encoding="utf-8")
+    assert f"\n  - {citations.markdown_escape(line)}\n" in markdown

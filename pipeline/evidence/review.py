@@ -5,6 +5,8 @@ by the effect's identity (sha1 of pmid|kind|start|end). A decision stores the va
 extractor version reviewed: when a later extraction of the same span gives a different value, CI
 or quote, the decision is flagged for re-review and no longer counts; an unchanged one is kept
 whatever the extractor version. Only verified, unflagged effects reach patient materials.
+Effects are read with reviewers' corrections applied (`pipeline.evidence.corrections`); a
+correction made on a quote that has changed since flags its effect in the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 
 from pipeline import warehouse
 from pipeline.errors import PipelineError, UsageError
-from pipeline.extract.store import read_effects
+from pipeline.evidence import corrections
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +35,11 @@ STATUSES = (UNREVIEWED, VERIFIED, REJECTED)
 def current_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
     """The extracted effects now in core.effects, with their article's abstract and retraction flag.
 
-    Columns: those of `pipeline.extract.store.read_effects` (`quote` is abstract[start:end]) plus
-    `abstract` and `is_retracted`. Raises PipelineError when there is no effects table.
+    Columns: those of `pipeline.extract.store.read_effects` (`quote` is abstract[start:end]) with
+    reviewers' corrections applied (`corrections.read_current_effects`), plus `abstract` and
+    `is_retracted`. Raises PipelineError when there is no effects table.
     """
-    effects = read_effects(con, pmids)
+    effects = corrections.read_current_effects(con, pmids)
     articles = con.execute(
         "SELECT pmid, abstract, is_retracted FROM core.articles WHERE list_contains(?, pmid)",
         [sorted(set(effects.pmid))],
@@ -74,9 +77,31 @@ _REVIEW_COLUMNS = [
 ]  # fmt: skip
 
 
+def _stale_correction_reason(row: pd.Series) -> str | None:
+    """Corrections made on a quote that has changed since, unless a decision was recorded on the
+    current quote after them (the reviewer has seen the effect without them)."""
+    stale = row.get("stale_corrections")
+    if not isinstance(stale, list) or not stale:
+        return None
+    decided_at = _none_if_nan(row.get("reviewed_at"))
+    decided_on_current = row.status != UNREVIEWED and row.reviewed_quote == row.quote
+    reasons = [
+        reason
+        for _, corrected_at, reason in stale
+        if not (decided_on_current and decided_at is not None and decided_at >= corrected_at)
+    ]
+    return "; ".join(reasons) or None
+
+
+def _combined_reason(*reasons: str | None) -> str | None:
+    kept = [r for r in reasons if r]
+    return "; ".join(kept) or None
+
+
 def effect_statuses(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
     """Every current effect with its review: `status`, `needs_rereview`, `rereview_reason`,
-    `reviewer`, `reviewed_at`, `note`, `reviewed_extractor_version`."""
+    `reviewer`, `reviewed_at`, `note`, `reviewed_extractor_version`; and its corrections:
+    `correction_provenance` (lines of those that apply) and `stale_corrections`."""
     effects = current_effects(con, pmids)
     reviewed = (
         "SELECT effect_id, status, value AS reviewed_value, ci_low AS reviewed_ci_low, "
@@ -92,10 +117,18 @@ def effect_statuses(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
     )
     merged["status"] = merged["status"].fillna(UNREVIEWED)
     merged = merged.merge(registry_checks(con), on="effect_id", how="left")
+    merged = merged.merge(corrections.corrections_by_effect(con), on="effect_id", how="left")
+    for column in ("correction_provenance", "stale_corrections"):
+        merged[column] = [v if isinstance(v, list) else [] for v in merged[column]]
     merged["rereview_reason"] = [
-        None if row.status == UNREVIEWED else _rereview_reason(row) for _, row in merged.iterrows()
+        _combined_reason(
+            None if row.status == UNREVIEWED else _rereview_reason(row),
+            _stale_correction_reason(row),
+        )
+        for _, row in merged.iterrows()
     ]
-    merged["needs_rereview"] = merged["rereview_reason"].notna()
+    # an unreviewed effect is in the queue anyway; its reason still says what changed
+    merged["needs_rereview"] = merged["rereview_reason"].notna() & (merged.status != UNREVIEWED)
     return merged
 
 
@@ -268,8 +301,14 @@ def mark_span_html(abstract: str, start: int, end: int) -> str:
     )  # fmt: skip
 
 
+def _listed(value) -> list:
+    """A list column's cell as a list (None or NaN: empty)."""
+    return list(value) if isinstance(value, list | tuple | np.ndarray) else []
+
+
 def describe_effect(effect: pd.Series) -> str:
-    """One line: kind, label, value, CI, p, arm, timepoint, scale (what is set)."""
+    """One line: kind, label, value, CI, p, arm, comparator, subgroup, timepoint, scale and a
+    corrected n (what is set); a reviewer's correction is marked '(corrected)'."""
     text = f"{effect.kind}"
     if _none_if_nan(effect.label):
         text += f" ({effect.label})"
@@ -278,9 +317,12 @@ def describe_effect(effect: pd.Series) -> str:
         text += f", CI {_number(effect.ci_low)} to {_number(effect.ci_high)}"
     if _none_if_nan(effect.p) is not None:
         text += f", p {_none_if_nan(effect.p_operator) or '='} {_number(effect.p)}"
-    for name in ("arm", "timepoint", "scale"):
-        if _none_if_nan(effect[name]):
-            text += f"; {name}: {effect[name]}"
+    corrected = set(_listed(effect.get("corrected_fields")))
+    for name in ("arm", "comparator", "subgroup", "timepoint", "scale"):
+        if _none_if_nan(effect.get(name)):
+            text += f"; {name}: {effect[name]}" + (" (corrected)" if name in corrected else "")
+    if "n" in corrected:
+        text += f"; n: {_number(effect.n_total)} (corrected)"
     return text
 
 
@@ -291,7 +333,41 @@ def _number(value) -> str:
     return repr(float(value)).removesuffix(".0") if isinstance(value, float | int) else str(value)
 
 
-PROMPT = "[v]erify  [r]eject  [s]kip  [q]uit (add a note after v or r: 'r wrong arm') > "
+PROMPT = (
+    "[v]erify  [r]eject  [c]orrect  [s]kip  [q]uit "
+    "(a note after v or r: 'r wrong arm'; 'c arm=placebo; n=12; note=...') > "
+)
+CORRECTION_HELP = (
+    "correct with 'c field=value; field=value; note=...' on one line, or 'c' alone and then one "
+    "field=value per line ending with an empty line; fields: " + ", ".join(corrections.FIELDS)
+)
+
+
+def _read_correction(answer: str, stdin: TextIO, stdout: TextIO, echo: bool):
+    """The corrections and note of a 'c' answer: its one-line form, or the field=value lines
+    that follow a bare 'c' up to an empty line or the end of input."""
+    if answer.strip():
+        return corrections.parse_line(answer)
+    lines = []
+    while True:
+        stdout.write("  field=value (empty line to finish) > ")
+        stdout.flush()
+        line = stdin.readline()
+        if echo or not line:
+            stdout.write(line.rstrip("\n") + "\n")
+        if not line.strip():
+            return corrections.parse_assignments(lines)
+        lines.append(line.rstrip("\n"))
+
+
+def _corrected_again(con, effect: pd.Series) -> pd.Series:
+    """The effect as it reads now that a correction is recorded."""
+    current = corrections.read_current_effects(con, [effect.pmid])
+    row = current[current.effect_id == effect.effect_id].iloc[0]
+    values = effect.to_dict()
+    for column in ("arm", "timepoint", "n_total", *corrections.EXTRA_COLUMNS):
+        values[column] = row[column]
+    return pd.Series(values, dtype=object)
 
 
 def interactive_review(
@@ -307,12 +383,15 @@ def interactive_review(
     """Walk the queue in the terminal; each decision is saved as soon as it is made.
 
     Reads one line per effect ('v', 'r', 's', 'q', optionally followed by a note); end of input
-    quits; `echo` repeats each answer (for input that is not typed at a terminal). Returns
-    counts of verified, rejected and skipped effects.
+    quits; `echo` repeats each answer (for input that is not typed at a terminal). 'c' records
+    corrections (see CORRECTION_HELP) and shows the effect again for its decision; a correction
+    that cannot be recorded is said and asked again at a terminal, and stops the review with
+    UsageError when the input is not typed (`echo`), so that no later line lands on the wrong
+    effect. Returns counts of verified, rejected and skipped effects and corrected fields.
     """
     if not (reviewer or "").strip():
         raise UsageError("a review needs the reviewer's name (--reviewer)")
-    counts = {VERIFIED: 0, REJECTED: 0, "skipped": 0}
+    counts = {VERIFIED: 0, REJECTED: 0, "skipped": 0, "corrected": 0}
     total = len(queue)
     for index, (_, effect) in enumerate(queue.iterrows(), start=1):
         stdout.write(f"\n[{index}/{total}] PMID {effect.pmid}  effect {effect.effect_id[:12]}\n")
@@ -342,5 +421,22 @@ def interactive_review(
                 break
             if answer == "q":
                 return counts
-            stdout.write(f"  {line.strip()!r} is not one of v, r, s, q\n")
+            if answer == "c":
+                try:
+                    fields, why = _read_correction(note, stdin, stdout, echo)
+                    counts["corrected"] += corrections.record_corrections(
+                        con, effect.effect_id, fields, reviewer, why
+                    )
+                except PipelineError as error:
+                    if echo:
+                        raise UsageError(
+                            f"correction of effect {effect.effect_id[:12]} (PMID {effect.pmid}) "
+                            f"refused: {error}"
+                        ) from None
+                    stdout.write(f"  {error}\n  {CORRECTION_HELP}\n")
+                    continue
+                effect = _corrected_again(con, effect)
+                stdout.write(f"  now: {describe_effect(effect)}\n")
+                continue
+            stdout.write(f"  {line.strip()!r} is not one of v, r, c, s, q\n")
     return counts

@@ -152,6 +152,7 @@ class Statement:
     effect_id: str
     registry_check: str | None = None  # provenance: the ClinicalTrials.gov cross-check, if any
     registry_status: str | None = None  # 'agrees' | 'differs' | 'no_counterpart'
+    corrections: list[str] = field(default_factory=list)  # provenance: reviewers' corrections
 
     @property
     def plain_text(self) -> str:
@@ -529,6 +530,7 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
                 f"ClinicalTrials.gov {_value(effect, 'registry_nct_id')}: "
                 f"{_value(effect, 'registry_detail')}"
             )
+        statement.corrections = review._listed(effect.get("correction_provenance"))
         by_topic = grouped.setdefault(treatment.key, {})
         by_topic.setdefault(topic, {}).setdefault(effect.pmid, []).append(statement)
     sections = []
