@@ -66,7 +66,8 @@ def footer_template(generated_at: datetime) -> str:
     date = html.escape(generated_at.strftime("%d %B %Y, %H:%M UTC"))
     return (
         '<div style="font-family: Georgia, serif; font-size: 9pt; color: #333; width: 100%; '
-        'margin: 0 0.6in; display: flex; justify-content: space-between;">'
+        "padding: 0 0.75in; box-sizing: border-box; display: flex; "
+        'justify-content: space-between;">'
         f"<span>Generated {date}</span>"
         '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span>'
         "</div>"
