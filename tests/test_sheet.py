@@ -13,7 +13,7 @@ from suppression_check import count_or_none, recovered, write_small_clinic
 
 from pipeline import warehouse
 from pipeline.cli import main
-from pipeline.evidence import citations, review, sheet
+from pipeline.evidence import citations, readability, review, sheet
 from pipeline.evidence.readability import count_syllables, flesch_kincaid_grade, text_statistics
 
 
@@ -123,12 +123,73 @@ def test_a_changed_reextraction_takes_the_number_off_the_sheet(all_verified):
     assert target not in set(sheet.effect_ids_on(build(path)))
 
 
-def test_reading_level_is_about_grade_eight(all_verified):
-    path, _ = all_verified
-    built = build(path)
+def without_clinic_data(path: Path) -> None:
+    con = warehouse.connect(path)
+    try:
+        con.execute("DELETE FROM core.clinic_sessions")
+        con.execute("DELETE FROM core.clinic_imports")
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("clinic", [True, False], ids=["clinic", "no_clinic"])
+@pytest.mark.parametrize("verified", ["none", "few", "half", "all"])
+def test_reading_level_is_grade_eight_or_below(db, clinic, verified):
+    """Every passage written for patients, template wording included, read together."""
+    if not clinic:
+        without_clinic_data(db)
+    con = warehouse.connect(db, read_only=True)
+    pmids = sorted(set(review.current_effects(con).pmid))
+    con.close()
+    chosen = {"none": [], "few": pmids[:3], "half": pmids[: len(pmids) // 2], "all": pmids}
+    if chosen[verified]:
+        verify(db, chosen[verified])
+    built = build(db)
+    assert built.clinic.available is clinic
+    assert (built.n_statements > 0) is (verified != "none")
     _, words, _ = text_statistics(built.plain_language_text())
-    assert words >= 300
-    assert built.reading_grade <= 9, built.reading_grade
+    assert words >= (300 if verified in ("half", "all") else 100)
+    assert built.reading_grade <= readability.GRADE_LIMIT == 8, built.reading.above_limit
+
+
+def test_reading_level_covers_template_wording_and_is_printed(all_verified, tmp_path, capsys):
+    path, _ = all_verified
+    out = tmp_path / "out"
+    assert main(["evidence", "sheet", "--out", str(out), "--db", str(path)]) == 0
+    printed = capsys.readouterr().out
+    built = build(path)
+    passages = built.plain_language_passages()
+    assert any(p.startswith("Every number here comes from") for p in passages)  # the header
+    assert any(p.startswith("These numbers come from this clinic") for p in passages)
+    assert any(p.startswith("A response means depression scores") for p in passages)
+    statements = [s for sec in built.sections for t in sec.topics for st in t.studies
+                  for s in st.statements]  # fmt: skip
+    assert {s.plain_text for s in statements} <= set(passages)
+    grade = f"Flesch-Kincaid grade {built.reading_grade:.1f} (goal: 8 or below)"
+    assert f"reading level: {grade}" in printed
+    html_text = (out / sheet.HTML_NAME).read_text(encoding="utf-8")
+    footer = lxml.html.fromstring(html_text).xpath("//footer")[0].text_content()
+    assert grade in footer
+    assert grade in (out / sheet.MARKDOWN_NAME).read_text(encoding="utf-8")
+    items = lxml.html.fromstring(html_text).xpath("//li[@data-reading-grade]")
+    assert len(items) == len(statements)
+    for item in items:
+        text = " ".join(item.text_content().split())
+        assert item.get("data-reading-grade") == f"{flesch_kincaid_grade(text):.1f}"
+
+
+def test_a_harder_template_sentence_raises_the_grade(all_verified, monkeypatch):
+    path, _ = all_verified
+    before = build(path).reading_grade
+    hard = sheet.Topic(
+        "speed",
+        "How fast does it work?",
+        "Investigators systematically characterized antidepressant responsiveness "
+        "longitudinally, administering standardized psychometric instrumentation repeatedly.",
+    )
+    monkeypatch.setattr(sheet, "TOPICS", (hard, *sheet.TOPICS[1:]))
+    after = build(path).reading_grade
+    assert after > before
 
 
 def test_page_states_when_and_from_which_warehouse(all_verified):

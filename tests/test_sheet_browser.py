@@ -15,24 +15,24 @@ from PIL import Image
 
 from pipeline import warehouse
 from pipeline.cli import main
-from pipeline.evidence import review, sheet
+from pipeline.evidence import pdf, review, sheet
 
 # Starts headless Chromium.
 pytestmark = pytest.mark.slow
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+def require(found: str | None, reason: str) -> str:
+    """`found`; when it is None, fail under CI and skip elsewhere with `reason`."""
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}, and CI must run the browser tests")
+    pytest.skip(reason)
 
 
 def chromium() -> str:
-    """The chromium executable; fail under CI, skip elsewhere, when there is none."""
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    reason = "chromium is not installed (apt-get install chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}, and CI must run the browser test")
-    pytest.skip(reason)
+    """The chromium executable the sheet's PDF is printed with."""
+    return require(pdf.find_chromium(), "chromium is not installed (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +57,10 @@ def screenshot(html_path: Path, folder: Path) -> Image.Image:
     profile = folder / "profile"
     profile.mkdir(exist_ok=True)
     png = folder / "sheet.png"
-    command = [
-        executable, "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", f"--user-data-dir={profile}", "--hide-scrollbars",
-        "--window-size=1000,1400", f"--screenshot={png}", html_path.as_uri(),
-    ]  # fmt: skip
+    command = pdf.chromium_command(
+        executable, profile, "--hide-scrollbars", "--window-size=1000,1400",
+        f"--screenshot={png}", html_path.as_uri(),
+    )  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert png.is_file(), (
         f"chromium wrote no screenshot (exit {result.returncode}): {result.stderr}"

@@ -22,10 +22,19 @@ def register(subparsers) -> None:
 
     sheet = commands.add_parser(
         "sheet",
-        help="write DIR/evidence-sheet.html and DIR/evidence-sheet.md from verified effects",
+        help="write DIR/evidence-sheet.html and .md (and .pdf) from verified effects",
     )
     sheet.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     sheet.add_argument("--db", help="the warehouse (default: PIPELINE_DB or warehouse/)")
+    sheet.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print DIR/evidence-sheet.pdf with headless Chromium (page numbers and date "
+        "in the footer)",
+    )
+    sheet.add_argument(
+        "--paper", choices=("a4", "letter"), default="a4", help="the PDF's paper (default: a4)"
+    )
     sheet.set_defaults(func=run_sheet)
 
     cite = commands.add_parser("cite", help="print citations of warehouse records")
@@ -68,11 +77,26 @@ def run_sheet(args: argparse.Namespace) -> int:
     path = resolve_db_path(args.db)
     if not path.exists():
         raise PipelineError(f"no warehouse at {path}: run `make ingest` first")
+    if args.pdf:
+        from pipeline.evidence import pdf
+
+        if pdf.find_chromium() is None:  # before anything is written
+            raise PipelineError(pdf.NO_CHROMIUM)
     con = warehouse.connect(path)  # writable: brings an older warehouse up to date
     try:
         built = sheet.build_sheet(con)
     finally:
         con.close()
     html_path, md_path = sheet.write_sheet(built, args.out)
-    print(f"wrote {html_path} and {md_path} ({built.n_statements} statement(s))")
+    written = [html_path, md_path]
+    if args.pdf:
+        written.append(sheet.write_pdf(built, html_path, args.paper))
+    names = ", ".join(str(p) for p in written[:-1]) + f" and {written[-1]}"
+    print(f"wrote {names} ({built.n_statements} statement(s))")
+    reading = built.reading
+    print(
+        f"reading level: Flesch-Kincaid grade {reading.grade:.1f} (goal: {reading.limit} or "
+        f"below) over {len(reading.passages)} passage(s) written for patients; "
+        f"{len(reading.above_limit)} of them score above {reading.limit} on their own"
+    )
     return 0

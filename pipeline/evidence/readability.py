@@ -1,13 +1,21 @@
-"""Flesch-Kincaid grade level, for checking that patient text reads at about grade 8.
+"""Flesch-Kincaid grade level, for checking that patient text reads at grade 8 or below.
 
-Grade = 0.39 * words/sentences + 11.8 * syllables/words - 15.59. Numbers are not words here
-(they carry no syllables a reader sounds out in this sense); syllables are counted with the usual
-vowel-group rule, which is close enough to tell grade 8 text from grade 14 text.
+Grade = 0.39 * words/sentences + 11.8 * syllables/words - 15.59 (Kincaid JP, Fishburne RP Jr,
+Rogers RL, Chissom BS. Derivation of New Readability Formulas (Automated Readability Index, Fog
+Count and Flesch Reading Ease Formula) for Navy Enlisted Personnel. Research Branch Report 8-75.
+Naval Technical Training Command; 1975). Numbers are not words here (they carry no syllables a
+reader sounds out in this sense); syllables are counted with the usual vowel-group rule, which is
+close enough to tell grade 8 text from grade 14 text. The formula is kept here rather than taken
+from textstat, whose syllable counter downloads NLTK's cmudict at run time.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+GRADE_LIMIT = 8  # the grade patient materials are written to
 
 _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)*")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
@@ -40,3 +48,26 @@ def flesch_kincaid_grade(text: str) -> float:
     if not words:
         return 0.0
     return 0.39 * words / sentences + 11.8 * syllables / words - 15.59
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The grade of each passage written for patients and of all of them read together."""
+
+    passages: tuple[tuple[str, float], ...]
+    grade: float
+    limit: int = GRADE_LIMIT
+
+    @property
+    def above_limit(self) -> list[tuple[str, float]]:
+        """The passages that on their own score above the limit."""
+        return [(text, grade) for text, grade in self.passages if grade > self.limit]
+
+
+def measure(passages: Sequence[str]) -> Reading:
+    """Score each passage and the passages read as one text."""
+    texts = [" ".join(p.split()) for p in passages if p.strip()]
+    return Reading(
+        passages=tuple((text, flesch_kincaid_grade(text)) for text in texts),
+        grade=flesch_kincaid_grade(" ".join(texts)),
+    )

@@ -9,6 +9,7 @@ outcomes follow, small counts suppressed and labelled as the clinic's data.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -20,18 +21,20 @@ from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
+import lxml.html
 import pandas as pd
 
 from pipeline import warehouse
 from pipeline.errors import PipelineError
 from pipeline.evidence import citations, review
-from pipeline.evidence.readability import flesch_kincaid_grade
+from pipeline.evidence.readability import Reading, flesch_kincaid_grade, measure
 from pipeline.extract import direction_in_words
 
 log = logging.getLogger(__name__)
 
 HTML_NAME = "evidence-sheet.html"
 MARKDOWN_NAME = "evidence-sheet.md"
+PDF_NAME = "evidence-sheet.pdf"
 SMALL_COUNT_THRESHOLD = 11
 
 # A number as an abstract writes it: "26.7%", "-5.1", "\u22123.8", ".49"; a hyphen between two
@@ -160,6 +163,11 @@ class Statement:
         return "".join(p.text if isinstance(p, Figure) else p for p in self.parts)
 
     @property
+    def reading_grade(self) -> float:
+        """The Flesch-Kincaid grade of this statement on its own."""
+        return flesch_kincaid_grade(self.plain_text)
+
+    @property
     def figures(self) -> list[Figure]:
         return [p for p in self.parts if isinstance(p, Figure)]
 
@@ -223,19 +231,25 @@ class EvidenceSheet:
             for study in topic.studies
         )
 
+    def plain_language_passages(self) -> list[str]:
+        """Every passage written for patients, as the page shows it: the notices, topic
+        introductions, statements, FDA facts and the clinic's notes (data-plain in the HTML)."""
+        document = lxml.html.fromstring(_render_html(self, reading=None))
+        return [" ".join(e.text_content().split()) for e in document.xpath("//*[@data-plain]")]
+
     def plain_language_text(self) -> str:
-        """Every sentence written for patients (intros, statements, the approval statement)."""
-        texts = [self.approval.get("statement", "")]
-        for section in self.sections:
-            for topic in section.topics:
-                texts.append(topic.topic.intro)
-                texts.extend(s.plain_text for study in topic.studies for s in study.statements)
-        return " ".join(t.strip() for t in texts if t and t.strip())
+        """All the text written for patients, as one text."""
+        return " ".join(text for text, _ in self.reading.passages)
+
+    @functools.cached_property
+    def reading(self) -> Reading:
+        """The Flesch-Kincaid grade of each passage written for patients and of them all."""
+        return measure(self.plain_language_passages())
 
     @property
     def reading_grade(self) -> float:
-        """Flesch-Kincaid grade of the plain-language text."""
-        return flesch_kincaid_grade(self.plain_language_text())
+        """Flesch-Kincaid grade of all the text written for patients."""
+        return self.reading.grade
 
 
 # --- reading the warehouse ----------------------------------------------------------------------
@@ -696,13 +710,17 @@ def _environment(markdown: bool = False) -> jinja2.Environment:
     return environment
 
 
-def render_html(sheet: EvidenceSheet) -> str:
-    """The sheet as one self-contained, print-friendly HTML page."""
+def _render_html(sheet: EvidenceSheet, reading: Reading | None) -> str:
     return (
         _environment()
         .get_template("sheet.html.j2")
-        .render(sheet=sheet, threshold=SMALL_COUNT_THRESHOLD)
+        .render(sheet=sheet, threshold=SMALL_COUNT_THRESHOLD, reading=reading)
     )
+
+
+def render_html(sheet: EvidenceSheet) -> str:
+    """The sheet as one self-contained, print-friendly HTML page (reading level in the footer)."""
+    return _render_html(sheet, sheet.reading)
 
 
 def render_markdown(sheet: EvidenceSheet) -> str:
@@ -710,7 +728,7 @@ def render_markdown(sheet: EvidenceSheet) -> str:
     return (
         _environment(markdown=True)
         .get_template("sheet.md.j2")
-        .render(sheet=sheet, threshold=SMALL_COUNT_THRESHOLD)
+        .render(sheet=sheet, threshold=SMALL_COUNT_THRESHOLD, reading=sheet.reading)
     )
 
 
@@ -748,6 +766,13 @@ def write_sheet(sheet: EvidenceSheet, out_dir: Path) -> tuple[Path, Path]:
     log.info("evidence sheet: %d statement(s), reading grade %.1f", sheet.n_statements,
              sheet.reading_grade)  # fmt: skip
     return html_path, md_path
+
+
+def write_pdf(sheet: EvidenceSheet, html_path: Path, paper: str = "a4") -> Path:
+    """Print the written HTML page to evidence-sheet.pdf beside it, on A4 or Letter paper."""
+    from pipeline.evidence import pdf
+
+    return pdf.print_pdf(html_path, html_path.with_name(PDF_NAME), paper, sheet.generated_at)
 
 
 def effect_ids_on(sheet: EvidenceSheet) -> Sequence[str]:
