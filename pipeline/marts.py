@@ -26,20 +26,20 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from pipeline import synthesis, warehouse
+from pipeline import synthesis, vocab, warehouse
 from pipeline.extract import direction_in_words
 from pipeline.extract.store import read_effects
 
 log = logging.getLogger(__name__)
 
-RATE_KINDS = {"response_rate": "response", "remission_rate": "remission", "relapse_rate": "relapse"}
+RATE_KINDS = vocab.RATE_OUTCOME
 RATIO_KINDS = {"odds_ratio": "log_or", "risk_ratio": "log_rr", "hazard_ratio": "log_hr"}
-SMD_KINDS = ("smd", "cohens_d", "hedges_g")
-RANDOMISED_DESIGNS = ("rct", "crossover_rct")
+SMD_KINDS = vocab.SMD_KINDS
+RANDOMISED_DESIGNS = vocab.RANDOMISED_DESIGNS
 RATIO_MEASURES = ("log_rr", "log_or", "log_hr")
-PLACEBO_WORDS = ("placebo", "saline", "midazolam", "sham", "control", "usual care", "waitlist")
+PLACEBO_WORDS = vocab.PLACEBO_WORDS
 # An arm naming the drug (also ESK, KET01 ...) is a drug arm; any other arm is a comparator.
-DRUG_PATTERN = re.compile(r"ketamine|\besk\b|\bket\d*\b|\bs-ketamine\b", re.IGNORECASE)
+DRUG_PATTERN = re.compile(vocab.ANY_KETAMINE_PATTERN, re.IGNORECASE)
 
 TRIAL_OUTCOME_COLUMNS = [
     "outcome_id", "pmid", "study_label", "pub_year", "design", "drug", "route", "outcome",

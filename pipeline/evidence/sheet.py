@@ -24,7 +24,7 @@ from urllib.parse import quote
 import jinja2
 import pandas as pd
 
-from pipeline import warehouse
+from pipeline import vocab, warehouse
 from pipeline.errors import PipelineError
 from pipeline.evidence import citations, review
 from pipeline.evidence.readability import flesch_kincaid_grade
@@ -108,30 +108,22 @@ TOPICS = (
     ),
 )
 
+# The designs the sheet shows (protocols, case reports and other articles are left out).
 EVIDENCE_LABELS = {
-    "rct": "Randomized trial",
-    "crossover_rct": "Randomized crossover trial",
-    "open_label": "Open-label study (everyone knew the treatment)",
-    "post_hoc": "Later analysis of a trial",
-    "observational": "Observational study",
-    "review": "Review of studies",
+    code: vocab.DESIGN_DISPLAY[code]
+    for code in ("rct", "crossover_rct", "open_label", "post_hoc", "observational", "review")
 }
 
-COMPARATIVE_DESIGNS = ("rct", "crossover_rct", "post_hoc")
+COMPARATIVE_DESIGNS = vocab.COMPARATIVE_DESIGNS
 
 _EARLY_TIMEPOINT = re.compile(
     r"\b(\d+\s*(?:h|hr|hrs|hours?|minutes?|min)\b|day\s*[12]\b|first dose|24-hour|hour)",
     re.IGNORECASE,
 )
-_RATIO_KINDS = ("hazard_ratio", "risk_ratio", "odds_ratio")
+_RATIO_KINDS = vocab.RATIO_KINDS
 # What a label must name for an effect to count as a side effect (others are left out).
-_SIDE_EFFECT = re.compile(
-    r"nausea|vomit|dissociat|dizz|headache|vertigo|dysgeusia|taste|somnolence|sedation|"
-    r"drows|fatigue|anxiety|paresthesia|hypoesthesia|blood pressure|hypertension|heart rate|"
-    r"cadss|adverse|teae|side effect|discontinu|diplopia|dry mouth|insomnia",
-    re.IGNORECASE,
-)
-_SCORE_KINDS = ("mean_difference", "smd", "cohens_d", "hedges_g", "mean_change", "percent_change")
+_SIDE_EFFECT = re.compile("|".join(map(re.escape, vocab.SIDE_EFFECT_STEMS)), re.IGNORECASE)
+_SCORE_KINDS = vocab.SCORE_KINDS
 
 
 @dataclass(frozen=True)
@@ -470,10 +462,7 @@ def _study_label(facts: dict) -> str:
     return f"{label}, {int(n)} people"
 
 
-_DRUG_IN_ARM = {
-    "ketamine": re.compile(r"\bketamine\b", re.IGNORECASE),
-    "esketamine": re.compile(r"\b(esketamine|esk)\b", re.IGNORECASE),
-}
+_DRUG_IN_ARM = {drug.code: re.compile(drug.pattern, re.IGNORECASE) for drug in vocab.DRUGS}
 
 
 def treatment_of(facts: dict | None, arm: str | None) -> Treatment | None:
@@ -556,7 +545,7 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
 # --- the clinic's own outcomes ------------------------------------------------------------------
 
 
-ROUTE_NAMES = {"iv": "IV ketamine", "intranasal": "Esketamine nasal spray", "all": "All"}
+ROUTE_NAMES = vocab.ROUTE_TREATMENT_NAMES
 
 
 def _format_cell(value) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pipeline import vocab
 from pipeline.extract.effects import Effect, QuarantinedEffect, extract_effects, study_arms
 
 if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it late
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it 
 EXTRACTOR_VERSION = "1.5.1"
 
 # Depression rating scales: when an abstract names exactly one, its efficacy results are on it.
-DEPRESSION_SCALES = frozenset(["MADRS", "HAM-D", "BDI", "QIDS-SR", "PHQ-9", "IDS", "EPDS"])
+DEPRESSION_SCALES = vocab.DEPRESSION_SCALES
 
 __all__ = ["EXTRACTOR_VERSION", "Effect", "ExtractionResult", "QuarantinedEffect", "extract_text"]
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
+from pipeline import vocab
 from pipeline.extract.numbers import (
     MAX_COUNT_DIGITS,
     MINUS_CHARS,
@@ -44,11 +45,8 @@ from pipeline.extract.sentences import Sentence, split_sentences
 # case folding (the few rules that need Unicode spaces via \s keep re.IGNORECASE alone).
 _CI = re.IGNORECASE | re.ASCII
 
-RATE_KINDS = ("response_rate", "remission_rate", "relapse_rate")
-BETWEEN_GROUP_KINDS = (
-    "mean_difference", "smd", "cohens_d", "hedges_g", "odds_ratio", "risk_ratio", "hazard_ratio",
-    "nnt",
-)  # fmt: skip
+RATE_KINDS = vocab.RATE_KINDS
+BETWEEN_GROUP_KINDS = vocab.BETWEEN_GROUP_KINDS
 
 
 @dataclass
@@ -288,10 +286,7 @@ _DIFFERENCE_CUES_RE = re.compile(
 )
 # Words that name a treatment arm, and a short phrase around one ("esketamine 56 mg",
 # "esketamine plus AD", "antidepressant/placebo", "the quetiapine XR").
-_ARM_WORD = (
-    r"(?:(?:es|ar)?ketamine|ESK(?:-NS)?|KET01|placebo|PBO|midazolam|ECT|electroconvulsive therapy"
-    r"|quetiapine(?: XR)?|antidepressants?|AD|saline|propofol|sufentanil)"
-)
+_ARM_WORD = vocab.ARM_WORD_PATTERN
 _ARM_PHRASE = (
     rf"\b(?:[A-Za-z][\w.-]*{SP}){{0,2}}?{_ARM_WORD}(?:{SP}(?:nasal{SP}spray|NS|XR|tablets?))?"
     rf"(?:{SP}?(?:/|\+|plus|and){SP}?(?:an?{SP})?(?:oral{SP})?{_ARM_WORD})?"
@@ -339,11 +334,7 @@ _ARM_MENTION_RE = re.compile(
     rf"{_ARM_WORD_BOUNDED}|{SP}and{SP}{_ARM_WORD_BOUNDED}(?={SP}(?:group|arm)\b))?",
     _CI,
 )
-_ARM_CANONICAL = {
-    "esk": "esketamine", "esk-ns": "esketamine", "pbo": "placebo", "saline": "placebo",
-    "ad": "antidepressant", "antidepressants": "antidepressant", "quetiapine xr": "quetiapine",
-    "electroconvulsive therapy": "ect",
-}  # fmt: skip
+_ARM_CANONICAL = vocab.ARM_SYNONYMS
 _COMPARED_BEFORE_RE = re.compile(
     rf"(?:compared{SP}(?:to|with)|relative{SP}to|versus|vs\.?|than){SP}(?:the{SP})?$",
     _CI,
@@ -606,16 +597,7 @@ _REPORTED_AFTER_RE = re.compile(
 )
 _PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
 
-_AE_TERMS = (
-    "nausea", "vomiting", "dissociation", "dissociative symptoms", "dizziness", "headache",
-    "vertigo", "dysgeusia", "somnolence", "sedation", "drowsiness", "fatigue", "hypoaesthesia",
-    "hypoesthesia", "paraesthesia", "paresthesia", "anxiety", "insomnia", "hypertension",
-    "hypotension", "hypoxemia", "blood pressure increased", "increased blood pressure",
-    "disturbance in attention", "diarrhea", "diarrhoea", "dry mouth", "euphoria",
-    "feeling drunk", "confusion", "blurred vision", "vision blurred", "tachycardia",
-    "dysarthria", "diplopia", "nasal discomfort", "throat irritation", "hallucinations",
-    "agitation", "tremor", "syncope", "dissociative syndrome", "psychotomimetic effects",
-)  # fmt: skip
+_AE_TERMS = vocab.SIDE_EFFECTS
 _AE_RE = re.compile(
     r"\b(?P<label>" + "|".join(sorted(map(re.escape, _AE_TERMS), key=len, reverse=True)) + r")"
     rf"{SP}?\((?:(?P<n>\d+){SP}?(?:(?:participants|patients|subjects){SP}?)?[\[(])?"
@@ -632,31 +614,12 @@ def _may_name_adverse_event(text: str) -> bool:
     return False
 
 
-_SCALES = [
-    ("MADRS", r"MADRS|Montgomery[- ]+[ÅA]sberg"),
-    ("HAM-D", r"HAM-?D|HDRS|HRSD|Hamilton (?:Depression|Rating Scale for Depression)"),
-    ("BDI", r"BDI|Beck Depression"),
-    ("QIDS-SR", r"QIDS|Quick Inventory of Depressive"),
-    ("PHQ-9", r"PHQ-?9|Patient Health Questionnaire"),
-    ("C-SSRS", r"C-SSRS|Columbia[- ]Suicide"),
-    ("CGI", r"CGI|Clinical Global Impression"),
-    ("SSI", r"\bSSI\b|Scale for Suicidal Ideation"),
-    ("EPDS", r"EPDS|Edinburgh Postnatal"),
-    ("CADSS", r"CADSS|Clinician-Administered Dissociative"),
-    ("SDS", r"\bSDS\b|Sheehan Disability"),
-    ("PCL-5", r"PCL-5|PTSD Checklist"),
-    ("CAPS-5", r"CAPS-5|Clinician-Administered PTSD"),
-    ("IDS", r"\bIDS\b|Inventory of Depressive Symptomatology"),
-]
+_SCALES = [(scale.code, scale.pattern) for scale in vocab.SCALES]
 # Case-sensitive (scale names are written with capitals), which keeps the scan fast.
 _SCALE_RE = re.compile("|".join(f"(?P<s{i}>{pattern})" for i, (_, pattern) in enumerate(_SCALES)))
 
-_SCALE_NEEDLES = (
-    "MADRS", "Montgomery", "HAM", "HDRS", "HRSD", "Hamilton", "BDI", "Beck", "QIDS", "Quick",
-    "PHQ", "Patient Health", "C-SSRS", "Columbia", "CGI", "Clinical Global", "SSI", "Scale for",
-    "EPDS", "Edinburgh", "CADSS", "Clinician", "SDS", "Sheehan", "PCL", "PTSD", "CAPS", "IDS",
-    "Inventory",
-)  # fmt: skip
+# Every alternative of a scale pattern begins with one of its needles.
+_SCALE_NEEDLES = tuple(dict.fromkeys(n for scale in vocab.SCALES for n in scale.needles))
 
 
 def _scale_matches(text: str) -> list[re.Match]:
