@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from pipeline import classify, vocab
 from pipeline.evidence import sheet
 from pipeline.extract import effects
+from pipeline.vocab.sql import CHECKED_COLUMNS
 
 
 @pytest.mark.parametrize("name", sorted(vocab.VOCABULARIES))
@@ -78,3 +80,25 @@ def test_modules_read_the_vocabulary():
 )
 def test_role_of(drug, words, role):
     assert vocab.role_of(drug, words) == role
+
+
+SCHEMA = Path(__file__).resolve().parent.parent / "warehouse" / "schema.sql"
+
+
+def _schema_checks() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(table, column) -> the IN list of each CHECK in warehouse/schema.sql."""
+    checks = {}
+    for line in SCHEMA.read_text().splitlines():
+        table = re.match(r"CREATE TABLE (\S+?)\(", line)
+        if not table:
+            continue
+        for column, listed in re.findall(r"CHECK\(\(\"?(\w+)\"? IN \(([^)]*)\)\)\)", line):
+            checks[(table[1], column)] = tuple(re.findall(r"'([^']*)'", listed))
+    return checks
+
+
+def test_the_warehouse_checks_equal_the_vocabulary():
+    checks = _schema_checks()
+    for (table, column), codes in CHECKED_COLUMNS.items():
+        assert checks.get((table, column)) == codes, f"{table}.{column}"
+    assert checks[("core.trial_facts", "design")] == vocab.DESIGN_CODES

@@ -72,6 +72,16 @@ class Effect:
     timepoint: str | None = None
     scale: str | None = None
     label: str | None = None
+    rule: str | None = None  # the name of the rule that read it (pipeline.extract.rules)
+    # Study structure (pipeline.extract.arms): the arm it is about and the arm it is compared
+    # with, the timepoint in days, "lower"/"higher" when words give the direction of a
+    # difference, the population its sentence names, and the subgroup (not read yet: None).
+    arm_id: str | None = None
+    comparator_arm_id: str | None = None
+    timepoint_days: float | None = None
+    direction: str | None = None
+    population: str | None = None
+    subgroup: str | None = None
 
     def to_dict(self) -> dict:
         """The effect as a plain dict (the JSON-lines form of `extract-text`)."""

@@ -227,6 +227,13 @@ ROLES: tuple[Term, ...] = (
     Term("comparator", "a comparator of unknown kind"),
 )
 ROLE_CODES: tuple[str, ...] = tuple(r.code for r in ROLES)
+# What an arm's `drug` holds: a ketamine form, or the comparator it is.
+ARM_DRUG_CODES: tuple[str, ...] = (
+    *DRUG_CODES,
+    *(c for c in COMPARATOR_CODES if c != "ketamine_dose"),
+)
+# The direction words give a difference written as a positive size ("lower ... by 7.95").
+DIRECTIONS: tuple[str, ...] = ("lower", "higher")
 
 # Words that name a treatment arm in text, and their canonical forms.
 ARM_WORD_PATTERN = (
@@ -379,6 +386,8 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "route": ROUTE_CODES,
     "design": DESIGN_CODES,
     "role": ROLE_CODES,
+    "arm_drug": ARM_DRUG_CODES,
+    "direction": DIRECTIONS,
     "population": POPULATION_CODES,
     "comparator": COMPARATOR_CODES,
 }
