@@ -861,10 +861,25 @@ def _first_count(
                 after = match.end("n")
                 if not _PEOPLE_RE.match(window, after) and _NOT_PEOPLE_RE.match(window, after):
                     continue  # "four phase III studies", "two antidepressant therapies"
+                if _NOT_A_SIZE_AFTER_RE.match(window, after):
+                    continue  # "0.5 mg/kg", "30%": a dose or a share, not a number of people
                 value = parse_count(match["n"])
+                if value and 1900 <= value <= 2100 and _DATE_BEFORE_RE.search(
+                    window, max(0, match.start("n") - 24), match.start("n")
+                ):
+                    continue  # "June 27, 2023, we enrolled 3209": the year is not the N
                 if value and value > 1:
                     return value
     return None
+
+
+# A year in a date: after a month ("June 27, 2023") or a preposition of time ("between 2018").
+_DATE_BEFORE_RE = re.compile(
+    r"(?:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s(?:\d{1,2},?\s)?"
+    r"|\b(?:in|since|from|between|until|through|and|to)\s)$",
+    re.IGNORECASE,
+)
+_NOT_A_SIZE_AFTER_RE = re.compile(r"\s?(?:mg|µg|mcg|g|ml|%|years?\b|months?\b|weeks?\b)", re.I)
 
 
 _ARM_SENTENCE_RE = re.compile(r"randomi[sz]|randomly|assigned|groups?\b|arms?\b", re.I)
