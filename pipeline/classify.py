@@ -864,8 +864,12 @@ def _first_count(
                 if _NOT_A_SIZE_AFTER_RE.match(window, after):
                     continue  # "0.5 mg/kg", "30%": a dose or a share, not a number of people
                 value = parse_count(match["n"])
-                if value and 1900 <= value <= 2100 and _DATE_BEFORE_RE.search(
-                    window, max(0, match.start("n") - 24), match.start("n")
+                if (
+                    value
+                    and 1900 <= value <= 2100
+                    and _DATE_BEFORE_RE.search(
+                        window, max(0, match.start("n") - 24), match.start("n")
+                    )
                 ):
                     continue  # "June 27, 2023, we enrolled 3209": the year is not the N
                 if value and value > 1:
