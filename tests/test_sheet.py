@@ -363,3 +363,12 @@ def test_cite_writes_to_a_file(db, tmp_path, capsys):
     out = tmp_path / "cites.txt"
     assert main(["evidence", "cite", "--pmid", "23982301", "--out", str(out), "--db", str(db)]) == 0
     assert "Murrough JW" in out.read_text(encoding="utf-8")
+
+
+def test_the_arm_drug_from_the_study_structure_places_an_effect():
+    """In a trial of oral ketamine against esketamine nasal spray, an effect whose arm words
+    name no drug ("active arm") is placed by its arm's drug in core.arms."""
+    facts = {"drug": ["ketamine", "esketamine"], "route": ["oral", "intranasal"]}
+    assert sheet.treatment_of(facts, "active arm") is None
+    assert sheet.treatment_of(facts, "active arm", "esketamine").key == "intranasal_esketamine"
+    assert sheet.treatment_of(facts, "esketamine", "ketamine") is None  # no oral-ketamine section

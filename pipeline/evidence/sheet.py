@@ -29,6 +29,7 @@ from pipeline.errors import PipelineError
 from pipeline.evidence import citations, review
 from pipeline.evidence.readability import flesch_kincaid_grade
 from pipeline.extract import direction_in_words
+from pipeline.extract.store import read_arms
 
 log = logging.getLogger(__name__)
 
@@ -465,7 +466,9 @@ def _study_label(facts: dict) -> str:
 _DRUG_IN_ARM = {drug.code: re.compile(drug.pattern, re.IGNORECASE) for drug in vocab.DRUGS}
 
 
-def treatment_of(facts: dict | None, arm: str | None) -> Treatment | None:
+def treatment_of(
+    facts: dict | None, arm: str | None, arm_drug: str | None = None
+) -> Treatment | None:
     """The treatment an effect is about, if it is one the sheet covers.
 
     A trial of one drug by one route places all its effects; a trial of several drugs or routes
@@ -479,7 +482,10 @@ def treatment_of(facts: dict | None, arm: str | None) -> Treatment | None:
         return None
     if len(facts["drug"]) == 1 and len(facts["route"]) == 1:
         return fitting[0]
-    named = [t for t in fitting if _DRUG_IN_ARM[t.drug].search(arm or "")]
+    if arm_drug is not None:  # the study structure names the arm's drug (core.arms)
+        named = [t for t in fitting if t.drug == arm_drug]
+    else:
+        named = [t for t in fitting if _DRUG_IN_ARM[t.drug].search(arm or "")]
     return named[0] if len(named) == 1 else None
 
 
@@ -491,6 +497,9 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
     errata = {pmid for (pmid,) in corrected}
     grouped: dict[str, dict[str, dict[str, list[Statement]]]] = {}
     left_out = 0
+    arm_drugs = {
+        row["arm_id"]: row["drug"] for row in read_arms(con).to_dict("records") if row["drug"]
+    }
     for _, effect in effects.iterrows():
         trial = facts.get(effect.pmid)
         if not trial or trial["design"] not in EVIDENCE_LABELS:  # protocols, case reports, unknown
@@ -499,7 +508,9 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
         if _value(effect, "arm") is None and trial["design"] in COMPARATIVE_DESIGNS:
             left_out += 1  # a number from a comparison that does not say which group it is about
             continue
-        treatment = treatment_of(trial, _value(effect, "arm"))
+        treatment = treatment_of(
+            trial, _value(effect, "arm"), arm_drugs.get(_value(effect, "arm_id") or "")
+        )
         topic = topic_of(effect)
         statement = statement_for(effect, topic) if treatment and topic else None
         if statement is None:
