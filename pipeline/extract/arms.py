@@ -9,6 +9,7 @@ guessed: a dose is read only from the arm's own words, a size only where the tex
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 
@@ -38,7 +39,10 @@ _DRUG_RES = [(d.code, re.compile(d.pattern, re.IGNORECASE)) for d in vocab.DRUGS
 _COMPARATOR_RES = [
     (c.code, re.compile(c.pattern, re.IGNORECASE)) for c in vocab.COMPARATORS if c.pattern
 ]
-_ROUTE_RES = [(r.code, re.compile(r.pattern, re.IGNORECASE)) for r in vocab.ROUTES]
+_ROUTE_RES = [
+    (r.code, re.compile(r.pattern, re.IGNORECASE), tuple(n.lower() for n in r.needles))
+    for r in vocab.ROUTES
+]
 # "lower ... by", "higher ... by": the words a difference's direction is written in.
 _DIRECTION_WORDS = {
     "lower": "lower", "less": "lower", "smaller": "lower", "fewer": "lower",
@@ -63,7 +67,10 @@ _AFTER_ARM_RE = re.compile(
     re.IGNORECASE,
 )
 _AFTER_DOSE_RE = re.compile(r"\s?\d*\.?\d+\s?-?(?:mg/kg|mg)\b", re.IGNORECASE)
-_POPULATION_RES = [(p.code, re.compile(p.pattern, re.IGNORECASE)) for p in vocab.POPULATIONS]
+_POPULATION_RES = [
+    (p.code, re.compile(p.pattern, re.IGNORECASE), tuple(n.lower() for n in p.needles))
+    for p in vocab.POPULATIONS
+]
 
 
 @dataclass
@@ -90,6 +97,7 @@ class Arm:
         return {"label": data.pop("label"), "n": self.n_randomized, **data}
 
 
+@functools.lru_cache(maxsize=512)
 def arm_key(label: str) -> frozenset[str]:
     """What an arm's words mean, for telling mentions apart: lower case, synonyms folded,
     group and joining words dropped, doses as numbers (".5 mg/kg" = "0.5 mg/kg")."""
@@ -103,6 +111,7 @@ def arm_key(label: str) -> frozenset[str]:
     return frozenset(words)
 
 
+@functools.lru_cache(maxsize=512)
 def drug_of(label: str) -> str | None:
     """The ketamine form an arm's words name, else the comparator they name, else None."""
     for code, regex in _DRUG_RES:
@@ -116,6 +125,7 @@ def drug_of(label: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)
 def dose_of(label: str) -> tuple[float | None, str | None, str | None]:
     """(value, unit, words as written) of the one dose an arm's words give, else Nones."""
     found = list(DOSE_RE.finditer(label))
@@ -125,8 +135,14 @@ def dose_of(label: str) -> tuple[float | None, str | None, str | None]:
     return float(match["value"]), match["unit"].lower().replace("mcg", "µg"), match.group(0)
 
 
+@functools.lru_cache(maxsize=512)
 def _route_of(label: str) -> str | None:
-    routes = [code for code, regex in _ROUTE_RES if regex.search(label)]
+    low = label.lower()
+    routes = [
+        code
+        for code, regex, needles in _ROUTE_RES
+        if any(n in low for n in needles) and regex.search(label)
+    ]
     return routes[0] if len(routes) == 1 else None
 
 
@@ -189,11 +205,17 @@ class _Arms:
         """Where `label` occurs as whole words (never inside a word: "ketamine" is not found in
         "esketamine"), first from `near` on, else anywhere; case as written, else folded."""
         for flags in (0, re.IGNORECASE):
-            regex = re.compile(rf"(?<!\w){re.escape(label)}(?!\w)", flags)
+            regex = _whole_words(label, flags)
             match = regex.search(self.abstract, near) or regex.search(self.abstract)
             if match:
                 return match.start(), match.end()
         return None, None
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_words(label: str, flags: int) -> re.Pattern:
+    """`label` as whole words: not inside a longer word."""
+    return re.compile(rf"(?<!\w){re.escape(label)}(?!\w)", flags)
 
 
 def study_structure(pmid: str, abstract: str, trial, effects: list[Effect]) -> list[Arm]:
@@ -283,7 +305,13 @@ def direction(effect: Effect) -> str | None:
     return _DIRECTION_WORDS[match["word"].lower()] if match else None
 
 
+@functools.lru_cache(maxsize=64)
 def population_in(sentence: str) -> str | None:
     """The one vocabulary population an effect's own sentence names, else None."""
-    found = [code for code, regex in _POPULATION_RES if regex.search(sentence)]
+    low = sentence.lower()
+    found = [
+        code
+        for code, regex, needles in _POPULATION_RES
+        if any(n in low for n in needles) and regex.search(sentence)
+    ]
     return found[0] if len(found) == 1 else None
