@@ -28,13 +28,15 @@ import time
 from pathlib import Path
 
 from pipeline.errors import PipelineError
-from pipeline.extract import EXTRACTOR_VERSION
+from pipeline.extract import EXTRACTOR_VERSION, effect_to_json
+from pipeline.extract.numbers import MINUS_CHARS
 from pipeline.extract.scoring import (
     Score,
     extract_record,
     kinds_summary,
     load_annotations,
     load_source_records,
+    match_effects,
     score,
 )
 from pipeline.extract.sentences import split_sentences
@@ -113,7 +115,73 @@ def score_set(name: str, records: dict) -> Score | None:
         return None
     print(f"annotated effects by kind: {dict(sorted(kinds_summary(annotations).items()))}")
     print(result.table())
+    print(structure_checks(annotations, records))
     return result
+
+
+_DOSE_NUMBER_RE = re.compile(r"(?<![\d.·])(\d*[.·]?\d+)\s?-?(mg/kg|µg/kg|mcg/kg|mg|µg|mcg|g)\b")
+_QUOTE_NUMBER_RE = re.compile(rf"[{MINUS_CHARS}]?\s?(?:\d+(?:[.·]\d+)?|[.·]\d+)")
+
+
+def _written_numbers(text: str) -> set[float]:
+    """Every number written in `text`, as written (minus signs of every kind, "·" as a point)."""
+    found = set()
+    for match in _QUOTE_NUMBER_RE.finditer(text):
+        written = re.sub(rf"[{MINUS_CHARS}]\s?", "-", match.group()).replace("·", ".")
+        found.add(float(written))
+    return found
+
+
+def _annotated_dose(words: str | None) -> tuple[float, str] | None:
+    """(number, unit) of the one dose an annotation writes, None when it gives none or several."""
+    found = _DOSE_NUMBER_RE.findall(words or "")
+    if len(found) != 1:
+        return None
+    number, unit = found[0]
+    return float(number.replace("·", ".")), unit.replace("mcg", "µg")
+
+
+def structure_checks(annotations: list[dict], records: dict) -> str:
+    """Study structure on one set: values whose digits differ from their quote, arm doses that
+    differ from their words, and on matched effects whose annotation gives a dose, whether the
+    extracted arm's dose is that dose."""
+    values = values_off = doses = doses_off = 0
+    agree = wrong = missing = 0
+    for annotation in annotations:
+        record = records.get(annotation["pmid"])
+        if record is None:
+            continue
+        result = extract_record(record)
+        arms = {arm.arm_id: arm for arm in result.arms}
+        for effect in result.effects:
+            if effect.rule in ("rate_from_counts", "percent_in_words"):
+                continue  # 100 x events / total (the contract), or a number written in words
+            values += 1
+            values_off += effect.value not in _written_numbers(effect.quote)
+        for arm in result.arms:
+            if arm.dose is not None:
+                doses += 1
+                written = _annotated_dose(arm.dose_text)
+                doses_off += written is None or written[0] != arm.dose
+        extracted = [effect_to_json(e) for e in result.effects]
+        for i, j in match_effects(extracted, annotation.get("effects", [])):
+            want = _annotated_dose(annotation["effects"][j].get("dose"))
+            if want is None:
+                continue
+            arm = arms.get(result.effects[i].arm_id)
+            if arm is None or arm.dose is None:
+                missing += 1
+            elif (arm.dose, arm.dose_unit) == want:
+                agree += 1
+            else:
+                wrong += 1
+    return (
+        f"\nstudy structure          checked  differ\n"
+        f"values vs their quote    {values:7d} {values_off:7d}\n"
+        f"arm doses vs their words {doses:7d} {doses_off:7d}\n"
+        f"dose on matched effects: {agree} exact, {wrong} wrong, {missing} not found "
+        f"(of {agree + wrong + missing} annotated with a dose)"
+    )
 
 
 def print_mismatches(result: Score) -> None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from pipeline import vocab
 from pipeline.extract.numbers import SP, WORD_NUMBER, parse_count
 
 
@@ -400,7 +401,7 @@ def _drug_counts(text: str) -> dict[str, int]:
 
 def _drugs(text: str) -> list[str]:
     counts = _drug_counts(text)
-    return [drug for drug in ("ketamine", "esketamine", "arketamine") if counts[drug]]
+    return [drug for drug in vocab.DRUG_CODES if counts[drug]]
 
 
 _BACKGROUND_LABELS = ("BACKGROUND", "INTRODUCTION", "RATIONALE", "CONTEXT", "IMPORTANCE")
@@ -444,8 +445,8 @@ def _drug(title: str, abstract: str) -> list[str] | None:
     if from_title:
         # A comparator drug the abstract keeps naming counts too (oral ketamine vs esketamine).
         extra = [d for d, n in counts.items() if d not in from_title and n >= _REPEATED]
-        return [d for d in ("ketamine", "esketamine", "arketamine") if d in from_title + extra]
-    from_abstract = [d for d in ("ketamine", "esketamine", "arketamine") if counts[d]]
+        return [d for d in vocab.DRUG_CODES if d in from_title + extra]
+    from_abstract = [d for d in vocab.DRUG_CODES if counts[d]]
     if len(from_abstract) > 1:
         # Several named: keep those the abstract keeps returning to.
         top = max(counts.values())
@@ -453,20 +454,7 @@ def _drug(title: str, abstract: str) -> list[str] | None:
     return from_abstract or None
 
 
-_DRUG_WORD = r"(?:es|ar)?ketamine|KET01|ESK|Spravato|study drug|drug"
-_ROUTES = [
-    ("iv", r"\bintravenous(?:ly)?\b|\bIV\b|\bi\.v\.|\binfusions?\b"),
-    ("intranasal", r"\bintranasal(?:ly)?\b|\bnasal spray\b|\bnasally\b|\bESK-NS\b"),
-    (
-        "oral",
-        rf"\boral(?:ly)?\s(?:[\w-]+\s){{0,2}}?(?:{_DRUG_WORD})\b|\b(?:{_DRUG_WORD})\s(?:[\w-]+\s)"
-        rf"{{0,2}}?(?:tablets?|orally|lozenges?)\b"
-        r"|\boral (?:prolonged-release|esketamine|ketamine)",
-    ),
-    ("sc", r"\bsubcutaneous(?:ly)?\b|\bs\.c\.|\bSC (?:ketamine|esketamine)"),
-    ("im", r"\bintramuscular(?:ly)?\b|\bi\.m\.|\bIM (?:ketamine|esketamine)"),
-    ("sublingual", r"\bsublingual(?:ly)?\b"),
-]
+_ROUTES = [(route.code, route.pattern) for route in vocab.ROUTES]
 
 
 def _route(title: str, abstract: str) -> list[str] | None:
@@ -515,13 +503,7 @@ _ORAL_IN_ROUTE_LIST_RE = _Gated(
     ("oral",),
 )
 # Lower-case words one of which each route's pattern needs (intravenous: see _routes_in).
-_ROUTE_NEEDLES = {
-    "intranasal": ("nasal", "esk-ns"),
-    "oral": ("oral", "tablet", "lozenge"),
-    "sc": ("subcutaneous", "s.c.", "sc ketamine", "sc esketamine"),
-    "im": ("intramuscular", "i.m.", "im ketamine", "im esketamine"),
-    "sublingual": ("sublingual",),
-}
+_ROUTE_NEEDLES = {route.code: route.needles for route in vocab.ROUTES if route.code != "iv"}
 
 
 _ROUTE_RES = {
@@ -565,27 +547,8 @@ def _routes_in(text: str) -> list[str] | None:
 
 # --- population, comparator, scales ---------------------------------------------------------
 
-_POPULATIONS = [
-    ("trd", r"treatment[- ]resistant|\bTRD\b|treatment[- ]refractory"),
-    ("mdd", r"major depressi\w+|\bMDD\b|unipolar depression"),
-    ("bipolar_depression", r"bipolar"),
-    ("suicidal_ideation", r"suicidal (?:ideation|thoughts)|suicidality|imminent risk of suicide"),
-    ("ptsd", r"\bPTSD\b|post-?traumatic stress"),
-    ("postpartum", r"postpartum|perinatal|post-?natal|\bPPD\b|cesarean|caesarean"),
-    ("adolescents", r"adolescen\w+|\bteenagers?\b|\bchildren\b|\byouths?\b"),
-    ("older_adults", r"\belderly\b|older adults|geriatric|≥\s?65 years|aged 65|older patients"),
-]
-_COMPARATORS = [
-    ("placebo", r"placebo|saline"),
-    ("midazolam", r"midazolam"),
-    ("ect", r"electroconvulsive|\bECT\b"),
-    (
-        "antidepressant",
-        r"quetiapine|antidepressant (?:plus|and) placebo|AD plus placebo|versus (?:an? )?(?:oral )?"
-        r"antidepressant|active[- ]compar\w+",
-    ),
-    ("other", r"propofol|remifentanil|dexmedetomidine|sufentanil|\bversus (?:TMS|psilocybin)"),
-]
+_POPULATIONS = [(term.code, term.pattern) for term in vocab.POPULATIONS]
+_COMPARATORS = [(term.code, term.pattern) for term in vocab.COMPARATORS if term.pattern]
 _DOSE_COMPARISON_RE = _Gated(
     r"(?:\d+(?:\.\d+)?\s?(?:mg/kg|mg)\s?(?:,|or|and|vs\.?|versus)\s?(?:\d+(?:\.\d+)?\s?"
     r"(?:mg/kg|mg)?\s?(?:,|or|and)?\s?)+(?:esketamine|ketamine)?)|dose[- ](?:ranging|frequency"
@@ -606,25 +569,7 @@ _DOSE_COMPARISON_RE = _Gated(
         "thrice",
     ),  # fmt: skip
 )
-_SCALE_NAMES = [
-    ("MADRS", r"MADRS|Montgomery[- ]+[ÅA]sberg"),
-    ("HAM-D", r"HAM-?D|HDRS|HRSD|Hamilton (?:Depression|Rating Scale for Depression)"),
-    ("BDI", r"\bBDI\b|Beck Depression"),
-    ("QIDS-SR", r"QIDS|Quick Inventory of Depressive"),
-    ("PHQ-9", r"PHQ-?9|Patient Health Questionnaire"),
-    ("CGI", r"\bCGI\b|CGI-[SI]|Clinical Global Impression"),
-    ("C-SSRS", r"C-SSRS|Columbia[- ]Suicide"),
-    ("SSI", r"\bSSI\b|Scale for Suicidal Ideation"),
-    ("EPDS", r"\bEPDS\b|Edinburgh Postnatal"),
-    ("CADSS", r"\bCADSS\b|Clinician-Administered Dissociative"),
-    ("SDS", r"\bSDS\b|Sheehan Disability"),
-    ("PCL-5", r"PCL-5|PTSD Checklist"),
-    ("CAPS-5", r"CAPS-5|Clinician-Administered PTSD"),
-    ("IDS", r"\bIDS\b|\bIDS-SR|Inventory of Depressive Symptomatology"),
-    ("HAM-A", r"HAM-A\b|Hamilton Anxiety"),
-    ("GAD-7", r"GAD-7"),
-    ("SHAPS", r"SHAPS|Snaith-Hamilton"),
-]
+_SCALE_NAMES = [(scale.code, scale.pattern) for scale in vocab.SCALES]
 _ANAESTHESIA_RE = _Gated(
     r"\banaesthe\w+|\banesthe\w+|\banalges\w+|\bpostoperative\b|\bsurgery\b|\bsurgical\b"
     r"|\bsedation\b|\bcolonoscopy\b|\bcesarean\b|\bcaesarean\b|\bchronic pain\b|\bneuralgia\b",
@@ -651,52 +596,9 @@ _DEPRESSION_RE = _Gated(
 # Lower-case words one of which a pattern needs: checking them first (a plain substring test)
 # spares the regex scan of abstracts that cannot match, which keeps classification fast.
 _NEEDLES = {
-    "trd": ("resistant", "TRD", "refractory"),
-    "mdd": ("major depressi", "MDD", "unipolar"),
-    "bipolar_depression": ("bipolar",),
-    "suicidal_ideation": ("suicid",),
-    "ptsd": ("PTSD", "traumatic"),
-    "postpartum": ("partum", "natal", "PPD", "cesarean", "caesarean"),
-    "adolescents": ("adolescen", "teenager", "children", "youth"),
-    "older_adults": ("elderly", "older", "geriatric", "65 years", "aged 65"),
-    "placebo": ("placebo", "saline"),
-    "midazolam": ("midazolam",),
-    "ect": ("electroconvulsive", "ECT"),
-    "antidepressant": (
-        "quetiapine",
-        "plus placebo",
-        "and placebo",
-        "versus an",
-        "versus oral",
-        "versus antidepressant",
-        "active-compar",
-        "active compar",
-    ),  # fmt: skip
-    "other": (
-        "propofol",
-        "remifentanil",
-        "dexmedetomidine",
-        "sufentanil",
-        "versus tms",
-        "versus psilocybin",
-    ),  # fmt: skip
-    "MADRS": ("MADRS", "Montgomery"),
-    "HAM-D": ("HAM", "HDRS", "HRSD", "Hamilton"),
-    "BDI": ("BDI", "Beck"),
-    "QIDS-SR": ("QIDS", "Quick Inventory"),
-    "PHQ-9": ("PHQ", "Patient Health"),
-    "CGI": ("CGI", "Clinical Global"),
-    "C-SSRS": ("C-SSRS", "Columbia"),
-    "SSI": ("SSI", "Scale for Suicidal"),
-    "EPDS": ("EPDS", "Edinburgh"),
-    "CADSS": ("CADSS", "Clinician-Administered Dissociative"),
-    "SDS": ("SDS", "Sheehan"),
-    "PCL-5": ("PCL-5", "PTSD Checklist"),
-    "CAPS-5": ("CAPS-5", "Clinician-Administered PTSD"),
-    "IDS": ("IDS", "Inventory of Depressive"),
-    "HAM-A": ("HAM-A", "Hamilton Anxiety"),
-    "GAD-7": ("GAD-7",),
-    "SHAPS": ("SHAPS", "Snaith"),
+    term.code: term.needles
+    for term in (*vocab.POPULATIONS, *vocab.COMPARATORS, *vocab.SCALES)
+    if term.pattern
 }
 
 
@@ -959,10 +861,29 @@ def _first_count(
                 after = match.end("n")
                 if not _PEOPLE_RE.match(window, after) and _NOT_PEOPLE_RE.match(window, after):
                     continue  # "four phase III studies", "two antidepressant therapies"
+                if _NOT_A_SIZE_AFTER_RE.match(window, after):
+                    continue  # "0.5 mg/kg", "30%": a dose or a share, not a number of people
                 value = parse_count(match["n"])
+                if (
+                    value
+                    and 1900 <= value <= 2100
+                    and _DATE_BEFORE_RE.search(
+                        window, max(0, match.start("n") - 24), match.start("n")
+                    )
+                ):
+                    continue  # "June 27, 2023, we enrolled 3209": the year is not the N
                 if value and value > 1:
                     return value
     return None
+
+
+# A year in a date: after a month ("June 27, 2023") or a preposition of time ("between 2018").
+_DATE_BEFORE_RE = re.compile(
+    r"(?:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s(?:\d{1,2},?\s)?"
+    r"|\b(?:in|since|from|between|until|through|and|to)\s)$",
+    re.IGNORECASE,
+)
+_NOT_A_SIZE_AFTER_RE = re.compile(r"\s?(?:mg|µg|mcg|g|ml|%|years?\b|months?\b|weeks?\b)", re.I)
 
 
 _ARM_SENTENCE_RE = re.compile(r"randomi[sz]|randomly|assigned|groups?\b|arms?\b", re.I)

@@ -27,21 +27,21 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from pipeline import synthesis, warehouse
+from pipeline import synthesis, vocab, warehouse
 from pipeline.evidence.corrections import read_current_effects
 from pipeline.extract import direction_in_words
-from pipeline.extract.store import read_effects
+from pipeline.extract.store import read_arms, read_effects
 
 log = logging.getLogger(__name__)
 
-RATE_KINDS = {"response_rate": "response", "remission_rate": "remission", "relapse_rate": "relapse"}
+RATE_KINDS = vocab.RATE_OUTCOME
 RATIO_KINDS = {"odds_ratio": "log_or", "risk_ratio": "log_rr", "hazard_ratio": "log_hr"}
-SMD_KINDS = ("smd", "cohens_d", "hedges_g")
-RANDOMISED_DESIGNS = ("rct", "crossover_rct")
+SMD_KINDS = vocab.SMD_KINDS
+RANDOMISED_DESIGNS = vocab.RANDOMISED_DESIGNS
 RATIO_MEASURES = ("log_rr", "log_or", "log_hr")
-PLACEBO_WORDS = ("placebo", "saline", "midazolam", "sham", "control", "usual care", "waitlist")
+PLACEBO_WORDS = vocab.PLACEBO_WORDS
 # An arm naming the drug (also ESK, KET01 ...) is a drug arm; any other arm is a comparator.
-DRUG_PATTERN = re.compile(r"ketamine|\besk\b|\bket\d*\b|\bs-ketamine\b", re.IGNORECASE)
+DRUG_PATTERN = re.compile(vocab.ANY_KETAMINE_PATTERN, re.IGNORECASE)
 
 TRIAL_OUTCOME_COLUMNS = [
     "outcome_id", "pmid", "study_label", "pub_year", "design", "drug", "route", "outcome",
@@ -478,10 +478,45 @@ def _outcome_id(row: dict) -> str:
     return hashlib.sha1(key.encode()).hexdigest()
 
 
+# What the comparator arm's role (core.arms) makes a comparison: placebo, active or dose.
+COMPARATOR_CLASS_OF_ROLE = {"placebo": "placebo", "active": "active", "intervention": "dose"}
+# How an arm's role (core.arms) shows in the arm-rate tables.
+ARM_ROLE_OF_ROLE = {
+    "intervention": "drug", "placebo": "comparator", "active": "comparator",
+    "comparator": "comparator",
+}  # fmt: skip
+
+
+def arms_by_id(con) -> dict[str, dict]:
+    """core.arms rows by arm id (empty for a warehouse without arms)."""
+    return {row["arm_id"]: row for row in read_arms(con).to_dict("records")}
+
+
+def _structure_comparator_class(
+    effect_ids: list[str], by_id: dict[str, dict], arms: dict[str, dict]
+) -> str | None:
+    """The comparator class the study structure gives a row: the role of the arm its effect
+    is compared with (or, for a pair of rates, of the second rate's arm); None when unknown."""
+    effects = [by_id[i] for i in effect_ids if i in by_id]
+    if len(effects) == 1:
+        arm = arms.get(_clean(effects[0].get("comparator_arm_id")) or "")
+    elif len(effects) == 2:
+        arm = arms.get(_clean(effects[1].get("arm_id")) or "")
+    else:
+        arm = None
+    return COMPARATOR_CLASS_OF_ROLE.get(arm["role"]) if arm else None
+
+
 def build_trial_outcomes(
-    effects: pd.DataFrame, facts: dict[str, TrialFacts], labels: pd.DataFrame | None = None
+    effects: pd.DataFrame,
+    facts: dict[str, TrialFacts],
+    labels: pd.DataFrame | None = None,
+    arms: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
-    """The trial-outcome rows from effects and trial facts (see `trial_outcomes`)."""
+    """The trial-outcome rows from effects, trial facts and study arms (see `trial_outcomes`).
+
+    The comparator class comes from the compared arm's role in core.arms; the arm words are
+    read only for effects without arm ids (made before extractor 1.6.0)."""
     rows: list[dict] = []
     records = effects.to_dict("records")
     rates: dict[tuple, list[dict]] = {}
@@ -508,8 +543,11 @@ def build_trial_outcomes(
             rows.append(_unpaired_row(effect, facts_row))
     for (pmid, *_), group in rates.items():
         rows.extend(_rate_rows(group, facts.get(pmid)))
+    by_id = {str(e["effect_id"]): e for e in records if "effect_id" in e}
     for row in rows:
-        row["comparator_class"] = comparator_class(row["comparison"], facts.get(row["pmid"]))
+        row["comparator_class"] = _structure_comparator_class(
+            row["effect_ids"], by_id, arms or {}
+        ) or comparator_class(row["comparison"], facts.get(row["pmid"]))
     for row in rows:
         row.setdefault("source", "abstract")
         row.setdefault("registry_source", None)
@@ -538,7 +576,7 @@ def trial_outcomes(con) -> pd.DataFrame:
     """
     labels = study_labels(con)
     facts = read_trial_facts(con)
-    frame = build_trial_outcomes(read_current_effects(con), facts, labels)
+    frame = build_trial_outcomes(read_current_effects(con), facts, labels, arms_by_id(con))
     frame = add_registry_outcomes(con, frame, facts, labels)
     retracted = set(labels.loc[labels["is_retracted"].fillna(False).astype(bool), "pmid"])
     hit = frame["pmid"].isin(retracted)
@@ -698,21 +736,35 @@ def _arm_role(arm: str | None) -> str:
     return "comparator" if _is_control(arm) else "drug"
 
 
-def arm_rates(outcomes_effects: pd.DataFrame, facts: dict[str, TrialFacts]) -> pd.DataFrame:
+def arm_rates(
+    outcomes_effects: pd.DataFrame,
+    facts: dict[str, TrialFacts],
+    arms: dict[str, dict] | None = None,
+) -> pd.DataFrame:
     """Each trial arm's response/remission/relapse rate with its n and Wilson 95% CI.
 
     `arm_role` says whether the rate belongs to a drug arm, a comparator arm, or an arm the
-    extraction did not name (those are never pooled as drug arms).
+    extraction did not name (those are never pooled as drug arms). The role, the arm's n and
+    the timepoint in days come from the study structure (core.arms, the effect's arm_id and
+    timepoint_days); the arm words are read only for effects without an arm id.
     """
+    arms = arms or {}
     rows = []
     for effect in outcomes_effects.to_dict("records"):
         if effect["kind"] not in RATE_KINDS or effect["value"] is None or pd.isna(effect["value"]):
             continue
         facts_row = facts.get(str(effect["pmid"]))
         arm = _clean(effect.get("arm"))
+        record = arms.get(_clean(effect.get("arm_id")) or "")
         counts = None if _is_comparison(arm) else _events_and_n(effect, facts_row)
+        if counts is None and record is not None:
+            n = _clean(record.get("n_analysed")) or _clean(record.get("n_randomized"))
+            if n:
+                counts = (synthesis.rate_to_events(effect["value"], float(n)), float(n))
         timepoint = _clean(effect.get("timepoint"))
-        days = timepoint_days(timepoint)
+        days = _clean(effect.get("timepoint_days"))
+        days = float(days) if days is not None else timepoint_days(timepoint)
+        role = ARM_ROLE_OF_ROLE[record["role"]] if record else _arm_role(arm)
         row = {
             "effect_id": effect["effect_id"],
             "pmid": str(effect["pmid"]),
@@ -720,9 +772,9 @@ def arm_rates(outcomes_effects: pd.DataFrame, facts: dict[str, TrialFacts]) -> p
             "drug": _joined(facts_row.drug) if facts_row else None,
             "route": _joined(facts_row.route) if facts_row else None,
             "outcome": RATE_KINDS[effect["kind"]],
-            "arm": arm,
-            "arm_role": _arm_role(arm),
-            "arm_is_control": bool(arm) and _is_control(arm),
+            "arm": record["label"] if record else arm,
+            "arm_role": role,
+            "arm_is_control": role == "comparator",
             "scale": _clean(effect.get("scale")),
             "timepoint": timepoint,
             "timepoint_days": days,
@@ -742,7 +794,7 @@ def arm_rates(outcomes_effects: pd.DataFrame, facts: dict[str, TrialFacts]) -> p
 
 def trial_arm_rates(con) -> pd.DataFrame:
     """Trial arms' rates (fraction 0-1) with n and Wilson CI where n is known, and study labels."""
-    table = arm_rates(read_current_effects(con), read_trial_facts(con))
+    table = arm_rates(read_current_effects(con), read_trial_facts(con), arms_by_id(con))
     if table.empty:
         return table
     labels = study_labels(con).set_index("pmid")

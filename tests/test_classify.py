@@ -581,3 +581,14 @@ def test_first_character_form_finds_what_the_pattern_finds(pubmed_records) -> No
             assert [m.span() for m in fast.finditer(text)] == [
                 m.span() for m in plain.finditer(text)
             ], pattern
+
+
+def test_a_year_is_never_the_number_enrolled():
+    """Seen: "Between Feb 14, 2018, and June 27, 2023, we enrolled 3209 patients" gave 2023."""
+    abstract = (
+        "FINDINGS: Between Feb 14, 2018, and June 27, 2023, we enrolled 3209 patients (mean age "
+        "68 years). Events were fewer with colchicine."
+    )
+    facts = classify("Colchicine after surgery: a randomised trial", abstract)
+    assert facts.n_randomized in (None, 3209)
+    assert facts.n_randomized != 2023

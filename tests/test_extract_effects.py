@@ -828,3 +828,56 @@ def _same_match(first: re.Match | None, second: re.Match | None) -> bool:
     if first is None or second is None:
         return first is second
     return first.span() == second.span() and first.lastgroup == second.lastgroup
+
+
+# --- impossible values and decimal commas are held with the reason, never output ----------------
+@pytest.mark.parametrize(
+    ("sentence", "kind", "reason"),
+    [
+        ("The odds ratio was -2.5 (95% CI -3.1 to -1.2).", "odds_ratio", "impossible"),
+        ("Relapse was reduced (HR 0; 95% CI 0 to 0.5).", "hazard_ratio", "impossible"),
+        ("The risk ratio was 0 (95% CI 0 to 1.2).", "risk_ratio", "impossible"),
+        ("The number needed to treat was 0.", "nnt", "NNT of 0"),
+        ("The response rate was 150% in the ketamine group.", "response_rate", "0 to 100"),
+    ],
+)
+def test_impossible_values_are_quarantined_with_the_reason(sentence, kind, reason):
+    held = []
+    assert extract_effects(sentence, quarantined=held) == []
+    assert [(q.kind, q.quote in sentence) for q in held] == [(kind, True)]
+    assert reason in held[0].reason
+    assert sentence[held[0].start : held[0].end] == held[0].quote
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Ketamin war wirksamer (OR 3,2; 95 %-KI 1,4–7,1; p = 0,005).",
+        "The odds ratio was 3,2 (95% CI 1,4-7,1; p = 0,005).",
+    ],
+)
+def test_decimal_commas_are_read_whole_or_not_at_all(sentence):
+    """Seen: OR 3.0 and an invented OR 2.0 with p = 0.0 from "OR 3,2; ... p = 0,005"."""
+    held = []
+    effects = extract_effects(sentence, quarantined=held)
+    assert effects == []
+    assert held and all("decimals with a comma" in q.reason for q in held)
+
+
+def test_thousands_separators_are_not_decimal_commas():
+    effects = extract_effects("Among 12,500 patients, the odds ratio was 2.4 (95% CI 1.2-4.8).")
+    assert [(e.kind, e.value) for e in effects] == [("odds_ratio", 2.4)]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value", "low", "high"),
+    [
+        ("The mean difference was \u22124.1 (95% CI, \u22127.7 to \u22120.5).", -4.1, -7.7, -0.5),
+        ("The mean difference was \u20134.1 (95% CI, \u20137.7 to \u20130.5).", -4.1, -7.7, -0.5),
+        ("The risk ratio was 1.4 (95%\u2009CI 1.1\u20131.8).", 1.4, 1.1, 1.8),
+        ("The OR was .52 (95% CI .31-.87).", 0.52, 0.31, 0.87),
+    ],
+)
+def test_odd_minus_signs_thin_spaces_and_bare_decimals_read_as_printed(sentence, value, low, high):
+    [effect] = extract_effects(sentence)
+    assert (effect.value, effect.ci_low, effect.ci_high) == (value, low, high)

@@ -328,3 +328,29 @@ def test_a_difference_whose_direction_is_in_words_is_kept_out_of_pooling():
     row = only(frame, pmid="3")
     assert math.isnan(row.yi) and "direction stated in words" in row.reason
     assert only(frame, pmid="2", measure="md").yi == -5.1
+
+
+def test_arm_roles_and_comparator_class_come_from_the_study_structure():
+    """An arm the words alone would misread ("active control": no drug named, not placebo
+    words) is what core.arms says it is; its n comes from the arm when the rate gives none."""
+    arms = {
+        "9:1": {"arm_id": "9:1", "label": "esketamine 56 mg", "role": "intervention",
+                "n_randomized": 40, "n_analysed": None},
+        "9:2": {"arm_id": "9:2", "label": "active control", "role": "active",
+                "n_randomized": 38, "n_analysed": None},
+    }  # fmt: skip
+    facts = {"9": TrialFacts("9", "rct", ["esketamine"], ["intranasal"], ["other"], [], 78)}
+    effects = [
+        effect("a", "9", "response_rate", 50.0, arm="esketamine", arm_id="9:1",
+               timepoint="day 28", timepoint_days=28.0),
+        effect("b", "9", "response_rate", 25.0, arm="active control", arm_id="9:2",
+               timepoint="day 28", timepoint_days=28.0),
+        effect("c", "9", "odds_ratio", 3.0, ci_low=1.2, ci_high=7.5, arm="esketamine vs control",
+               arm_id="9:1", comparator_arm_id="9:2"),
+    ]  # fmt: skip
+    rates = marts.arm_rates(pd.DataFrame(effects), facts, arms)
+    assert list(rates["arm_role"]) == ["drug", "comparator"]
+    assert list(rates["n"]) == [40, 38]
+    assert list(rates["arm"]) == ["esketamine 56 mg", "active control"]
+    frame = marts.build_trial_outcomes(pd.DataFrame(effects), facts, arms=arms)
+    assert set(frame["comparator_class"]) == {"active"}

@@ -504,3 +504,12 @@ def test_a_corrected_arm_is_said_and_shown_as_corrected_in_the_provenance(all_ve
     assert len(page.xpath("//small[@class='correction']")) == 1
     markdown = (out / sheet.MARKDOWN_NAME).read_text(encoding="utf-8")
     assert f"\n  - {citations.markdown_escape(line)}\n" in markdown
+
+
+def test_the_arm_drug_from_the_study_structure_places_an_effect():
+    """In a trial of oral ketamine against esketamine nasal spray, an effect whose arm words
+    name no drug ("active arm") is placed by its arm's drug in core.arms."""
+    facts = {"drug": ["ketamine", "esketamine"], "route": ["oral", "intranasal"]}
+    assert sheet.treatment_of(facts, "active arm") is None
+    assert sheet.treatment_of(facts, "active arm", "esketamine").key == "intranasal_esketamine"
+    assert sheet.treatment_of(facts, "esketamine", "ketamine") is None  # no oral-ketamine section

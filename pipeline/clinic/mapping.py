@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from pipeline import vocab
 from pipeline.errors import PipelineError
 
 DEFAULT_MAPPING_NAME = "config/clinic_mapping.toml"
@@ -63,8 +64,8 @@ FIELDS: dict[str, Field] = {
 
 # The codes each coded field may take once synonyms are resolved.
 VOCABULARIES = {
-    "route": ("iv", "intranasal"),
-    "drug": ("ketamine", "esketamine"),
+    "route": tuple(vocab.DRUG_FOR_ROUTE),
+    "drug": tuple(vocab.DRUG_FOR_ROUTE.values()),
     "dose_unit": ("mg/kg", "mg"),
     "boolean": ("yes", "no"),
 }

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from pipeline import vocab
 from pipeline.clinic.mapping import FIELDS, VOCABULARIES, Mapping, normalise_header
 from pipeline.errors import PipelineError
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 EARLIEST_SESSION = date(1990, 1, 1)
 # Which drug each route gives, the units a route may be dosed in, and the dose ceiling per unit.
-DRUG_FOR_ROUTE = {"iv": "ketamine", "intranasal": "esketamine"}
+DRUG_FOR_ROUTE = vocab.DRUG_FOR_ROUTE
 UNITS_FOR_ROUTE = {"iv": ("mg/kg", "mg"), "intranasal": ("mg",)}
 MAX_DOSE = {"mg/kg": 2.0, "mg": 250.0}
 LABELS = {

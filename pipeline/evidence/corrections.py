@@ -32,7 +32,7 @@ FIELDS: dict[str, str | None] = {
     "n": "n_total",
 }
 MAX_N = 2**31 - 1  # core.effects.n_total is an INTEGER
-EXTRA_COLUMNS = ["comparator", "subgroup", "timepoint_days", "corrected_fields"]
+EXTRA_COLUMNS = ["comparator", "corrected_fields"]  # beside read_effects' own columns
 
 
 @dataclass(frozen=True)
@@ -189,16 +189,19 @@ def correction_counts(con) -> dict[str, int]:
 
 
 _CURRENT_EFFECTS_SQL = f"""
-    SELECT e.* REPLACE (c.arm AS arm, c.timepoint AS timepoint, c.n_total AS n_total),
-           c.comparator, c.subgroup, c.timepoint_days, c.corrected_fields
+    SELECT e.* REPLACE (
+               c.arm AS arm, c.timepoint AS timepoint, c.n_total AS n_total,
+               c.subgroup AS subgroup, c.timepoint_days AS timepoint_days
+           ),
+           c.comparator, c.corrected_fields
     FROM ({EFFECTS_READ_SQL}) e
     JOIN marts.effects_current c USING (effect_id)
 """
 
 
 def read_current_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
-    """`read_effects` with corrections applied (arm, timepoint, n_total), plus `comparator`,
-    `subgroup`, `timepoint_days` and `corrected_fields`."""
+    """`read_effects` with corrections applied (arm, timepoint and its days, n_total, subgroup),
+    plus `comparator` and `corrected_fields`."""
     if not warehouse.table_columns(con, "core.effects") or not warehouse.table_columns(
         con, "marts.effects_current"
     ):  # no effects (read_effects says so), or opened read-only before migration 041

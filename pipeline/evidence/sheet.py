@@ -24,11 +24,12 @@ import jinja2
 import lxml.html
 import pandas as pd
 
-from pipeline import warehouse
+from pipeline import vocab, warehouse
 from pipeline.errors import PipelineError
 from pipeline.evidence import citations, review
 from pipeline.evidence.readability import Reading, flesch_kincaid_grade, measure
 from pipeline.extract import direction_in_words
+from pipeline.extract.store import read_arms
 
 log = logging.getLogger(__name__)
 
@@ -109,30 +110,22 @@ TOPICS = (
     ),
 )
 
+# The designs the sheet shows (protocols, case reports and other articles are left out).
 EVIDENCE_LABELS = {
-    "rct": "Randomized trial",
-    "crossover_rct": "Randomized crossover trial",
-    "open_label": "Open-label study (everyone knew the treatment)",
-    "post_hoc": "Later analysis of a trial",
-    "observational": "Observational study",
-    "review": "Review of studies",
+    code: vocab.DESIGN_DISPLAY[code]
+    for code in ("rct", "crossover_rct", "open_label", "post_hoc", "observational", "review")
 }
 
-COMPARATIVE_DESIGNS = ("rct", "crossover_rct", "post_hoc")
+COMPARATIVE_DESIGNS = vocab.COMPARATIVE_DESIGNS
 
 _EARLY_TIMEPOINT = re.compile(
     r"\b(\d+\s*(?:h|hr|hrs|hours?|minutes?|min)\b|day\s*[12]\b|first dose|24-hour|hour)",
     re.IGNORECASE,
 )
-_RATIO_KINDS = ("hazard_ratio", "risk_ratio", "odds_ratio")
+_RATIO_KINDS = vocab.RATIO_KINDS
 # What a label must name for an effect to count as a side effect (others are left out).
-_SIDE_EFFECT = re.compile(
-    r"nausea|vomit|dissociat|dizz|headache|vertigo|dysgeusia|taste|somnolence|sedation|"
-    r"drows|fatigue|anxiety|paresthesia|hypoesthesia|blood pressure|hypertension|heart rate|"
-    r"cadss|adverse|teae|side effect|discontinu|diplopia|dry mouth|insomnia",
-    re.IGNORECASE,
-)
-_SCORE_KINDS = ("mean_difference", "smd", "cohens_d", "hedges_g", "mean_change", "percent_change")
+_SIDE_EFFECT = re.compile("|".join(map(re.escape, vocab.SIDE_EFFECT_STEMS)), re.IGNORECASE)
+_SCORE_KINDS = vocab.SCORE_KINDS
 
 
 @dataclass(frozen=True)
@@ -492,13 +485,12 @@ def _study_label(facts: dict) -> str:
     return f"{label}, {int(n)} people"
 
 
-_DRUG_IN_ARM = {
-    "ketamine": re.compile(r"\bketamine\b", re.IGNORECASE),
-    "esketamine": re.compile(r"\b(esketamine|esk)\b", re.IGNORECASE),
-}
+_DRUG_IN_ARM = {drug.code: re.compile(drug.pattern, re.IGNORECASE) for drug in vocab.DRUGS}
 
 
-def treatment_of(facts: dict | None, arm: str | None) -> Treatment | None:
+def treatment_of(
+    facts: dict | None, arm: str | None, arm_drug: str | None = None
+) -> Treatment | None:
     """The treatment an effect is about, if it is one the sheet covers.
 
     A trial of one drug by one route places all its effects; a trial of several drugs or routes
@@ -512,7 +504,10 @@ def treatment_of(facts: dict | None, arm: str | None) -> Treatment | None:
         return None
     if len(facts["drug"]) == 1 and len(facts["route"]) == 1:
         return fitting[0]
-    named = [t for t in fitting if _DRUG_IN_ARM[t.drug].search(arm or "")]
+    if arm_drug is not None:  # the study structure names the arm's drug (core.arms)
+        named = [t for t in fitting if t.drug == arm_drug]
+    else:
+        named = [t for t in fitting if _DRUG_IN_ARM[t.drug].search(arm or "")]
     return named[0] if len(named) == 1 else None
 
 
@@ -524,6 +519,9 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
     errata = {pmid for (pmid,) in corrected}
     grouped: dict[str, dict[str, dict[str, list[Statement]]]] = {}
     left_out = 0
+    arm_drugs = {
+        row["arm_id"]: row["drug"] for row in read_arms(con).to_dict("records") if row["drug"]
+    }
     for _, effect in effects.iterrows():
         trial = facts.get(effect.pmid)
         if not trial or trial["design"] not in EVIDENCE_LABELS:  # protocols, case reports, unknown
@@ -532,7 +530,9 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
         if _value(effect, "arm") is None and trial["design"] in COMPARATIVE_DESIGNS:
             left_out += 1  # a number from a comparison that does not say which group it is about
             continue
-        treatment = treatment_of(trial, _value(effect, "arm"))
+        treatment = treatment_of(
+            trial, _value(effect, "arm"), arm_drugs.get(_value(effect, "arm_id") or "")
+        )
         topic = topic_of(effect)
         statement = statement_for(effect, topic) if treatment and topic else None
         if statement is None:
@@ -579,7 +579,7 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
 # --- the clinic's own outcomes ------------------------------------------------------------------
 
 
-ROUTE_NAMES = {"iv": "IV ketamine", "intranasal": "Esketamine nasal spray", "all": "All"}
+ROUTE_NAMES = vocab.ROUTE_TREATMENT_NAMES
 
 
 def _format_cell(value) -> str:

@@ -11,16 +11,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pipeline import vocab
+from pipeline.extract.arms import Arm, study_structure
 from pipeline.extract.effects import Effect, QuarantinedEffect, extract_effects, study_arms
 
 if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it late
     from pipeline.classify import TrialFacts
 
 # Bump when a rule changes: the warehouse re-extracts every article made by an older version.
-EXTRACTOR_VERSION = "1.5.1"
+EXTRACTOR_VERSION = "1.6.0"
 
 # Depression rating scales: when an abstract names exactly one, its efficacy results are on it.
-DEPRESSION_SCALES = frozenset(["MADRS", "HAM-D", "BDI", "QIDS-SR", "PHQ-9", "IDS", "EPDS"])
+DEPRESSION_SCALES = vocab.DEPRESSION_SCALES
 
 __all__ = ["EXTRACTOR_VERSION", "Effect", "ExtractionResult", "QuarantinedEffect", "extract_text"]
 
@@ -35,14 +37,17 @@ class ExtractionResult:
     effects: list[Effect] = field(default_factory=list)
     extractor_version: str = EXTRACTOR_VERSION
     quarantined: list[QuarantinedEffect] = field(default_factory=list)
+    arms: list[Arm] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The JSON-lines form of `extract-text`: {"id", "trial", "effects", "quarantined"}."""
+        """The JSON-lines form of `extract-text`: {"id", "trial", "effects", "quarantined",
+        "arms"}; each effect's `arm_id` and `comparator_arm_id` name an entry of "arms"."""
         return {
             "id": self.pmid,
             "trial": self.trial.to_dict(),
             "effects": [effect_to_json(e) for e in self.effects],
             "quarantined": [q.to_dict() for q in self.quarantined],
+            "arms": [arm.to_dict() for arm in self.arms],
         }
 
 
@@ -79,7 +84,10 @@ def extract_text(
         study_scale=depression_scales[0] if len(depression_scales) == 1 else None,
         quarantined=quarantined,
     )
-    return ExtractionResult(pmid=str(pmid), trial=trial, effects=effects, quarantined=quarantined)
+    arms_found = study_structure(str(pmid), abstract, trial, effects)
+    return ExtractionResult(
+        pmid=str(pmid), trial=trial, effects=effects, quarantined=quarantined, arms=arms_found
+    )
 
 
 def arms_of_study(

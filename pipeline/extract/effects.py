@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
+from pipeline import vocab
 from pipeline.extract.numbers import (
     MAX_COUNT_DIGITS,
     MINUS_CHARS,
@@ -44,11 +45,8 @@ from pipeline.extract.sentences import Sentence, split_sentences
 # case folding (the few rules that need Unicode spaces via \s keep re.IGNORECASE alone).
 _CI = re.IGNORECASE | re.ASCII
 
-RATE_KINDS = ("response_rate", "remission_rate", "relapse_rate")
-BETWEEN_GROUP_KINDS = (
-    "mean_difference", "smd", "cohens_d", "hedges_g", "odds_ratio", "risk_ratio", "hazard_ratio",
-    "nnt",
-)  # fmt: skip
+RATE_KINDS = vocab.RATE_KINDS
+BETWEEN_GROUP_KINDS = vocab.BETWEEN_GROUP_KINDS
 
 
 @dataclass
@@ -74,6 +72,16 @@ class Effect:
     timepoint: str | None = None
     scale: str | None = None
     label: str | None = None
+    rule: str | None = None  # the name of the rule that read it (pipeline.extract.rules)
+    # Study structure (pipeline.extract.arms): the arm it is about and the arm it is compared
+    # with, the timepoint in days, "lower"/"higher" when words give the direction of a
+    # difference, the population its sentence names, and the subgroup (not read yet: None).
+    arm_id: str | None = None
+    comparator_arm_id: str | None = None
+    timepoint_days: float | None = None
+    direction: str | None = None
+    population: str | None = None
+    subgroup: str | None = None
 
     def to_dict(self) -> dict:
         """The effect as a plain dict (the JSON-lines form of `extract-text`)."""
@@ -161,9 +169,21 @@ def quarantine_reason(effect: Effect) -> str | None:
         if isinstance(number, float) and not math.isfinite(number):
             return f"the {field_name} is not a finite number"
     if effect.kind in RATE_KINDS and not 0 <= effect.value <= 100:
-        value = int(effect.value) if effect.value.is_integer() else effect.value
-        return f"a {effect.kind} of {value} is not a share of patients (0 to 100)"
+        return f"a {effect.kind} of {_shown(effect.value)} is not a share of patients (0 to 100)"
+    if effect.kind in vocab.RATIO_KINDS:
+        for name in ("value", "ci_low", "ci_high"):
+            number = getattr(effect, name)
+            if number is not None and number <= 0:
+                what = f"a {effect.kind}" if name == "value" else f"the {_FIELD_NAMES[name]}"
+                return f"{what} of {_shown(number)} is impossible (a ratio is above 0)"
+    if effect.kind == "nnt" and effect.value == 0:
+        return "an NNT of 0 is impossible (at least one patient is treated)"
     return None
+
+
+def _shown(number: float) -> int | float:
+    """A number as a reason shows it: 150 rather than 150.0."""
+    return int(number) if float(number).is_integer() else number
 
 
 # Statistics the contract has no kind for: reported as "other" with this label.
@@ -174,6 +194,10 @@ _OTHER_STATISTICS = {
     "r_squared": "variance explained (R²)",
 }
 
+
+# A decimal comma: "3,2", "0,005", "1,4–7,1". Not a thousands separator, which has three
+# digits after the comma and no leading zero before it ("1,234", "12,500").
+_DECIMAL_COMMA_RE = re.compile(r"(?<![\d,.])(?:0,\d+|[1-9]\d*,\d{1,2}|\d+,\d{4,})(?![\d,])")
 
 # --- vocabularies -------------------------------------------------------------------------
 
@@ -288,10 +312,7 @@ _DIFFERENCE_CUES_RE = re.compile(
 )
 # Words that name a treatment arm, and a short phrase around one ("esketamine 56 mg",
 # "esketamine plus AD", "antidepressant/placebo", "the quetiapine XR").
-_ARM_WORD = (
-    r"(?:(?:es|ar)?ketamine|ESK(?:-NS)?|KET01|placebo|PBO|midazolam|ECT|electroconvulsive therapy"
-    r"|quetiapine(?: XR)?|antidepressants?|AD|saline|propofol|sufentanil)"
-)
+_ARM_WORD = vocab.ARM_WORD_PATTERN
 _ARM_PHRASE = (
     rf"\b(?:[A-Za-z][\w.-]*{SP}){{0,2}}?{_ARM_WORD}(?:{SP}(?:nasal{SP}spray|NS|XR|tablets?))?"
     rf"(?:{SP}?(?:/|\+|plus|and){SP}?(?:an?{SP})?(?:oral{SP})?{_ARM_WORD})?"
@@ -339,11 +360,7 @@ _ARM_MENTION_RE = re.compile(
     rf"{_ARM_WORD_BOUNDED}|{SP}and{SP}{_ARM_WORD_BOUNDED}(?={SP}(?:group|arm)\b))?",
     _CI,
 )
-_ARM_CANONICAL = {
-    "esk": "esketamine", "esk-ns": "esketamine", "pbo": "placebo", "saline": "placebo",
-    "ad": "antidepressant", "antidepressants": "antidepressant", "quetiapine xr": "quetiapine",
-    "electroconvulsive therapy": "ect",
-}  # fmt: skip
+_ARM_CANONICAL = vocab.ARM_SYNONYMS
 _COMPARED_BEFORE_RE = re.compile(
     rf"(?:compared{SP}(?:to|with)|relative{SP}to|versus|vs\.?|than){SP}(?:the{SP})?$",
     _CI,
@@ -606,16 +623,7 @@ _REPORTED_AFTER_RE = re.compile(
 )
 _PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
 
-_AE_TERMS = (
-    "nausea", "vomiting", "dissociation", "dissociative symptoms", "dizziness", "headache",
-    "vertigo", "dysgeusia", "somnolence", "sedation", "drowsiness", "fatigue", "hypoaesthesia",
-    "hypoesthesia", "paraesthesia", "paresthesia", "anxiety", "insomnia", "hypertension",
-    "hypotension", "hypoxemia", "blood pressure increased", "increased blood pressure",
-    "disturbance in attention", "diarrhea", "diarrhoea", "dry mouth", "euphoria",
-    "feeling drunk", "confusion", "blurred vision", "vision blurred", "tachycardia",
-    "dysarthria", "diplopia", "nasal discomfort", "throat irritation", "hallucinations",
-    "agitation", "tremor", "syncope", "dissociative syndrome", "psychotomimetic effects",
-)  # fmt: skip
+_AE_TERMS = vocab.SIDE_EFFECTS
 _AE_RE = re.compile(
     r"\b(?P<label>" + "|".join(sorted(map(re.escape, _AE_TERMS), key=len, reverse=True)) + r")"
     rf"{SP}?\((?:(?P<n>\d+){SP}?(?:(?:participants|patients|subjects){SP}?)?[\[(])?"
@@ -632,31 +640,12 @@ def _may_name_adverse_event(text: str) -> bool:
     return False
 
 
-_SCALES = [
-    ("MADRS", r"MADRS|Montgomery[- ]+[ÅA]sberg"),
-    ("HAM-D", r"HAM-?D|HDRS|HRSD|Hamilton (?:Depression|Rating Scale for Depression)"),
-    ("BDI", r"BDI|Beck Depression"),
-    ("QIDS-SR", r"QIDS|Quick Inventory of Depressive"),
-    ("PHQ-9", r"PHQ-?9|Patient Health Questionnaire"),
-    ("C-SSRS", r"C-SSRS|Columbia[- ]Suicide"),
-    ("CGI", r"CGI|Clinical Global Impression"),
-    ("SSI", r"\bSSI\b|Scale for Suicidal Ideation"),
-    ("EPDS", r"EPDS|Edinburgh Postnatal"),
-    ("CADSS", r"CADSS|Clinician-Administered Dissociative"),
-    ("SDS", r"\bSDS\b|Sheehan Disability"),
-    ("PCL-5", r"PCL-5|PTSD Checklist"),
-    ("CAPS-5", r"CAPS-5|Clinician-Administered PTSD"),
-    ("IDS", r"\bIDS\b|Inventory of Depressive Symptomatology"),
-]
+_SCALES = [(scale.code, scale.pattern) for scale in vocab.SCALES]
 # Case-sensitive (scale names are written with capitals), which keeps the scan fast.
 _SCALE_RE = re.compile("|".join(f"(?P<s{i}>{pattern})" for i, (_, pattern) in enumerate(_SCALES)))
 
-_SCALE_NEEDLES = (
-    "MADRS", "Montgomery", "HAM", "HDRS", "HRSD", "Hamilton", "BDI", "Beck", "QIDS", "Quick",
-    "PHQ", "Patient Health", "C-SSRS", "Columbia", "CGI", "Clinical Global", "SSI", "Scale for",
-    "EPDS", "Edinburgh", "CADSS", "Clinician", "SDS", "Sheehan", "PCL", "PTSD", "CAPS", "IDS",
-    "Inventory",
-)  # fmt: skip
+# Every alternative of a scale pattern begins with one of its needles.
+_SCALE_NEEDLES = tuple(dict.fromkeys(n for scale in vocab.SCALES for n in scale.needles))
 
 
 def _scale_matches(text: str) -> list[re.Match]:
@@ -1226,10 +1215,18 @@ class _SentenceExtractor:
         return self.effects
 
     def _quarantine(self) -> None:
-        """Move the effects that cannot be output to `quarantined`, with the reason."""
+        """Move the effects that cannot be output to `quarantined`, with the reason. In a
+        sentence that writes decimals with a comma ("OR 3,2; 95 %-KI 1,4–7,1") every effect is
+        held: its numbers are read whole or not at all, never "3" of "3,2"."""
         kept = []
+        comma = _DECIMAL_COMMA_RE.search(self.text) if "," in self.text else None
         for effect in self.effects:
             reason = quarantine_reason(effect)
+            if reason is None and comma:
+                reason = (
+                    f"the sentence writes decimals with a comma ({comma.group()!r}): its numbers "
+                    "are not read, so that none is read in part"
+                )
             if reason is None:
                 kept.append(effect)
             else:
@@ -1362,6 +1359,7 @@ class _SentenceExtractor:
         adjacent = self._adjacent_keyword(token.start)
         se_text = trail and (trail["se"] or trail["se2"])
         end = trail.end() if ci else token.end
+        rule = "estimate_with_ci"
         if ci:
             kind = self._kind_for(token, end)
         elif (
@@ -1369,23 +1367,23 @@ class _SentenceExtractor:
             and adjacent[2] != "mean_difference"
             or (adjacent and token.value is not None and self._signed(token))
         ):
-            kind = adjacent[2]
+            kind, rule = adjacent[2], "named_statistic"
         elif (
             previous_kind
             and previous_kind not in RATE_KINDS
             and self._continues(previous_end, token)
         ):
-            kind = previous_kind
+            kind, rule = previous_kind, "statistic_list"
         elif se_text and self._change_or_difference(token) and self._signed(token):
-            kind = self._change_or_difference(token)
+            kind, rule = self._change_or_difference(token), "change_with_se"
             end = trail.end()
         elif _POINTS_TRAIL_RE.match(self.text, token.end) and self._change_cue_before(token.start):
-            kind = "mean_change"  # "29.6 [12.5] points vs 0.7 [1.7] points" after "change"
+            kind, rule = "mean_change", "change_in_points"  # "29.6 [12.5] points" after "change"
             end = _POINTS_TRAIL_RE.match(self.text, token.end).end()
         elif _SD_TRAIL_RE.match(self.text, token.end) and self._signed(token):
-            kind = "mean_change"  # a negative mean with its SD: a change score
+            kind, rule = "mean_change", "change_with_sd"  # a negative mean with its SD
         elif self._signed(token) and _SIGNED_LIST_RE.match(self.text, token.end):
-            kind = self._change_or_difference(token)
+            kind, rule = self._change_or_difference(token), "signed_list"
         else:
             return None
         if kind is None or (
@@ -1399,7 +1397,7 @@ class _SentenceExtractor:
         start = adjacent[0] if adjacent else token.start
         if token.percent and not ci:
             end = _PERCENT_SIGN_RE.match(self.text, token.end).end()  # "R2 was 24%"
-        effect = self._make(kind, token.value, start, end, ci_low=low, ci_high=high)
+        effect = self._make(rule, kind, token.value, start, end, ci_low=low, ci_high=high)
         if kind in RATE_KINDS:
             self.proportions.append(effect)  # a rate with its CI: later shares may continue it
         effect.ci_level = level if ci else None
@@ -1480,7 +1478,9 @@ class _SentenceExtractor:
             kind = self._kind_for(token, match.end())
             if kind in RATE_KINDS and not token.percent:
                 continue
-            effect = self._make(kind, token.value, token.start, match.end(), low, high)
+            effect = self._make(
+                "ci_after_words", kind, token.value, token.start, match.end(), low, high
+            )
             effect.ci_level = float(match["level"])
             self.taken.append((token.start, match.end()))
 
@@ -1493,7 +1493,9 @@ class _SentenceExtractor:
             if unit < 0 or unit - match.end() > 40 or self._overlaps(self.taken, *match.span()):
                 continue
             for group, label in ((1, "systolic blood pressure"), (2, "diastolic blood pressure")):
-                effect = self._make("mean_change", _number(match[group]), *match.span(group))
+                effect = self._make(
+                    "blood_pressure_pair", "mean_change", _number(match[group]), *match.span(group)
+                )
                 effect.label = label
             self.taken.append(match.span())
 
@@ -1502,7 +1504,9 @@ class _SentenceExtractor:
             value, low, high = (_number(match[g]) for g in ("value", "low", "high"))
             if self._overlaps(self.taken, *match.span()) or not low <= value <= high:
                 continue
-            effect = self._make("other", value, match.start(), match.end(), low, high)
+            effect = self._make(
+                "correlation", "other", value, match.start(), match.end(), low, high
+            )
             effect.label, effect.ci_level = "correlation (r)", 95.0
             self.taken.append(match.span())
 
@@ -1606,7 +1610,9 @@ class _SentenceExtractor:
             pct_end = _PERCENT_SIGN_RE.match(self.text, token.end).end()
             change_label = self._percent_change(token)
             if change_label:
-                effect = self._make("percent_change", token.value, token.start, pct_end)
+                effect = self._make(
+                    "relative_change", "percent_change", token.value, token.start, pct_end
+                )
                 effect.label = change_label
                 self.taken.append((token.start, pct_end))
                 continue
@@ -1615,7 +1621,7 @@ class _SentenceExtractor:
                 or _REPORTED_AFTER_RE.match(self.text, pct_end)
             )
             if reported:  # "side effects were reported by 71.8%", "42% of patients reported AEs"
-                effect = self._make("other", token.value, token.start, pct_end)
+                effect = self._make("reported_by", "other", token.value, token.start, pct_end)
                 effect.label = reported["label"].lower()
                 self.proportions.append(effect)
                 self.taken.append((token.start, pct_end))
@@ -1644,7 +1650,8 @@ class _SentenceExtractor:
                 following = _COUNT_AFTER_RE.match(self.text, pct_end)
                 if following:
                     n_events, n_total = _count(following["events"]), _count(following["total"])
-            effect = self._make(kind, token.value, start, pct_end)
+            rule = "rate_percent" if kind in RATE_KINDS else "proportion_percent"
+            effect = self._make(rule, kind, token.value, start, pct_end)
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
             self.proportions.append(effect)
             self.taken.append((start, pct_end))
@@ -1659,7 +1666,9 @@ class _SentenceExtractor:
             token = _Token(match.start(), match.end(), value, True)
             found = self._proportion_kind(token)
             if found:
-                effect = self._make(found[0], token.value, match.start(), match.end())
+                effect = self._make(
+                    "percent_in_words", found[0], token.value, match.start(), match.end()
+                )
                 effect.label = found[1]
                 self.proportions.append(effect)
                 self.taken.append(match.span())
@@ -1678,7 +1687,9 @@ class _SentenceExtractor:
                     span_start, stop = match.start(), match.end("unit1") if match["unit1"] else end
                 else:  # "17.3 percentage points"
                     span_start, stop = start, match.end()
-                effect = self._make("mean_change", _number(match[name]), span_start, stop)
+                effect = self._make(
+                    "percentage_points", "mean_change", _number(match[name]), span_start, stop
+                )
                 effect.label = "change in percentage points"
                 self.taken.append((span_start, stop))
 
@@ -1711,7 +1722,7 @@ class _SentenceExtractor:
                 if not people:
                     continue  # "in 1/2 of the trials": not a count of patients
                 kind, span_end, start = before.lastgroup, people.end(), before.start()
-            effect = self._make(kind, 100 * events / total, start, span_end)
+            effect = self._make("rate_from_counts", kind, 100 * events / total, start, span_end)
             effect.n_events, effect.n_total, effect.label = events, total, label
             self.proportions.append(effect)
             self.taken.append((start, span_end))
@@ -1721,19 +1732,27 @@ class _SentenceExtractor:
             label = match["label"].lower()
             pct_end = _PERCENT_SIGN_RE.match(self.text, match.end("pct")).end()
             start = match.start("n") if match["n"] else match.start("pct")
-            effect = self._make("other", _number(match["pct"]), start, pct_end)
+            effect = self._make(
+                "named_adverse_event", "other", _number(match["pct"]), start, pct_end
+            )
             effect.label = label
             effect.n_events = _count(match["n"]) if match["n"] else None
             self.taken.append((start, pct_end))
             if match["pct2"]:
                 end2 = _PERCENT_SIGN_RE.match(self.text, match.end("pct2")).end()
-                second = self._make("other", _number(match["pct2"]), match.start("pct2"), end2)
+                second = self._make(
+                    "named_adverse_event",
+                    "other",
+                    _number(match["pct2"]),
+                    match.start("pct2"),
+                    end2,
+                )
                 second.label = label
                 self.taken.append((match.start("pct2"), end2))
 
     # -- output --
 
-    def _make(self, kind, value, start, end, ci_low=None, ci_high=None) -> Effect:
+    def _make(self, rule, kind, value, start, end, ci_low=None, ci_high=None) -> Effect:
         start, end = _balanced(self.text, start, end)
         base = self.sentence.start
         label = None
@@ -1750,6 +1769,7 @@ class _SentenceExtractor:
             sentence_start=base,
             ci_low=ci_low,
             ci_high=ci_high,
+            rule=rule,
         )
         self.effects.append(effect)
         if kind == "percent_change":

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import vocab
 from pipeline.errors import PipelineError
 from pipeline.extract import ExtractionResult, effect_to_json, extract_text
 
@@ -268,11 +269,7 @@ def match_effects(extracted: list[dict], annotated: list[dict]) -> list[tuple[in
 
 
 _DOSE_RE = re.compile(r"(?<![\d.])\d*\.?\d+[\s-]?(?:mg/kg|mg)\b")
-_ARM_SYNONYMS = {
-    "esk": "esketamine", "esketamine-ns": "esketamine", "pbo": "placebo",
-    "ad": "antidepressant", "antidepressants": "antidepressant", "saline": "placebo",
-    "electroconvulsive": "ect", "controls": "control",
-}  # fmt: skip
+_ARM_SYNONYMS = vocab.ARM_SYNONYMS
 _ARM_NOISE = frozenset(
     [
         "the", "a", "an", "group", "groups", "arm", "arms", "patients", "participants",

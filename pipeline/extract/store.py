@@ -1,4 +1,5 @@
-"""The extraction stage in the warehouse: core.articles -> core.trial_facts and core.effects.
+"""The extraction stage in the warehouse: core.articles -> core.trial_facts, core.arms and
+core.effects.
 
 Only articles whose facts are missing, were made by an older extractor version, or were
 computed from an older version of the record (checksum) are extracted again, so the stage is
@@ -36,7 +37,13 @@ TRIAL_FACTS_COLUMNS = [
 EFFECTS_COLUMNS = [
     "effect_id", "pmid", "extractor_version", "kind", "label", "value", "ci_low", "ci_high",
     "ci_level", "p", "p_operator", "se", "n_events", "n_total", "arm", "timepoint", "scale",
-    "start_offset", "end_offset", "quote", "sentence", "sentence_start", "extracted_at",
+    "start_offset", "end_offset", "quote", "sentence", "sentence_start", "rule", "arm_id",
+    "comparator_arm_id", "subgroup", "population", "timepoint_days", "direction", "extracted_at",
+]  # fmt: skip
+ARMS_COLUMNS = [
+    "arm_id", "pmid", "extractor_version", "position", "label", "start_offset", "end_offset",
+    "role", "drug", "dose", "dose_unit", "dose_text", "route", "schedule", "n_randomized",
+    "n_analysed", "extracted_at",
 ]  # fmt: skip
 
 
@@ -44,9 +51,23 @@ EFFECTS_COLUMNS = [
 EFFECTS_READ_SQL = """
     SELECT effect_id, pmid, extractor_version, kind, label, value, ci_low, ci_high, ci_level,
            p, p_operator, se, n_events, n_total, arm, timepoint, scale,
-           start_offset AS "start", end_offset AS "end", quote, sentence, sentence_start
+           start_offset AS "start", end_offset AS "end", quote, sentence, sentence_start,
+           rule, arm_id, comparator_arm_id, subgroup, population, timepoint_days, direction
     FROM core.effects
 """
+# core.arms as other stages read it: one row per arm, offsets as `start`, `end`.
+ARMS_READ_SQL = """
+    SELECT arm_id, pmid, position, label, start_offset AS "start", end_offset AS "end", role,
+           drug, dose, dose_unit, dose_text, route, schedule, n_randomized, n_analysed
+    FROM core.arms
+"""
+
+
+def read_arms(con) -> pd.DataFrame:
+    """Every study arm, by PMID and position (empty when the warehouse has no core.arms)."""
+    if not warehouse.table_columns(con, "core.arms"):
+        return pd.DataFrame(columns=[c if c[-7:] != "_offset" else c[:-7] for c in ARMS_COLUMNS])
+    return con.execute(f"{ARMS_READ_SQL} ORDER BY pmid, position").df()
 
 
 def read_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -109,7 +130,9 @@ def _check_integers(pmid: str, what: str, *values: int | None) -> None:
             raise PipelineError(f"PMID {pmid}: {what} {value} is too large for the warehouse")
 
 
-def _rows(result: ExtractionResult, checksum: str, extracted_at) -> tuple[tuple, list[tuple]]:
+def _rows(
+    result: ExtractionResult, checksum: str, extracted_at
+) -> tuple[tuple, list[tuple], list[tuple]]:
     trial = result.trial
     _check_integers(result.pmid, "the number randomized", trial.n_randomized)
     _check_integers(result.pmid, "an arm size", *(arm["n"] for arm in trial.arms))
@@ -131,17 +154,47 @@ def _rows(result: ExtractionResult, checksum: str, extracted_at) -> tuple[tuple,
         effects[key] = (
             key, result.pmid, EXTRACTOR_VERSION, e.kind, e.label, e.value, e.ci_low, e.ci_high,
             e.ci_level, e.p, e.p_operator, e.se, e.n_events, e.n_total, e.arm, e.timepoint,
-            e.scale, e.start, e.end, e.quote, e.sentence, e.sentence_start, extracted_at,
+            e.scale, e.start, e.end, e.quote, e.sentence, e.sentence_start, e.rule, e.arm_id,
+            e.comparator_arm_id, e.subgroup, e.population, e.timepoint_days, e.direction,
+            extracted_at,
         )  # fmt: skip
-    return facts, list(effects.values())
+    arms = []
+    for position, arm in enumerate(result.arms, 1):
+        _check_integers(result.pmid, "an arm size", arm.n_randomized, arm.n_analysed)
+        arms.append(
+            (
+                arm.arm_id,
+                result.pmid,
+                EXTRACTOR_VERSION,
+                position,
+                arm.label,
+                arm.start,
+                arm.end,
+                arm.role,
+                arm.drug,
+                arm.dose,
+                arm.dose_unit,
+                arm.dose_text,
+                arm.route,
+                arm.schedule,
+                arm.n_randomized,
+                arm.n_analysed,
+                extracted_at,
+            )  # fmt: skip
+        )
+    return facts, list(effects.values()), arms
 
 
-def _load(con, pmids: list[str], facts: list[tuple], effects: list[tuple]) -> None:
+def _load(
+    con, pmids: list[str], facts: list[tuple], effects: list[tuple], arms: list[tuple] = ()
+) -> None:
     """Replace the batch's rows in one transaction (all or nothing)."""
     batch = pd.DataFrame({"pmid": pmids})  # noqa: F841 - read by DuckDB
     facts_frame = pd.DataFrame.from_records(facts, columns=TRIAL_FACTS_COLUMNS)  # noqa: F841
     effects_frame = pd.DataFrame.from_records(effects, columns=EFFECTS_COLUMNS)  # noqa: F841
+    arms_frame = pd.DataFrame.from_records(list(arms), columns=ARMS_COLUMNS)  # noqa: F841
     with warehouse.transaction(con):
+        con.execute("DELETE FROM core.arms WHERE pmid IN (SELECT pmid FROM batch)")
         con.execute("DELETE FROM core.effects WHERE pmid IN (SELECT pmid FROM batch)")
         con.execute("DELETE FROM core.trial_facts WHERE pmid IN (SELECT pmid FROM batch)")
         if facts:
@@ -153,6 +206,10 @@ def _load(con, pmids: list[str], facts: list[tuple], effects: list[tuple]) -> No
             con.execute(
                 f"INSERT INTO core.effects ({', '.join(EFFECTS_COLUMNS)}) "
                 "SELECT * FROM effects_frame"
+            )
+        if arms:
+            con.execute(
+                f"INSERT INTO core.arms ({', '.join(ARMS_COLUMNS)}) SELECT * FROM arms_frame"
             )
 
 
@@ -177,7 +234,7 @@ def extract_articles(con, pmids: list[str] | None = None) -> int:
             pubtypes = _record_terms(con, "core.publication_types", "name", batch_pmids)
             mesh = _record_terms(con, "core.mesh_headings", "descriptor", batch_pmids)
             extracted_at = warehouse.now()
-            facts, effects, failed, held = [], [], [], []
+            facts, effects, arms, failed, held = [], [], [], [], []
             for pmid, title, abstract, checksum in batch:
                 try:
                     result = extract_text(
@@ -187,7 +244,7 @@ def extract_articles(con, pmids: list[str] | None = None) -> int:
                         publication_types=pubtypes.get(pmid, ()),
                         mesh=mesh.get(pmid, ()),
                     )
-                    fact_row, effect_rows = _rows(result, checksum, extracted_at)
+                    fact_row, effect_rows, arm_rows = _rows(result, checksum, extracted_at)
                 except Exception as error:  # noqa: BLE001 - one bad article must not stop the rest
                     log.warning("extraction failed for PMID %s: %s", pmid, error)
                     failed.append(
@@ -202,8 +259,9 @@ def extract_articles(con, pmids: list[str] | None = None) -> int:
                     continue
                 facts.append(fact_row)
                 effects.extend(effect_rows)
+                arms.extend(arm_rows)
                 held.extend(_quarantined_effects(result))
-            _load(con, batch_pmids, facts, effects)
+            _load(con, batch_pmids, facts, effects, arms)
             if failed or held:
                 warehouse.quarantine(con, None, failed + held)
             done += len(facts)

@@ -66,11 +66,12 @@ SELECT
     e.* REPLACE (
         CASE WHEN a.arm_corrected THEN a.arm ELSE e.arm END AS arm,
         CASE WHEN a.timepoint_corrected THEN a.timepoint ELSE e.timepoint END AS timepoint,
-        coalesce(a.n_total, e.n_total) AS n_total
+        coalesce(a.n_total, e.n_total) AS n_total,
+        coalesce(a.subgroup, e.subgroup) AS subgroup,
+        CASE WHEN a.timepoint_corrected THEN a.timepoint_days ELSE e.timepoint_days END
+            AS timepoint_days
     ),
     a.comparator,
-    a.subgroup,
-    a.timepoint_days,
     coalesce(a.corrected_fields, []::VARCHAR[]) AS corrected_fields
 FROM core.effects e
 LEFT JOIN applied a USING (effect_id);

@@ -22,12 +22,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pandas as pd
 
-from pipeline import synthesis, warehouse
+from pipeline import synthesis, vocab, warehouse
 from pipeline.marts import DRUG_PATTERN, timepoint_days, timepoint_window
 
 log = logging.getLogger(__name__)
 
-RATE_OUTCOMES = {"response_rate": "response", "remission_rate": "remission"}
+RATE_OUTCOMES = {kind: vocab.RATE_OUTCOME[kind] for kind in ("response_rate", "remission_rate")}
 RATIO_PARAM_WORDS = {
     "risk_ratio": "risk ratio",
     "odds_ratio": "odds ratio",

@@ -1,0 +1,317 @@
+"""A study's arms as data: each arm the abstract names, with its words and span, role, drug, dose,
+route and sizes, and each effect pointed at the arm (and comparator arm) it is about.
+
+Arms come from two places: the trial facts' arms ("esketamine (n = 114)") and the arms the
+effect rules read in each effect's sentence ("esketamine vs placebo"). Mentions that name the
+same group (the same drug and dose words after folding ESK/PBO/AD) are one arm. Nothing is
+guessed: a dose is read only from the arm's own words, a size only where the text gives it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import asdict, dataclass
+
+from pipeline import vocab
+from pipeline.extract.effects import _ARM_MENTION_RE, Effect
+
+# A dose as written: ".5 mg/kg" is 0.5 (a decimal without its leading zero), never 5.
+DOSE_RE = re.compile(
+    r"(?<![\w.])(?P<value>\d+(?:\.\d+)?|\.\d+)\s?-?(?P<unit>mg/kg|µg/kg|mcg/kg|mg|µg|mcg)\b",
+    re.IGNORECASE,
+)
+_SIDES_RE = re.compile(r"\s(?:vs\.?|versus|v\.|compared (?:with|to))\s", re.IGNORECASE)
+_NOISE = frozenset(
+    [
+        "the", "a", "an", "group", "groups", "arm", "arms", "patients", "participants",
+        "treated", "assigned", "receiving", "with", "plus", "and", "or", "of", "in", "for", "to",
+        "ns", "nasal", "spray", "therapy", "dose", "doses", "who", "received",
+    ]
+)  # fmt: skip
+# Words before an arm's name that are not part of it ("randomized to esketamine 56 mg").
+_LEADING_RE = re.compile(
+    r"^(?:(?:were|was|then)\s)?(?:randomi[sz]ed|randomly\sassigned|assigned|allocated|received)"
+    r"\s(?:to\s)?(?:receive\s)?(?:the\s|an?\s)?",
+    re.IGNORECASE,
+)
+_DRUG_RES = [(d.code, re.compile(d.pattern, re.IGNORECASE)) for d in vocab.DRUGS]
+_COMPARATOR_RES = [
+    (c.code, re.compile(c.pattern, re.IGNORECASE)) for c in vocab.COMPARATORS if c.pattern
+]
+_ROUTE_RES = [
+    (r.code, re.compile(r.pattern, re.IGNORECASE), tuple(n.lower() for n in r.needles))
+    for r in vocab.ROUTES
+]
+# "lower ... by", "higher ... by": the words a difference's direction is written in.
+_DIRECTION_WORDS = {
+    "lower": "lower", "less": "lower", "smaller": "lower", "fewer": "lower",
+    "higher": "higher", "greater": "higher", "larger": "higher", "more": "higher",
+}  # fmt: skip
+_DIRECTION_RE = re.compile(
+    r"\b(?P<word>lower|higher|greater|larger|smaller|less|more|fewer)\b[^.;()]{0,80}\bby\s*$",
+    re.IGNORECASE,
+)
+_TIMEPOINT_RE = re.compile(
+    r"(?:(?P<unit1>minute|min|hour|h|hr|day|week|wk|month|year)s?\s?(?P<n1>\d+(?:\.\d+)?)\b"
+    r"|(?P<n2>\d+(?:\.\d+)?)\s?-?\s?(?P<unit2>minute|min|hour|h|hr|day|week|wk|month|year)s?\b)",
+    re.IGNORECASE,
+)
+# Between a per-arm value and the arm named after it: "40% (12/30) in the esketamine group",
+# "6 of 30 (20%) receiving placebo", "50% with ketamine".
+_AFTER_ARM_RE = re.compile(
+    r"[\])]*(?:\s?[\[(][^\[\]()]{0,25}[\])])?\s?,?\s?(?:of\s(?:the\s)?)?"
+    r"(?:(?:patients|participants|subjects)\s)?"
+    r"(?:in|with|for|on|among|receiving|treated\swith|given|who\sreceived|assigned\sto)\s"
+    r"(?:the\s|those\s(?:receiving|given|on|treated\swith)\s)?",
+    re.IGNORECASE,
+)
+_AFTER_DOSE_RE = re.compile(r"\s?\d*\.?\d+\s?-?(?:mg/kg|mg)\b", re.IGNORECASE)
+_POPULATION_RES = [
+    (p.code, re.compile(p.pattern, re.IGNORECASE), tuple(n.lower() for n in p.needles))
+    for p in vocab.POPULATIONS
+]
+
+
+@dataclass
+class Arm:
+    """One arm of a study as the abstract names it; sizes and dose only where written."""
+
+    arm_id: str
+    label: str
+    start: int | None
+    end: int | None
+    role: str
+    drug: str | None = None
+    dose: float | None = None
+    dose_unit: str | None = None
+    dose_text: str | None = None
+    route: str | None = None
+    schedule: str | None = None
+    n_randomized: int | None = None
+    n_analysed: int | None = None
+
+    def to_dict(self) -> dict:
+        """The arm as JSON (the extract-text `trial.arms` entry, with `label` and `n` first)."""
+        data = asdict(self)
+        return {"label": data.pop("label"), "n": self.n_randomized, **data}
+
+
+@functools.lru_cache(maxsize=512)
+def arm_key(label: str) -> frozenset[str]:
+    """What an arm's words mean, for telling mentions apart: lower case, synonyms folded,
+    group and joining words dropped, doses as numbers (".5 mg/kg" = "0.5 mg/kg")."""
+    low = label.lower()
+    words = {format(float(m["value"]), "g") for m in DOSE_RE.finditer(low)}
+    for word in re.split(r"[^\w.-]+|(?<=\w)[-/+](?=\w)", DOSE_RE.sub(" ", low)):
+        word = word.strip(".-")
+        word = vocab.ARM_SYNONYMS.get(word, word)
+        if word and word not in _NOISE and word not in ("mg", "kg"):
+            words.add(word)
+    return frozenset(words)
+
+
+@functools.lru_cache(maxsize=512)
+def drug_of(label: str) -> str | None:
+    """The ketamine form an arm's words name, else the comparator they name, else None."""
+    for code, regex in _DRUG_RES:
+        if regex.search(label):
+            return code
+    for code, regex in _COMPARATOR_RES:
+        if regex.search(label):
+            return code
+    if re.search(r"\bAD\b|antidepressant", label):
+        return "antidepressant"
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def dose_of(label: str) -> tuple[float | None, str | None, str | None]:
+    """(value, unit, words as written) of the one dose an arm's words give, else Nones."""
+    found = list(DOSE_RE.finditer(label))
+    if len(found) != 1:
+        return None, None, None
+    match = found[0]
+    return float(match["value"]), match["unit"].lower().replace("mcg", "µg"), match.group(0)
+
+
+@functools.lru_cache(maxsize=512)
+def _route_of(label: str) -> str | None:
+    low = label.lower()
+    routes = [
+        code
+        for code, regex, needles in _ROUTE_RES
+        if any(n in low for n in needles) and regex.search(label)
+    ]
+    return routes[0] if len(routes) == 1 else None
+
+
+def sides(arm: str | None) -> list[str]:
+    """The one or two arm labels an effect's arm words hold ("A vs B" -> ["A", "B"])."""
+    if not arm:
+        return []
+    return [part.strip() for part in _SIDES_RE.split(f" {arm} ") if part.strip()][:2]
+
+
+class _Arms:
+    """The arms of one abstract, found or added by label."""
+
+    def __init__(self, pmid: str, abstract: str) -> None:
+        self.pmid, self.abstract, self.arms = pmid, abstract, []
+        self.keys: list[frozenset[str]] = []
+
+    def find(self, label: str) -> Arm | None:
+        key = arm_key(label)
+        if not key:
+            return None
+        exact = [arm for arm, k in zip(self.arms, self.keys, strict=True) if k == key]
+        if exact:
+            return exact[0]
+        wider = [arm for arm, k in zip(self.arms, self.keys, strict=True) if key < k]
+        return wider[0] if len(wider) == 1 else None
+
+    def add(self, label: str, near: int = 0, n: int | None = None) -> Arm | None:
+        """The arm `label` names (added when new); its span is where the words first occur
+        from `near` on (else anywhere), None when they are not in the abstract verbatim."""
+        label = _LEADING_RE.sub("", label.strip()).strip()
+        found = self.find(label)
+        if found is not None:
+            if found.n_randomized is None and n is not None:
+                found.n_randomized = n
+            return found
+        drug = drug_of(label)
+        if not arm_key(label) or (drug is None and vocab.role_of(None, label) != "placebo"):
+            return None  # a total, a cohort or an age band: not a treatment arm
+        start, end = self._span(label, near)
+        dose, unit, dose_text = dose_of(label)
+        arm = Arm(
+            arm_id=f"{self.pmid}:{len(self.arms) + 1}",
+            label=label,
+            start=start,
+            end=end,
+            role=vocab.role_of(drug, label),
+            drug=drug,
+            dose=dose,
+            dose_unit=unit,
+            dose_text=dose_text,
+            route=_route_of(label),
+            n_randomized=n,
+        )
+        self.arms.append(arm)
+        self.keys.append(arm_key(label))
+        return arm
+
+    def _span(self, label: str, near: int) -> tuple[int | None, int | None]:
+        """Where `label` occurs as whole words (never inside a word: "ketamine" is not found in
+        "esketamine"), first from `near` on, else anywhere; case as written, else folded."""
+        for flags in (0, re.IGNORECASE):
+            regex = _whole_words(label, flags)
+            match = regex.search(self.abstract, near) or regex.search(self.abstract)
+            if match:
+                return match.start(), match.end()
+        return None, None
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_words(label: str, flags: int) -> re.Pattern:
+    """`label` as whole words: not inside a longer word."""
+    return re.compile(rf"(?<!\w){re.escape(label)}(?!\w)", flags)
+
+
+def study_structure(pmid: str, abstract: str, trial, effects: list[Effect]) -> list[Arm]:
+    """The study's arms, and each effect's `arm_id`, `comparator_arm_id`, `timepoint_days`,
+    `direction` and `population` set in place."""
+    arms = _Arms(pmid, abstract)
+    _arms_named_after(effects)
+    for stated in trial.arms:
+        arms.add(str(stated["label"]), n=stated.get("n"))
+    for effect in effects:
+        named = sides(effect.arm)
+        found = [arms.add(label, near=effect.sentence_start) for label in named]
+        if found and found[0] is not None:
+            effect.arm_id = found[0].arm_id
+        if len(found) == 2 and found[1] is not None and found[1] is not found[0]:
+            effect.comparator_arm_id = found[1].arm_id
+        effect.timepoint_days = timepoint_days(effect.timepoint)
+        effect.direction = direction(effect)
+        effect.population = population_in(effect.sentence)
+    _complete(arms.arms, trial, effects)
+    return arms.arms
+
+
+def _arms_named_after(effects: list[Effect]) -> None:
+    """A per-arm value the rules left without an arm gets the arm named right after it in its
+    clause ("40% (12/30) in the esketamine group"), when only joining words stand between."""
+    for index, effect in enumerate(effects):
+        if effect.arm is not None or effect.kind in vocab.BETWEEN_GROUP_KINDS:
+            continue
+        base = effect.sentence_start
+        stop = len(effect.sentence)
+        following = effects[index + 1] if index + 1 < len(effects) else None
+        if following is not None and following.sentence_start == base:
+            stop = min(stop, following.start - base)
+        stop = min(stop, effect.end - base + 80)
+        at = effect.end - base
+        joining = _AFTER_ARM_RE.match(effect.sentence, at, stop)
+        if not joining:
+            continue
+        mention = _ARM_MENTION_RE.match(effect.sentence, joining.end(), stop)
+        if not mention:
+            continue
+        dose = _AFTER_DOSE_RE.match(effect.sentence, mention.end(), stop)
+        effect.arm = effect.sentence[mention.start() : dose.end() if dose else mention.end()]
+
+
+def _complete(arms: list[Arm], trial, effects: list[Effect]) -> None:
+    """Route and schedule of the one drug arm of a one-route trial; n analysed of an arm whose
+    rates all give the same denominator."""
+    routes, interventions = trial.route or [], [a for a in arms if a.role == "intervention"]
+    for arm in interventions:
+        if arm.route is None and len(routes) == 1 and len(set(a.drug for a in interventions)) == 1:
+            arm.route = routes[0]
+    if len(interventions) == 1 and trial.schedule:
+        interventions[0].schedule = trial.schedule
+    for arm in arms:
+        totals = {
+            e.n_total
+            for e in effects
+            if e.arm_id == arm.arm_id and e.comparator_arm_id is None and e.n_total
+        }
+        if len(totals) == 1:
+            arm.n_analysed = totals.pop()
+
+
+def timepoint_days(words: str | None) -> float | None:
+    """A timepoint's length in days ("day 28" 28, "24 hours" 1, "week 4" 28), None when the
+    words give no single time (a range or an unknown unit)."""
+    if not words:
+        return None
+    found = list(_TIMEPOINT_RE.finditer(words))
+    if len(found) != 1 or len(re.findall(r"\d+(?:\.\d+)?", words)) != 1:
+        return None
+    match = found[0]
+    number = float(match["n1"] or match["n2"])
+    unit = (match["unit1"] or match["unit2"]).lower()
+    return number * vocab.TIME_UNITS[unit]
+
+
+def direction(effect: Effect) -> str | None:
+    """'lower' or 'higher' when the words before a difference give its direction ("lower in
+    the ketamine group ... by 7.95"), else None (the sign is as written)."""
+    if effect.kind not in ("mean_difference", "percent_change", "mean_change"):
+        return None
+    before = effect.sentence[: max(0, effect.start - effect.sentence_start)]
+    match = _DIRECTION_RE.search(before)
+    return _DIRECTION_WORDS[match["word"].lower()] if match else None
+
+
+@functools.lru_cache(maxsize=64)
+def population_in(sentence: str) -> str | None:
+    """The one vocabulary population an effect's own sentence names, else None."""
+    low = sentence.lower()
+    found = [
+        code
+        for code, regex, needles in _POPULATION_RES
+        if any(n in low for n in needles) and regex.search(sentence)
+    ]
+    return found[0] if len(found) == 1 else None
