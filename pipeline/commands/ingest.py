@@ -1,5 +1,5 @@
 """`python -m pipeline ingest`: PubMed (live with NCBI_EMAIL, else the bundled snapshot) into
-the warehouse, then the post-ingest steps (extraction, clinic data)."""
+the warehouse, then the post-ingest steps listed in `pipeline.post_ingest`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from pipeline import config, ingest, warehouse
 from pipeline.errors import UsageError
+from pipeline.parallel import default_workers
 from pipeline.sources.entrez import EntrezClient, EntrezPolicy
 from pipeline.sources.snapshot import SnapshotRecorder, bundled_snapshot_dir, open_snapshot
 
@@ -89,6 +90,14 @@ def register(subparsers) -> None:
         help=f"records per fetch and per transaction (default {ingest.DEFAULT_BATCH_SIZE})",
     )
     parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=_positive_int,
+        default=default_workers(),
+        help="worker processes for parsing and extraction; this process writes the warehouse "
+        f"(default: the number of cores, {default_workers()})",
+    )
+    parser.add_argument(
         "--db",
         metavar="PATH",
         help="the warehouse (default: PIPELINE_DB or warehouse/evidence.duckdb)",
@@ -132,10 +141,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         with _sigterm_as_interrupt(), logging_redirect_tqdm():
             if snapshot is not None:
-                summary = ingest.ingest_snapshot(con, snapshot, batch_size=args.batch_size)
+                summary = ingest.ingest_snapshot(
+                    con, snapshot, batch_size=args.batch_size, workers=args.workers
+                )
             else:
                 summary = _run_live(con, args, db_path)
-            ingest.run_post_ingest_steps(con)  # each step's report is logged as it ends
+            # Imported here: the steps pull in pandas and statsmodels, which the load itself does
+            # not need (a run starts fetching sooner). Each step's report is logged as it ends.
+            from pipeline import post_ingest
+
+            post_ingest.run_post_ingest_steps(
+                con, post_ingest.POST_INGEST_STEPS, workers=args.workers
+            )
     finally:
         con.close()
     print(f"{summary.sentence()}; warehouse {db_path}")
