@@ -66,6 +66,24 @@ def register(subparsers) -> None:
         help="replay a recorded snapshot: a directory with manifest.json, or one .xml/.jsonl file",
     )
     parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        type=Path,
+        help="PubMed baseline and update files (pubmedYYnNNNN.xml.gz) in DIR, parsed and "
+        "extracted on Dask into Parquet (beside the database, in baseline_parquet/), then loaded",
+    )
+    parser.add_argument(
+        "--filter",
+        metavar="QUERY",
+        help="with --baseline: keep only records matching, e.g. 'mesh:Ketamine OR tiab:esketamine "
+        'AND pt:"Randomized Controlled Trial"\'',
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --baseline: an existing Dask cluster (tcp://host:port) instead of a local one",
+    )
+    parser.add_argument(
         "--record",
         metavar="DIR",
         type=Path,
@@ -106,6 +124,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.baseline:
+        return _run_baseline(args)
+    if args.filter or args.scheduler:
+        raise UsageError("--filter and --scheduler apply to --baseline DIR")
     if args.live and args.snapshot:
         raise UsageError("--live and --snapshot exclude each other: choose one source")
     email = config.ncbi_email()
@@ -150,6 +172,31 @@ def run(args: argparse.Namespace) -> int:
             # not need (a run starts fetching sooner). Each step's report is logged as it ends.
             from pipeline import post_ingest
 
+            post_ingest.run_post_ingest_steps(
+                con, post_ingest.POST_INGEST_STEPS, workers=args.workers
+            )
+    finally:
+        con.close()
+    print(f"{summary.sentence()}; warehouse {db_path}")
+    return 0
+
+
+def _run_baseline(args: argparse.Namespace) -> int:
+    """The PubMed baseline on Dask, then the same post-ingest steps."""
+    from pipeline import post_ingest
+    from pipeline.sources import baseline
+
+    if args.live or args.snapshot or args.record or args.query or args.since:
+        raise UsageError("--baseline excludes --live, --snapshot, --record, --query and --since")
+    record_filter = baseline.RecordFilter.parse(args.filter) if args.filter else None
+    db_path = config.resolve_db_path(args.db)
+    con = warehouse.connect(db_path)
+    try:
+        with _sigterm_as_interrupt(), logging_redirect_tqdm():
+            summary = baseline.ingest_baseline(
+                con, args.baseline, db_path.parent / "baseline_parquet",
+                record_filter=record_filter, workers=args.workers, scheduler=args.scheduler,
+            )  # fmt: skip
             post_ingest.run_post_ingest_steps(
                 con, post_ingest.POST_INGEST_STEPS, workers=args.workers
             )
