@@ -14,7 +14,7 @@ UV         := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup lock ingest test test-fast lint format bench bench-parse bench-extract notebooks figures schema status clean
+.PHONY: setup lock ingest test test-fast lint format bench bench-parse bench-baseline bench-extract notebooks figures schema status clean
 
 setup: $(STAMP)
 
@@ -60,6 +60,10 @@ BENCH_SIZES ?= 5000 20000
 BENCH_MEMORY_SIZES ?=
 bench: $(STAMP)
 	$(PY) -m benchmarks.bench_end_to_end --sizes $(BENCH_SIZES) --memory-sizes $(BENCH_MEMORY_SIZES)
+
+## The baseline path on a local Dask cluster: records/s per worker, and the 2026 projection.
+bench-baseline: $(STAMP)
+	$(PY) -m benchmarks.bench_baseline --files 4 --records 1000 --workers 1 2
 
 ## Parse + load alone against Entrez.read (memory at 20,000 and 40,000 articles, DuckDB's cache
 ## capped as PIPELINE_DB_MEMORY_LIMIT caps it for a real ingest).
