@@ -202,10 +202,17 @@ def main(argv: list[str] | None = None) -> int:
             if size in args.sizes:
                 log.info("Bio.Entrez.read on %s records", f"{size:,}")
                 entrez[size] = run_child("entrez", xml, None, 500).seconds
+                log.info("Bio.Entrez.read, %s records: %.1f s", f"{size:,}", entrez[size])
             counts = args.workers if size == smallest else [cores]
             for workers in counts:
                 log.info("ingest --snapshot of %s records, %d workers", f"{size:,}", workers)
                 runs.append(run_ingest(xml, workdir, workers, size))
+                log.info(  # said as it comes, so a run stopped early still leaves its numbers
+                    "%s records, %d workers: %.1f s, peak %.0f MiB, load average %.1f; %s",
+                    f"{size:,}", workers, runs[-1].seconds, runs[-1].peak_rss_mib,
+                    os.getloadavg()[0],
+                    ", ".join(f"{k} {v:.1f} s" for k, v in runs[-1].stages.items()),
+                )  # fmt: skip
             xml.unlink()
     load = (load_before, os.getloadavg()[0])
     print(report(runs, entrez, load, cores))
