@@ -14,7 +14,7 @@ UV         := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup lock ingest test test-fast lint format bench bench-extract notebooks figures schema status clean
+.PHONY: setup lock ingest test test-fast lint format bench bench-parse bench-baseline bench-extract notebooks figures schema status clean
 
 setup: $(STAMP)
 
@@ -53,9 +53,21 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format pipeline tests benchmarks
 	$(VENV)/bin/ruff check --fix pipeline tests benchmarks
 
-## Parse + load throughput and memory against Entrez.read (memory at 20,000 and 40,000 articles,
-## with DuckDB's buffer cache capped as PIPELINE_DB_MEMORY_LIMIT caps it for a real ingest).
+## The whole `ingest --snapshot` end to end against Entrez.read alone (5,000 and 20,000 records;
+## 1 worker and every core at the smallest size; stage shares; peak memory of the process tree).
+## Peak memory at 100,000 records too: make bench BENCH_MEMORY_SIZES=100000 (adds ~10 minutes).
+BENCH_SIZES ?= 5000 20000
+BENCH_MEMORY_SIZES ?=
 bench: $(STAMP)
+	$(PY) -m benchmarks.bench_end_to_end --sizes $(BENCH_SIZES) --memory-sizes $(BENCH_MEMORY_SIZES)
+
+## The baseline path on a local Dask cluster: records/s per worker, and the 2026 projection.
+bench-baseline: $(STAMP)
+	$(PY) -m benchmarks.bench_baseline --files 4 --records 1000 --workers 1 2
+
+## Parse + load alone against Entrez.read (memory at 20,000 and 40,000 articles, DuckDB's cache
+## capped as PIPELINE_DB_MEMORY_LIMIT caps it for a real ingest).
+bench-parse: $(STAMP)
 	$(PY) -m benchmarks.bench_ingest --articles 20000 --memory-sizes 40000 --duckdb-memory-limit 200MB
 
 ## Extraction on the development, held-out, pool tuning and pool untouched sets, one table each:

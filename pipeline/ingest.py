@@ -23,7 +23,6 @@ Each batch's core.run_batches row commits in the same transaction as its article
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import sys
 import tomllib
@@ -40,6 +39,7 @@ from tqdm import tqdm
 from pipeline import warehouse
 from pipeline.errors import PipelineError
 from pipeline.models import Article, Quarantined, RawRecord
+from pipeline.parallel import worker_pool
 from pipeline.redaction import redact
 from pipeline.sources.entrez import EntrezClient, FetchRequest, SearchResult
 from pipeline.sources.snapshot import Snapshot, SnapshotRecord, iter_searches, iter_snapshot
@@ -47,16 +47,6 @@ from pipeline.sources.snapshot import Snapshot, SnapshotRecord, iter_searches, i
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 200
-
-# Run after the articles are loaded, in this order; each takes the open connection and either
-# returns the sentence that reports what it did (logged once, by run_post_ingest_steps) or logs
-# its own report and returns a count.
-POST_INGEST_STEPS = (
-    "pipeline.extract.store:extract_articles",  # trial facts and effects for new/changed articles
-    "pipeline.clinic.demo:ensure_clinic_data",  # the clinic export, or synthetic demo data
-    "pipeline.registry.ingest:ingest_after_pubmed",  # ClinicalTrials.gov (offline: the snapshot)
-    "pipeline.marts:refresh_after_ingest",  # trial outcomes and pooled estimates for the notebooks
-)
 
 
 class EmptySearchError(PipelineError):
@@ -384,11 +374,13 @@ def ingest_snapshot(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = True,
+    workers: int = 1,
 ) -> RunSummary:
     """Load a recorded snapshot through the same parser and loader as a live run.
 
     Records already stored with the same bytes are skipped (a re-run loads nothing); a PMID
     whose article came from a live record keeps it (the snapshot's raw bytes are still kept).
+    With `workers` > 1 the XML is parsed in that many worker processes while this one loads.
     """
     _check_batch_size(batch_size)
     mark_abandoned_runs(con)
@@ -430,8 +422,11 @@ def ingest_snapshot(
             )
             batch.clear()
 
-        with _progress(snapshot.record_count, "loading snapshot", progress) as bar:
-            for item in iter_snapshot(snapshot):
+        with (
+            worker_pool(workers) as pool,
+            _progress(snapshot.record_count, "loading snapshot", progress) as bar,
+        ):
+            for item in iter_snapshot(snapshot, pool):
                 summary.n_fetched += 1
                 bar.update(1)
                 if isinstance(item, Quarantined):
@@ -486,40 +481,6 @@ def _add_snapshot_record(
     if article is not None:
         batch.articles.append(article)
     batch.pmids.setdefault(pmid, item.query)
-
-
-# --- after the load -----------------------------------------------------------------------------
-
-
-def run_post_ingest_steps(con) -> list[str]:
-    """Run POST_INGEST_STEPS in order; a step missing from the tree is an error, not a skip.
-
-    A step's sentence is logged once, as soon as the step ends (a step that returns a count has
-    logged its own report). Returns one sentence per step.
-    """
-    messages = []
-    for dotted in POST_INGEST_STEPS:
-        module_name, _, function_name = dotted.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name and module_name.startswith(error.name):
-                raise PipelineError(
-                    f"the post-ingest step {dotted} is missing ({error}); the articles are "
-                    "loaded, but the warehouse is not complete without it"
-                ) from None
-            raise
-        function = getattr(module, function_name, None)
-        if function is None:
-            raise PipelineError(f"the post-ingest step {dotted} is missing: no {function_name}")
-        log.debug("running %s", dotted)
-        result = function(con)
-        if isinstance(result, int):
-            messages.append(f"{dotted}: {result} articles processed")
-        else:
-            messages.append(str(result))
-            log.info(messages[-1])
-    return messages
 
 
 # --- status -------------------------------------------------------------------------------------

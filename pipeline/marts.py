@@ -88,12 +88,19 @@ def _first_present(row: dict, *names: str):
     return next((row[name] for name in names if name in row), None)
 
 
-def read_trial_facts(con) -> dict[str, TrialFacts]:
-    """core.trial_facts by PMID (empty when the table does not exist yet)."""
+def _only(pmids: Iterable[str] | None) -> tuple[str, pd.DataFrame]:
+    """A WHERE clause limiting a query on alias `x` to `pmids` (all when None), and its frame."""
+    frame = pd.DataFrame({"pmid": pd.Series(sorted(pmids or ()), dtype=object)})
+    return ("WHERE x.pmid IN (SELECT pmid FROM only_pmids)" if pmids is not None else ""), frame
+
+
+def read_trial_facts(con, pmids: Iterable[str] | None = None) -> dict[str, TrialFacts]:
+    """core.trial_facts by PMID, only `pmids` when given (empty when the table does not exist)."""
     if not warehouse.table_columns(con, "core.trial_facts"):
         log.warning("the warehouse has no core.trial_facts table: drug, route and arms unknown")
         return {}
-    frame = con.execute("SELECT * FROM core.trial_facts").df()
+    where, only_pmids = _only(pmids)  # noqa: F841 - read by DuckDB
+    frame = con.execute(f"SELECT * FROM core.trial_facts AS x {where}").df()
     facts = {}
     for row in frame.to_dict("records"):
         arms = []
@@ -118,11 +125,13 @@ def read_trial_facts(con) -> dict[str, TrialFacts]:
     return facts
 
 
-def study_labels(con) -> pd.DataFrame:
+def study_labels(con, pmids: Iterable[str] | None = None) -> pd.DataFrame:
     """PMID, label ("Zarate 2006 (Arch Gen Psychiatry)", or "JAMA Psychiatry 2018" when the
-    record names no author), year, journal, DOI, title, retraction flag."""
+    record names no author), year, journal, DOI, title, retraction flag; only `pmids` if given."""
+    where, only_pmids = _only(pmids)  # noqa: F841 - read by DuckDB
+    where = where.replace("x.pmid", "a.pmid")
     return con.execute(
-        """
+        f"""
         SELECT a.pmid,
             CASE WHEN coalesce(au.last_name, au.collective_name) IS NOT NULL
                 THEN coalesce(au.last_name, au.collective_name)
@@ -135,6 +144,7 @@ def study_labels(con) -> pd.DataFrame:
             a.is_retracted
         FROM core.articles AS a
         LEFT JOIN core.authors AS au ON au.pmid = a.pmid AND au.position = 1
+        {where}
         """
     ).df()
 
@@ -568,15 +578,17 @@ def build_trial_outcomes(
     return frame.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
 
 
-def trial_outcomes(con) -> pd.DataFrame:
+def trial_outcomes(con, pmids: Iterable[str] | None = None) -> pd.DataFrame:
     """One row per trial, outcome, timepoint, comparison and measure, with yi, vi and provenance.
 
     Computed from core.effects and core.trial_facts (read-only). Rows that could not be
     computed have yi = vi = NaN and a `reason`; retracted articles are excluded with a reason.
+    With `pmids`, only those trials (registry rows need the PMIDs linked to the registry).
     """
-    labels = study_labels(con)
-    facts = read_trial_facts(con)
-    frame = build_trial_outcomes(read_current_effects(con), facts, labels, arms_by_id(con))
+    pmids = None if pmids is None else sorted(set(pmids))
+    labels = study_labels(con, pmids)
+    facts = read_trial_facts(con, pmids)
+    frame = build_trial_outcomes(read_current_effects(con, pmids), facts, labels, arms_by_id(con))
     frame = add_registry_outcomes(con, frame, facts, labels)
     retracted = set(labels.loc[labels["is_retracted"].fillna(False).astype(bool), "pmid"])
     hit = frame["pmid"].isin(retracted)
@@ -683,7 +695,8 @@ def poolable(outcomes: pd.DataFrame) -> pd.DataFrame:
         & (outcomes["outcome"] != "other")
     ].copy()
     usable["scale"] = np.where(usable["measure"] == "md", usable["scale"], None)
-    usable = usable.sort_values(["pmid", "comparison"], kind="stable", na_position="last")
+    order = ["pmid", "comparison", "outcome", "timepoint_days", "measure", "outcome_id"]
+    usable = usable.sort_values(order, kind="stable", na_position="last")
     keys = [*POOL_KEYS, "pmid"]
     return usable.drop_duplicates(subset=keys, keep="first").reset_index(drop=True)
 
@@ -893,54 +906,167 @@ def literature_overview(con) -> pd.DataFrame:
 # --- storing --------------------------------------------------------------------------------
 
 
-def refresh_after_ingest(con) -> str:
-    """The post-ingest step: refresh the marts tables and say what they now hold."""
-    n_outcomes, n_pooled = refresh_trial_outcomes(con)
-    message = f"marts refreshed: {n_outcomes} trial-outcome rows, {n_pooled} pooled estimates"
-    if warehouse.table_columns(con, "marts.registry_crosscheck"):
-        from pipeline.registry.crosscheck import refresh_crosscheck
+POOLED_COLUMNS = [
+    "drug", "route", "comparator_class", "outcome", "timepoint_window", "measure", "scale",
+    "method", "hksj", "k",
+    "pmids", "outcome_ids", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "q",
+    "q_p", "pi_low", "pi_high", "notes",
+]  # fmt: skip
+REFRESH_STATE_KEY = "trial_outcomes"
 
-        counts = refresh_crosscheck(con)
-        message += (
-            f"; registry cross-check: {counts.get('agrees', 0)} effects agree, "
-            f"{counts.get('differs', 0)} differ, {counts.get('no_counterpart', 0)} without a "
-            "registry counterpart"
-        )
-    return message
+
+def refresh_after_ingest(con) -> str:
+    """The post-ingest step: bring the marts tables up to date for the trials that changed."""
+    refresh = refresh_touched(con)
+    how = (
+        "recomputed from scratch"
+        if refresh.full
+        else f"{refresh.n_touched:,} trials touched, {refresh.n_pools:,} pools re-fitted"
+    )
+    return (
+        f"marts refreshed ({how}): {refresh.n_outcomes:,} trial-outcome rows, "
+        f"{refresh.n_pooled:,} pooled estimates"
+    )
+
+
+@dataclass(frozen=True)
+class MartsRefresh:
+    """What a refresh did: whether from scratch, trials and pools recomputed, rows held after."""
+
+    full: bool
+    n_touched: int
+    n_pools: int
+    n_outcomes: int
+    n_pooled: int
+
+
+def touched_pmids(con, since) -> set[str]:
+    """PMIDs whose marts rows may be out of date: articles loaded, trial facts extracted or effects
+    corrected by a reviewer at or after `since`, trials whose facts are gone, and every trial
+    linked to the registry (the registry rows are always recomputed, and they read those trials'
+    rows)."""
+    rows = con.execute(
+        "SELECT pmid FROM core.articles WHERE loaded_at >= ? "
+        "UNION SELECT pmid FROM core.trial_facts WHERE extracted_at >= ? "
+        "UNION SELECT pmid FROM core.effect_corrections WHERE corrected_at >= ? "
+        "UNION (SELECT pmid FROM marts.trial_outcomes WHERE source = 'abstract' "
+        "       EXCEPT SELECT pmid FROM core.trial_facts)",
+        [since, since, since],
+    ).fetchall()
+    touched = {r[0] for r in rows}
+    if warehouse.table_columns(con, "core.registry_links"):
+        linked = con.execute("SELECT DISTINCT pmid FROM core.registry_links").fetchall()
+        touched |= {r[0] for r in linked}
+    return touched
+
+
+def refresh_touched(con, method: str = "REML", hksj: bool = False) -> MartsRefresh:
+    """Recompute the marts rows of the trials touched since the last refresh, and the pools they
+    fall in, in one transaction; from scratch when the marts were never refreshed."""
+    state = con.execute(
+        "SELECT refreshed_through FROM marts.refresh_state WHERE mart = ?", [REFRESH_STATE_KEY]
+    ).fetchone()
+    if state is None:
+        return _refresh(con, None, method, hksj)
+    return _refresh(con, touched_pmids(con, state[0]), method, hksj)
 
 
 def refresh_trial_outcomes(con, method: str = "REML", hksj: bool = False) -> tuple[int, int]:
-    """Recompute marts.trial_outcomes and marts.pooled_estimates in one transaction.
+    """Recompute marts.trial_outcomes and marts.pooled_estimates from scratch, in one transaction.
 
     Returns (trial-outcome rows, pooled rows). On any error the tables are left as they were.
     """
-    outcomes = trial_outcomes(con)
-    pooled = pooled_estimates(outcomes, method=method, hksj=hksj)
+    refresh = _refresh(con, None, method, hksj)
+    return refresh.n_outcomes, refresh.n_pooled
+
+
+def _pool_keys(outcomes: pd.DataFrame) -> set[tuple]:
+    """The pool keys (drug, route, ... scale) the poolable rows of `outcomes` fall in."""
+    usable = poolable(outcomes) if len(outcomes) else outcomes
+    if usable.empty:
+        return set()
+    keys = usable[POOL_KEYS].astype(object)
+    keys = keys.where(keys.notna(), None)
+    return set(keys.itertuples(index=False, name=None))
+
+
+def _stored_outcomes(con, pmids: set[str] | None = None) -> pd.DataFrame:
+    """marts.trial_outcomes as stored (all, or the rows of `pmids` and the registry rows)."""
+    where = ""
+    if pmids is not None:
+        where = "WHERE pmid IN (SELECT pmid FROM touched) OR source = 'registry'"
+    touched = pd.DataFrame({"pmid": pd.Series(sorted(pmids or ()), dtype=object)})  # noqa: F841
+    return con.execute(
+        f"SELECT {', '.join(TRIAL_OUTCOME_COLUMNS)} FROM marts.trial_outcomes {where}"
+    ).df()
+
+
+def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRefresh:
+    """From scratch (`touched` None) or for the `touched` trials and their pools."""
+    started = warehouse.now()
+    outcomes = trial_outcomes(con, touched)
     at = warehouse.now()
     outcome_frame = outcomes[TRIAL_OUTCOME_COLUMNS].assign(refreshed_at=at)  # noqa: F841
-    pooled_columns = [
-        "drug", "route", "comparator_class", "outcome", "timepoint_window", "measure", "scale",
-        "method", "hksj", "k",
-        "pmids", "outcome_ids", "estimate", "se", "ci_low", "ci_high", "p", "tau2", "i2", "q",
-        "q_p", "pi_low", "pi_high", "notes",
-    ]  # fmt: skip
-    pooled_frame = pooled.reindex(columns=pooled_columns).assign(refreshed_at=at)  # noqa: F841
+    touched_frame = pd.DataFrame({"pmid": pd.Series(sorted(touched or ()), dtype=object)})  # noqa: F841
     with warehouse.transaction(con):
-        con.execute("DELETE FROM marts.trial_outcomes")
-        con.execute("DELETE FROM marts.pooled_estimates")
+        if touched is None:
+            con.execute("DELETE FROM marts.trial_outcomes")
+            pooled = pooled_estimates(outcomes, method=method, hksj=hksj)
+            n_pools = len(pooled)
+        else:
+            keys = _pool_keys(_stored_outcomes(con, touched)) | _pool_keys(outcomes)
+            con.execute(
+                "DELETE FROM marts.trial_outcomes WHERE source = 'registry' "
+                "OR pmid IN (SELECT pmid FROM touched_frame)"
+            )
         if len(outcomes):
             con.execute(
                 f"INSERT INTO marts.trial_outcomes ({', '.join(TRIAL_OUTCOME_COLUMNS)}, "
-                "refreshed_at) "
-                "SELECT * FROM outcome_frame"
+                "refreshed_at) SELECT * FROM outcome_frame"
+            )
+        if touched is not None:
+            stored = _stored_outcomes(con)
+            usable = poolable(stored) if len(stored) else stored
+            if len(usable):
+                in_keys = [k in keys for k in _key_tuples(usable)]
+                usable = usable[in_keys]
+            pooled = pooled_estimates(usable, method=method, hksj=hksj)
+            n_pools = len(keys)
+        pooled_frame = pooled.reindex(columns=POOLED_COLUMNS).assign(refreshed_at=at)  # noqa: F841
+        if touched is None:
+            con.execute("DELETE FROM marts.pooled_estimates")
+        elif keys:
+            key_frame = pd.DataFrame(list(keys), columns=POOL_KEYS, dtype=object)  # noqa: F841
+            same = " AND ".join(f"p.{k} IS NOT DISTINCT FROM k.{k}" for k in POOL_KEYS)
+            con.execute(
+                "DELETE FROM marts.pooled_estimates AS p WHERE EXISTS "
+                f"(SELECT 1 FROM key_frame AS k WHERE {same})"
             )
         if len(pooled):
             con.execute(
-                f"INSERT INTO marts.pooled_estimates ({', '.join(pooled_columns)}, refreshed_at) "
+                f"INSERT INTO marts.pooled_estimates ({', '.join(POOLED_COLUMNS)}, refreshed_at) "
                 "SELECT * FROM pooled_frame"
             )
-    log.debug("marts refreshed: %d trial outcomes, %d pooled estimates", len(outcomes), len(pooled))
-    return len(outcomes), len(pooled)
+        con.execute(
+            "INSERT OR REPLACE INTO marts.refresh_state VALUES (?, ?, "
+            "coalesce(CASE WHEN ? THEN NULL ELSE (SELECT full_refresh_at FROM marts.refresh_state "
+            "WHERE mart = ?) END, ?), ?)",
+            [REFRESH_STATE_KEY, started, touched is None, REFRESH_STATE_KEY, started,
+             len(outcomes["pmid"].unique()) if touched is None else len(touched)],
+        )  # fmt: skip
+        n_outcomes, n_pooled = con.execute(
+            "SELECT (SELECT count(*) FROM marts.trial_outcomes), "
+            "(SELECT count(*) FROM marts.pooled_estimates)"
+        ).fetchone()
+    log.debug("marts refreshed: %d trial outcomes, %d pooled estimates", n_outcomes, n_pooled)
+    return MartsRefresh(
+        touched is None, len(touched) if touched is not None else 0, n_pools, n_outcomes, n_pooled
+    )
+
+
+def _key_tuples(usable: pd.DataFrame) -> list[tuple]:
+    keys = usable[POOL_KEYS].astype(object)
+    return list(keys.where(keys.notna(), None).itertuples(index=False, name=None))
 
 
 def effect_ids_covered(outcomes: pd.DataFrame) -> set[str]:

@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
@@ -37,6 +38,7 @@ from pipeline.models import (
     RawRecord,
     TrialId,
 )
+from pipeline.parallel import ordered_map
 
 log = logging.getLogger(__name__)
 
@@ -606,37 +608,72 @@ def _book_article(root: etree._Element) -> Article:
     )
 
 
+RECORDS_PER_CHUNK = 100  # records handed to a worker process at a time
+
+
+def parse_record(
+    record: bytes, index: int, source: str, origin: str | None = None
+) -> ParsedRecord | Quarantined:
+    """One record's bytes -> a ParsedRecord, or a Quarantined saying why not (never raises)."""
+    try:
+        article = parse_article_xml(record)
+    except Exception as error:  # one odd record must not end a long unattended run
+        location = f"record {index}" + (f" of {origin}" if origin else "")
+        pmid = getattr(error, "pmid", None) or _pmid_in(record)
+        message = (
+            str(error)
+            if isinstance(error, RecordParseError)
+            else f"PMID {pmid}: unexpected {type(error).__name__} while parsing: {error}"
+        )
+        return Quarantined("parse", message, record, pmid, location)
+    return ParsedRecord(RawRecord(article.pmid, record, "xml", source), article)
+
+
+def parse_record_chunk(
+    chunk: tuple[list[bytes], int, str, str | None],
+) -> list[ParsedRecord | Quarantined]:
+    """(records, index of the first, source, origin) -> their results in order (a worker task)."""
+    records, first, source, origin = chunk
+    return [parse_record(r, first + i, source, origin) for i, r in enumerate(records)]
+
+
+def _chunks(
+    stream: BinaryIO, source: str, origin: str | None, size: int
+) -> Iterator[tuple[list[bytes], int, str, str | None]]:
+    records: list[bytes] = []
+    first = 1
+    for index, record in enumerate(iter_record_bytes(stream), 1):
+        records.append(record)
+        if len(records) >= size:
+            yield records, first, source, origin
+            records, first = [], index + 1
+    if records:
+        yield records, first, source, origin
+
+
 def parse_pubmed_xml(
-    stream: BinaryIO | bytes, source: str, *, origin: str | None = None
+    stream: BinaryIO | bytes,
+    source: str,
+    *,
+    origin: str | None = None,
+    pool: Executor | None = None,
 ) -> Iterator[ParsedRecord | Quarantined]:
     """Stream an efetch response: a ParsedRecord per good record, a Quarantined per bad one.
 
     `source` ('live' or 'snapshot') goes on each RawRecord; `origin` (a file name or batch
-    description) goes into a quarantined record's location. Truncation raises
-    TruncatedXMLError after every complete record before it has been yielded.
+    description) goes into a quarantined record's location. With a `pool` (see
+    `pipeline.parallel`) records are parsed in its worker processes, in chunks, and come out in
+    the same order. Truncation raises TruncatedXMLError after every complete record before it
+    has been yielded.
     """
     if isinstance(stream, bytes | bytearray | memoryview):
         stream = io.BytesIO(bytes(stream))
-    for index, record in enumerate(iter_record_bytes(stream), 1):
-        try:
-            article = parse_article_xml(record)
-        except Exception as error:  # one odd record must not end a long unattended run
-            location = f"record {index}" + (f" of {origin}" if origin else "")
-            pmid = getattr(error, "pmid", None) or _pmid_in(record)
-            message = (
-                str(error)
-                if isinstance(error, RecordParseError)
-                else f"PMID {pmid}: unexpected {type(error).__name__} while parsing: {error}"
-            )
-            log.warning(
-                "quarantined %s: %s",
-                location,
-                message,
-                exc_info=not isinstance(error, RecordParseError),
-            )
-            yield Quarantined("parse", message, record, pmid, location)
-            continue
-        yield ParsedRecord(RawRecord(article.pmid, record, "xml", source), article)
+    size = RECORDS_PER_CHUNK if pool is not None else 1
+    for results in ordered_map(pool, parse_record_chunk, _chunks(stream, source, origin, size)):
+        for item in results:
+            if isinstance(item, Quarantined):
+                log.warning("quarantined %s: %s", item.location, item.error)
+            yield item
 
 
 # --- JSON-lines snapshot records --------------------------------------------------------------

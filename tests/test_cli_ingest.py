@@ -10,14 +10,14 @@ import signal
 import socket
 import subprocess
 import sys
-import types
 
 import duckdb
 import pytest
 from fake_eutils import FakeEutils, fetched_pmids, real_articles, serve, wait_for
 
-from pipeline import ingest
+from pipeline import ingest, post_ingest
 from pipeline.cli import main
+from pipeline.errors import PipelineError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,12 +25,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture
 def no_post_steps(monkeypatch):
     """The post-ingest steps replaced by no-ops (they belong to other stages' tests)."""
-    module = types.ModuleType("noop_post_steps")
-    module.extract = lambda con: 0
-    module.clinic = lambda con: "no clinic data in this test"
-    monkeypatch.setitem(sys.modules, "noop_post_steps", module)
     monkeypatch.setattr(
-        ingest, "POST_INGEST_STEPS", ("noop_post_steps:extract", "noop_post_steps:clinic")
+        post_ingest,
+        "POST_INGEST_STEPS",
+        (
+            post_ingest.PostIngestStep("extraction", "none in this test", lambda c, o: "0"),
+            post_ingest.PostIngestStep("clinic", "none", lambda c, o: "no clinic data"),
+        ),
     )
 
 
@@ -111,12 +112,25 @@ def test_a_single_file_snapshot_replays(offline, no_post_steps, pubmed_records, 
     assert count(db, "SELECT snapshot_path FROM core.runs") == [(str(path),)]
 
 
-def test_a_missing_post_ingest_step_fails_loudly(offline, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(ingest, "POST_INGEST_STEPS", ("pipeline.not_written_yet:run",))
+def test_a_failing_post_ingest_step_fails_loudly(offline, tmp_path, capsys, monkeypatch):
+    def fail(con, options):
+        raise PipelineError("the marts could not be refreshed")
+
+    monkeypatch.setattr(
+        post_ingest, "POST_INGEST_STEPS", (post_ingest.PostIngestStep("marts", "x", fail),)
+    )
     assert main(["ingest", "--db", str(tmp_path / "w.duckdb")]) == 1
     err = capsys.readouterr().err
-    assert "post-ingest step pipeline.not_written_yet:run is missing" in err
+    assert "the marts could not be refreshed" in err
     assert "Traceback" not in err
+
+
+def test_post_ingest_steps_get_the_number_of_workers(offline, tmp_path, monkeypatch):
+    seen = []
+    step = post_ingest.PostIngestStep("probe", "x", lambda c, o: seen.append(o.workers) or "ok")
+    monkeypatch.setattr(post_ingest, "POST_INGEST_STEPS", (step,))
+    assert main(["ingest", "--workers", "3", "--db", str(tmp_path / "w.duckdb")]) == 0
+    assert seen == [3]
 
 
 @pytest.mark.parametrize(

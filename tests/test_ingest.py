@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from datetime import UTC, date, datetime
 
 import pytest
@@ -348,37 +346,6 @@ def test_a_pmid_twice_in_an_xml_snapshot_names_both_records(con, pubmed_records,
 
 
 # --- post-ingest steps and status ----------------------------------------------------------------
-
-
-def test_post_ingest_steps_run_in_order(con, monkeypatch):
-    order = []
-    module = types.ModuleType("fake_post_steps")
-    module.first = lambda c: order.append("first") or 3
-    module.second = lambda c: order.append("second") or "clinic data: demo"
-    monkeypatch.setitem(sys.modules, "fake_post_steps", module)
-    monkeypatch.setattr(
-        ingest, "POST_INGEST_STEPS", ("fake_post_steps:first", "fake_post_steps:second")
-    )
-    messages = ingest.run_post_ingest_steps(con)
-    assert order == ["first", "second"]
-    assert messages == ["fake_post_steps:first: 3 articles processed", "clinic data: demo"]
-
-
-def test_a_missing_post_ingest_step_fails_loudly(con, monkeypatch):
-    monkeypatch.setattr(ingest, "POST_INGEST_STEPS", ("pipeline.no_such_stage:run",))
-    with pytest.raises(
-        PipelineError, match=r"post-ingest step pipeline.no_such_stage:run is missing"
-    ):
-        ingest.run_post_ingest_steps(con)
-
-
-def test_post_ingest_step_names():
-    assert ingest.POST_INGEST_STEPS == (
-        "pipeline.extract.store:extract_articles",
-        "pipeline.clinic.demo:ensure_clinic_data",
-        "pipeline.registry.ingest:ingest_after_pubmed",
-        "pipeline.marts:refresh_after_ingest",
-    )
 
 
 def test_warehouse_status(con):

@@ -354,3 +354,55 @@ def test_arm_roles_and_comparator_class_come_from_the_study_structure():
     assert list(rates["arm"]) == ["esketamine 56 mg", "active control"]
     frame = marts.build_trial_outcomes(pd.DataFrame(effects), facts, arms=arms)
     assert set(frame["comparator_class"]) == {"active"}
+
+
+# --- the incremental refresh after an ingest -----------------------------------------------------
+
+
+def _marts_rows(con) -> tuple[list, list]:
+    outcomes = con.execute(
+        f"SELECT {', '.join(marts.TRIAL_OUTCOME_COLUMNS)} FROM marts.trial_outcomes "
+        "ORDER BY outcome_id"
+    ).fetchall()
+    pooled = con.execute(
+        f"SELECT {', '.join(marts.POOLED_COLUMNS)} FROM marts.pooled_estimates ORDER BY ALL"
+    ).fetchall()
+    return outcomes, pooled
+
+
+def test_the_incremental_refresh_gives_the_rows_of_a_refresh_from_scratch(warehouse_copy):
+    con = warehouse.connect(warehouse_copy)
+    try:
+        con.execute("DELETE FROM marts.refresh_state")
+        first = marts.refresh_touched(con)  # never refreshed: from scratch
+        assert first.full
+        before = _marts_rows(con)
+        nothing = marts.refresh_touched(con)
+        assert not nothing.full
+        assert _marts_rows(con) == before
+        # One trial's effects change (a new extraction), another trial's facts disappear.
+        changed, gone = con.execute(
+            "SELECT pmid FROM marts.trial_outcomes WHERE source = 'abstract' AND yi IS NOT NULL "
+            "AND design IN ('rct', 'crossover_rct') GROUP BY pmid ORDER BY pmid LIMIT 2"
+        ).fetchall()
+        con.execute(
+            "DELETE FROM core.effects WHERE effect_id = (SELECT min(effect_id) FROM core.effects "
+            "WHERE pmid = ?)",
+            [changed[0]],
+        )
+        con.execute(
+            "UPDATE core.trial_facts SET extracted_at = now()::TIMESTAMP + INTERVAL 1 MINUTE "
+            "WHERE pmid = ?",
+            [changed[0]],
+        )
+        con.execute("DELETE FROM core.effects WHERE pmid = ?", [gone[0]])
+        con.execute("DELETE FROM core.trial_facts WHERE pmid = ?", [gone[0]])
+        refresh = marts.refresh_touched(con)
+        incremental = _marts_rows(con)
+        assert not refresh.full and refresh.n_touched < 100
+        marts.refresh_trial_outcomes(con)
+        from_scratch = _marts_rows(con)
+    finally:
+        con.close()
+    assert incremental != before
+    assert incremental == from_scratch

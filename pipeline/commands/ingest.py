@@ -1,5 +1,5 @@
 """`python -m pipeline ingest`: PubMed (live with NCBI_EMAIL, else the bundled snapshot) into
-the warehouse, then the post-ingest steps (extraction, clinic data)."""
+the warehouse, then the post-ingest steps listed in `pipeline.post_ingest`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from pipeline import config, ingest, warehouse
 from pipeline.errors import UsageError
+from pipeline.parallel import default_workers
 from pipeline.sources.entrez import EntrezClient, EntrezPolicy
 from pipeline.sources.snapshot import SnapshotRecorder, bundled_snapshot_dir, open_snapshot
 
@@ -65,6 +66,24 @@ def register(subparsers) -> None:
         help="replay a recorded snapshot: a directory with manifest.json, or one .xml/.jsonl file",
     )
     parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        type=Path,
+        help="PubMed baseline and update files (pubmedYYnNNNN.xml.gz) in DIR, parsed and "
+        "extracted on Dask into Parquet (beside the database, in baseline_parquet/), then loaded",
+    )
+    parser.add_argument(
+        "--filter",
+        metavar="QUERY",
+        help="with --baseline: keep only records matching, e.g. 'mesh:Ketamine OR tiab:esketamine "
+        'AND pt:"Randomized Controlled Trial"\'',
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --baseline: an existing Dask cluster (tcp://host:port) instead of a local one",
+    )
+    parser.add_argument(
         "--record",
         metavar="DIR",
         type=Path,
@@ -89,6 +108,14 @@ def register(subparsers) -> None:
         help=f"records per fetch and per transaction (default {ingest.DEFAULT_BATCH_SIZE})",
     )
     parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=_positive_int,
+        default=default_workers(),
+        help="worker processes for parsing and extraction; this process writes the warehouse "
+        f"(default: the number of cores, {default_workers()})",
+    )
+    parser.add_argument(
         "--db",
         metavar="PATH",
         help="the warehouse (default: PIPELINE_DB or warehouse/evidence.duckdb)",
@@ -97,6 +124,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.baseline:
+        return _run_baseline(args)
+    if args.filter or args.scheduler:
+        raise UsageError("--filter and --scheduler apply to --baseline DIR")
     if args.live and args.snapshot:
         raise UsageError("--live and --snapshot exclude each other: choose one source")
     email = config.ncbi_email()
@@ -132,10 +163,43 @@ def run(args: argparse.Namespace) -> int:
     try:
         with _sigterm_as_interrupt(), logging_redirect_tqdm():
             if snapshot is not None:
-                summary = ingest.ingest_snapshot(con, snapshot, batch_size=args.batch_size)
+                summary = ingest.ingest_snapshot(
+                    con, snapshot, batch_size=args.batch_size, workers=args.workers
+                )
             else:
                 summary = _run_live(con, args, db_path)
-            ingest.run_post_ingest_steps(con)  # each step's report is logged as it ends
+            # Imported here: the steps pull in pandas and statsmodels, which the load itself does
+            # not need (a run starts fetching sooner). Each step's report is logged as it ends.
+            from pipeline import post_ingest
+
+            post_ingest.run_post_ingest_steps(
+                con, post_ingest.POST_INGEST_STEPS, workers=args.workers
+            )
+    finally:
+        con.close()
+    print(f"{summary.sentence()}; warehouse {db_path}")
+    return 0
+
+
+def _run_baseline(args: argparse.Namespace) -> int:
+    """The PubMed baseline on Dask, then the same post-ingest steps."""
+    from pipeline import post_ingest
+    from pipeline.sources import baseline
+
+    if args.live or args.snapshot or args.record or args.query or args.since:
+        raise UsageError("--baseline excludes --live, --snapshot, --record, --query and --since")
+    record_filter = baseline.RecordFilter.parse(args.filter) if args.filter else None
+    db_path = config.resolve_db_path(args.db)
+    con = warehouse.connect(db_path)
+    try:
+        with _sigterm_as_interrupt(), logging_redirect_tqdm():
+            summary = baseline.ingest_baseline(
+                con, args.baseline, db_path.parent / "baseline_parquet",
+                record_filter=record_filter, workers=args.workers, scheduler=args.scheduler,
+            )  # fmt: skip
+            post_ingest.run_post_ingest_steps(
+                con, post_ingest.POST_INGEST_STEPS, workers=args.workers
+            )
     finally:
         con.close()
     print(f"{summary.sentence()}; warehouse {db_path}")

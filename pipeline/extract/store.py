@@ -15,7 +15,9 @@ import hashlib
 import logging
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import pandas as pd
 from tqdm import tqdm
@@ -24,6 +26,7 @@ from pipeline import warehouse
 from pipeline.errors import PipelineError
 from pipeline.extract import EXTRACTOR_VERSION, ExtractionResult, extract_text
 from pipeline.models import Quarantined
+from pipeline.parallel import ordered_map, worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +79,10 @@ def read_effects(con, pmids: Sequence[str] | None = None) -> pd.DataFrame:
         raise PipelineError(
             "the warehouse has no core.effects table: run `python -m pipeline ingest` first"
         )
-    where = "WHERE list_contains(?, pmid)" if pmids is not None else ""
+    where = "WHERE pmid IN (SELECT pmid FROM only_pmids)" if pmids is not None else ""
+    only_pmids = pd.DataFrame({"pmid": pd.Series(list(pmids or ()), dtype=object)})  # noqa: F841
     return con.execute(
-        f"{EFFECTS_READ_SQL} {where} ORDER BY pmid, start_offset, end_offset, kind, effect_id",
-        [list(pmids)] if pmids is not None else [],
+        f"{EFFECTS_READ_SQL} {where} ORDER BY pmid, start_offset, end_offset, kind, effect_id"
     ).df()
 
 
@@ -88,13 +91,13 @@ def effect_id(pmid: str, kind: str, start: int, end: int) -> str:
     return hashlib.sha1(f"{pmid}|{kind}|{int(start)}|{int(end)}".encode()).hexdigest()
 
 
-def articles_to_extract(con, pmids: list[str] | None = None) -> list[tuple[str, str, str, str]]:
-    """(pmid, title, abstract, checksum) of articles with missing or stale trial facts."""
+def articles_to_extract(con, pmids: list[str] | None = None) -> list[str]:
+    """PMIDs (in order) of articles with missing or stale trial facts."""
     frame = pd.DataFrame({"pmid": list(pmids or [])})  # noqa: F841 - read by DuckDB
     only = "AND a.pmid IN (SELECT pmid FROM frame)" if pmids is not None else ""
-    return con.execute(
+    rows = con.execute(
         f"""
-        SELECT a.pmid, a.title, a.abstract, a.checksum
+        SELECT a.pmid
         FROM core.articles a
         LEFT JOIN core.trial_facts t ON t.pmid = a.pmid
         WHERE (t.pmid IS NULL OR t.extractor_version <> ? OR t.article_checksum <> a.checksum)
@@ -102,6 +105,16 @@ def articles_to_extract(con, pmids: list[str] | None = None) -> list[tuple[str, 
         ORDER BY a.pmid
         """,
         [EXTRACTOR_VERSION],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _batch_texts(con, pmids: list[str]) -> list[tuple[str, str, str, str]]:
+    """(pmid, title, abstract, checksum) of these articles, in PMID order."""
+    frame = pd.DataFrame({"pmid": pmids})  # noqa: F841 - read by DuckDB
+    return con.execute(
+        "SELECT pmid, title, abstract, checksum FROM core.articles "
+        "WHERE pmid IN (SELECT pmid FROM frame) ORDER BY pmid"
     ).fetchall()
 
 
@@ -213,60 +226,101 @@ def _load(
             )
 
 
-def extract_articles(con, pmids: list[str] | None = None) -> int:
+@dataclass(frozen=True)
+class ExtractionTask:
+    """One batch of articles to extract, with what the extractor reads besides the text."""
+
+    articles: list[tuple[str, str, str, str]]  # pmid, title, abstract, checksum
+    publication_types: dict[str, list[str]]
+    mesh: dict[str, list[str]]
+    extracted_at: datetime
+
+
+@dataclass
+class ExtractionBatch:
+    """What a worker returns for one task: rows for the three tables, the articles that failed,
+    and the effects held back (quarantined with their reason)."""
+
+    pmids: list[str]
+    facts: list[tuple] = field(default_factory=list)
+    effects: list[tuple] = field(default_factory=list)
+    arms: list[tuple] = field(default_factory=list)
+    failed: list[Quarantined] = field(default_factory=list)
+    held: list[Quarantined] = field(default_factory=list)
+
+
+def extract_batch(task: ExtractionTask) -> ExtractionBatch:
+    """Extract one batch (runs in a worker process); a failing article becomes a Quarantined."""
+    result = ExtractionBatch([row[0] for row in task.articles])
+    for pmid, title, abstract, checksum in task.articles:
+        try:
+            extracted = extract_text(
+                pmid,
+                title,
+                abstract,
+                publication_types=task.publication_types.get(pmid, ()),
+                mesh=task.mesh.get(pmid, ()),
+            )
+            fact_row, effect_rows, arm_rows = _rows(extracted, checksum, task.extracted_at)
+        except Exception as error:  # noqa: BLE001 - one bad article must not stop the rest
+            result.failed.append(
+                Quarantined(
+                    stage="extract",
+                    error=f"{type(error).__name__}: {error}",
+                    payload=(abstract or "").encode("utf-8"),
+                    pmid=pmid,
+                    location=f"core.articles PMID {pmid} (extractor {EXTRACTOR_VERSION})",
+                )
+            )
+            continue
+        result.facts.append(fact_row)
+        result.effects.extend(effect_rows)
+        result.arms.extend(arm_rows)
+        result.held.extend(_quarantined_effects(extracted))
+    return result
+
+
+def _tasks(con, todo: list[str]) -> Iterator[ExtractionTask]:
+    for first in range(0, len(todo), BATCH_SIZE):
+        batch_pmids = todo[first : first + BATCH_SIZE]
+        yield ExtractionTask(
+            _batch_texts(con, batch_pmids),
+            _record_terms(con, "core.publication_types", "name", batch_pmids),
+            _record_terms(con, "core.mesh_headings", "descriptor", batch_pmids),
+            warehouse.now(),
+        )
+
+
+def extract_articles(con, pmids: list[str] | None = None, *, workers: int = 1) -> int:
     """(Re)extract every article whose trial facts are missing or stale; returns how many.
 
     `pmids` limits the stage to those articles. Publication types and MeSH come from the
     record's core tables. A failing article is quarantined with its PMID and error, its stale
-    rows removed, and the rest of its batch still loaded.
+    rows removed, and the rest of its batch still loaded. With `workers` > 1 the extraction
+    runs in that many worker processes and this one writes each batch as it comes back (the
+    same rows as with one worker).
     """
     todo = articles_to_extract(con, pmids)
     if not todo:
         log.debug("extraction: nothing new or stale (extractor %s)", EXTRACTOR_VERSION)
         return 0
     done = effects_held = 0
-    with tqdm(
-        total=len(todo), desc="extract", unit="article", file=sys.stderr, disable=len(todo) < 2000
-    ) as progress:
-        for first in range(0, len(todo), BATCH_SIZE):
-            batch = todo[first : first + BATCH_SIZE]
-            batch_pmids = [row[0] for row in batch]
-            pubtypes = _record_terms(con, "core.publication_types", "name", batch_pmids)
-            mesh = _record_terms(con, "core.mesh_headings", "descriptor", batch_pmids)
-            extracted_at = warehouse.now()
-            facts, effects, arms, failed, held = [], [], [], [], []
-            for pmid, title, abstract, checksum in batch:
-                try:
-                    result = extract_text(
-                        pmid,
-                        title,
-                        abstract,
-                        publication_types=pubtypes.get(pmid, ()),
-                        mesh=mesh.get(pmid, ()),
-                    )
-                    fact_row, effect_rows, arm_rows = _rows(result, checksum, extracted_at)
-                except Exception as error:  # noqa: BLE001 - one bad article must not stop the rest
-                    log.warning("extraction failed for PMID %s: %s", pmid, error)
-                    failed.append(
-                        Quarantined(
-                            stage="extract",
-                            error=f"{type(error).__name__}: {error}",
-                            payload=(abstract or "").encode("utf-8"),
-                            pmid=pmid,
-                            location=f"core.articles PMID {pmid} (extractor {EXTRACTOR_VERSION})",
-                        )
-                    )
-                    continue
-                facts.append(fact_row)
-                effects.extend(effect_rows)
-                arms.extend(arm_rows)
-                held.extend(_quarantined_effects(result))
-            _load(con, batch_pmids, facts, effects, arms)
-            if failed or held:
-                warehouse.quarantine(con, None, failed + held)
-            done += len(facts)
-            effects_held += len(held)
-            progress.update(len(batch))
+    with (
+        worker_pool(workers) as pool,
+        tqdm(
+            total=len(todo), desc="extract", unit="article", file=sys.stderr,
+            disable=len(todo) < 2000,
+        ) as progress,
+    ):  # fmt: skip
+        for batch in ordered_map(pool, extract_batch, _tasks(con, todo)):
+            for failure in batch.failed:
+                log.warning("extraction failed for PMID %s: %s", failure.pmid, failure.error)
+            _load(con, batch.pmids, batch.facts, batch.effects, batch.arms)
+            if batch.failed or batch.held:
+                warehouse.quarantine(con, None, batch.failed + batch.held)
+            done += len(batch.facts)
+            effects_held += len(batch.held)
+            progress.update(len(batch.pmids))
     log.info(
         "extraction %s: %d articles (re)extracted, %d quarantined",
         EXTRACTOR_VERSION,

@@ -316,16 +316,17 @@ def _scale_fits(effect_scale: str | None, registry_scale: str | None) -> bool:
     return effect_scale is None or (registry_scale or "").lower() == effect_scale.lower()
 
 
-def _candidates(effect: dict, arms: Arms | None, values: pd.DataFrame, analyses: pd.DataFrame,
+def _candidates(effect: dict, arms: Arms | None, values: list, analyses: list,
                 groups: dict) -> list[dict]:  # fmt: skip
-    """Registry numbers comparable with one abstract effect, each as {value, ci, source}."""
+    """Registry numbers comparable with one abstract effect, each as {value, ci, source};
+    `values` and `analyses` are one study's rows (named tuples of the two frames)."""
     kind = effect["kind"]
     window = timepoint_window(timepoint_days(effect.get("timepoint")))
     found = []
     if kind in ("mean_difference", *RATIO_PARAM_WORDS):
         if arms is not None and not arms.comparison:
             return []
-        for a in analyses.itertuples():
+        for a in analyses:
             param = (a.param_type or "").lower()
             if kind == "mean_difference":
                 if a.family != "scale_change" or "mean" not in param:
@@ -364,7 +365,7 @@ def _candidates(effect: dict, arms: Arms | None, values: pd.DataFrame, analyses:
         if arms is None or arms.comparison:
             return []
         family = RATE_OUTCOMES.get(kind, "scale_change")
-        for v in values.itertuples():
+        for v in values:
             if v.family != family or not _window_fits(window, v.window) or v.value_text is None:
                 continue
             if family == "scale_change" and not _scale_fits(effect.get("scale"), v.scale):
@@ -422,6 +423,13 @@ def crosscheck(con, effects: pd.DataFrame | None = None) -> pd.DataFrame:
     values = registry_values(con)
     analyses = registry_analyses(con)
     groups = _groups(con)
+    # Each study's values and analyses, split once (not filtered again for every effect).
+    values_of: dict[str, list] = {}
+    for row in values.itertuples():
+        values_of.setdefault(row.nct_id, []).append(row)
+    analyses_of: dict[str, list] = {}
+    for row in analyses.itertuples():
+        analyses_of.setdefault(row.nct_id, []).append(row)
     rows = []
     for effect in effects.to_dict("records"):
         pmid = str(effect["pmid"])
@@ -439,8 +447,7 @@ def crosscheck(con, effects: pd.DataFrame | None = None) -> pd.DataFrame:
         candidates = []
         for nct_id, weak in linked:
             for c in _candidates(
-                effect, arms, values[values["nct_id"] == nct_id],
-                analyses[analyses["nct_id"] == nct_id], groups,
+                effect, arms, values_of.get(nct_id, []), analyses_of.get(nct_id, []), groups,
             ):  # fmt: skip
                 candidates.append((nct_id, weak, c))
         nct_ids = ", ".join(n for n, _ in linked)

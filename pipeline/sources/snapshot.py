@@ -25,6 +25,7 @@ import logging
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -263,8 +264,11 @@ def _esearch_ids(path: Path) -> list[str]:
 # --- reading records ------------------------------------------------------------------------
 
 
-def iter_snapshot(snapshot: Snapshot) -> Iterator[SnapshotRecord | Quarantined]:
-    """Every record of a validated snapshot, XML files first, then JSON lines.
+def iter_snapshot(
+    snapshot: Snapshot, pool: Executor | None = None
+) -> Iterator[SnapshotRecord | Quarantined]:
+    """Every record of a validated snapshot, XML files first, then JSON lines; XML records are
+    parsed in the `pool`'s worker processes when one is given (same records, same order).
 
     Bad records come out as Quarantined (stage 'parse') with their bytes, never skipped. A PMID
     seen again in the same format comes out marked as a duplicate (identical bytes) or as
@@ -276,7 +280,7 @@ def iter_snapshot(snapshot: Snapshot) -> Iterator[SnapshotRecord | Quarantined]:
         if entry.kind == "pubmed_xml":
             with entry.path.open("rb") as handle:
                 try:
-                    items = parse_pubmed_xml(handle, SOURCE, origin=entry.name)
+                    items = parse_pubmed_xml(handle, SOURCE, origin=entry.name, pool=pool)
                     for index, item in enumerate(items, 1):
                         if isinstance(item, ParsedRecord):
                             xml_pmids.add(item.article.pmid)

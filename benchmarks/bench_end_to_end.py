@@ -1,0 +1,228 @@
+"""End-to-end ingest benchmark: `python -m pipeline ingest --snapshot FILE` as a user runs it.
+
+The real efetch response is repeated to N records with fresh PMIDs (as `bench_ingest` does).
+For each size the whole command runs in a fresh process against a fresh warehouse (parse, load,
+extraction, clinic data, registry, marts), timed from outside, with the peak resident memory of
+its whole process tree (the writer and its workers, sampled from /proc) and the share of each
+stage (read from when each stage's log line arrives). `Bio.Entrez.read` alone on the same file
+is the yardstick. Sizes and worker counts are options:
+
+    python -m benchmarks.bench_end_to_end [--sizes 5000 20000] [--workers 1 2]
+        [--memory-sizes 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from benchmarks.bench_ingest import DEFAULT_SOURCE, REPO, run_child, write_scaled
+from pipeline.parallel import default_workers
+
+log = logging.getLogger("benchmarks.bench_end_to_end")
+
+# The log line that ends each stage, in the order the stages run.
+STAGE_ENDS = (
+    ("start-up", "ingesting the snapshot"),
+    ("parse + load", "(snapshot) completed"),
+    ("extraction", "(re)extracted"),
+    ("clinic data", "clinic data"),
+    ("registry", "registry run"),
+    ("marts", "marts refreshed"),
+)
+
+
+@dataclass
+class EndToEnd:
+    """One run of the whole command."""
+
+    records: int
+    workers: int
+    seconds: float
+    peak_rss_mib: float  # the writer and its workers together, at the worst moment
+    stages: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds
+
+
+def _tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants (Linux /proc), MiB."""
+    total_kib = 0
+    pids = [pid]
+    seen = set()
+    while pids:
+        current = pids.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total_kib += int(line.split()[1])
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                pids.extend(int(p) for p in children.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total_kib / 1024
+
+
+def run_ingest(xml: Path, workdir: Path, workers: int, records: int) -> EndToEnd:
+    """`python -m pipeline ingest --snapshot xml` on a fresh warehouse, timed from outside."""
+    db = workdir / f"e2e_{records}_{workers}.duckdb"
+    db.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("NCBI_EMAIL", "CLINIC_EXPORT")}
+    env["PIPELINE_CLINIC_KEY_FILE"] = str(workdir / "clinic.key")
+    command = [
+        sys.executable, "-m", "pipeline", "ingest", "--snapshot", str(xml), "--db", str(db),
+        "--workers", str(workers),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    peak = 0.0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_mib(child.pid))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    ends: dict[str, float] = {}
+    tail: list[str] = []
+    for raw in child.stderr:
+        line = raw.decode("utf-8", "replace")
+        tail = (tail + [line])[-20:]
+        for stage, marker in STAGE_ENDS:
+            if stage not in ends and marker in line and line.startswith("INFO"):
+                ends[stage] = time.perf_counter() - started
+    child.wait()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    db.unlink(missing_ok=True)
+    if child.returncode != 0:
+        raise SystemExit(f"the ingest of {records} records failed:\n{''.join(tail)}")
+    stages, previous = {}, 0.0
+    for stage, _ in STAGE_ENDS:
+        if stage in ends:
+            stages[stage] = ends[stage] - previous
+            previous = ends[stage]
+    stages["the rest (exit)"] = seconds - previous
+    return EndToEnd(records, workers, seconds, peak, stages)
+
+
+def report(
+    runs: list[EndToEnd], entrez: dict[int, float], load: tuple[float, float], cores: int
+) -> str:
+    """The table, the ratios against Entrez.read, the scaling, the stage shares and memory."""
+    lines = [
+        "End to end: python -m pipeline ingest --snapshot FILE (fresh warehouse; extraction, "
+        "clinic data, registry and marts included)",
+        f"{cores} cores; load average {load[0]:.1f} before, {load[1]:.1f} after "
+        "(other work on the machine slows every figure)",
+        "",
+        f"{'records':>8} {'workers':>7} {'wall s':>7} {'records/s':>9} {'vs Entrez.read':>14} "
+        f"{'peak MiB':>8}",
+    ]
+    for r in runs:
+        ratio = (
+            f"{entrez[r.records] / r.seconds:.2f}x" if r.records in entrez else "-"
+        )  # Entrez.read's seconds over ours: how many times faster we are
+        lines.append(
+            f"{r.records:>8,} {r.workers:>7} {r.seconds:>7.1f} {r.per_second:>9,.0f} "
+            f"{ratio:>14} {r.peak_rss_mib:>8.0f}"
+        )
+    lines.append("")
+    for size, seconds in sorted(entrez.items()):
+        lines.append(
+            f"Bio.Entrez.read alone, {size:,} records: {seconds:.1f} s ({size / seconds:,.0f}/s)"
+        )
+    by_key = {(r.records, r.workers): r for r in runs}
+    for (size, workers), r in sorted(by_key.items()):
+        one = by_key.get((size, 1))
+        if workers > 1 and one is not None:
+            lines.append(
+                f"scaling at {size:,} records: {workers} workers {one.seconds / r.seconds:.2f}x "
+                "the speed of 1"
+            )
+    lines.append("")
+    for r in runs:
+        shares = ", ".join(
+            f"{stage} {seconds:.1f} s ({100 * seconds / r.seconds:.0f}%)"
+            for stage, seconds in r.stages.items()
+        )
+        lines.append(f"{r.records:,} records, {r.workers} workers: {shares}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_end_to_end", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 20_000])
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=sorted({1, default_workers()}),
+        help="worker counts measured at the smallest size (the others use the default)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--memory-sizes", type=int, nargs="*", default=[],
+        help="further sizes run with the default workers, for peak memory (e.g. 100000)",
+    )  # fmt: skip
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    cores = default_workers()
+    load_before = os.getloadavg()[0]
+    runs: list[EndToEnd] = []
+    entrez: dict[int, float] = {}
+    smallest = min(args.sizes)
+    with tempfile.TemporaryDirectory(prefix="bench_e2e_") as tmp:
+        workdir = Path(tmp)
+        for size in sorted({*args.sizes, *args.memory_sizes}):
+            xml = write_scaled(args.source, size, workdir / f"pubmed_{size}.xml")
+            if size in args.sizes:
+                log.info("Bio.Entrez.read on %s records", f"{size:,}")
+                entrez[size] = run_child("entrez", xml, None, 500).seconds
+                log.info("Bio.Entrez.read, %s records: %.1f s", f"{size:,}", entrez[size])
+            counts = args.workers if size == smallest else [cores]
+            for workers in counts:
+                log.info("ingest --snapshot of %s records, %d workers", f"{size:,}", workers)
+                runs.append(run_ingest(xml, workdir, workers, size))
+                log.info(  # said as it comes, so a run stopped early still leaves its numbers
+                    "%s records, %d workers: %.1f s, peak %.0f MiB, load average %.1f; %s",
+                    f"{size:,}", workers, runs[-1].seconds, runs[-1].peak_rss_mib,
+                    os.getloadavg()[0],
+                    ", ".join(f"{k} {v:.1f} s" for k, v in runs[-1].stages.items()),
+                )  # fmt: skip
+            xml.unlink()
+    load = (load_before, os.getloadavg()[0])
+    print(report(runs, entrez, load, cores))
+    if args.json:
+        args.json.write_text(
+            json.dumps({"runs": [asdict(r) for r in runs], "entrez_seconds": entrez}, indent=2),
+            encoding="utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Worker processes beside one writer: results in order, and the same warehouse rows as with one
+worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import ingest, parse, post_ingest, warehouse
+from pipeline.errors import PipelineError
+from pipeline.extract import store
+from pipeline.parallel import check_workers, default_workers, ordered_map, worker_pool
+from pipeline.sources.snapshot import bundled_snapshot_dir, open_snapshot
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def numbers_then_failure():
+    yield from range(5)
+    raise ValueError("the input ended badly")
+
+
+def test_default_workers_is_the_number_of_cores():
+    assert default_workers() >= 1
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+def test_workers_must_be_positive(workers):
+    with pytest.raises(PipelineError, match="positive whole number"):
+        check_workers(workers)
+
+
+def test_ordered_map_without_a_pool_runs_in_process():
+    assert list(ordered_map(None, square, range(5))) == [0, 1, 4, 9, 16]
+
+
+@pytest.mark.slow
+def test_ordered_map_keeps_the_order_and_hands_out_what_came_before_a_failed_input():
+    with worker_pool(2) as pool:
+        assert list(ordered_map(pool, square, range(50), in_flight=3)) == [x * x for x in range(50)]
+        results = []
+        with pytest.raises(ValueError, match="ended badly"):
+            for value in ordered_map(pool, square, numbers_then_failure(), in_flight=10):
+                results.append(value)
+        assert results == [0, 1, 4, 9, 16]
+
+
+def _rows_without_times_and_run_ids(con) -> dict[str, list]:
+    tables = con.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('raw', 'core', 'marts') AND table_type = 'BASE TABLE' ORDER BY 1"
+    ).fetchall()
+    rows = {}
+    for (table,) in tables:
+        columns = [
+            name
+            for name, kind in con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+            if kind not in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE")
+            and not name.endswith("run_id")
+            and name not in ("quarantine_id", "import_id")
+        ]
+        if columns:
+            rows[table] = con.execute(
+                f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL"
+            ).fetchall()
+    return rows
+
+
+@pytest.mark.slow
+def test_two_workers_fill_the_warehouse_with_the_rows_of_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(tmp_path / "clinic.key"))
+    for name in ("CLINIC_EXPORT", "NCBI_EMAIL", "NCBI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(parse, "RECORDS_PER_CHUNK", 7)  # many chunks per file
+    monkeypatch.setattr(store, "BATCH_SIZE", 20)  # many extraction batches
+    results = {}
+    for workers in (1, 2):
+        con = warehouse.connect(tmp_path / f"w{workers}.duckdb")
+        try:
+            snapshot = open_snapshot(bundled_snapshot_dir())
+            ingest.ingest_snapshot(con, snapshot, batch_size=30, progress=False, workers=workers)
+            post_ingest.run_post_ingest_steps(con, workers=workers)
+            results[workers] = _rows_without_times_and_run_ids(con)
+        finally:
+            con.close()
+    one, two = results[1], results[2]
+    assert one.keys() == two.keys()
+    assert len(one["core.articles"]) == 127 and len(one["core.effects"]) > 100
+    assert len(one["marts.trial_outcomes"]) > 100
+    for table in one:
+        assert one[table] == two[table], table
