@@ -64,11 +64,8 @@ POST_INGEST_STEPS: tuple[PostIngestStep, ...] = (
     ),  # fmt: skip
     PostIngestStep("clinic data", "the clinic export, or synthetic demo data", _clinic),
     PostIngestStep(
-        "registry",
-        "ClinicalTrials.gov results (offline: the snapshot)",
-        _registry,
-        logs_itself=True,
-    ),  # fmt: skip
+        "registry", "ClinicalTrials.gov results (offline: the snapshot), cross-checked", _registry
+    ),
     PostIngestStep("marts", "trial outcomes and pooled estimates of the trials touched", _marts),
 )
 

@@ -439,6 +439,7 @@ def test_each_post_ingest_step_reports_once(offline, tmp_path, caplog, monkeypat
         [line for line in lines if "marts refreshed" in line],
     ]
     assert [len(r) for r in reports] == [1, 1, 1, 1, 1], reports
+    assert reports[2] == reports[3]  # the registry step says what its cross-check found
     order = [lines.index(r[0]) for r in reports]
     assert order == sorted(order)  # in the order the steps ran
     assert len(lines) == len(set(lines)), lines

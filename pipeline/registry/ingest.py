@@ -59,15 +59,24 @@ class RegistryRunSummary:
     n_not_found: int = 0
     n_failed: int = 0
     message: str | None = None
+    crosscheck: dict[str, int] | None = None  # effects by cross-check status, once refreshed
 
     def sentence(self) -> str:
         """One line for the log."""
-        return (
+        said = (
             f"registry run {self.run_id} ({self.mode}) {self.status}: {self.n_candidates} "
             f"studies considered, {self.n_fetched} fetched, {self.n_loaded} loaded, "
             f"{self.n_unchanged} unchanged, {self.n_not_found} not in the registry, "
             f"{self.n_failed} failed"
         )
+        if self.crosscheck is not None:
+            counts = self.crosscheck
+            said += (
+                f"; registry cross-check: {counts.get('agrees', 0)} effects agree, "
+                f"{counts.get('differs', 0)} differ, {counts.get('no_counterpart', 0)} have no "
+                "registry counterpart"
+            )
+        return said
 
 
 # --- run bookkeeping ----------------------------------------------------------------------------
@@ -130,7 +139,7 @@ def ingest_registry_snapshot(con, snapshot: RegistrySnapshot) -> RegistryRunSumm
             summary.n_fetched += 1
             _parse_and_load(con, summary, fetched)
         store.refresh_links(con)
-        refresh_crosscheck(con)
+        summary.crosscheck = refresh_crosscheck(con)
     except KeyboardInterrupt:
         _finish(con, summary, "interrupted", "interrupted; studies loaded are kept")
         raise
@@ -234,7 +243,7 @@ def ingest_registry_live(
         _finish(con, summary, "failed", str(error))
         raise
     store.refresh_links(con)
-    refresh_crosscheck(con)
+    summary.crosscheck = refresh_crosscheck(con)
     _finish(con, summary, "completed")
     log.debug(summary.sentence())  # the command, or the ingest's step runner, reports it once
     return summary
