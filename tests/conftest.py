@@ -77,3 +77,11 @@ def new_warehouses_from_template(
         return migrating_connect(db_path, read_only=read_only, migrate=migrate)
 
     monkeypatch.setattr(warehouse, "connect", connect)
+
+
+@pytest.fixture()
+def con(db: Path):
+    """A connection to the test module's `db` warehouse, closed after the test."""
+    connection = warehouse.connect(db)
+    yield connection
+    connection.close()

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
-from test_review import HR_QUOTE, SUSTAIN_1, effect_rows, insert_effects, load_articles
+from test_review import HR_QUOTE, SUSTAIN_1, effect_rows, insert_effects, sustain_1_warehouse
 
 from pipeline import warehouse
 from pipeline.cli import main
@@ -19,20 +19,7 @@ HR_ARM = "esketamine and antidepressant vs antidepressant and placebo"
 
 @pytest.fixture()
 def db(tmp_path: Path, pubmed_records: Path) -> Path:
-    """A warehouse holding the SUSTAIN-1 record and its annotated effects, none reviewed."""
-    path = tmp_path / "corrections.duckdb"
-    con = warehouse.connect(path)
-    load_articles(con, pubmed_records)
-    insert_effects(con, effect_rows(SUSTAIN_1))
-    con.close()
-    return path
-
-
-@pytest.fixture()
-def con(db: Path):
-    connection = warehouse.connect(db)
-    yield connection
-    connection.close()
+    return sustain_1_warehouse(tmp_path / "corrections.duckdb", pubmed_records)
 
 
 def hr_id(con) -> str:

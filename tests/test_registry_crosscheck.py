@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import marts, warehouse
+from pipeline import marts
 from pipeline.evidence import review, sheet
 from pipeline.registry.crosscheck import (
     agree,
@@ -32,13 +32,6 @@ def db(ingested_warehouse: Path, tmp_path: Path) -> Path:
     path = tmp_path / "crosscheck.duckdb"
     shutil.copy(ingested_warehouse, path)
     return path
-
-
-@pytest.fixture()
-def con(db: Path):
-    connection = warehouse.connect(db)
-    yield connection
-    connection.close()
 
 
 def checks(con, pmid: str) -> dict[float, tuple]:

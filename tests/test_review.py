@@ -127,10 +127,9 @@ def load_articles(con, pubmed_records: Path) -> None:
     warehouse.load_batch(con, [p.article for p in parsed], [p.raw for p in parsed], "run-1")
 
 
-@pytest.fixture()
-def db(tmp_path: Path, pubmed_records: Path) -> Path:
-    """A warehouse holding the SUSTAIN-1 record and its annotated effects, none reviewed."""
-    path = tmp_path / "review.duckdb"
+def sustain_1_warehouse(path: Path, pubmed_records: Path) -> Path:
+    """A warehouse at `path` holding the SUSTAIN-1 record and its annotated effects, none
+    reviewed."""
     con = warehouse.connect(path)
     load_articles(con, pubmed_records)
     insert_effects(con, effect_rows(SUSTAIN_1))
@@ -139,10 +138,8 @@ def db(tmp_path: Path, pubmed_records: Path) -> Path:
 
 
 @pytest.fixture()
-def con(db: Path):
-    connection = warehouse.connect(db)
-    yield connection
-    connection.close()
+def db(tmp_path: Path, pubmed_records: Path) -> Path:
+    return sustain_1_warehouse(tmp_path / "review.duckdb", pubmed_records)
 
 
 def hr_effect(con) -> dict:
