@@ -19,9 +19,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+import fake_http
 
 REPO = Path(__file__).resolve().parent.parent
 EXCERPT = REPO / "pipeline" / "data" / "registry" / "esketamine_trd_ctgov_results.json"
@@ -105,7 +106,9 @@ class FakeCtgov:
     def answer(self, request: Request) -> tuple[int, dict[str, str], bytes, Fault | None]:
         with self._lock:
             self.requests.append(request)
-            fault = self._fault_for(request)
+            fault = fake_http.next_fault(
+                self.faults, request.endpoint, self.answered[request.endpoint], request
+            )
         if fault is not None and fault.kind == "hang":
             self.release.wait(fault.seconds)
         if fault is not None and fault.kind == "status":
@@ -120,19 +123,6 @@ class FakeCtgov:
         with self._lock:
             self.answered[request.endpoint] += 1
         return 200, {"Content-Type": "application/json"}, body, fault
-
-    def _fault_for(self, request: Request) -> Fault | None:
-        for fault in self.faults:
-            if fault.endpoint != request.endpoint or fault.times == 0:
-                continue
-            if self.answered[request.endpoint] < fault.after:
-                continue
-            if fault.when is not None and not fault.when(request):
-                continue
-            if fault.times is not None:
-                fault.times -= 1
-            return fault
-        return None
 
     def _listing(self, params: dict[str, str]) -> bytes:
         if "filter.ids" in params:
@@ -171,11 +161,8 @@ class FakeCtgov:
         return self.studies[nct_id]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(fake_http.FakeHandler):
     fake: FakeCtgov
-
-    def log_message(self, *args) -> None:  # keep pytest output quiet
-        pass
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         parts = urlsplit(self.path)
@@ -186,41 +173,18 @@ class _Handler(BaseHTTPRequestHandler):
         elif len(segments) >= 2 and segments[-2] == "studies":
             request = Request("study", segments[-1], params)
         else:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.send_answer(404, {}, b"")
             return
         status, headers, body, fault = self.fake.answer(request)
         if fault is not None and fault.kind == "truncate":
             body = body[: len(body) // 2]
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if fault is not None and fault.kind == "broken_body":
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        broken = fault is not None and fault.kind == "broken_body"
+        self.send_answer(status, headers, body, broken=broken)
 
 
 @contextmanager
 def serve(fake: FakeCtgov) -> Iterator[str]:
     """Run the fake on 127.0.0.1 (a free port) in a thread; yields its API base URL."""
     handler = type("Handler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/v2/"
-    finally:
-        fake.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with fake_http.serve(handler, fake.release, "/api/v2/") as url:
+        yield url

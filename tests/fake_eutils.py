@@ -11,16 +11,16 @@ one's own (`body`, e.g. one that echoes the request's api_key as NCBI does for a
 from __future__ import annotations
 
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+import fake_http
 
 XML_HEAD = (
     b'<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, '
@@ -145,7 +145,9 @@ class FakeEutils:
     def answer(self, request: Request) -> tuple[int, dict[str, str], bytes, Fault | None]:
         with self._lock:
             self.requests.append(request)
-            fault = self._fault_for(request)
+            fault = fake_http.next_fault(
+                self.faults, request.endpoint, self.answered[request.endpoint], request
+            )
         if fault is not None and fault.kind == "hang":
             self.release.wait(fault.seconds)
         if fault is not None and fault.kind == "status":
@@ -160,19 +162,6 @@ class FakeEutils:
         with self._lock:
             self.answered[request.endpoint] += 1
         return status, headers, body, fault
-
-    def _fault_for(self, request: Request) -> Fault | None:
-        for fault in self.faults:
-            if fault.endpoint != request.endpoint or fault.times == 0:
-                continue
-            if self.answered[request.endpoint] < fault.after:
-                continue
-            if fault.when is not None and not fault.when(request):
-                continue
-            if fault.times is not None:
-                fault.times -= 1
-            return fault
-        return None
 
     def _matching(self, params: dict[str, str]) -> list[str]:
         term = params.get("term", "")
@@ -245,11 +234,8 @@ def _eutils_date(text: str) -> date:
     return datetime.strptime(text, "%Y/%m/%d").date()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(fake_http.FakeHandler):
     fake: FakeEutils
-
-    def log_message(self, *args) -> None:  # keep pytest output quiet
-        pass
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._serve(urlsplit(self.path).query)
@@ -266,44 +252,16 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, body, fault = self.fake.answer(request)
         if fault is not None and fault.kind == "truncate":
             body = FakeEutils.truncated(body, fault.pmid)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if fault is not None and fault.kind == "broken_body":
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request, client_address) -> None:
-        """A client that hung up (it timed out, as tests make it) is no error of the fake's."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+        broken = fault is not None and fault.kind == "broken_body"
+        self.send_answer(status, headers, body, broken=broken)
 
 
 @contextmanager
 def serve(fake: FakeEutils) -> Iterator[str]:
     """Run the fake on 127.0.0.1 (a free port) in a thread; yields its E-utilities base URL."""
     handler = type("Handler", (_Handler,), {"fake": fake})
-    server = _Server(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/entrez/eutils/"
-    finally:
-        fake.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with fake_http.serve(handler, fake.release, "/entrez/eutils/") as url:
+        yield url
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import urllib.request
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 from Bio import Entrez
@@ -18,8 +18,6 @@ from pipeline.sources.entrez import (
     EutilsError,
     FetchRequest,
     InvalidResponseError,
-    RateLimiter,
-    retry_after_seconds,
 )
 
 API_KEY = "secret-key-0123456789"
@@ -266,30 +264,11 @@ def test_policy_rate_limits_by_api_key():
     assert EntrezPolicy(email="a@b.c", api_key="k").interval == pytest.approx(0.1)
 
 
-def test_rate_limiter_spaces_requests_by_its_interval():
-    now = iter([100.0, 100.1, 105.0, 105.0])
-    sleeps = Sleeps()
-    limiter = RateLimiter(1.0, clock=lambda: next(now), sleep=sleeps)
-    limiter.wait()  # first request: no wait
-    limiter.wait()  # 0.1 s later: waits the remaining 0.9 s
-    limiter.wait()  # long after: no wait
-    limiter.wait()  # right after the third: a full interval
-    assert sleeps == [pytest.approx(0.9), pytest.approx(1.0)]
-
-
 def test_the_client_waits_between_requests(fake, base_url):
     fake.add_records(2)
     sleeps = Sleeps()
     make_client(base_url, sleeps, request_interval=10.0, search_page_size=1).search("x")
     assert len(sleeps) == 1 and sleeps[0] > 5.0  # the second esearch page waited
-
-
-def test_retry_after_parsing():
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert retry_after_seconds("7") == 7.0
-    later = (now + timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    assert retry_after_seconds(later, now) == pytest.approx(30.0)
-    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
 
 
 def _closed_port_url() -> str:

@@ -28,7 +28,15 @@ import requests
 
 from pipeline import __version__, config
 from pipeline.errors import PipelineError, SourceUnavailableError
-from pipeline.sources.entrez import RateLimiter, retry_after_seconds
+from pipeline.sources.retrying import (
+    GaveUp,
+    Invalid,
+    RateLimiter,
+    raise_for_retryable_status,
+    receive,
+    validated,
+    with_retries,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,24 +86,6 @@ class NotInRegistryError(CtgovError):
         super().__init__(f"{nct_id} is not in the registry (HTTP 404 from {url})")
         self.nct_id = nct_id
         self.url = url
-
-
-class _Retryable(Exception):
-    """One failed attempt worth retrying."""
-
-    def __init__(
-        self, reason: str, *, status: int | None = None, retry_after: float | None = None,
-        body: bytes = b"",
-    ) -> None:  # fmt: skip
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
-        self.body = body
-
-
-class _Invalid(_Retryable):
-    """The body arrived but is not the JSON the endpoint returns."""
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -157,13 +147,13 @@ def last_update_post_date(document: dict) -> str | None:
 
 
 def _decode_json(body: bytes) -> object:
-    """The body as JSON; a truncated or malformed body is an _Invalid attempt."""
+    """The body as JSON; a truncated or malformed body is an Invalid attempt."""
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise _Invalid(f"the body is not UTF-8 ({error.reason} at byte {error.start})") from None
+        raise Invalid(f"the body is not UTF-8 ({error.reason} at byte {error.start})") from None
     except json.JSONDecodeError as error:
-        raise _Invalid(
+        raise Invalid(
             f"the body is not complete JSON ({error.msg} at byte {error.pos} of {len(body)})"
         ) from None
 
@@ -174,12 +164,12 @@ def validate_study(nct_id: str) -> Callable[[bytes], dict]:
     def validate(body: bytes) -> dict:
         document = _decode_json(body)
         if not isinstance(document, dict):
-            raise _Invalid(f"the answer for {nct_id} is JSON but not a study object")
+            raise Invalid(f"the answer for {nct_id} is JSON but not a study object")
         if not any(k in document for k in ("protocolSection", "resultsSection", "hasResults")):
-            raise _Invalid(f"the answer for {nct_id} has no protocolSection, results or hasResults")
+            raise Invalid(f"the answer for {nct_id} has no protocolSection, results or hasResults")
         found = study_nct_id(document)
         if found is not None and found != nct_id:
-            raise _Invalid(f"asked for {nct_id}, the answer is about {found}")
+            raise Invalid(f"asked for {nct_id}, the answer is about {found}")
         return document
 
     return validate
@@ -189,13 +179,13 @@ def validate_listing(body: bytes) -> dict:
     """A validator for `GET studies`: an object with a `studies` list, each with an NCT id."""
     page = _decode_json(body)
     if not isinstance(page, dict) or not isinstance(page.get("studies"), list):
-        raise _Invalid("a listing page without a 'studies' list")
+        raise Invalid("a listing page without a 'studies' list")
     token = page.get("nextPageToken")
     if token is not None and not isinstance(token, str):
-        raise _Invalid("a listing page whose nextPageToken is not text")
+        raise Invalid("a listing page whose nextPageToken is not text")
     for position, study in enumerate(page["studies"]):
         if not isinstance(study, dict) or study_nct_id(study) is None:
-            raise _Invalid(f"study {position} of a listing page has no NCT id")
+            raise Invalid(f"study {position} of a listing page has no NCT id")
     return page
 
 
@@ -241,22 +231,11 @@ class CtgovClient:
         """One request, rate-limited, with a timeout, the whole body read."""
         self._limiter.wait()
         self.requests_sent += 1
-        try:
-            response = self._session.get(url, timeout=self.policy.timeout)
-            body = response.content  # the whole body, so a broken read fails here
-        except requests.Timeout:
-            raise _Retryable(f"no answer within {self.policy.timeout:g} s") from None
-        except requests.RequestException as error:
-            raise _Retryable(f"{type(error).__name__}: {error}") from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Retryable(
-                f"HTTP {status} {response.reason}",
-                status=status,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-                body=body,
-            )
-        return status, body, response
+        response, body = receive(
+            lambda: self._session.get(url, timeout=self.policy.timeout), self.policy.timeout
+        )
+        raise_for_retryable_status(response, body)
+        return response.status_code, body, response
 
     def _get(self, url: str, what: str, validate: Callable[[bytes], dict]) -> tuple[bytes, dict]:
         """GET with retries; returns the body and what `validate` made of it.
@@ -265,42 +244,28 @@ class CtgovClient:
         when the retries run out an invalid body raises InvalidDocumentError and network or
         HTTP failures SourceUnavailableError.
         """
-        last: _Retryable | None = None
-        for attempt in range(1, self.policy.attempts + 1):
-            try:
-                status, body, response = self._attempt(url)
-                if status == 404:
-                    raise NotInRegistryError(what, public_url(url))
-                if status != 200:
-                    raise CtgovError(
-                        f"{what} was refused with HTTP {status} {response.reason} by "
-                        f"{public_url(url)}: {body[:200].decode('utf-8', 'replace')}"
-                    )
-                try:
-                    return body, validate(body)
-                except _Invalid as invalid:
-                    invalid.body = body
-                    raise
-            except _Retryable as failure:
-                last = failure
-                if attempt == self.policy.attempts:
-                    break
-                delay = self.policy.retry_delays[attempt - 1]
-                if failure.retry_after is not None:
-                    delay = max(delay, min(failure.retry_after, self.policy.max_retry_after))
-                log.warning(
-                    "%s failed (%s); retry %d of %d in %.1f s",
-                    what, failure.reason, attempt, self.policy.attempts - 1, delay,
-                )  # fmt: skip
-                self._sleep(delay)
-        tries = f"{self.policy.attempts} attempts"
-        if isinstance(last, _Invalid):
-            raise InvalidDocumentError(f"{what}: {last.reason} ({tries})", last.body)
-        how = "kept failing" if last is not None and last.status else "could not be reached"
-        raise SourceUnavailableError(
-            f"ClinicalTrials.gov {how} at {public_url(self.policy.base_url)} ({what}: "
-            f"{last.reason if last else 'no attempt'}, {tries})"
-        )
+
+        def attempt(_: int) -> tuple[bytes, dict]:
+            status, body, response = self._attempt(url)
+            if status == 404:
+                raise NotInRegistryError(what, public_url(url))
+            if status != 200:
+                raise CtgovError(
+                    f"{what} was refused with HTTP {status} {response.reason} by "
+                    f"{public_url(url)}: {body[:200].decode('utf-8', 'replace')}"
+                )
+            return validated(body, validate)
+
+        try:
+            return with_retries(
+                attempt, what=what, policy=self.policy, sleep=self._sleep, log=log,
+                invalid=InvalidDocumentError,
+            )  # fmt: skip
+        except GaveUp as gave_up:
+            raise SourceUnavailableError(
+                f"ClinicalTrials.gov {gave_up.how} at {public_url(self.policy.base_url)} ({what}: "
+                f"{gave_up.last.reason}, {gave_up.tries})"
+            ) from None
 
     def study(self, nct_id: str) -> FetchedStudy:
         """One study document (`GET studies/{nctId}`), validated; 404 is NotInRegistryError."""

@@ -14,8 +14,8 @@ the interface used here. What Entrez 1.88 lacks, this module adds, in plain sigh
   reads the whole body, so an error while reading a body is caught and retried;
 - retries: Entrez retries HTTP 429/5xx and network errors immediately (`max_tries`,
   `sleep_between_tries` are module globals). Our transport never raises urllib's errors, so
-  Entrez's loop never fires; retries happen here instead, with exponential backoff that
-  honours Retry-After on 429 and 5xx;
+  Entrez's loop never fires; retries happen here instead (`pipeline.sources.retrying`), with
+  exponential backoff that honours Retry-After on 429 and 5xx;
 - a validator per endpoint: an esearch answer must be an eSearchResult without an ERROR, an
   efetch answer a complete PubmedArticleSet; status 200 alone is not trusted;
 - an efetch batch that stays truncated or unparsable is split in halves until the bad record
@@ -41,7 +41,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from functools import partial
 from pathlib import Path
 from urllib.request import Request
@@ -61,6 +60,16 @@ from pipeline.parse import (
     parse_pubmed_xml,
 )
 from pipeline.redaction import redact, redact_bytes
+from pipeline.sources.retrying import (
+    GaveUp,
+    Invalid,
+    RateLimiter,
+    Retryable,
+    raise_for_retryable_status,
+    receive,
+    validated,
+    with_retries,
+)
 
 log = logging.getLogger(__name__)
 
@@ -136,25 +145,6 @@ class InvalidResponseError(EutilsError):
         self.body = body
 
 
-class _Retryable(Exception):
-    """One failed attempt worth retrying; never a urllib error, so Entrez passes it through."""
-
-    def __init__(
-        self, reason: str, *, status: int | None = None, retry_after: float | None = None,
-        body: bytes = b"", headers: dict[str, str] | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
-        self.body = body
-        self.headers = headers or {}
-
-
-class _Invalid(_Retryable):
-    """The response arrived whole but is not what the endpoint returns."""
-
-
 class _Refused(Exception):
     """A 4xx other than 429: retrying will not help."""
 
@@ -165,46 +155,6 @@ class _Refused(Exception):
 
 
 # --- pieces of policy -------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """Spaces calls at least `interval` seconds apart (monotonic clock)."""
-
-    def __init__(
-        self,
-        interval: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = self._clock()
-            if self._next > now:
-                self._sleep(self._next - now)
-                now = self._next
-            self._next = now + self.interval
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """A Retry-After header in seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 _ENTREZ_LOCK = threading.RLock()
@@ -354,25 +304,16 @@ class EntrezClient:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         captured.update(method=method, url=url, data=request.data)
         self._limiter.wait()
-        try:
-            response = self._session.request(
+        response, body = receive(
+            lambda: self._session.request(
                 method, url, data=request.data, headers=headers, timeout=self.policy.timeout
-            )
-            body = response.content  # the whole body, so a broken read fails here
-        except requests.Timeout:
-            raise _Retryable(f"no answer within {self.policy.timeout:g} s") from None
-        except requests.RequestException as error:  # its text quotes the URL, key and all
-            raise _Retryable(self._redact(f"{type(error).__name__}: {error}")) from None
+            ),
+            self.policy.timeout,
+            self._redact,  # the error's text quotes the URL, key and all
+        )
         captured.update(status=response.status_code, headers=dict(response.headers), body=body)
+        raise_for_retryable_status(response, body)
         status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Retryable(
-                f"HTTP {status} {response.reason}",
-                status=status,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-                body=body,
-                headers=dict(response.headers),
-            )
         if status != 200:
             raise _Refused(status, body)
         message = email.message.Message()
@@ -395,55 +336,43 @@ class EntrezClient:
             "tool": self.policy.tool,
             "api_key": self.policy.api_key,
         }
-        last: _Retryable | None = None
-        for attempt in range(1, self.policy.attempts + 1):
+
+        def attempt(number: int) -> tuple[bytes, object]:
             captured: dict = {}
             try:
                 with _entrez_transport(partial(self._send, captured=captured)):
                     handle = entrez_function(**params)
                 handle.close()
-                body = captured["body"]
-                try:
-                    return body, validate(body)
-                except _Invalid as invalid:
-                    invalid.body = body
-                    raise
+                return validated(captured["body"], validate)
             except _Refused as refused:
-                self._dump(endpoint, attempt, captured, f"HTTP {refused.status}")
+                self._dump(endpoint, number, captured, f"HTTP {refused.status}")
                 raise EutilsError(
                     self._redact(
                         f"{endpoint} was refused with HTTP {refused.status} by "
                         f"{self.policy.base_url}: {_snippet(refused.body)}"
                     )
                 ) from None
-            except _Retryable as failure:
+            except Retryable as failure:
                 # Reasons quote the server's answer, which may quote the key (NCBI does).
                 failure.reason = self._redact(failure.reason)
                 failure.body = redact_bytes(failure.body, [self.policy.api_key])
-                last = failure
-                self._dump(endpoint, attempt, captured, failure.reason)
-                if attempt == self.policy.attempts:
-                    break
-                delay = self.policy.retry_delays[attempt - 1]
-                if failure.retry_after is not None:
-                    delay = max(delay, min(failure.retry_after, self.policy.max_retry_after))
-                log.warning(
-                    "%s failed (%s); retry %d of %d in %.1f s",
-                    endpoint, failure.reason, attempt, self.policy.attempts - 1, delay,
-                )  # fmt: skip
-                self._sleep(delay)
-        tries = f"{self.policy.attempts} attempts"
-        if isinstance(last, _Invalid):
-            raise InvalidResponseError(f"{endpoint}: {last.reason} ({tries})", last.body)
-        what = "kept failing" if last is not None and last.status else "could not be reached"
-        raise SourceUnavailableError(
-            self._redact(
-                f"PubMed {what} at {self.policy.base_url} ({endpoint}: "
-                f"{last.reason if last else 'no attempt'}, {tries}); the next run resumes "
-                "where this one stopped, and without NCBI_EMAIL (or with --snapshot PATH) the "
-                "ingest reads a recorded snapshot instead"
-            )
-        )
+                self._dump(endpoint, number, captured, failure.reason)
+                raise
+
+        try:
+            return with_retries(
+                attempt, what=endpoint, policy=self.policy, sleep=self._sleep, log=log,
+                invalid=InvalidResponseError,
+            )  # fmt: skip
+        except GaveUp as gave_up:
+            raise SourceUnavailableError(
+                self._redact(
+                    f"PubMed {gave_up.how} at {self.policy.base_url} ({endpoint}: "
+                    f"{gave_up.last.reason}, {gave_up.tries}); the next run resumes where this "
+                    "one stopped, and without NCBI_EMAIL (or with --snapshot PATH) the ingest "
+                    "reads a recorded snapshot instead"
+                )
+            ) from None
 
     def _dump(self, endpoint: str, attempt: int, captured: dict, reason: str) -> None:
         """Write a failed exchange to dump_dir for inspection, the API key redacted."""
@@ -650,15 +579,15 @@ def _validate_esearch(body: bytes) -> SearchPage:
     try:
         root = ET.fromstring(body)
     except ET.ParseError as error:
-        raise _Invalid(f"esearch answer is not XML ({error}): {_snippet(body)}") from None
+        raise Invalid(f"esearch answer is not XML ({error}): {_snippet(body)}") from None
     if root.tag != "eSearchResult":
-        raise _Invalid(f"esearch answer is a {root.tag}, not an eSearchResult: {_snippet(body)}")
+        raise Invalid(f"esearch answer is a {root.tag}, not an eSearchResult: {_snippet(body)}")
     error = root.find("ERROR")
     if error is not None:
-        raise _Invalid(f"esearch answered with an error: {(error.text or '').strip()}")
+        raise Invalid(f"esearch answered with an error: {(error.text or '').strip()}")
     count_text = root.findtext("Count")
     if count_text is None or not count_text.strip().isdigit():
-        raise _Invalid(f"esearch answer has no Count: {_snippet(body)}")
+        raise Invalid(f"esearch answer has no Count: {_snippet(body)}")
     for warning in root.iterfind("WarningList/*"):
         log.warning("esearch warning %s: %s", warning.tag, (warning.text or "").strip())
     return SearchPage(
@@ -674,7 +603,7 @@ def _validate_efetch(body: bytes) -> int:
     try:
         return sum(1 for _ in iter_record_bytes(io.BytesIO(body)))
     except (TruncatedXMLError, NotArticleSetError) as error:
-        raise _Invalid(str(error)) from None
+        raise Invalid(str(error)) from None
 
 
 def _snippet(body: bytes, length: int = 160) -> str:

@@ -1,0 +1,35 @@
+"""Retries and request spacing shared by the HTTP clients."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pipeline.sources.retrying import RateLimiter, retry_after_seconds
+
+
+class Sleeps(list):
+    """A stand-in for time.sleep that records each wait instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def test_rate_limiter_spaces_requests_by_its_interval():
+    now = iter([100.0, 100.1, 105.0, 105.0])
+    sleeps = Sleeps()
+    limiter = RateLimiter(1.0, clock=lambda: next(now), sleep=sleeps)
+    limiter.wait()  # first request: no wait
+    limiter.wait()  # 0.1 s later: waits the remaining 0.9 s
+    limiter.wait()  # long after: no wait
+    limiter.wait()  # right after the third: a full interval
+    assert sleeps == [pytest.approx(0.9), pytest.approx(1.0)]
+
+
+def test_retry_after_parsing():
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("7") == 7.0
+    later = (now + timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert retry_after_seconds(later, now) == pytest.approx(30.0)
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
