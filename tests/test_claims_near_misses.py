@@ -67,6 +67,12 @@ def test_their_true_versions_are_supported(con, sentence):  # noqa: F811
     assert verdict.verdict == "supported", verdict.reason
 
 
+def test_a_trial_no_record_matches_is_named_in_the_reason(con):  # noqa: F811
+    verdict = judge(con, ISSUE_FALSE[0])
+    assert verdict.verdict == "not_found"
+    assert "(TRANSFORM-2)" in verdict.reason, verdict.reason
+
+
 def test_another_arms_number_is_contradicted_with_its_value(con):  # noqa: F811
     verdict = judge(con, ISSUE_FALSE[3])
     assert verdict.verdict == "contradicted"

@@ -736,7 +736,10 @@ def _evidence(effect, claim_number: ClaimedNumber | None, matches: bool, cited: 
 
 
 def _describe_study(claim: Claim) -> str:
-    parts = [str(claim.year)] if claim.year else []
+    """The study as the sentence describes it: 'TRANSFORM-2, 2019, JAMA Psychiatry, Daly et al'."""
+    parts = list(claim.trials)
+    if claim.year:
+        parts.append(str(claim.year))
     if claim.journal:
         parts.append(claim.journal)
     if claim.author:
