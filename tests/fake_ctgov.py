@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,18 +41,8 @@ class Request:
     params: dict[str, str]
 
 
-@dataclass
-class Fault:
-    """What to do instead of a normal answer; `times` None means for good."""
-
-    endpoint: str
-    kind: str  # 'status', 'truncate', 'broken_body', 'hang'
-    times: int | None = 1
-    status: int = 500
-    headers: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
-    after: int = 0  # only once this many answers of the endpoint have been sent
-    when: Callable[[Request], bool] | None = None
+# The registry's faults need nothing beyond the shared fields.
+Fault = fake_http.Fault
 
 
 class FakeCtgov:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -82,17 +82,10 @@ class Request:
 
 
 @dataclass
-class Fault:
-    """What to do instead of (or on top of) a normal answer; `times` None means for good."""
+class Fault(fake_http.Fault):
+    """A fault of the E-utilities fake: the shared fields, and where a truncation cuts and what a
+    status answer says."""
 
-    endpoint: str
-    kind: str  # 'status', 'hang', 'truncate', 'broken_body'
-    times: int | None = 1
-    status: int = 500
-    headers: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
-    after: int = 0  # only once this many answers of the endpoint have been sent
-    when: Callable[[Request], bool] | None = None
     pmid: str | None = None  # 'truncate': cut inside this record (default: the last one)
     body: Callable[[Request], bytes] | None = None  # 'status': the answer's body, from the request
 

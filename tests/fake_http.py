@@ -7,20 +7,26 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 
-class QueuedFault(Protocol):
-    """The fields of a fake's fault that decide whether it applies to a request."""
+@dataclass
+class Fault:
+    """What a fake does instead of (or on top of) a normal answer; `times` None means for good."""
 
     endpoint: str
-    times: int | None  # None: for good
-    after: int  # only once this many answers of the endpoint have been sent
-    when: Callable | None
+    kind: str  # 'status', 'hang', 'truncate', 'broken_body'
+    times: int | None = 1
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    after: int = 0  # only once this many answers of the endpoint have been sent
+    when: Callable | None = None  # only for requests it returns True for
 
 
-F = TypeVar("F", bound=QueuedFault)
+F = TypeVar("F", bound=Fault)
 
 
 def next_fault(faults: list[F], endpoint: str, answered: int, request: object) -> F | None:
