@@ -31,6 +31,7 @@ from pipeline.errors import PipelineError, SourceUnavailableError
 from pipeline.sources.retrying import (
     GaveUp,
     Invalid,
+    InvalidAnswerError,
     RateLimiter,
     raise_for_retryable_status,
     receive,
@@ -71,12 +72,8 @@ class CtgovError(PipelineError):
     """ClinicalTrials.gov answered, but not with something usable (a 4xx other than 429)."""
 
 
-class InvalidDocumentError(CtgovError):
+class InvalidDocumentError(CtgovError, InvalidAnswerError):
     """An answer that stayed invalid (truncated, not JSON, not a study) after every retry."""
-
-    def __init__(self, message: str, body: bytes = b"") -> None:
-        super().__init__(message)
-        self.body = body
 
 
 class NotInRegistryError(CtgovError):

@@ -63,6 +63,7 @@ from pipeline.redaction import redact, redact_bytes
 from pipeline.sources.retrying import (
     GaveUp,
     Invalid,
+    InvalidAnswerError,
     RateLimiter,
     Retryable,
     raise_for_retryable_status,
@@ -137,12 +138,8 @@ class EutilsError(PipelineError):
     """E-utilities answered, but not with something usable (a 4xx, an ERROR element)."""
 
 
-class InvalidResponseError(EutilsError):
+class InvalidResponseError(EutilsError, InvalidAnswerError):
     """A response that stayed invalid (truncated, not the expected XML) after every retry."""
-
-    def __init__(self, message: str, body: bytes = b"") -> None:
-        super().__init__(message)
-        self.body = body
 
 
 class _Refused(Exception):

@@ -20,6 +20,8 @@ from typing import Protocol, TypeVar
 
 import requests
 
+from pipeline.errors import PipelineError
+
 T = TypeVar("T")
 
 
@@ -50,6 +52,14 @@ class Retryable(Exception):
 
 class Invalid(Retryable):
     """The body arrived whole but is not what the endpoint returns."""
+
+
+class InvalidAnswerError(PipelineError):
+    """An answer that stayed invalid after every retry; `body` is what the server last sent."""
+
+    def __init__(self, message: str, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.body = body
 
 
 class GaveUp(Exception):
