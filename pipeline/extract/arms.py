@@ -135,15 +135,21 @@ def dose_of(label: str) -> tuple[float | None, str | None, str | None]:
     return float(match["value"]), match["unit"].lower().replace("mcg", "µg"), match.group(0)
 
 
+def _the_one_named(text: str, patterns) -> str | None:
+    """The code of the one (code, regex, needles) entry that `text` names, else None; a regex is
+    tried only where one of its lower-case needles occurs."""
+    low = text.lower()
+    found = [
+        code
+        for code, regex, needles in patterns
+        if any(n in low for n in needles) and regex.search(text)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 @functools.lru_cache(maxsize=512)
 def _route_of(label: str) -> str | None:
-    low = label.lower()
-    routes = [
-        code
-        for code, regex, needles in _ROUTE_RES
-        if any(n in low for n in needles) and regex.search(label)
-    ]
-    return routes[0] if len(routes) == 1 else None
+    return _the_one_named(label, _ROUTE_RES)
 
 
 def sides(arm: str | None) -> list[str]:
@@ -308,10 +314,4 @@ def direction(effect: Effect) -> str | None:
 @functools.lru_cache(maxsize=64)
 def population_in(sentence: str) -> str | None:
     """The one vocabulary population an effect's own sentence names, else None."""
-    low = sentence.lower()
-    found = [
-        code
-        for code, regex, needles in _POPULATION_RES
-        if any(n in low for n in needles) and regex.search(sentence)
-    ]
-    return found[0] if len(found) == 1 else None
+    return _the_one_named(sentence, _POPULATION_RES)
