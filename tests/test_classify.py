@@ -493,10 +493,11 @@ def test_counts_read_alike_in_lower_case_and_as_written(kelvin: str) -> None:
 def test_gated_patterns_find_what_the_plain_patterns_find(text: str) -> None:
     import re
 
-    import pipeline.classify as classify_module
+    from pipeline.extract.facts import FAMILY_MODULES
+    from pipeline.extract.facts.matching import Gated
 
-    gated = [v for v in vars(classify_module).values() if isinstance(v, classify_module._Gated)]
-    assert gated
+    gated = [v for m in FAMILY_MODULES for v in vars(m).values() if isinstance(v, Gated)]
+    assert len(gated) >= 20
     for pattern in gated:
         plain = re.compile(pattern.regex.pattern, re.I | re.A)
         opened = any(needle in text.lower() for needle in pattern.needles)
@@ -568,9 +569,10 @@ def test_first_character_form_finds_what_the_pattern_finds(pubmed_records) -> No
         for line in (pubmed_records / name).read_text(encoding="utf-8").splitlines()
     ]
     texts += ["phase IV, IV ketamine, xIV, i.v. and IVs", "Mice, rats, RATS; in vitro"]
-    patterns = [
-        v.plain for v in vars(classify_module).values() if isinstance(v, classify_module._Gated)
-    ]
+    from pipeline.extract.facts import FAMILY_MODULES
+    from pipeline.extract.facts.matching import Gated
+
+    patterns = [v.plain for m in FAMILY_MODULES for v in vars(m).values() if isinstance(v, Gated)]
     patterns += [pattern for _, pattern in classify_module._ROUTES]
     for pattern in patterns:
         plain, fast = (

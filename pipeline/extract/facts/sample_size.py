@@ -1,0 +1,417 @@
+"""Sample-size rules: how many people a study randomized (else enrolled), read from the
+sentences that state it, never from a year, a dose, a share or one arm's size.
+
+Each count form is a named rule (`FactRule`) with example sentences. The randomized forms are
+tried first, in order, then the enrolled forms; a count is taken only where people follow it
+("120 adults", not "four phase III studies") and no date, dose or percent does.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from pipeline.extract.facts.matching import contains_any, lower, lower_case_regex, lowers_as_ascii
+from pipeline.extract.facts.rule import Example, FactRule
+from pipeline.extract.numbers import SP, WORD_NUMBER, parse_count
+
+_COUNT = rf"(?P<n>\d[\d,]*|{WORD_NUMBER})"
+_DIGIT_COUNT = r"(?P<n>\d[\d,]*)"
+
+
+def _randomized(name: str, reads: str, pattern: str, needles, examples) -> FactRule:
+    return FactRule(name, "n_randomized", reads, pattern, needles, tuple(examples))
+
+
+def _enrolled(name: str, reads: str, pattern: str, needles, examples) -> FactRule:
+    return FactRule(name, "n_enrolled", reads, pattern, needles, tuple(examples))
+
+
+# In order of preference: the first form that finds a count gives N randomized.
+N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
+    _randomized(
+        "of_n_people_then_randomized",
+        "'Of 120 patients, ... randomized'",
+        rf"\b[Oo]f{SP}{_COUNT}{SP}(?:patients|participants|subjects|adults),[^.;]{{0,40}}randomi",
+        ("of",),
+        [Example("Of 64 adults, half were randomized to ketamine.", 64)],
+    ),
+    _randomized(
+        "n_were_randomized",
+        "'120 adults with TRD were randomized', 'forty underwent randomization'",
+        rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:\([^()]{{1,30}}\){SP})?(?:were{SP})?"
+        rf"(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|underwent{SP}randomi[sz]ation)\b",
+        ("random",),
+        [
+            Example("Forty-two outpatients were randomly assigned to two arms.", 42),
+            Example("After screening, 88 adults were randomized.", 88),
+        ],
+    ),
+    _randomized(
+        "n_people_were_assigned_to",
+        "'120 patients were assigned to', not one arm's '336 ... to A and 340 to B'",
+        rf"\b{_COUNT}{SP}(?:patients|participants|subjects|adults|outpatients|inpatients)"
+        rf"(?:{SP}[\w-]+){{0,4}}?{SP}were{SP}(?:assigned|allocated){SP}to\b"
+        rf"(?![^.;]{{0,60}}\band{SP}\d+{SP}to\b)",
+        ("assigned", "allocated"),
+        [
+            Example("In all, 75 participants were allocated to three groups.", 75),
+            Example("Here 30 patients were assigned to A and 31 to B.", None),
+        ],
+    ),
+    _randomized(
+        "of_the_n_randomized",
+        "'Of the 120 randomized patients'",
+        rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:[\w-]+{SP})?randomi[sz]ed\b",
+        ("of",),
+        [Example("Of the 58 randomized patients, 50 finished.", 58)],
+    ),
+    _randomized(
+        "randomized_n_people",
+        "'we randomized a total of 120 adults'",
+        rf"\brandomi[sz]ed{SP}(?:a{SP}total{SP}of{SP})?{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?"
+        rf"(?:patients|participants|subjects|adults|outpatients|inpatients|males|females|women"
+        rf"|men)",
+        ("randomi",),
+        [Example("We randomized a total of 96 women to two doses.", 96)],
+    ),
+    _randomized(
+        "upper_n_then_randomized",
+        "'Adults (N = 120) were randomized'",
+        rf"\(N{SP}?={SP}?{_COUNT}\){SP}(?:were{SP})?(?:randomi[sz]ed|randomly)",
+        ("(n",),
+        [Example("Adults with TRD (N = 47) were randomized.", 47)],
+    ),
+    _randomized(
+        "randomly_assigned_then_upper_n",
+        "'randomly assigned ... (N = 120)'",
+        rf"randomly{SP}(?:assigned|allocated)[^.;]{{0,120}}?\(N{SP}?={SP}?{_COUNT}\)",
+        ("(n",),
+        [Example("Veterans were randomly assigned to two arms (N = 36).", 36)],
+    ),
+    _randomized(
+        "n_entered_the_randomized_phase",
+        "'120 who responded entered the randomized phase'",
+        rf"\b{_COUNT}{SP}(?:who{SP}[^.;]{{0,80}}?)?(?:entered|underwent){SP}the{SP}randomi[sz]ed",
+        ("entered", "underwent"),
+        [Example("Then 176 who had remitted entered the randomized withdrawal phase.", 176)],
+    ),
+    _randomized(
+        "randomized_then_upper_n",
+        "'a randomized trial ... (N = 120)'",
+        rf"randomi[sz]ed[^.;]{{0,60}}?\({SP}?N{SP}?={SP}?{_COUNT}\)",
+        ("n",),
+        [Example("A randomized trial in older adults (N = 53).", 53)],
+    ),
+    _randomized(
+        "total_of_n_then_randomized",
+        "'A total of 120 adults ... were randomized'",
+        rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}[^.;]{{0,150}}?\b(?:were{SP})?(?:randomi[sz]ed"
+        rf"|randomly)",
+        ("total",),
+        [Example("A total of 210 people with MDD at 12 sites were randomized.", 210)],
+    ),
+)
+# Tried when no randomized form finds a count.
+N_ENROLLED_RULES: tuple[FactRule, ...] = (
+    _enrolled(
+        "n_were_enrolled",
+        "'120 adults were enrolled', 'included', 'recruited'",
+        rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:were{SP})?(?:enrolled|included|recruited)\b",
+        ("enrolled", "included", "recruited"),
+        [Example("Overall, 33 inpatients were recruited.", 33)],
+    ),
+    _enrolled(
+        "of_the_n_enrolled",
+        "'Of the 120 enrolled'",
+        rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:enrolled|included)\b",
+        ("enrolled", "included"),
+        [Example("Of the 41 enrolled, 38 completed.", 41)],
+    ),
+    _enrolled(
+        "enrolled_n_people",
+        "'we enrolled 120 adults'",
+        rf"\b(?:enrolled|included|recruited){SP}{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients"
+        rf"|participants|subjects|adults|outpatients|inpatients)",
+        ("enrolled", "included", "recruited"),
+        [Example("We recruited 25 depressed outpatients.", 25)],
+    ),
+    _enrolled(
+        "conducted_in_n_people",
+        "'conducted in 120 patients'",
+        rf"\b(?:conducted|performed){SP}in{SP}{_COUNT}{SP}(?:patients|participants|subjects)",
+        ("conducted", "performed"),
+        [Example("The study was conducted in 19 patients.", 19)],
+    ),
+    _enrolled(
+        "among_n_people",
+        "'Among 120 patients'",
+        rf"\b[Aa]mong{SP}{_COUNT}{SP}(?:patients|participants|adults)\b",
+        ("among",),
+        [Example("Among 140 adults treated, most improved.", 140)],
+    ),
+    _enrolled(
+        "n_people_completed_or_received",
+        "'120 patients ... completed', 'took part in', 'received'",
+        rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:participants|patients|subjects|adults)\b"
+        rf"[^.;]{{0,90}}?\b(?:completed|participated{SP}in|took{SP}part{SP}in|received)\b",
+        ("completed", "participated", "took part", "received"),
+        [Example("Twenty-six participants took part in the study.", 26)],
+    ),
+    _enrolled(
+        "n_people_administered",
+        "'120 patients self-administered'",
+        rf"\b{_COUNT}{SP}(?:participants|patients|subjects|adults){SP}(?:self-)?administered\b",
+        ("administered",),
+        [Example("Then 12 patients self-administered the spray.", 12)],
+    ),
+    _enrolled(
+        "total_of_n_people",
+        "'A total of 120 patients'",
+        rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants"
+        rf"|subjects|adults|individuals)\b",
+        ("total",),
+        [Example("A total of 77 adults took the tablets.", 77)],
+    ),
+)
+_N_RANDOMIZED_PATTERNS = [rule.pattern for rule in N_RANDOMIZED_RULES]
+_N_ENROLLED_PATTERNS = [rule.pattern for rule in N_ENROLLED_RULES]
+# Words each pattern needs (lower case): a pattern is run only on windows that have one.
+_PATTERN_NEEDLES = {rule.pattern: rule.needles for rule in (*N_RANDOMIZED_RULES, *N_ENROLLED_RULES)}
+_RANDOMIZED_NEEDLES = ("random", "assigned", "allocated")
+TOTAL_N = FactRule(
+    "people_n_equals",
+    "n_total",
+    "the whole sample written 'in TRD patients (n = 30)', where no sentence says how many enrolled",
+    rf"\b(?:in|of){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|adults"
+    rf"|outpatients|inpatients|individuals){SP}?\({SP}?[nN]{SP}?={SP}?(?P<n>\d+){SP}?\)"
+    rf"|\btotal{SP}(?:[\w-]+{SP}){{0,2}}?(?:population|sample){SP}?\({SP}?[nN]{SP}?={SP}?"
+    rf"(?P<total>\d+){SP}?\)",
+    ("=",),
+    (
+        Example("Ketamine was studied in adolescent inpatients (n = 17).", 17),
+        Example("The total study sample (N = 230) was older.", 230),
+    ),
+    flags=0,
+)
+_TOTAL_N_RE = re.compile(TOTAL_N.pattern)
+
+_PEOPLE_RE = re.compile(
+    r"\s(?:[\w-]+\s){0,2}?(?:patients|participants|subjects|adults|outpatients|inpatients"
+    r"|individuals|people|women|men|males|females|volunteers|children|adolescents|mothers"
+    r"|parturients|veterans|responders|remitters)\b",
+    re.I,
+)
+_NOT_PEOPLE_RE = re.compile(
+    r"\s(?:(?:[\w-]+\s){0,2})(?:phase|stud(?:y|ies)|trials?|sites?|cent(?:er|re)s?|doses?|times"
+    r"|antidepressants?|therap(?:y|ies)|treatments?|courses?|weeks?|days?|months?|years?|arms?"
+    r"|groups?|infusions?|sessions?)\b",
+    re.I,
+)
+_COUNT_KEYWORDS = (
+    "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
+    "completed", "participated", "took part", "received", "administered", "assigned", "allocated",
+    "total of",
+)  # fmt: skip
+_ENROLLED_NEEDLES = (
+    "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
+    "participated", "took part", "received", "administered", "total of",
+)  # fmt: skip
+_NUMBER_WORDS = frozenset(
+    [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+        "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+        "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+        "ninety", "hundred",
+    ]
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4)
+def _keyword_windows(text: str) -> tuple[tuple[str, str], ...]:
+    """Stretches of text around the words a count of participants goes with, each with its
+    lower-case form (both count patterns, randomized and enrolled, read the same windows)."""
+    low = lower(text)
+    spans: list[tuple[int, int]] = []
+    for keyword in _COUNT_KEYWORDS:
+        at = low.find(keyword)
+        while at >= 0:
+            spans.append((max(0, at - 160), at + len(keyword) + 140))
+            at = low.find(keyword, at + 1)
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    windows = (text[start:end] for start, end in merged)
+    return tuple((window, window.lower()) for window in windows)
+
+
+@functools.lru_cache(maxsize=4)
+def _has_number_word(text: str) -> bool:
+    """Whether a count could be written in words ("Forty-one patients")."""
+    return not _NUMBER_WORDS.isdisjoint(lower(text).replace("-", " ").split())
+
+
+@functools.lru_cache(maxsize=128)
+def _count_regex(pattern: str, number_words: bool, lower_case: bool) -> tuple[re.Pattern, bool]:
+    """A count pattern, compiled with number words ("Forty-one") or, faster, digits only, and
+    whether it reads the lower-cased text (when `lower_case` allows it: see lowers_as_ascii)."""
+    # ASCII classes: faster, and counts of people are written in ASCII words and digits.
+    pattern = pattern if number_words else pattern.replace(_COUNT, _DIGIT_COUNT)
+    regex = lower_case_regex(pattern) if lower_case else None
+    return (regex, True) if regex else (re.compile(pattern, re.I | re.A), False)
+
+
+_NOT_COUNT_BEFORE_RE = re.compile(r"(?:phase|stage|cohort|day|week|\w-|[<>≤≥])\s?$", re.I)
+
+
+def first_count(
+    patterns: list[str], text: str, needles: tuple[str, ...] = ("random",)
+) -> int | None:
+    """The first count a pattern finds, trying the patterns in order of preference.
+
+    The patterns only run on windows around the words they need ("randomized", "enrolled"),
+    and the number-word forms only where a number word occurs, which keeps this cheap.
+    """
+    windows = [(w, low) for w, low in _keyword_windows(text) if contains_any(low, needles)]
+    if not windows:
+        return None
+    words = _has_number_word(text)
+    lower_case = lowers_as_ascii(text)
+    for pattern in patterns:
+        regex, reads_lower = _count_regex(pattern, words, lower_case)
+        required = _PATTERN_NEEDLES.get(pattern, ("",))
+        for window, low in windows:
+            if not contains_any(low, required):
+                continue
+            # a match in the lower-cased window has the same offsets as in the window
+            for match in regex.finditer(low if reads_lower else window):
+                if _NOT_COUNT_BEFORE_RE.search(
+                    window, max(0, match.start("n") - 8), match.start("n")
+                ):
+                    continue  # "phase 3", "NNT values <10": not a count of people
+                after = match.end("n")
+                if not _PEOPLE_RE.match(window, after) and _NOT_PEOPLE_RE.match(window, after):
+                    continue  # "four phase III studies", "two antidepressant therapies"
+                if _NOT_A_SIZE_AFTER_RE.match(window, after):
+                    continue  # "0.5 mg/kg", "30%": a dose or a share, not a number of people
+                value = parse_count(match["n"])
+                if (
+                    value
+                    and 1900 <= value <= 2100
+                    and _DATE_BEFORE_RE.search(
+                        window, max(0, match.start("n") - 24), match.start("n")
+                    )
+                ):
+                    continue  # "June 27, 2023, we enrolled 3209": the year is not the N
+                if value and value > 1:
+                    return value
+    return None
+
+
+# A year in a date: after a month ("June 27, 2023") or a preposition of time ("between 2018").
+_DATE_BEFORE_RE = re.compile(
+    r"(?:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s(?:\d{1,2},?\s)?"
+    r"|\b(?:in|since|from|between|until|through|and|to)\s)$",
+    re.IGNORECASE,
+)
+_NOT_A_SIZE_AFTER_RE = re.compile(r"\s?(?:mg|µg|mcg|g|ml|%|years?\b|months?\b|weeks?\b)", re.I)
+
+
+# The sample of a study with no randomisation, written without "enrolled".
+SAMPLE_RULES: tuple[FactRule, ...] = (
+    FactRule(
+        "of_the_n_people",
+        "n_sample",
+        "a sentence opening 'Of the 1088 people who registered ...'",
+        rf"(?:^|(?<=[.:]{SP}))Of{SP}(?:the{SP})?(?P<n>\d[\d,]*){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients"
+        rf"|participants|people|subjects|adults|individuals|respondents)\b",
+        examples=(Example("RESULTS: Of the 1,204 respondents, most were women.", 1204),),
+        flags=0,
+    ),
+    FactRule(
+        "in_n_people_described",
+        "n_sample",
+        "'... in 18 patients (55.6% males, ...)'",
+        rf"\bin{SP}(?P<n>\d[\d,]*){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects"
+        rf"|adults){SP}\((?![^()]*\bn{SP}?=)",
+        examples=(
+            Example("Ketamine was given in 23 consecutive patients (61% women).", 23),
+            Example("Ketamine was given in 23 patients (n = 23).", None),
+        ),
+        flags=0,
+    ),
+)
+_SAMPLE_RES = tuple(re.compile(rule.pattern) for rule in SAMPLE_RULES)
+
+
+def sample_size(abstract: str) -> int | None:
+    """The whole sample of a single-group or records study, when only these forms state it."""
+    for regex in _SAMPLE_RES:
+        found = regex.search(abstract)
+        if found and int(found["n"].replace(",", "")) > 1:
+            return int(found["n"].replace(",", ""))
+    return None
+
+
+_COHORT_WORD_RE = re.compile(r"\bcohorts?\b", re.I)
+_PEOPLE_WORD = r"(?:patients|participants|adults|individuals|subjects)"
+# "The esketamine cohort included 165 patients", "In the Medicaid cohort, 51,206 patients were
+# included", "the respective cohorts was 122 for esketamine, 336 for ECT, ... and 4496 for ..."
+_COHORT_COUNT_RES = (
+    re.compile(
+        rf"\b(?P<label>[\w-]+(?:{SP}[\w-]+)?){SP}cohort{SP}(?:included|comprised|consisted{SP}of)"
+        rf"{SP}(?P<n>\d[\d,]*){SP}{_PEOPLE_WORD}\b"
+    ),
+    re.compile(
+        rf"\b[Ii]n{SP}the{SP}(?P<label>[\w-]+(?:{SP}[\w-]+)?){SP}cohort,{SP}(?P<n>\d[\d,]*){SP}"
+        rf"{_PEOPLE_WORD}{SP}were{SP}(?:included|identified)\b"
+    ),
+)
+_COHORT_LIST_RE = re.compile(
+    rf"\bnumber{SP}of{SP}{_PEOPLE_WORD}{SP}in{SP}the{SP}(?:respective{SP})?cohorts{SP}(?:was|were)"
+    rf"{SP}(?P<list>[^.;]+)"
+)
+# "The study comprised four cohorts: esketamine (n = 107; ...), ECT (n = 55; ...), ..."
+_COHORTS_WITH_N_RE = re.compile(rf"\bcohorts{SP}?:(?P<list>(?:[^.]|\.\d)+)")
+_COHORT_N_RE = re.compile(rf"(?P<label>[\w-]+){SP}\({SP}?n{SP}?={SP}?(?P<n>\d+)")
+_LIST_COUNT_RE = re.compile(rf"(?P<n>\d[\d,]*){SP}for{SP}(?P<label>[\w-]+(?:{SP}[\w-]+)?)")
+
+
+def cohorts(abstract: str) -> list[tuple[str, int]]:
+    """The cohorts a records or post hoc study states with their sizes, as (label, n)."""
+    if "cohort" not in abstract:
+        return []
+    listed = _COHORT_LIST_RE.search(abstract)
+    if listed:
+        return [
+            (m["label"], int(m["n"].replace(",", "")))
+            for m in _LIST_COUNT_RE.finditer(listed["list"])
+        ]
+    listed = _COHORTS_WITH_N_RE.search(abstract)
+    if listed and len(sizes := _COHORT_N_RE.findall(listed["list"])) >= 2:
+        return [(label, int(n)) for label, n in sizes]
+    found = [m for regex in _COHORT_COUNT_RES for m in regex.finditer(abstract)]
+    found.sort(key=lambda m: m.start())
+    labels = [re.sub(r"^(?:the|and|The)\s", "", m["label"]) for m in found]
+    return [(label, int(m["n"].replace(",", ""))) for label, m in zip(labels, found, strict=True)]
+
+
+RANDOMIZED_NEEDLES = _RANDOMIZED_NEEDLES
+ENROLLED_NEEDLES = _ENROLLED_NEEDLES
+RULES: tuple[FactRule, ...] = (*N_RANDOMIZED_RULES, *N_ENROLLED_RULES, TOTAL_N, *SAMPLE_RULES)
+
+
+def read(rule: FactRule, text: str) -> int | None:
+    """The count one sample-size rule reads from `text`, None when it reads none."""
+    if rule.family == "n_randomized":
+        return first_count([rule.pattern], text, _RANDOMIZED_NEEDLES)
+    if rule.family == "n_enrolled":
+        return first_count([rule.pattern], text, _ENROLLED_NEEDLES)
+    found = re.search(rule.pattern, text, rule.flags)
+    if found is None:
+        return None
+    return int((found["n"] or found.groupdict().get("total") or "0").replace(",", "")) or None
