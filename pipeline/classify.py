@@ -32,10 +32,11 @@ from pipeline.extract.facts.sample_size import (
     _N_ENROLLED_PATTERNS,
     _N_RANDOMIZED_PATTERNS,
     _RANDOMIZED_NEEDLES,
-    _TOTAL_N_RE,
     cohorts,
     first_count,
     sample_size,
+    split_total,
+    total_n,
 )
 from pipeline.extract.facts.terms import (
     _ANAESTHESIA_RE,
@@ -105,11 +106,15 @@ def classify(
     if design in ("rct", "crossover_rct", "post_hoc", "protocol", "open_label", "observational"):
         randomized = first_count(_N_RANDOMIZED_PATTERNS, abstract, _RANDOMIZED_NEEDLES)
         facts.n_randomized = randomized
-        if randomized is None and design not in ("rct", "crossover_rct"):
-            facts.n_randomized = first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)
-        if randomized is None and design in ("rct", "crossover_rct"):
-            facts.n_randomized = first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)
         facts.arms = stated_arms(abstract, design) if design != "protocol" else []
+        trial = design in ("rct", "crossover_rct")
+        if randomized is None and trial and len(facts.arms) >= 2:
+            # the arms' sizes, all stated, before a count enrolled ahead of a lead-in or screening
+            facts.n_randomized = sum(arm["n"] for arm in facts.arms)
+        elif randomized is None:
+            facts.n_randomized = split_total(abstract) or first_count(
+                _N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES
+            )
         found = cohorts(abstract) if design in ("observational", "post_hoc") else []
         if len(found) >= 2:  # claims and registry cohorts, or a trial's arms in a post hoc
             facts.n_randomized = sum(n for _, n in found)
@@ -117,9 +122,8 @@ def classify(
                 facts.arms = [{"label": label, "n": n} for label, n in found]
         if facts.n_randomized is None and len(facts.arms) >= 2:
             facts.n_randomized = sum(arm["n"] for arm in facts.arms)
-        if facts.n_randomized is None and "=" in abstract:
-            total = _TOTAL_N_RE.search(abstract)
-            facts.n_randomized = int(total["n"] or total["total"]) if total else None
+        if facts.n_randomized is None:
+            facts.n_randomized = total_n(abstract)
         if facts.n_randomized is None and design in ("open_label", "observational"):
             facts.n_randomized = sample_size(abstract)
     facts.dose = dose(abstract) if facts.drug else None

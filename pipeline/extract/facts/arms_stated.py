@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
+from pipeline.extract.facts.drugs_routes import drugs_in
 from pipeline.extract.facts.matching import lower
 from pipeline.extract.facts.rule import Example, FactRule
 from pipeline.extract.facts.sample_size import _COHORT_WORD_RE
+from pipeline.extract.facts.terms import _COMPARATORS, labels
 from pipeline.extract.numbers import SP
 
 ARM_N = FactRule(
@@ -52,6 +54,43 @@ ASSIGNED_ARMS = FactRule(
 _ASSIGNED_ARMS_RE = re.compile(ASSIGNED_ARMS.pattern)
 
 
+_ARM_SPACE_N_RE = re.compile(rf"(?<=[A-Za-z]){SP}(?P<open>)n{SP}?={SP}?(?P<n>\d+)\b")
+# Everything up to the words that assign people to an arm: "Adults were randomly assigned to".
+_ASSIGNMENT_WORDS_RE = re.compile(
+    r"^.*\b(?<!-)(?:randomi[sz]ed|assigned|allocated|received|receiving|given|treated)"
+    r"\s(?:(?:to|with)\s)?(?:receive\s)?(?:either\s)?",
+    re.I,
+)
+_NOT_AN_ARM_RE = re.compile(
+    r"^(?:N|total|all|overall)$|\byears?\b|\bolder\b|\byounger\b|\baged?\b|\btrial\b"
+    r"|\bstudy\b|\bdesign\b|\bpilot\b",
+    re.I,
+)
+_GROUP_WORD_RE = re.compile(
+    r"\b(?:groups?|arms?|placebo|control|sham|saline|usual care|standard care)\b", re.I
+)
+_P_VALUE_RE = re.compile(rf"\b[Pp]{SP}?[=<>≤]")
+_ARM_NAME = r"[\w/+-]+(?:[ ][\w/+-]+){0,5}?"
+# "Seventy adults took part: 36 in the usual care arm and 34 in the ketamine arm"
+_IN_THE_ARMS_RE = re.compile(
+    rf"\b(?:included|enrolled|randomi[sz]ed|took{SP}part|participated|assigned|allocated)\b"
+    rf"[^.;]{{0,40}}?[:,]{SP}(?P<list>\d+{SP}in{SP}the{SP}[^.;]+)"
+)
+_IN_THE_ARM_RE = re.compile(rf"(\d+){SP}in{SP}the{SP}({_ARM_NAME}{SP}(?:arm|group))\b")
+# "99, 101 and 100 assigned to drug A, drug B, and placebo, respectively"
+_RESPECTIVELY_RE = re.compile(
+    rf"\b(?P<sizes>\d+(?:,{SP}\d+)*,?{SP}and{SP}\d+){SP}(?:patients{SP}|participants{SP})?"
+    rf"(?:were{SP})?(?:allocated|assigned|randomi[sz]ed){SP}to{SP}(?:the{SP})?"
+    rf"(?P<labels>[^.;]+?),?{SP}respectively\b"
+)
+# "20 (5.1%) of 392 patients assigned to ketamine", "30 of the 1279 dabigatran patients"
+_DENOMINATOR_RE = re.compile(
+    rf"\bof{SP}(?:the{SP})?(?P<n>\d[\d,]*){SP}(?:patients|participants|subjects|adults){SP}"
+    rf"(?:assigned{SP}to|randomi[sz]ed{SP}to|in{SP}the|receiving){SP}(?:the{SP})?"
+    rf"(?P<label>[\w/+-]+(?:{SP}(?:group|arm))?)(?=[\s,;.)])"
+    rf"|\bof{SP}the{SP}(?P<n2>\d[\d,]*){SP}(?P<label2>[A-Za-z][\w/+-]*){SP}(?:patients"
+    rf"|participants)\b"
+)
 _LEADING_WORDS_RE = re.compile(
     r"^(?:or|and|to|of|in|the|a|(?:a )?(?:single )?(?:intravenous )?dose of)\s", re.I
 )
@@ -85,7 +124,10 @@ def stated_arms(abstract: str, design: str | None = None) -> list[dict]:
             _ARM_SENTENCE_RE.search(sentence)
             or (
                 randomized
-                and len(_ARM_N_RE.findall(sentence)) + len(_ARM_UPPER_N_RE.findall(sentence)) >= 2
+                and len(_ARM_N_RE.findall(sentence))
+                + len(_ARM_UPPER_N_RE.findall(sentence))
+                + len(_ARM_SPACE_N_RE.findall(sentence))
+                >= 2
             )
         ):
             continue
@@ -95,6 +137,10 @@ def stated_arms(abstract: str, design: str | None = None) -> list[dict]:
         if not anchors:
             upper = list(_ARM_UPPER_N_RE.finditer(sentence))
             anchors = upper if len(upper) >= 2 else []
+        if not anchors:  # "(aticaprant n = 85, placebo n = 84)": two or more in one sentence
+            spaced = list(_ARM_SPACE_N_RE.finditer(sentence))
+            anchors = spaced if len(spaced) >= 2 else []
+        reports_p = bool(_P_VALUE_RE.search(sentence))
         for match in anchors:
             window = sentence[max(0, match.start() - 60) : match.start()]
             window = re.sub(r"\([^()]*\)\s*$", "", window)
@@ -102,24 +148,59 @@ def stated_arms(abstract: str, design: str | None = None) -> list[dict]:
             found = _ARM_LABEL_RE.search(window)
             if not found:
                 continue
-            label = _LEADING_WORDS_RE.sub("", found["label"].strip(" ,;"))
-            if re.fullmatch(r"(?:N|total|all|overall)", label, re.I) or re.search(
-                r"\byears?\b|\bolder\b|\byounger\b|\baged?\b", label, re.I
-            ):
-                continue  # totals and age bands are not arms
+            label = _ASSIGNMENT_WORDS_RE.sub("", found["label"].strip(" ,;"))
+            label = _LEADING_WORDS_RE.sub("", label)
+            if not label or _NOT_AN_ARM_RE.search(label):
+                continue  # totals, age bands and the study itself are not arms
+            if reports_p and not _GROUP_WORD_RE.search(label) and not _names_a_treatment(label):
+                continue  # "latency fell (n = 9; p = 0.01)": the size of an analysis
             label = _TREATED_SUFFIX_RE.sub("", label) or label
             if label.lower() in ("mg", "mg/kg"):  # "esketamine 28 mg (n = 11), 56 mg (n = 11)"
                 label = _dose_only_label(window, arms)
                 if label is None:
                     continue
             arms.append({"label": label, "n": int(match["n"])})
-    return arms or _assigned_groups(abstract)
+    if not randomized and len(arms) < 2:
+        arms = []  # one size in a study without randomisation is its sample, not an arm
+    return arms or _assigned_groups(abstract) or _listed_arms(abstract, randomized)
 
 
-# The sample of a study with no randomisation, written without "enrolled": "RESULTS: Of the 1088
-# people who registered ...", "... in 18 patients (55.6% males, ...)".
-_DOSE_AT_END_RE = re.compile(r"(?P<dose>\d+(?:\.\d+)?\s?(?:mg/kg|mg))\s?$")
-_DOSE_IN_LABEL_RE = re.compile(r"\s?\d+(?:\.\d+)?\s?(?:mg/kg|mg)\b.*$")
+def _names_a_treatment(label: str) -> bool:
+    """Whether an arm label names a vocabulary drug or comparator."""
+    return bool(drugs_in(label) or labels(_COMPARATORS, label))
+
+
+def _listed_arms(abstract: str, randomized: bool) -> list[dict]:
+    """Arms written as lists: "36 in the usual care arm and 34 in the ketamine arm" after the
+    count included, "99, 101 and 100 assigned to A, B, and C, respectively", and in a randomised
+    trial the denominators "of 392 patients assigned to A ... of 388 patients assigned to B"."""
+    low = lower(abstract)
+    if "respectively" in low:
+        for match in _RESPECTIVELY_RE.finditer(abstract):
+            sizes = [int(n) for n in re.findall(r"\d+", match["sizes"])]
+            names = [n.strip() for n in re.split(r",\s(?:and\s)?|\sand\s", match["labels"])]
+            if len(sizes) == len(names) >= 2 and all(names):
+                return [{"label": name, "n": n} for name, n in zip(names, sizes, strict=True)]
+    if " in the " in low:
+        for match in _IN_THE_ARMS_RE.finditer(abstract):
+            parts = _IN_THE_ARM_RE.findall(match["list"])
+            if len(parts) >= 2:
+                return [{"label": label, "n": int(n)} for n, label in parts]
+    if not randomized or " of " not in low:
+        return []
+    for sentence in _SENTENCE_SPLIT_RE.split(abstract):
+        found = {}
+        for match in _DENOMINATOR_RE.finditer(sentence):
+            label = match["label"] or match["label2"]
+            size = match["n"] or match["n2"]
+            found.setdefault(label.lower(), (label, int(size.replace(",", ""))))
+        if len(found) >= 2:
+            return [{"label": label, "n": n} for label, n in found.values()]
+    return []
+
+
+_DOSE_AT_END_RE = re.compile(r"(?<![\d.])(?P<dose>(?:\d+(?:\.\d+)?|\.\d+)\s?(?:mg/kg|mg))\s?$")
+_DOSE_IN_LABEL_RE = re.compile(r"\s?(?<![\d.])(?:\d+(?:\.\d+)?|\.\d+)\s?(?:mg/kg|mg)\b.*$")
 
 
 def _dose_only_label(window: str, arms: list[dict]) -> str | None:

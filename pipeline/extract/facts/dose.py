@@ -12,13 +12,15 @@ DOSE = FactRule(
     "dose_before_mg",
     "dose",
     "the first dose written in mg or mg/kg, with the doses listed before it ('56 or 84 mg')",
-    r"(?:\d+(?:\.\d+)?(?:\s?(?:-|–|to|or|and|,)\s?\d+(?:\.\d+)?)*\s?mg/kg"
-    r"|\b\d+(?:\s?(?:or|and|,|-|/)\s?\d+)*\s?mg)$",
+    r"(?<![\d.])(?:(?:\d+(?:\.\d+)?|\.\d+)(?:\s?(?:-|–|to|or|and|,)\s?(?:\d+(?:\.\d+)?|\.\d+))*"
+    r"\s?mg/kg|(?:\d+(?:\.\d+)?|\.\d+)(?:\s?(?:or|and|,|-|/)\s?(?:\d+(?:\.\d+)?|\.\d+))*\s?mg)$",
     ("mg",),
     (
         Example("Esketamine 56 or 84 mg was given twice weekly.", "56 or 84 mg"),
         Example("Ketamine 0.5 mg/kg was infused.", "0.5 mg/kg"),
         Example("Sertraline 50 mg/day.", None),
+        Example("Esketamine .5 mg/kg was injected.", ".5 mg/kg"),
+        Example("Esketamine 0.2 mg was given.", "0.2 mg"),
     ),
     flags=0,
 )

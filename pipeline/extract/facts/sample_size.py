@@ -17,6 +17,11 @@ from pipeline.extract.numbers import SP, WORD_NUMBER, parse_count
 
 _COUNT = rf"(?P<n>\d[\d,]*|{WORD_NUMBER})"
 _DIGIT_COUNT = r"(?P<n>\d[\d,]*)"
+# Words for the people a study counts.
+_PEOPLE = (
+    r"(?:patients|participants|subjects|adults|outpatients|inpatients|individuals|people|women"
+    r"|men|children|adolescents|volunteers|veterans)\b"
+)
 
 
 def _randomized(name: str, reads: str, pattern: str, needles, examples) -> FactRule:
@@ -111,6 +116,17 @@ N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
         ("total",),
         [Example("A total of 210 people with MDD at 12 sites were randomized.", 210)],
     ),
+    _randomized(
+        "randomized_trial_of_n_people",
+        "'a randomized, double-blind trial of 1402 patients with ...'",
+        rf"randomi[sz]ed\b[^.;]{{0,60}}?\b(?:trial|study){SP}(?:of|in|involving|including)"
+        rf"{SP}{_COUNT}{SP}(?:(?!in{SP}|of{SP}|with{SP})[\w-]+{SP}){{0,2}}?{_PEOPLE}",
+        ("randomi",),
+        [
+            Example("In a randomized, open trial of 612 adults with asthma, X was tested.", 612),
+            Example("A randomized trial of 2 doses in adults.", None),
+        ],
+    ),
 )
 # Tried when no randomized form finds a count.
 N_ENROLLED_RULES: tuple[FactRule, ...] = (
@@ -131,10 +147,12 @@ N_ENROLLED_RULES: tuple[FactRule, ...] = (
     _enrolled(
         "enrolled_n_people",
         "'we enrolled 120 adults'",
-        rf"\b(?:enrolled|included|recruited){SP}{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients"
-        rf"|participants|subjects|adults|outpatients|inpatients)",
+        rf"\b(?:enrolled|included|recruited){SP}{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?{_PEOPLE}",
         ("enrolled", "included", "recruited"),
-        [Example("We recruited 25 depressed outpatients.", 25)],
+        [
+            Example("We recruited 25 depressed outpatients.", 25),
+            Example("The study included 64 pregnant women at term.", 64),
+        ],
     ),
     _enrolled(
         "conducted_in_n_people",
@@ -169,9 +187,33 @@ N_ENROLLED_RULES: tuple[FactRule, ...] = (
         "total_of_n_people",
         "'A total of 120 patients'",
         rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants"
-        rf"|subjects|adults|individuals)\b",
+        rf"|subjects|adults|individuals)\b"
+        rf"(?![^.;]{{0,80}}?,{SP}and{SP}\d[\d,]*{SP}(?:with|had|to|in)\b)",  # one part of a split
         ("total",),
-        [Example("A total of 77 adults took the tablets.", 77)],
+        [
+            Example("A total of 77 adults took the tablets.", 77),
+            Example("A total of 500 patients had a leg clot, and 300 with a lung clot.", None),
+        ],
+    ),
+    _enrolled(
+        "n_people_were_treated",
+        "'45 adults with bipolar depression were treated with ...'",
+        rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,6}}?{_PEOPLE}[^.;]{{0,80}}?\bwere{SP}treated\b",
+        ("treated",),
+        [Example("In all, 45 adults with bipolar depression were treated with esketamine.", 45)],
+    ),
+    _enrolled(
+        "data_from_n_people",
+        "'we collected data from 512 patients', 'records of 512 patients'",
+        rf"\b(?:data|records){SP}(?:from|of|on){SP}{_COUNT}{SP}"
+        rf"(?:(?!of{SP}|in{SP}|with{SP})[\w-]+{SP}){{0,2}}?{_PEOPLE}"
+        rf"(?![^.;]{{0,60}}?\bpooled\b)",  # a pooled analysis's total is not a sample's
+        ("data from", "data of", "data on", "records of", "records from"),
+        [
+            Example("We gathered data from 512 patients with a mean age of 48 years.", 512),
+            Example("We used data from two studies of patients with TRD.", None),
+            Example("Data from 90 participants were pooled from three trials.", None),
+        ],
     ),
 )
 _N_RANDOMIZED_PATTERNS = [rule.pattern for rule in N_RANDOMIZED_RULES]
@@ -195,6 +237,53 @@ TOTAL_N = FactRule(
     flags=0,
 )
 _TOTAL_N_RE = re.compile(TOTAL_N.pattern)
+TOTAL_N_DESCRIBED = FactRule(
+    "people_described_n_equals",
+    "n_total",
+    "the whole sample with its description before the size: 'outpatients with TRD treated "
+    "with IV ketamine (n = 64)'; tried after people_n_equals",
+    rf"\b(?:in|of|included|studied|enrolled|recruited){SP}(?:[\w-]+{SP}){{0,3}}?{_PEOPLE}"
+    rf"[^.;()\d%]{{0,80}}?{SP}?\({SP}?[nN]{SP}?={SP}?(?P<n>\d+){SP}?\)",
+    ("=",),
+    (
+        Example("We studied outpatients with TRD (n = 64) treated with IV ketamine.", 64),
+        Example("A cohort of adults receiving esketamine in routine care (n = 150).", 150),
+        Example("Of patients who switched, 29% (n = 4) stopped.", None),
+    ),
+    flags=0,
+)
+_TOTAL_N_DESCRIBED_RE = re.compile(TOTAL_N_DESCRIBED.pattern)
+SPLIT_TOTAL = FactRule(
+    "total_of_n_with_a_and_m_with_b",
+    "n_total",
+    "a total split in two parts: 'A total of 4921 patients had X, and 3319 (had) Y' (the sum)",
+    rf"\b[Aa]{SP}total{SP}of{SP}(?P<n>\d[\d,]*){SP}(?:[\w-]+{SP}){{0,2}}?{_PEOPLE}"
+    rf"[^.;]{{0,80}}?,{SP}and{SP}(?P<m>\d[\d,]*){SP}(?:with|had)\b",
+    ("total of",),
+    (Example("A total of 500 patients had a leg clot, and 300 with a lung clot.", 800),),
+    flags=0,
+)
+_SPLIT_TOTAL_RE = re.compile(SPLIT_TOTAL.pattern)
+
+
+def split_total(abstract: str) -> int | None:
+    """The sum of a total written in two parts ("A total of 500 had X, and 300 with Y")."""
+    found = _SPLIT_TOTAL_RE.search(abstract) if "total of" in abstract else None
+    if found is None:
+        return None
+    return int(found["n"].replace(",", "")) + int(found["m"].replace(",", ""))
+
+
+def total_n(abstract: str) -> int | None:
+    """The whole sample written "in TRD patients (n = 30)", else with a description between."""
+    if "=" not in abstract:
+        return None
+    total = _TOTAL_N_RE.search(abstract)
+    if total:
+        return int(total["n"] or total["total"])
+    described = _TOTAL_N_DESCRIBED_RE.search(abstract)
+    return int(described["n"]) if described else None
+
 
 _PEOPLE_RE = re.compile(
     r"\s(?:[\w-]+\s){0,2}?(?:patients|participants|subjects|adults|outpatients|inpatients"
@@ -211,11 +300,12 @@ _NOT_PEOPLE_RE = re.compile(
 _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
     "completed", "participated", "took part", "received", "administered", "assigned", "allocated",
-    "total of",
+    "total of", "were treated", "data from", "data of", "data on", "records of", "records from",
 )  # fmt: skip
 _ENROLLED_NEEDLES = (
     "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
-    "participated", "took part", "received", "administered", "total of",
+    "participated", "took part", "received", "administered", "total of", "were treated",
+    "data from", "data of", "data on", "records of", "records from",
 )  # fmt: skip
 _NUMBER_WORDS = frozenset(
     [
@@ -288,28 +378,36 @@ def first_count(
             if not contains_any(low, required):
                 continue
             # a match in the lower-cased window has the same offsets as in the window
-            for match in regex.finditer(low if reads_lower else window):
-                if _NOT_COUNT_BEFORE_RE.search(
-                    window, max(0, match.start("n") - 8), match.start("n")
-                ):
-                    continue  # "phase 3", "NNT values <10": not a count of people
-                after = match.end("n")
-                if not _PEOPLE_RE.match(window, after) and _NOT_PEOPLE_RE.match(window, after):
-                    continue  # "four phase III studies", "two antidepressant therapies"
-                if _NOT_A_SIZE_AFTER_RE.match(window, after):
-                    continue  # "0.5 mg/kg", "30%": a dose or a share, not a number of people
-                value = parse_count(match["n"])
-                if (
-                    value
-                    and 1900 <= value <= 2100
-                    and _DATE_BEFORE_RE.search(
-                        window, max(0, match.start("n") - 24), match.start("n")
-                    )
-                ):
-                    continue  # "June 27, 2023, we enrolled 3209": the year is not the N
-                if value and value > 1:
+            scanned = low if reads_lower else window
+            match = regex.search(scanned)
+            while match:
+                value = _count_at(match, window)
+                if value is not None:
                     return value
+                # a number passed over ("2021, 88 adults were randomized") does not take the
+                # words after it with it: the next try starts right after that number
+                match = regex.search(scanned, match.end("n"))
     return None
+
+
+def _count_at(match: re.Match, window: str) -> int | None:
+    """The count of people a count pattern's match gives, None when its number is a phase, a
+    bound, a dose, a share, a year or not a number of people."""
+    if _NOT_COUNT_BEFORE_RE.search(window, max(0, match.start("n") - 8), match.start("n")):
+        return None  # "phase 3", "NNT values <10": not a count of people
+    after = match.end("n")
+    if not _PEOPLE_RE.match(window, after) and _NOT_PEOPLE_RE.match(window, after):
+        return None  # "four phase III studies", "two antidepressant therapies"
+    if _NOT_A_SIZE_AFTER_RE.match(window, after):
+        return None  # "0.5 mg/kg", "30%": a dose or a share, not a number of people
+    value = parse_count(match["n"])
+    if (
+        value
+        and 1900 <= value <= 2100
+        and _DATE_BEFORE_RE.search(window, max(0, match.start("n") - 24), match.start("n"))
+    ):
+        return None  # "June 27, 2023, we enrolled 3209": the year is not the N
+    return value if value and value > 1 else None
 
 
 # A year in a date: after a month ("June 27, 2023") or a preposition of time ("between 2018").
@@ -330,6 +428,14 @@ SAMPLE_RULES: tuple[FactRule, ...] = (
         rf"(?:^|(?<=[.:]{SP}))Of{SP}(?:the{SP})?(?P<n>\d[\d,]*){SP}(?:[\w-]+{SP}){{0,2}}?(?:patients"
         rf"|participants|people|subjects|adults|individuals|respondents)\b",
         examples=(Example("RESULTS: Of the 1,204 respondents, most were women.", 1204),),
+        flags=0,
+    ),
+    FactRule(
+        "cohort_comprised_n_people",
+        "n_sample",
+        "'The TRD cohort comprised 269 patients'",
+        rf"\bcohort{SP}(?:comprised|included|consisted{SP}of){SP}(?P<n>\d[\d,]*){SP}{_PEOPLE}",
+        examples=(Example("The study cohort comprised 1,311 patients.", 1311),),
         flags=0,
     ),
     FactRule(
@@ -402,7 +508,9 @@ def cohorts(abstract: str) -> list[tuple[str, int]]:
 
 RANDOMIZED_NEEDLES = _RANDOMIZED_NEEDLES
 ENROLLED_NEEDLES = _ENROLLED_NEEDLES
-RULES: tuple[FactRule, ...] = (*N_RANDOMIZED_RULES, *N_ENROLLED_RULES, TOTAL_N, *SAMPLE_RULES)
+RULES: tuple[FactRule, ...] = (
+    *N_RANDOMIZED_RULES, *N_ENROLLED_RULES, TOTAL_N, TOTAL_N_DESCRIBED, SPLIT_TOTAL, *SAMPLE_RULES,
+)  # fmt: skip
 
 
 def read(rule: FactRule, text: str) -> int | None:
@@ -411,6 +519,8 @@ def read(rule: FactRule, text: str) -> int | None:
         return first_count([rule.pattern], text, _RANDOMIZED_NEEDLES)
     if rule.family == "n_enrolled":
         return first_count([rule.pattern], text, _ENROLLED_NEEDLES)
+    if rule is SPLIT_TOTAL:
+        return split_total(text)
     found = re.search(rule.pattern, text, rule.flags)
     if found is None:
         return None
