@@ -665,7 +665,9 @@ def test_sizes_of_outcomes_and_of_the_study_itself_are_not_arms():
 
 
 def test_one_size_in_a_study_without_randomisation_is_its_sample_not_an_arm():
-    abstract = "A retrospective cohort of outpatients receiving esketamine in routine care (n = 150)."
+    abstract = (
+        "A retrospective cohort of outpatients receiving esketamine in routine care (n = 150)."
+    )
     found = facts("Esketamine in routine care: a retrospective study", abstract)
     assert found.arms == []
     assert found.n_randomized == 150

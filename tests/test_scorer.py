@@ -162,3 +162,17 @@ def test_score_counts_arm_agreement_wrong_and_missing_apart() -> None:
         ("arm", "ketamine"), ("arm", "k vs m"),
     }  # fmt: skip
     assert "arm" in result.table() and "agreement" in result.table()
+
+
+def test_a_dose_is_exact_only_when_written_whole_with_its_own_digits():
+    from pipeline.extract import extract_text
+    from pipeline.extract.scoring import _dose_numbers, _doses_exact, _written_at_a_boundary
+
+    assert _dose_numbers(".5 mg/kg") == [0.5]
+    assert _dose_numbers("56 or 84 mg") == [56.0, 84.0]
+    assert not _written_at_a_boundary("5 mg", "esketamine 0.5 mg")
+    assert _written_at_a_boundary("0.5 mg", "esketamine 0.5 mg")
+    abstract = "Adults received esketamine .5 mg/kg subcutaneously once weekly."
+    result = extract_text("1", "Esketamine for depression", abstract)
+    assert result.trial.dose == ".5 mg/kg"
+    assert _doses_exact(result, abstract) == (1, 1)

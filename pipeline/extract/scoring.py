@@ -357,11 +357,14 @@ def score(annotations: list[dict], records: dict[str, SourceRecord]) -> Score:
 
     Facts: design by equality, drug and route as sets, over every record; n_randomized over
     records where the annotation or the extractor gives one; arm sizes (the sorted n's) over
-    records where either side lists arms.
+    records where either side lists arms; dose (its numbers) where either side gives one;
+    dose_exact over every dose extracted (the trial's and each arm's): written whole, digits as
+    in the words it comes from.
     """
     result = Score()
     fact_counts: dict[str, list[int]] = {
-        name: [0, 0] for name in ("design", "drug", "route", "n_randomized", "arm_sizes")
+        name: [0, 0]
+        for name in ("design", "drug", "route", "n_randomized", "arm_sizes", "dose", "dose_exact")
     }
     per_kind: dict[str, Counts] = {}
     attributes = {name: Agreement() for name in ATTRIBUTE_RULES}
@@ -401,6 +404,14 @@ def score(annotations: list[dict], records: dict[str, SourceRecord]) -> Score:
             _tally(
                 fact_counts["n_randomized"], trial["n_randomized"] == gold_trial.get("n_randomized")
             )
+        exact, doses = _doses_exact(extraction, record.abstract)
+        fact_counts["dose_exact"][0] += exact
+        fact_counts["dose_exact"][1] += doses
+        if trial["dose"] is not None or gold_trial.get("dose") is not None:
+            _tally(
+                fact_counts["dose"],
+                _dose_numbers(trial["dose"]) == _dose_numbers(gold_trial.get("dose")),
+            )
         if trial["arms"] or gold_trial.get("arms"):
             _tally(
                 fact_counts["arm_sizes"],
@@ -411,6 +422,44 @@ def score(annotations: list[dict], records: dict[str, SourceRecord]) -> Score:
     result.attributes = attributes
     result.facts = {name: (c[0], c[1]) for name, c in fact_counts.items()}
     return result
+
+
+_DOSE_NUMBER_RE = re.compile(r"(?<![\d.])(?:\d+(?:\.\d+)?|\.\d+)(?=\s?(?:-|–|to|or|and|,|/|mg))")
+
+
+def _dose_numbers(words: str | None) -> list[float] | None:
+    """The numbers of a dose as written ("56 or 84 mg" -> [56, 84], ".5 mg/kg" -> [0.5])."""
+    if words is None:
+        return None
+    return sorted(float(n) for n in _DOSE_NUMBER_RE.findall(words))
+
+
+def _written_at_a_boundary(words: str, text: str) -> bool:
+    """Whether `words` occur in `text` whole: not right after a digit or a point ("5 mg" is not
+    written in "0.5 mg")."""
+    at = text.find(words)
+    while at >= 0:
+        if at == 0 or not (text[at - 1].isdigit() or text[at - 1] in ".,"):
+            return True
+        at = text.find(words, at + 1)
+    return False
+
+
+def _doses_exact(extraction: ExtractionResult, abstract: str) -> tuple[int, int]:
+    """(exact, checked) doses of one abstract: the trial's dose is written whole in the abstract,
+    and each arm's dose words are written whole in its label with the same number as its value."""
+    exact = checked = 0
+    if extraction.trial.dose is not None:
+        checked += 1
+        exact += _written_at_a_boundary(extraction.trial.dose, abstract)
+    for arm in extraction.arms:
+        if arm.dose is None:
+            continue
+        checked += 1
+        words = arm.dose_text or ""
+        numbers = _dose_numbers(words) or []
+        exact += _written_at_a_boundary(words, arm.label) and numbers == [arm.dose]
+    return exact, checked
 
 
 def extract_record(record: SourceRecord) -> ExtractionResult:
