@@ -1,6 +1,7 @@
 """The development set's scores as a floor: a rule change that drops precision, recall, arm
 agreement or N randomized below the figures of extractor 1.6.0 fails here instead of landing
-silently. Raise the floors when the scores rise; never lower them to let a change through."""
+silently (1.7.0 held every figure; doses must all be exact). Raise the floors when the scores
+rise; never lower them to let a change through."""
 
 from __future__ import annotations
 
@@ -43,3 +44,8 @@ def test_arms_on_matched_effects_hold(development_score):
 def test_n_randomized_holds(development_score):
     correct, _ = development_score.facts["n_randomized"]
     assert correct >= FLOORS["n_randomized"]
+
+
+def test_every_dose_is_written_as_extracted(development_score):
+    exact, checked = development_score.facts["dose_exact"]
+    assert checked and exact == checked, f"{checked - exact} doses not written as extracted"
