@@ -63,7 +63,7 @@ bench: $(STAMP)
 
 ## The baseline path on a local Dask cluster: records/s per worker, and the 2026 projection.
 bench-baseline: $(STAMP)
-	$(PY) -m benchmarks.bench_baseline --files 4 --records 1000 --workers 1 2
+	$(PY) -m benchmarks.bench_baseline --files 2 4 8 --records 2000 --workers 1 2
 
 ## Parse + load alone against Entrez.read (memory at 20,000 and 40,000 articles, DuckDB's cache
 ## capped as PIPELINE_DB_MEMORY_LIMIT caps it for a real ingest).

@@ -69,13 +69,48 @@ def test_one_file_becomes_parquet_and_is_skipped_when_done(small_baseline, tmp_p
     first = baseline.process_file(path, 3, out, None)
     assert (first.skipped, first.n_records, first.n_matched, first.n_deleted) == (False, 1, 1, 1)
     assert {p.name for p in (out / "pubmed26n0003").iterdir()} >= {
-        "core.articles.parquet", "core.trial_facts.parquet", "versions.parquet",
-        "deleted.parquet", "raw.records.parquet", "_done.json",
+        "core.articles", "core.trial_facts", "versions", "deleted", "raw.records", "_done.json",
     }  # fmt: skip
+    assert [p.name for p in (out / "pubmed26n0003" / "versions").iterdir()] == [
+        "part-00001.parquet"
+    ]
     assert baseline.process_file(path, 3, out, None).skipped
     # Other bytes under the same name are parsed again.
     path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()) + b"\n"))
     assert not baseline.process_file(path, 3, out, None).skipped
+
+
+def _load_without_dask(directory: Path, out: Path, db: Path) -> dict[str, list[tuple]]:
+    files = baseline.baseline_files(directory)
+    for number, path in enumerate(files, 1):
+        baseline.process_file(path, number, out, None)
+    con = warehouse.connect(db)
+    try:
+        baseline.load_parquet_set(con, files, out, "run")
+        tables = ("core.articles", *warehouse.ARTICLE_CHILD_TABLES, "core.trial_facts")
+        rows = {}
+        for table in (*tables, "core.effects", "raw.records", "raw.quarantine"):
+            described = con.execute(f"DESCRIBE {table}").fetchall()
+            columns = ", ".join(name for name, kind, *_ in described if "TIMESTAMP" not in kind)
+            rows[table] = con.execute(f"SELECT {columns} FROM {table} ORDER BY ALL").fetchall()
+        return rows
+    finally:
+        con.close()
+
+
+def test_a_file_is_written_chunk_by_chunk_and_loads_as_if_whole(
+    small_baseline, tmp_path, monkeypatch
+):
+    """Each chunk of a file is written as soon as it is done (memory bounded by the chunk, not
+    the file); the warehouse loaded from many small parts equals the one loaded from one part."""
+    directory, _ = small_baseline
+    whole = _load_without_dask(directory, tmp_path / "whole", tmp_path / "whole.duckdb")
+    monkeypatch.setattr(baseline, "CHUNK_RECORDS", 2)
+    parts = _load_without_dask(directory, tmp_path / "parts", tmp_path / "parts.duckdb")
+    first_file = sorted((tmp_path / "parts" / "pubmed26n0001" / "core.articles").iterdir())
+    assert [p.name for p in first_file] == [f"part-0000{n}.parquet" for n in (1, 2, 3)]
+    assert parts == whole
+    assert len(whole["core.articles"]) == 8
 
 
 def test_a_damaged_file_is_named(tmp_path):

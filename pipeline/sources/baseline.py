@@ -9,8 +9,10 @@ and a PMID deleted in a later file than its latest version is dropped.
 Each file is one Dask task (`process_file`): stream the gzip, cut it into records, parse each,
 note every PMID version (so a revision that no longer matches the filter still replaces the
 older one), keep the records matching the filter, extract trial facts and effects, and write
-one Parquet file per warehouse table into a directory per input file, with the input's SHA-256
-written last: a re-run skips every file already done with the same bytes. `load_parquet_set`
+Parquet into a directory per input file (one folder per warehouse table, one part per chunk of
+CHUNK_RECORDS records, written as soon as the chunk is done, so a worker's memory does not grow
+with the size of its file), with the input's SHA-256 written last: a re-run skips every file
+already done with the same bytes. `load_parquet_set`
 then loads the warehouse from the whole Parquet set with DuckDB in one transaction.
 """
 
@@ -20,6 +22,8 @@ import gzip
 import json
 import logging
 import re
+import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -155,6 +159,7 @@ class FileResult:
     n_matched: int = 0
     n_quarantined: int = 0
     n_deleted: int = 0
+    seconds: float = 0.0  # time the task spent on the file (0 when skipped)
 
 
 def _output_dir(out_dir: Path, path: Path) -> Path:
@@ -174,29 +179,29 @@ def process_file(
         if recorded.get("sha256") == sha256 and recorded.get("filter") == _filter_text(
             record_filter
         ):
-            return FileResult(**{**recorded["result"], "skipped": True})
-    target.mkdir(parents=True, exist_ok=True)
-    for old in target.glob("*.parquet"):
-        old.unlink()
+            return FileResult(**{**recorded["result"], "skipped": True, "seconds": 0.0})
+    started = time.perf_counter()
     done.unlink(missing_ok=True)
+    if target.is_dir():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
     result = FileResult(path.name, file_no, sha256, skipped=False)
-    tables: dict[str, list[pa.Table]] = {}
     loaded_at = warehouse.now()
     with gzip.open(path, "rb") as raw_stream:
         scanner = _DeletionScanner(raw_stream)
         try:
-            for chunk in _record_chunks(scanner, CHUNK_RECORDS):
+            for part, chunk in enumerate(_record_chunks(scanner, CHUNK_RECORDS), 1):
+                tables: dict[str, list[pa.Table]] = {}
                 _process_chunk(chunk, path.name, file_no, record_filter, result, tables, loaded_at)
+                _write_parts(target, part, tables)
         except (TruncatedXMLError, NotArticleSetError, OSError, EOFError) as error:
             raise BaselineError(f"the baseline file {path} is damaged: {error}") from None
     deleted = scanner.deleted_pmids()
     result.n_deleted = len(deleted)
     if deleted:
-        _add(tables, "deleted", pa.table({"pmid": deleted, "file_no": [file_no] * len(deleted)}))
-    for table, parts in tables.items():
-        pq.write_table(
-            pa.concat_tables(parts, promote_options="permissive"), target / f"{table}.parquet"
-        )
+        table = pa.table({"pmid": deleted, "file_no": [file_no] * len(deleted)})
+        _write_parts(target, 1, {"deleted": [table]})
+    result.seconds = time.perf_counter() - started
     done.write_text(
         json.dumps(
             {"sha256": sha256, "filter": _filter_text(record_filter), "result": asdict(result)}
@@ -204,6 +209,17 @@ def process_file(
         encoding="utf-8",
     )
     return result
+
+
+def _write_parts(target: Path, part: int, tables: dict[str, list[pa.Table]]) -> None:
+    """One chunk's tables as Parquet parts: `<target>/<table>/part-NNNNN.parquet`."""
+    for table, pieces in tables.items():
+        folder = target / table
+        folder.mkdir(exist_ok=True)
+        pq.write_table(
+            pa.concat_tables(pieces, promote_options="permissive"),
+            folder / f"part-{part:05d}.parquet",
+        )
 
 
 def _filter_text(record_filter: RecordFilter | None) -> str | None:
@@ -352,8 +368,12 @@ def run_on_dask(
 
 
 def _parquet(out_dir: Path, files: list[Path], table: str) -> list[str]:
-    paths = [_output_dir(out_dir, f) / f"{table}.parquet" for f in files]
-    return [str(p) for p in paths if p.is_file()]
+    """Every Parquet part of `table`, in file order and part order."""
+    return [
+        str(part)
+        for f in files
+        for part in sorted((_output_dir(out_dir, f) / table).glob("part-*.parquet"))
+    ]
 
 
 def load_parquet_set(con, files: list[Path], out_dir: Path, run_id: str) -> tuple[int, int, int]:
