@@ -26,7 +26,7 @@ import pandas as pd
 
 from pipeline import vocab, warehouse
 from pipeline.errors import PipelineError
-from pipeline.evidence import citations, review
+from pipeline.evidence import citations, corrections, review
 from pipeline.evidence.readability import Reading, flesch_kincaid_grade, measure
 from pipeline.extract import direction_in_words
 from pipeline.extract.store import read_arms
@@ -445,15 +445,6 @@ def _shown(record: dict, words: str | None = None) -> ArmShown:
     )
 
 
-def _arm_named(text: str, records: list[dict]) -> dict | None:
-    """The one arm of a study a reviewer's correction names by its id or its label as written."""
-    wanted = text.strip().casefold()
-    named = [
-        r for r in records if wanted in (str(r["arm_id"]).casefold(), str(r["label"]).casefold())
-    ]
-    return named[0] if len(named) == 1 else None
-
-
 def effect_arm(
     effect: pd.Series, which: str, by_id: dict[str, dict], by_pmid: dict[str, list[dict]]
 ) -> ArmShown | None:
@@ -465,7 +456,7 @@ def effect_arm(
         text = _value(effect, which)
         if not text:
             return None
-        record = _arm_named(text, by_pmid.get(effect.pmid, []))
+        record = corrections.arm_named(text, by_pmid.get(effect.pmid, []))
         return _shown(record, text) if record else ArmShown(text)
     record = by_id.get(_value(effect, column) or "")
     return _shown(record) if record else None
