@@ -23,7 +23,7 @@ from datetime import date
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import warehouse
+from pipeline import vocab, warehouse
 from pipeline.evidence import citations, regulatory, review
 from pipeline.extract import extract_text
 from pipeline.extract.numbers import (
@@ -47,34 +47,37 @@ _CLAIM_WORDS = re.compile(
     r"showed|shown|than|compared|versus|vs|better|faster|superior|inferior|fewer)\b",
     re.IGNORECASE,
 )
-_DRUGS = {
-    "esketamine": re.compile(r"\b(es-?ketamine|spravato|esk)\b", re.IGNORECASE),
-    "arketamine": re.compile(r"\barketamine\b", re.IGNORECASE),
-    "ketamine": re.compile(r"\bketamine\b", re.IGNORECASE),
-}
-_ROUTES = {
-    "iv": re.compile(r"\b(iv|i\.v\.|intravenous(ly)?|infusions?)\b", re.IGNORECASE),
-    "intranasal": re.compile(r"\b(intranasal(ly)?|nasal|spray)\b", re.IGNORECASE),
-    "oral": re.compile(r"\b(oral(ly)?|tablets?|pills?|by mouth)\b", re.IGNORECASE),
-    "sc": re.compile(r"\b(subcutaneous(ly)?|under the skin)\b", re.IGNORECASE),
-    "im": re.compile(r"\b(intramuscular(ly)?)\b", re.IGNORECASE),
-}
-_COMPARATORS = {
-    "placebo": re.compile(r"\bplacebo\b", re.IGNORECASE),
-    "midazolam": re.compile(r"\bmidazolam\b", re.IGNORECASE),
-    "ect": re.compile(r"\b(ect|electroconvulsive)\b", re.IGNORECASE),
-    "quetiapine": re.compile(r"\bquetiapine\b", re.IGNORECASE),
-}
+
+
+def _term_pattern(term: vocab.Term) -> re.Pattern:
+    """A vocabulary term as a claim names it: the words an abstract uses for it (its pattern) or
+    the words the evidence sheet shows for it (its display)."""
+    display = re.escape(term.display)
+    return re.compile(rf"(?:{term.pattern})|\b{display}\b" if term.pattern else rf"\b{display}\b",
+                      re.IGNORECASE)  # fmt: skip
+
+
+# Drugs, routes and comparators from the one vocabulary (pipeline.vocab), keyed by its codes;
+# the ketamine forms more specific than "ketamine" are looked for first.
+_DRUGS = {d.code: _term_pattern(d) for d in sorted(vocab.DRUGS, key=lambda d: d.code == "ketamine")}
+_ROUTES = {r.code: _term_pattern(r) for r in vocab.ROUTES}
+_COMPARATORS = {c.code: _term_pattern(c) for c in vocab.COMPARATORS if c.pattern}
 _MEASURES = {
     "response_rate": re.compile(r"\b(respon(d|ds|ded|se|ses|ders?))\b", re.IGNORECASE),
     "remission_rate": re.compile(r"\b(remission|remitted|remit|symptom-free)\b", re.IGNORECASE),
     "relapse_rate": re.compile(r"\b(relaps(e|ed|es|ing))\b", re.IGNORECASE),
 }
-SIDE_EFFECTS = (
-    "nausea", "dissociation", "dizziness", "headache", "vertigo", "dysgeusia", "somnolence",
-    "sedation", "vomiting", "anxiety", "hypoesthesia", "paresthesia", "blood pressure",
-    "hypertension", "fatigue", "insomnia", "diplopia", "dry mouth",
-)  # fmt: skip
+# Side effects as the vocabulary names them, then by the stems the sheet shows them by (a
+# stem naming no one side effect, such as "adverse" or "discontinu", is not one a claim names).
+_NOT_ONE_SIDE_EFFECT = ("adverse", "teae", "side effect", "discontinu", "cadss")
+SIDE_EFFECTS = tuple(
+    dict.fromkeys(
+        [
+            *vocab.SIDE_EFFECTS,
+            *(s for s in vocab.SIDE_EFFECT_STEMS if s not in _NOT_ONE_SIDE_EFFECT),
+        ]
+    )
+)
 _RATIOS = re.compile(
     r"\b(hazard ratio|odds ratio|risk ratio|relative risk|HR|OR|RR)\b[^0-9]{0,12}?(\d+\.\d+|\d+)",
 )
@@ -466,7 +469,7 @@ def parse_claim(sentence: str) -> Claim:
             break
     lowered = sentence.lower()
     for name in SIDE_EFFECTS:
-        if re.search(rf"\b{name}\b", lowered):
+        if re.search(rf"\b{re.escape(name)}\w*", lowered):
             claim.side_effect = name
             claim.measure = claim.measure or "side_effect"
             break
