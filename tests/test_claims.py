@@ -167,14 +167,23 @@ def _ketect_like(template: Path, path: Path) -> Path:
         design="rct",
         drugs=["ketamine"],
         routes=["iv"],
-        arms=[ArmRow(1, "ketamine", "intervention", "ketamine", route="iv"),
-              ArmRow(2, "ECT", "active", "ect")],  # fmt: skip
+        arms=[
+            ArmRow(1, "ketamine", "intervention", "ketamine", route="iv"),
+            ArmRow(2, "ECT", "active", "ect"),
+        ],  # fmt: skip
         effects=[
-            EffectRow("remission_rate", 63, "63%", arm=2, timepoint="week 3",
-                      arm_words="ketamine"),
+            EffectRow("remission_rate", 63, "63%", arm=2, timepoint="week 3", arm_words="ketamine"),
             EffectRow("remission_rate", 46, "46%", arm=1, timepoint="week 3"),
-            EffectRow("odds_ratio", 2.0, "2.0 (95% CI, 1.2 to 3.4)", arm=2, comparator=1,
-                      ci=(1.2, 3.4), label="remission", arm_words="ketamine vs ECT"),
+            EffectRow(
+                "odds_ratio",
+                2.0,
+                "2.0 (95% CI, 1.2 to 3.4)",
+                arm=2,
+                comparator=1,
+                ci=(1.2, 3.4),
+                label="remission",
+                arm_words="ketamine vs ECT",
+            ),
         ],  # fmt: skip
     )
     return build(template, path, [study])
