@@ -217,7 +217,7 @@ class EvidenceSheet:
     approval: dict
     clinic: ClinicSection
     n_verified: int
-    n_not_shown: int
+    n_not_shown: int  # verified results about other drugs, routes or questions
     unreviewed: int
     n_no_arm: int = 0  # verified results not shown because no arm id says whose they are
 
@@ -924,7 +924,7 @@ def build_sheet(con, *, generated_at: datetime | None = None) -> EvidenceSheet:
         approval=load_approval(),
         clinic=clinic_section(con),
         n_verified=len(verified),
-        n_not_shown=left_out,
+        n_not_shown=left_out - no_arm,
         n_no_arm=no_arm,
         unreviewed=summary["unreviewed"] + summary["needs_rereview"],
     )
