@@ -28,7 +28,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from pipeline import synthesis, vocab, warehouse
-from pipeline.evidence.corrections import read_current_effects
+from pipeline.evidence.corrections import arm_of_effect, read_current_effects
 from pipeline.extract import direction_in_words
 from pipeline.extract.store import read_arms, read_effects
 
@@ -39,9 +39,11 @@ RATIO_KINDS = {"odds_ratio": "log_or", "risk_ratio": "log_rr", "hazard_ratio": "
 SMD_KINDS = vocab.SMD_KINDS
 RANDOMISED_DESIGNS = vocab.RANDOMISED_DESIGNS
 RATIO_MEASURES = ("log_rr", "log_or", "log_hr")
-PLACEBO_WORDS = vocab.PLACEBO_WORDS
-# An arm naming the drug (also ESK, KET01 ...) is a drug arm; any other arm is a comparator.
+# An arm naming the drug (also ESK, KET01 ...): read only by the registry's group titles, which
+# have no study structure of their own (pipeline.registry.crosscheck).
 DRUG_PATTERN = re.compile(vocab.ANY_KETAMINE_PATTERN, re.IGNORECASE)
+# How an arm is shown when no arm id (and no reviewer) says which arm an effect is about.
+ARM_NOT_STATED = "arm not stated"
 
 TRIAL_OUTCOME_COLUMNS = [
     "outcome_id", "pmid", "study_label", "pub_year", "design", "drug", "route", "outcome",
@@ -203,26 +205,10 @@ def _norm(text: str | None) -> str:
     return re.sub(r"[^a-z0-9.]+", " ", (text or "").lower()).strip()
 
 
-def _is_comparison(arm: str | None) -> bool:
-    return bool(arm) and bool(re.search(r"\b(vs\.?|versus|compared with)\b", arm, re.IGNORECASE))
-
-
-def _is_control(arm: str) -> bool:
-    """An arm that does not name the drug: placebo, midazolam, ECT, another antidepressant."""
-    return bool(_norm(arm)) and not DRUG_PATTERN.search(arm)
-
-
-def comparator_class(comparison: str | None, facts: TrialFacts | None) -> str:
-    """'placebo' (placebo, saline, sham, midazolam as active placebo), 'active' (ECT, another
-    drug), 'dose' (another dose of the drug), or 'unspecified'; pools never mix them."""
-    if comparison and _is_comparison(comparison):
-        parts = re.split(r"\b(?:vs\.?|versus|compared with)\b", comparison, flags=re.IGNORECASE)
-        other = _norm(parts[-1])
-        if any(word in other for word in PLACEBO_WORDS):
-            return "placebo"
-        if DRUG_PATTERN.search(parts[-1]):
-            return "dose"
-        return "active" if other else "unspecified"
+def comparator_class(facts: TrialFacts | None) -> str:
+    """The comparator class a trial's typed facts give when no arm says: 'placebo' (placebo,
+    midazolam as active placebo), 'active' (ECT, another drug), 'dose' (another dose of the
+    drug), or 'unspecified'; pools never mix them."""
     listed = set(facts.comparator) if facts else set()
     if listed & {"placebo", "midazolam"}:
         return "placebo"  # an antidepressant beside placebo is background treatment in both arms
@@ -231,40 +217,51 @@ def comparator_class(comparison: str | None, facts: TrialFacts | None) -> str:
     return "unspecified"
 
 
-def _arm_n(arm: str | None, facts: TrialFacts | None) -> float | None:
-    """n of the trial arm whose label matches `arm` (equal, else one contains the other)."""
-    if not arm or facts is None:
+@dataclass
+class Arms:
+    """core.arms rows by arm id and by PMID: every arm a reader of the marts names."""
+
+    by_id: dict[str, dict] = field(default_factory=dict)
+    by_pmid: dict[str, list[dict]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rows: dict[str, dict] | None) -> Arms:
+        by_pmid: dict[str, list[dict]] = {}
+        for row in (rows or {}).values():
+            by_pmid.setdefault(str(row.get("pmid") or str(row["arm_id"]).split(":")[0]), []).append(
+                row
+            )
+        return cls(dict(rows or {}), by_pmid)
+
+    def of_effect(self, effect: dict, which: str = "arm") -> dict | None:
+        """The core.arms row of an effect's arm or comparator (a reviewer's correction naming an
+        arm of the study counts); None when no arm id says."""
+        record, _ = arm_of_effect(effect, which, self.by_id, self.by_pmid)
+        return record
+
+
+def _arm_n(record: dict | None) -> float | None:
+    """n of an arm of core.arms: analysed when stated, else randomised."""
+    if record is None:
         return None
-    target = _norm(arm)
-    labelled = [(_norm(a.get("label")), a.get("n")) for a in facts.arms if a.get("n") is not None]
-    exact = [n for label, n in labelled if label == target]
-    if len(exact) == 1:
-        return float(exact[0])
-    partial = [n for label, n in labelled if label and (label in target or target in label)]
-    return float(partial[0]) if len(partial) == 1 else None
+    n = _clean(record.get("n_analysed"))
+    n = n if n is not None and not pd.isna(n) else _clean(record.get("n_randomized"))
+    return None if n is None or pd.isna(n) else float(n)
 
 
-def _two_arm_ns(
-    facts: TrialFacts | None, comparison: str | None
-) -> tuple[float | None, float | None]:
-    """(n drug arm, n comparator arm) for a between-group effect, when the facts make it clear."""
-    if facts is None:
-        return None, None
-    if comparison and _is_comparison(comparison):
-        parts = re.split(r"\b(?:vs\.?|versus|compared with)\b", comparison, flags=re.IGNORECASE)
-        if len(parts) == 2:
-            n_1, n_2 = _arm_n(parts[0].strip(), facts), _arm_n(parts[1].strip(), facts)
-            if n_1 is not None and n_2 is not None:
-                return n_1, n_2
-    with_n = [a for a in facts.arms if a.get("n") is not None]
-    if len(with_n) == 2:
-        first, second = with_n
-        if _is_control(str(first.get("label") or "")) and not _is_control(
-            str(second.get("label") or "")
-        ):
-            first, second = second, first
-        return float(first["n"]), float(second["n"])
-    return None, None
+def _two_arm_ns(effect: dict, arms: Arms) -> tuple[float | None, float | None]:
+    """(n of the effect's arm, n of its comparator arm) from core.arms, when both are stated."""
+    n_1, n_2 = _arm_n(arms.of_effect(effect)), _arm_n(arms.of_effect(effect, "comparator"))
+    return (n_1, n_2) if n_1 is not None and n_2 is not None else (None, None)
+
+
+def _comparison(effect: dict, arms: Arms) -> str | None:
+    """'esketamine 56 mg vs placebo' from the labels of the effect's arms in core.arms; one
+    arm's label for a one-arm result; None when no arm id says."""
+    arm, comparator = arms.of_effect(effect), arms.of_effect(effect, "comparator")
+    if arm is None:
+        return None
+    return f"{arm['label']} vs {comparator['label']}" if comparator else arm["label"]
 
 
 def _joined(values: list[str]) -> str | None:
@@ -290,7 +287,9 @@ def _outcome_of(kind: str, label: str | None) -> tuple[str, str | None]:
     return "other", label
 
 
-def _row(effect_rows: list[dict], facts: TrialFacts | None, **values) -> dict:
+def _row(
+    effect_rows: list[dict], facts: TrialFacts | None, arms: Arms | None = None, **values
+) -> dict:
     first = effect_rows[0]
     outcome, outcome_label = _outcome_of(first["kind"], _clean(first.get("label")))
     timepoint = _clean(first.get("timepoint"))
@@ -306,7 +305,7 @@ def _row(effect_rows: list[dict], facts: TrialFacts | None, **values) -> dict:
         "timepoint": timepoint,
         "timepoint_days": days,
         "timepoint_window": timepoint_window(days),
-        "comparison": _clean(first.get("arm")),
+        "comparison": _comparison(first, arms or Arms()),
         "yi": None,
         "vi": None,
         "n_1": None,
@@ -342,25 +341,27 @@ def _computed(row: dict, result: synthesis.EffectSize) -> dict:
     return row
 
 
-def _ratio_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:
+def _ratio_rows(effect: dict, facts: TrialFacts | None, arms: Arms) -> list[dict]:
     measure = RATIO_KINDS[effect["kind"]]
     value, low, high, level = _effect_values(effect)
     if low is None or high is None:
-        return [_row([effect], facts, measure=measure, reason="no confidence interval reported")]
+        return [
+            _row([effect], facts, arms, measure=measure, reason="no confidence interval reported")
+        ]
     try:
         result = synthesis.log_ratio_from_ci(value, low, high, kind=effect["kind"], ci_level=level)
     except synthesis.EffectSizeError as error:
-        return [_row([effect], facts, measure=measure, reason=str(error))]
-    return [_computed(_row([effect], facts, measure=measure), result)]
+        return [_row([effect], facts, arms, measure=measure, reason=str(error))]
+    return [_computed(_row([effect], facts, arms, measure=measure), result)]
 
 
-def _mean_difference_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:
+def _mean_difference_rows(effect: dict, facts: TrialFacts | None, arms: Arms) -> list[dict]:
     value, low, high, level = _effect_values(effect)
     worded = direction_in_words(effect)
     if worded is not None:
         reason = f"direction stated in words ({worded!r}): not pooled with signed differences"
-        return [_row([effect], facts, measure="md", reason=reason)]
-    n_1, n_2 = _two_arm_ns(facts, _clean(effect.get("arm")))
+        return [_row([effect], facts, arms, measure="md", reason=reason)]
+    n_1, n_2 = _two_arm_ns(effect, arms)
     se = _clean(effect.get("se"))
     rows = []
     if low is not None and high is not None:
@@ -368,27 +369,29 @@ def _mean_difference_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:
             md = synthesis.mean_difference_from_ci(
                 value, low, high, ci_level=level, n_1=n_1, n_2=n_2
             )
-            rows.append(_computed(_row([effect], facts, measure="md", n_1=n_1, n_2=n_2), md))
+            rows.append(_computed(_row([effect], facts, arms, measure="md", n_1=n_1, n_2=n_2), md))
         except synthesis.EffectSizeError as error:
-            return [_row([effect], facts, measure="md", reason=str(error))]
+            return [_row([effect], facts, arms, measure="md", reason=str(error))]
         if n_1 is None:
             reason = "n per arm not stated: no standardised mean difference"
-            rows.append(_row([effect], facts, measure="smd", reason=reason))
+            rows.append(_row([effect], facts, arms, measure="smd", reason=reason))
         else:
             g = synthesis.hedges_g_from_mean_difference(value, low, high, n_1, n_2, ci_level=level)
-            rows.append(_computed(_row([effect], facts, measure="smd", n_1=n_1, n_2=n_2), g))
+            rows.append(_computed(_row([effect], facts, arms, measure="smd", n_1=n_1, n_2=n_2), g))
     elif se is not None and se > 0:
         result = synthesis.EffectSize(value, se**2, "md", ("variance from the reported SE",))
-        rows.append(_computed(_row([effect], facts, measure="md", n_1=n_1, n_2=n_2), result))
+        rows.append(_computed(_row([effect], facts, arms, measure="md", n_1=n_1, n_2=n_2), result))
     else:
-        rows.append(_row([effect], facts, measure="md", reason="no confidence interval or SE"))
+        rows.append(
+            _row([effect], facts, arms, measure="md", reason="no confidence interval or SE")
+        )
     return rows
 
 
-def _smd_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:
+def _smd_rows(effect: dict, facts: TrialFacts | None, arms: Arms) -> list[dict]:
     value, low, high, level = _effect_values(effect)
-    n_1, n_2 = _two_arm_ns(facts, _clean(effect.get("arm")))
-    base = _row([effect], facts, measure="smd_reported", n_1=n_1, n_2=n_2)
+    n_1, n_2 = _two_arm_ns(effect, arms)
+    base = _row([effect], facts, arms, measure="smd_reported", n_1=n_1, n_2=n_2)
     notes = [f"reported as {effect['kind']}; direction as reported"]
     if effect["kind"] == "cohens_d" and n_1 is not None:
         value *= synthesis.hedges_correction(n_1 + n_2 - 2)
@@ -409,37 +412,41 @@ def _smd_rows(effect: dict, facts: TrialFacts | None) -> list[dict]:
     return [base]
 
 
-def _rate_rows(effects: list[dict], facts: TrialFacts | None) -> list[dict]:
-    """Rates of one PMID, kind, timepoint and scale: each drug arm against each control arm."""
-    per_arm: dict[str, dict] = {}
+def _rate_rows(effects: list[dict], facts: TrialFacts | None, arms: Arms) -> list[dict]:
+    """Rates of one PMID, kind, timepoint and scale: each drug arm against each control arm,
+    the arms and their roles as core.arms gives them (through each rate's arm id)."""
+    per_arm: dict[str, tuple[dict, dict]] = {}
     rows = []
     for effect in effects:
-        arm = _clean(effect.get("arm"))
-        if not arm or _is_comparison(arm):
-            reason = "rate not attributed to one arm"
-            rows.append(_row([effect], facts, measure="log_rr", reason=reason))
-        elif arm in per_arm:
-            reason = f"a second rate for the arm {arm!r} at this timepoint"
-            rows.append(_row([effect], facts, measure="log_rr", reason=reason))
+        record = arms.of_effect(effect)
+        if record is None:
+            reason = f"rate not attributed to one arm ({ARM_NOT_STATED})"
+            rows.append(_row([effect], facts, arms, measure="log_rr", reason=reason))
+        elif record["arm_id"] in per_arm:
+            reason = f"a second rate for the arm {record['label']!r} at this timepoint"
+            rows.append(_row([effect], facts, arms, measure="log_rr", reason=reason))
         else:
-            per_arm[arm] = effect
-    controls = [a for a in per_arm if _is_control(a)]
+            per_arm[record["arm_id"]] = (record, effect)
+    controls = [a for a, (r, _) in per_arm.items() if r["role"] != "intervention"]
     treated = [a for a in per_arm if a not in controls]
     if not controls or not treated:
-        for arm, effect in per_arm.items():
+        for arm_id, (_, effect) in per_arm.items():
             reason = (
                 "no comparator arm's rate at this timepoint"
-                if arm in treated
+                if arm_id in treated
                 else ("no drug arm's rate at this timepoint")
             )
-            rows.append(_row([effect], facts, measure="log_rr", reason=reason, comparison=arm))
+            rows.append(_row([effect], facts, arms, measure="log_rr", reason=reason))
         return rows
     for arm_1 in treated:
         for arm_2 in controls:
-            pair = [per_arm[arm_1], per_arm[arm_2]]
-            row = _row(pair, facts, measure="log_rr", comparison=f"{arm_1} vs {arm_2}")
-            counts = [_events_and_n(e, facts) for e in pair]
-            missing = [arm for arm, c in zip((arm_1, arm_2), counts, strict=True) if c is None]
+            (record_1, effect_1), (record_2, effect_2) = per_arm[arm_1], per_arm[arm_2]
+            pair = [effect_1, effect_2]
+            comparison = f"{record_1['label']} vs {record_2['label']}"
+            row = _row(pair, facts, arms, measure="log_rr", comparison=comparison)
+            counts = [_events_and_n(e, r) for e, r in ((effect_1, record_1), (effect_2, record_2))]
+            labels = (record_1["label"], record_2["label"])
+            missing = [label for label, c in zip(labels, counts, strict=True) if c is None]
             if missing:
                 row["reason"] = f"n per arm not stated for {', '.join(map(repr, missing))}"
                 rows.append(row)
@@ -454,9 +461,10 @@ def _rate_rows(effects: list[dict], facts: TrialFacts | None) -> list[dict]:
     return rows
 
 
-def _events_and_n(effect: dict, facts: TrialFacts | None) -> tuple[float, float] | None:
+def _events_and_n(effect: dict, record: dict | None) -> tuple[float, float] | None:
+    """(events, n) of a rate: its own counts, else its arm's n in core.arms."""
     n_total = _clean(effect.get("n_total"))
-    n = float(n_total) if n_total else _arm_n(_clean(effect.get("arm")), facts)
+    n = float(n_total) if n_total else _arm_n(record)
     if n is None:
         return None
     n_events = _clean(effect.get("n_events"))
@@ -466,7 +474,7 @@ def _events_and_n(effect: dict, facts: TrialFacts | None) -> tuple[float, float]
     return events, n
 
 
-def _unpaired_row(effect: dict, facts: TrialFacts | None) -> dict:
+def _unpaired_row(effect: dict, facts: TrialFacts | None, arms: Arms) -> dict:
     kind = effect["kind"]
     reasons = {
         "mean_change": "within-arm change from baseline: not a comparison",
@@ -475,7 +483,7 @@ def _unpaired_row(effect: dict, facts: TrialFacts | None) -> dict:
         "other": "not an efficacy comparison (e.g. an adverse-event rate)",
     }
     return _row(
-        [effect], facts, measure=kind, reason=reasons.get(kind, f"kind {kind!r} not pooled")
+        [effect], facts, arms, measure=kind, reason=reasons.get(kind, f"kind {kind!r} not pooled")
     )
 
 
@@ -503,15 +511,15 @@ def arms_by_id(con) -> dict[str, dict]:
 
 
 def _structure_comparator_class(
-    effect_ids: list[str], by_id: dict[str, dict], arms: dict[str, dict]
+    effect_ids: list[str], by_id: dict[str, dict], arms: Arms
 ) -> str | None:
     """The comparator class the study structure gives a row: the role of the arm its effect
     is compared with (or, for a pair of rates, of the second rate's arm); None when unknown."""
     effects = [by_id[i] for i in effect_ids if i in by_id]
     if len(effects) == 1:
-        arm = arms.get(_clean(effects[0].get("comparator_arm_id")) or "")
+        arm = arms.of_effect(effects[0], "comparator")
     elif len(effects) == 2:
-        arm = arms.get(_clean(effects[1].get("arm_id")) or "")
+        arm = arms.of_effect(effects[1])
     else:
         arm = None
     return COMPARATOR_CLASS_OF_ROLE.get(arm["role"]) if arm else None
@@ -525,8 +533,10 @@ def build_trial_outcomes(
 ) -> pd.DataFrame:
     """The trial-outcome rows from effects, trial facts and study arms (see `trial_outcomes`).
 
-    The comparator class comes from the compared arm's role in core.arms; the arm words are
-    read only for effects without arm ids (made before extractor 1.6.0)."""
+    Arms, their n and the comparator class come from core.arms through each effect's arm ids
+    (or a reviewer's correction naming an arm of the study); the arm words are never read. An
+    effect without an arm id gets the trial's comparator class from its typed facts."""
+    arms = Arms.of(arms)
     rows: list[dict] = []
     records = effects.to_dict("records")
     rates: dict[tuple, list[dict]] = {}
@@ -534,7 +544,7 @@ def build_trial_outcomes(
         facts_row = facts.get(str(effect["pmid"]))
         kind = effect["kind"]
         if effect["value"] is None or pd.isna(effect["value"]):
-            rows.append(_row([effect], facts_row, measure=kind, reason="no value"))
+            rows.append(_row([effect], facts_row, arms, measure=kind, reason="no value"))
         elif kind in RATE_KINDS:
             key = (
                 str(effect["pmid"]),
@@ -544,20 +554,20 @@ def build_trial_outcomes(
             )
             rates.setdefault(key, []).append(effect)
         elif kind in RATIO_KINDS:
-            rows.extend(_ratio_rows(effect, facts_row))
+            rows.extend(_ratio_rows(effect, facts_row, arms))
         elif kind == "mean_difference":
-            rows.extend(_mean_difference_rows(effect, facts_row))
+            rows.extend(_mean_difference_rows(effect, facts_row, arms))
         elif kind in SMD_KINDS:
-            rows.extend(_smd_rows(effect, facts_row))
+            rows.extend(_smd_rows(effect, facts_row, arms))
         else:
-            rows.append(_unpaired_row(effect, facts_row))
+            rows.append(_unpaired_row(effect, facts_row, arms))
     for (pmid, *_), group in rates.items():
-        rows.extend(_rate_rows(group, facts.get(pmid)))
+        rows.extend(_rate_rows(group, facts.get(pmid), arms))
     by_id = {str(e["effect_id"]): e for e in records if "effect_id" in e}
     for row in rows:
         row["comparator_class"] = _structure_comparator_class(
-            row["effect_ids"], by_id, arms or {}
-        ) or comparator_class(row["comparison"], facts.get(row["pmid"]))
+            row["effect_ids"], by_id, arms
+        ) or comparator_class(facts.get(row["pmid"]))
     for row in rows:
         row.setdefault("source", "abstract")
         row.setdefault("registry_source", None)
@@ -740,15 +750,6 @@ def pooled_estimates(
     return table
 
 
-def _arm_role(arm: str | None) -> str:
-    """'drug', 'comparator', 'comparison' (a between-group label) or 'not named'."""
-    if not arm:
-        return "not named"
-    if _is_comparison(arm):
-        return "comparison"
-    return "comparator" if _is_control(arm) else "drug"
-
-
 def arm_rates(
     outcomes_effects: pd.DataFrame,
     facts: dict[str, TrialFacts],
@@ -756,28 +757,24 @@ def arm_rates(
 ) -> pd.DataFrame:
     """Each trial arm's response/remission/relapse rate with its n and Wilson 95% CI.
 
-    `arm_role` says whether the rate belongs to a drug arm, a comparator arm, or an arm the
-    extraction did not name (those are never pooled as drug arms). The role, the arm's n and
-    the timepoint in days come from the study structure (core.arms, the effect's arm_id and
-    timepoint_days); the arm words are read only for effects without an arm id.
+    `arm_role` says whether the rate belongs to a drug arm, a comparator arm, or an arm no arm
+    id states ('not named'; `arm` is None, never pooled as a drug arm). The arm, its role and n
+    and the timepoint in days come from the study structure (core.arms through the effect's
+    arm_id, or a reviewer's correction naming an arm of the study, and timepoint_days); the
+    arm words are never read. `arm_n` is the arm's n in core.arms as stated there.
     """
-    arms = arms or {}
+    arms = Arms.of(arms)
     rows = []
     for effect in outcomes_effects.to_dict("records"):
         if effect["kind"] not in RATE_KINDS or effect["value"] is None or pd.isna(effect["value"]):
             continue
         facts_row = facts.get(str(effect["pmid"]))
-        arm = _clean(effect.get("arm"))
-        record = arms.get(_clean(effect.get("arm_id")) or "")
-        counts = None if _is_comparison(arm) else _events_and_n(effect, facts_row)
-        if counts is None and record is not None:
-            n = _clean(record.get("n_analysed")) or _clean(record.get("n_randomized"))
-            if n:
-                counts = (synthesis.rate_to_events(effect["value"], float(n)), float(n))
+        record = arms.of_effect(effect)
+        counts = _events_and_n(effect, record) if record is not None else None
         timepoint = _clean(effect.get("timepoint"))
         days = _clean(effect.get("timepoint_days"))
         days = float(days) if days is not None else timepoint_days(timepoint)
-        role = ARM_ROLE_OF_ROLE[record["role"]] if record else _arm_role(arm)
+        role = ARM_ROLE_OF_ROLE[record["role"]] if record else "not named"
         row = {
             "effect_id": effect["effect_id"],
             "pmid": str(effect["pmid"]),
@@ -785,7 +782,10 @@ def arm_rates(
             "drug": _joined(facts_row.drug) if facts_row else None,
             "route": _joined(facts_row.route) if facts_row else None,
             "outcome": RATE_KINDS[effect["kind"]],
-            "arm": record["label"] if record else arm,
+            "arm": record["label"] if record else None,
+            "arm_drug": _clean(record.get("drug")) if record else None,
+            "arm_dose": _clean(record.get("dose_text")) if record else None,
+            "arm_n": _arm_n(record),
             "arm_role": role,
             "arm_is_control": role == "comparator",
             "scale": _clean(effect.get("scale")),

@@ -283,7 +283,7 @@ RATE_STYLES = {
     "arm not named": {
         "color": "#8fa8c8",
         "marker": "^",
-        "label": "Trial arm not named in the extraction",
+        "label": "Trial arm not stated (no arm id in the study structure)",
     },
     "pooled": {"color": POOLED_COLOUR, "marker": "D", "label": "Pooled drug arms (95% CI)"},
 }

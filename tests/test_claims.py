@@ -147,3 +147,68 @@ def test_claims_command_text_states_its_basis(annotated_db, capsys):
 def test_claims_command_missing_file_is_a_clear_error(annotated_db, capsys, tmp_path):
     assert main(["claims", "check", str(tmp_path / "nope.txt"), "--db", str(annotated_db)]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+# --- arms from the study structure (core.arms), never from the effect's arm words ---------------
+
+
+def _ketect_like(template: Path, path: Path) -> Path:
+    """A trial of IV ketamine against ECT whose effects carry arm ids; the rules' words of the
+    63% name the wrong drug ("ketamine"), those of the 46% name none."""
+    from structured_warehouse import ArmRow, EffectRow, Study, build
+
+    study = Study(
+        pmid="900101",
+        abstract=(
+            "BACKGROUND: IV ketamine was compared with ECT. RESULTS: Remission rates were 63% "
+            "with ECT and 46% with ketamine at week 3. The odds ratio for remission with ECT "
+            "was 2.0 (95% CI, 1.2 to 3.4)."
+        ),
+        design="rct",
+        drugs=["ketamine"],
+        routes=["iv"],
+        arms=[
+            ArmRow(1, "ketamine", "intervention", "ketamine", route="iv"),
+            ArmRow(2, "ECT", "active", "ect"),
+        ],  # fmt: skip
+        effects=[
+            EffectRow("remission_rate", 63, "63%", arm=2, timepoint="week 3", arm_words="ketamine"),
+            EffectRow("remission_rate", 46, "46%", arm=1, timepoint="week 3"),
+            EffectRow(
+                "odds_ratio",
+                2.0,
+                "2.0 (95% CI, 1.2 to 3.4)",
+                arm=2,
+                comparator=1,
+                ci=(1.2, 3.4),
+                label="remission",
+                arm_words="ketamine vs ECT",
+            ),
+        ],  # fmt: skip
+    )
+    return build(template, path, [study])
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        # the 46% is ketamine's by its arm id, though the rules wrote no arm words for it
+        ("46% of people given IV ketamine were in remission at week 3.", "supported"),
+        # the 63% is ECT's by its arm id, though the rules' words say "ketamine"
+        ("63% of people given IV ketamine were in remission at week 3.", "contradicted"),
+        ("With IV ketamine, 46% were in remission at week 3 and 63% with ECT.", "supported"),
+        # the ratio is ECT against ketamine (arm and comparator ids): remission was lower with
+        # ketamine, whatever order the rules' words give
+        ("Remission was less likely with IV ketamine than with ECT.", "supported"),
+        ("Remission was more likely with IV ketamine than with ECT.", "contradicted"),
+    ],
+)
+def test_a_claims_arm_is_matched_against_core_arms(warehouse_template, tmp_path, sentence,
+                                                   expected):  # fmt: skip
+    path = _ketect_like(warehouse_template, tmp_path / "ketect.duckdb")
+    con = warehouse.connect(path, read_only=True)
+    try:
+        verdict = claims.check_text(con, sentence).verdicts[0]
+    finally:
+        con.close()
+    assert verdict.verdict == expected, (verdict.reason, verdict.evidence)

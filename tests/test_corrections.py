@@ -292,14 +292,31 @@ def test_the_marts_read_the_corrected_values(con):
 
     effects = review.current_effects(con)
     rate = effects[(effects.kind == "relapse_rate") & (effects.value == 26.7)].iloc[0]
+    for position, label, role, drug in [
+        (1, "esketamine", "intervention", "esketamine"),
+        (2, "placebo nasal spray", "placebo", "placebo"),
+    ]:
+        con.execute(
+            "INSERT INTO core.arms (arm_id, pmid, extractor_version, position, label, role, drug, "
+            "extracted_at) VALUES (?, ?, '1', ?, ?, ?, ?, now())",
+            [f"{rate.pmid}:{position}", rate.pmid, position, label, role, drug],
+        )  # fmt: skip
+    con.execute("UPDATE core.effects SET arm_id = ? WHERE effect_id = ?",
+                [f"{rate.pmid}:1", rate.effect_id])  # fmt: skip
     before = marts.trial_arm_rates(con).set_index("effect_id").loc[rate.effect_id]
-    assert (before.arm, before.arm_role) == (rate.arm, "drug")
-    fields, _ = corrections.parse_line("arm=placebo nasal spray; timepoint=week 16")
+    assert (before.arm, before.arm_role) == ("esketamine", "drug")
+    # a correction naming an arm of the study (its label as written) makes it that arm's rate
+    fields, _ = corrections.parse_line("arm=Placebo nasal spray; timepoint=week 16")
     corrections.record_corrections(con, rate.effect_id, fields, "Dr A")
     after = marts.trial_arm_rates(con).set_index("effect_id").loc[rate.effect_id]
     assert (after.arm, after.arm_role, after.timepoint, after.timepoint_days) == (
         "placebo nasal spray", "comparator", "week 16", 112.0
     )  # fmt: skip
+    # one naming no arm of the study leaves the rate with no arm: it is not guessed from words
+    fields, _ = corrections.parse_line("arm=placebo")
+    corrections.record_corrections(con, rate.effect_id, fields, "Dr A")
+    unnamed = marts.trial_arm_rates(con).set_index("effect_id").loc[rate.effect_id]
+    assert unnamed.arm is None and unnamed.arm_role == "not named"
 
 
 def test_the_summary_counts_applied_set_aside_and_orphaned_corrections(db, capsys):

@@ -42,8 +42,33 @@ ECT_TRIAL = TrialFacts(
 FACTS = {"1": TWO_ARM, "2": THREE_ARM, "3": ECT_TRIAL}
 
 
+def arm(arm_id: str, label: str, role: str, drug: str, n: int | None = None) -> dict:
+    """A core.arms row as `read_arms` gives it."""
+    return {"arm_id": arm_id, "pmid": arm_id.split(":")[0], "label": label, "role": role,
+            "drug": drug, "dose_text": None, "n_randomized": n, "n_analysed": None}  # fmt: skip
+
+
+# The study structure of the trials above (core.arms): what the marts read arms from.
+ARMS = {
+    row["arm_id"]: row
+    for row in (
+        arm("1:1", "esketamine", "intervention", "esketamine", 25),
+        arm("1:2", "placebo", "placebo", "placebo", 24),
+        arm("2:1", "esketamine 56 mg", "intervention", "esketamine", 86),
+        arm("2:2", "esketamine 84 mg", "intervention", "esketamine", 95),
+        arm("2:3", "placebo", "placebo", "placebo", 197),
+        arm("3:1", "ketamine", "intervention", "ketamine", 200),
+        arm("3:2", "ECT", "active", "ect", 203),
+        arm("9:1", "ketamine", "intervention", "ketamine"),
+        arm("9:2", "placebo", "placebo", "placebo"),
+    )
+}
+
+
 def build(effects: list[dict], facts: dict | None = None) -> pd.DataFrame:
-    return marts.build_trial_outcomes(pd.DataFrame(effects), FACTS if facts is None else facts)
+    return marts.build_trial_outcomes(
+        pd.DataFrame(effects), FACTS if facts is None else facts, arms=ARMS
+    )
 
 
 def only(frame: pd.DataFrame, **where) -> pd.Series:
@@ -56,8 +81,8 @@ def only(frame: pd.DataFrame, **where) -> pd.Series:
 
 def test_arm_rates_pair_into_a_log_risk_ratio_with_unrounded_events():
     frame = build([
-        effect("a", "1", "response_rate", 64.0, arm="esketamine", timepoint="24 hours"),
-        effect("b", "1", "response_rate", 25.0, arm="placebo", timepoint="24 hours"),
+        effect("a", "1", "response_rate", 64.0, arm_id="1:1", timepoint="24 hours"),
+        effect("b", "1", "response_rate", 25.0, arm_id="1:2", timepoint="24 hours"),
     ])  # fmt: skip
     row = only(frame, measure="log_rr")
     expected = synthesis.log_risk_ratio(16.0, 25, 6.0, 24)
@@ -72,8 +97,8 @@ def test_arm_rates_pair_into_a_log_risk_ratio_with_unrounded_events():
 
 def test_counts_in_the_effect_win_over_the_arm_n():
     frame = build([
-        effect("a", "1", "remission_rate", 30.0, arm="esketamine", n_events=9, n_total=30),
-        effect("b", "1", "remission_rate", 10.0, arm="placebo", n_events=3, n_total=30),
+        effect("a", "1", "remission_rate", 30.0, arm_id="1:1", n_events=9, n_total=30),
+        effect("b", "1", "remission_rate", 10.0, arm_id="1:2", n_events=3, n_total=30),
     ])  # fmt: skip
     row = only(frame, measure="log_rr")
     assert row.yi == pytest.approx(math.log(3.0))
@@ -82,14 +107,15 @@ def test_counts_in_the_effect_win_over_the_arm_n():
 
 def test_rates_that_cannot_be_paired_are_listed_with_the_reason():
     frame = build([
-        effect("a", "1", "response_rate", 64.0, arm="esketamine", timepoint="24 hours"),
-        effect("b", "1", "response_rate", 40.0, arm=None, timepoint="day 28"),
-        effect("c", "9", "response_rate", 50.0, arm="ketamine", timepoint="day 1"),
-        effect("d", "9", "response_rate", 20.0, arm="placebo", timepoint="day 1"),
+        effect("a", "1", "response_rate", 64.0, arm_id="1:1", timepoint="24 hours"),
+        effect("b", "1", "response_rate", 40.0, arm="esketamine", timepoint="day 28"),
+        effect("c", "9", "response_rate", 50.0, arm_id="9:1", timepoint="day 1"),
+        effect("d", "9", "response_rate", 20.0, arm_id="9:2", timepoint="day 1"),
     ])  # fmt: skip
     reasons = dict(zip(frame["effect_ids"].map(tuple), frame["reason"], strict=True))
     assert reasons[("a",)] == "no comparator arm's rate at this timepoint"
-    assert reasons[("b",)] == "rate not attributed to one arm"
+    # the rules' words name a drug, but no arm id says which arm: not paired, not guessed
+    assert reasons[("b",)] == "rate not attributed to one arm (arm not stated)"
     assert reasons[("c", "d")].startswith("n per arm not stated")
     assert frame["yi"].isna().all()
 
@@ -97,7 +123,7 @@ def test_rates_that_cannot_be_paired_are_listed_with_the_reason():
 def test_mean_difference_gives_md_and_hedges_g_when_n_per_arm_is_known():
     frame = build([
         effect("a", "2", "mean_difference", -5.1, ci_low=-7.91, ci_high=-2.33, scale="MADRS",
-               arm="esketamine 56 mg vs placebo", timepoint="day 28"),
+               arm_id="2:1", comparator_arm_id="2:3", timepoint="day 28"),
     ])  # fmt: skip
     md = only(frame, measure="md")
     assert md.yi == -5.1
@@ -112,7 +138,7 @@ def test_mean_difference_gives_md_and_hedges_g_when_n_per_arm_is_known():
 
 def test_mean_difference_without_a_ci_or_n_per_arm_says_why():
     frame = build([
-        effect("a", "2", "mean_difference", -4.0, arm="esketamine vs placebo"),
+        effect("a", "2", "mean_difference", -4.0, arm_id="2:1", comparator_arm_id="2:3"),
         effect("b", "8", "mean_difference", -3.0, ci_low=-5.0, ci_high=-1.0),
     ])  # fmt: skip
     assert only(frame, pmid="2").reason == "no confidence interval or SE"
@@ -138,7 +164,7 @@ def test_every_effect_appears_in_some_row():
         effect("a", "1", "nnt", 6.0),
         effect("b", "1", "mean_change", -20.0, arm="esketamine"),
         effect("c", "1", "other", 12.0, label="nausea", arm="esketamine"),
-        effect("d", "1", "smd", 0.48, arm="esketamine vs placebo"),
+        effect("d", "1", "smd", 0.48, arm_id="1:1", comparator_arm_id="1:2"),
         effect("e", "1", "percent_change", -45.0),
     ]
     frame = build(effects)
@@ -150,12 +176,40 @@ def test_every_effect_appears_in_some_row():
 
 
 def test_comparator_classes_keep_pools_apart():
-    assert marts.comparator_class("ketamine vs ECT", ECT_TRIAL) == "active"
-    assert marts.comparator_class("esketamine plus AD vs AD plus placebo", None) == "placebo"
-    assert marts.comparator_class("ketamine 0.5 mg/kg vs ketamine 0.1 mg/kg", None) == "dose"
-    assert marts.comparator_class(None, TWO_ARM) == "placebo"
-    assert marts.comparator_class(None, ECT_TRIAL) == "active"
-    assert marts.comparator_class(None, None) == "unspecified"
+    frame = build([
+        effect("a", "3", "odds_ratio", 1.2, ci_low=0.8, ci_high=1.9, arm_id="3:1",
+               comparator_arm_id="3:2"),
+        effect("b", "2", "mean_difference", -2.0, ci_low=-4.0, ci_high=0.0, arm_id="2:2",
+               comparator_arm_id="2:1"),
+        effect("c", "1", "odds_ratio", 2.0, ci_low=1.1, ci_high=3.5, arm_id="1:1",
+               comparator_arm_id="1:2"),
+    ])  # fmt: skip
+    classes = dict(zip(frame["pmid"], frame["comparator_class"], strict=False))
+    assert classes == {"3": "active", "2": "dose", "1": "placebo"}
+    assert only(frame, pmid="2", measure="md").comparison == "esketamine 84 mg vs esketamine 56 mg"
+    assert marts.comparator_class(TWO_ARM) == "placebo"
+    assert marts.comparator_class(ECT_TRIAL) == "active"
+    assert marts.comparator_class(None) == "unspecified"
+
+
+def test_arms_and_n_come_from_the_arm_ids_never_from_the_arm_words():
+    """Words that misname the arms ("antidepressant vs antidepressant/placebo") are not read:
+    the comparison, n per arm and comparator class are those of the arms the ids point at; an
+    effect whose words name two arms but has no arm ids gets no n per arm."""
+    frame = build([
+        effect("a", "2", "mean_difference", -5.1, ci_low=-7.91, ci_high=-2.33, scale="MADRS",
+               arm="antidepressant vs antidepressant/placebo", arm_id="2:2",
+               comparator_arm_id="2:3"),
+        effect("b", "2", "mean_difference", -4.0, ci_low=-7.0, ci_high=-1.0, scale="MADRS",
+               arm="esketamine 56 mg vs placebo"),
+    ])  # fmt: skip
+    rows = frame[frame["effect_ids"].map(tuple) == ("a",)]
+    smd = rows[rows["measure"] == "smd"].iloc[0]
+    assert smd.comparison == "esketamine 84 mg vs placebo"
+    assert (smd.n_1, smd.n_2) == (95.0, 197.0)
+    unnamed = frame[frame["effect_ids"].map(tuple) == ("b",)]
+    assert unnamed["comparison"].isna().all()
+    assert unnamed[unnamed["measure"] == "smd"].iloc[0].reason.startswith("n per arm not stated")
 
 
 @pytest.mark.parametrize(
@@ -178,11 +232,11 @@ def test_timepoint_windows():
 def test_pooling_keeps_one_comparison_per_trial_and_only_randomised_trials():
     effects = [
         effect("a", "2", "mean_difference", -5.1, ci_low=-7.91, ci_high=-2.33, scale="MADRS",
-               arm="esketamine 56 mg vs placebo", timepoint="day 28"),
+               arm_id="2:1", comparator_arm_id="2:3", timepoint="day 28"),
         effect("b", "2", "mean_difference", -6.8, ci_low=-9.48, ci_high=-4.07, scale="MADRS",
-               arm="esketamine 84 mg vs placebo", timepoint="day 28"),
+               arm_id="2:2", comparator_arm_id="2:3", timepoint="day 28"),
         effect("c", "1", "mean_difference", -4.0, ci_low=-7.3, ci_high=-0.7, scale="MADRS",
-               arm="esketamine vs placebo", timepoint="week 4"),
+               arm_id="1:1", comparator_arm_id="1:2", timepoint="week 4"),
         effect("d", "7", "mean_difference", -9.0, ci_low=-12.0, ci_high=-6.0, scale="MADRS",
                timepoint="day 28"),
     ]  # fmt: skip
@@ -203,7 +257,8 @@ def test_pooling_keeps_one_comparison_per_trial_and_only_randomised_trials():
 def test_pooled_ratios_are_back_transformed():
     effects = [
         effect(f"e{i}", pmid, "risk_ratio", rr, ci_low=lo, ci_high=hi, label="response",
-               arm="esketamine vs placebo", timepoint="24 hours")
+               arm_id=f"{pmid}:1", comparator_arm_id=f"{pmid}:{3 if pmid == '2' else 2}",
+               timepoint="24 hours")
         for i, (pmid, rr, lo, hi) in enumerate([("1", 2.0, 1.2, 3.3), ("2", 1.5, 1.0, 2.25)])
     ]  # fmt: skip
     pooled = marts.pooled_estimates(build(effects))
@@ -214,12 +269,12 @@ def test_pooled_ratios_are_back_transformed():
 
 def test_pooled_arm_rates_use_named_drug_arms_with_n_only():
     effects = pd.DataFrame([
-        effect("a", "1", "response_rate", 64.0, arm="esketamine", timepoint="day 28"),
-        effect("b", "1", "response_rate", 25.0, arm="placebo", timepoint="day 28"),
-        effect("c", "2", "response_rate", 50.0, arm="esketamine 56 mg", timepoint="day 28"),
-        effect("d", "2", "response_rate", 40.0, arm=None, timepoint="day 28", n_total=100),
+        effect("a", "1", "response_rate", 64.0, arm_id="1:1", timepoint="day 28"),
+        effect("b", "1", "response_rate", 25.0, arm_id="1:2", timepoint="day 28"),
+        effect("c", "2", "response_rate", 50.0, arm_id="2:1", timepoint="day 28"),
+        effect("d", "2", "response_rate", 40.0, arm="esketamine", timepoint="day 28", n_total=100),
     ])  # fmt: skip
-    rates = marts.arm_rates(effects, FACTS)
+    rates = marts.arm_rates(effects, FACTS, ARMS)
     assert list(rates["arm_role"]) == ["drug", "comparator", "drug", "not named"]
     assert rates.loc[0, "n"] == 25 and rates.loc[0, "events"] == 16
     assert rates.loc[0, "ci_low"] < 0.64 < rates.loc[0, "ci_high"]

@@ -180,3 +180,26 @@ def test_the_review_notebook_shows_corrections_made_on_a_copy(executed):
     assert "0 correction(s) in force, 0 set aside." in text
     assert "Recorded 1 correction(s) and " in text and "on a copy (now deleted)" in text
     assert "demonstration on a copy" in text  # the correction's note, from the copy's log
+
+
+def test_the_clinic_notebook_labels_trial_points_with_their_arm_from_the_study_structure(
+    executed, ingested_warehouse
+):
+    """Each trial point is labelled with its arm as core.arms names it (never the rules' arm
+    words), its timepoint and its n; a point with no arm id says 'arm not stated'."""
+    from pipeline import marts, warehouse
+
+    folder, _ = executed
+    text = _outputs_text(nbformat.read(folder / "03_clinic_vs_literature.ipynb", as_version=4))
+    assert "Trial points, " in text and "arm not named" not in text
+    con = warehouse.connect(ingested_warehouse, read_only=True)
+    try:
+        rates = marts.trial_arm_rates(con)
+    finally:
+        con.close()
+    shown = rates[rates["route"].isin(["iv", "intranasal"]) & rates["arm"].notna()]
+    assert len(shown)
+    for rate in shown.itertuples():
+        if rate.design in ("review", "protocol") or rate.outcome == "relapse":
+            continue
+        assert f"): {rate.arm}, " in text, rate.arm

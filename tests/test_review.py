@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from pipeline import warehouse
+from pipeline import vocab, warehouse
 from pipeline.cli import main
 from pipeline.errors import PipelineError, UsageError
 from pipeline.evidence import review
@@ -112,10 +113,50 @@ def build_annotated_warehouse(path: Path, pubmed_records: Path) -> Path:
              trial.get("n_randomized"), now],
         )  # fmt: skip
         insert_effects(con, effect_rows(record["pmid"], "annotation"))
+        insert_annotated_arms(con, record["pmid"])
     ids = list(review.current_effects(con).effect_id)
     review.record_decisions(con, [review.Decision(i, review.VERIFIED) for i in ids], "Annotator")
     con.close()
     return path
+
+
+def _annotated_arm_drug(label: str) -> str | None:
+    """The vocabulary drug (a ketamine form, the more specific first) or comparator an
+    annotated arm label names."""
+    forms = sorted(vocab.DRUGS, key=lambda d: d.code == "ketamine")
+    for term in (*forms, *(c for c in vocab.COMPARATORS if c.pattern)):
+        if re.search(term.pattern, label, re.IGNORECASE):
+            return term.code
+    return None
+
+
+def insert_annotated_arms(con, pmid: str) -> None:
+    """core.arms rows from the hand-annotated arms of a trial's effects ("A vs B": arm A compared
+    with arm B), and each effect's arm ids pointing at them: the annotation as study structure."""
+    effects = con.execute(
+        "SELECT effect_id, arm FROM core.effects WHERE pmid = ? AND arm IS NOT NULL", [pmid]
+    ).fetchall()
+    arms: dict[str, str] = {}  # label (case aside) -> arm id
+    for _, words in effects:
+        for label in re.split(r"\s+(?:vs\.?|versus)\s+", words.strip(), maxsplit=1):
+            if label.casefold() in arms:
+                continue
+            arm_id = f"{pmid}:{len(arms) + 1}"
+            arms[label.casefold()] = arm_id
+            drug = _annotated_arm_drug(label)
+            con.execute(
+                "INSERT INTO core.arms (arm_id, pmid, extractor_version, position, label, role, "
+                "drug, extracted_at) VALUES (?, ?, 'annotation', ?, ?, ?, ?, ?)",
+                [arm_id, pmid, len(arms), label, vocab.role_of(drug, label), drug,
+                 warehouse.now()],
+            )  # fmt: skip
+    for effect_id, words in effects:
+        labels = re.split(r"\s+(?:vs\.?|versus)\s+", words.strip(), maxsplit=1)
+        comparator = arms[labels[1].casefold()] if len(labels) == 2 else None
+        con.execute(
+            "UPDATE core.effects SET arm_id = ?, comparator_arm_id = ? WHERE effect_id = ?",
+            [arms[labels[0].casefold()], comparator, effect_id],
+        )
 
 
 def load_articles(con, pubmed_records: Path) -> None:

@@ -340,25 +340,24 @@ def test_figure_for_finds_the_number_as_written(quote, value, written):
 
 
 def test_statements_say_who_and_leave_out_what_they_cannot_trace():
-    rate = _effect("64% and 28%", kind="response_rate", value=28, arm="midazolam",
-                   timepoint="24 hours")  # fmt: skip
-    assert sheet.statement_for(rate, "response").plain_text == (
+    rate = _effect("64% and 28%", kind="response_rate", value=28, timepoint="24 hours")
+    assert sheet.statement_for(rate, "response", "midazolam").plain_text == (
         "28% of people with midazolam had a response after 24 hours."
     )
-    bare = _effect("response rates of 64 and 28%", kind="response_rate", value=64, arm="ketamine")
-    statement = sheet.statement_for(bare, "response")
+    bare = _effect("response rates of 64 and 28%", kind="response_rate", value=64)
+    statement = sheet.statement_for(bare, "response", "ketamine")
     assert statement.plain_text == "64% of people with ketamine had a response."
     assert [f.text for f in statement.figures] == ["64"]
     not_a_rate = _effect("NNH of 17", kind="other", value=17, label="number needed to harm")
     assert sheet.statement_for(not_a_rate, "side_effects") is None
-    words = _effect("Fifty-nine percent", kind="response_rate", value=59, arm="ketamine")
-    assert sheet.statement_for(words, "response") is None
+    words = _effect("Fifty-nine percent", kind="response_rate", value=59)
+    assert sheet.statement_for(words, "response", "ketamine") is None
 
 
 def test_a_rate_written_as_counts_is_said_in_counts():
     rate = _effect("4 of 15 patients responded", kind="response_rate", value=100 * 4 / 15,
-                   n_events=4, n_total=15, arm="ketamine")  # fmt: skip
-    statement = sheet.statement_for(rate, "response")
+                   n_events=4, n_total=15)  # fmt: skip
+    statement = sheet.statement_for(rate, "response", "ketamine")
     assert statement.plain_text == "4 of 15 people with ketamine had a response."
     assert [f.text for f in statement.figures] == ["4", "15"]
 
@@ -504,12 +503,3 @@ def test_a_corrected_arm_is_said_and_shown_as_corrected_in_the_provenance(all_ve
     assert len(page.xpath("//small[@class='correction']")) == 1
     markdown = (out / sheet.MARKDOWN_NAME).read_text(encoding="utf-8")
     assert f"\n  - {citations.markdown_escape(line)}\n" in markdown
-
-
-def test_the_arm_drug_from_the_study_structure_places_an_effect():
-    """In a trial of oral ketamine against esketamine nasal spray, an effect whose arm words
-    name no drug ("active arm") is placed by its arm's drug in core.arms."""
-    facts = {"drug": ["ketamine", "esketamine"], "route": ["oral", "intranasal"]}
-    assert sheet.treatment_of(facts, "active arm") is None
-    assert sheet.treatment_of(facts, "active arm", "esketamine").key == "intranasal_esketamine"
-    assert sheet.treatment_of(facts, "esketamine", "ketamine") is None  # no oral-ketamine section

@@ -23,8 +23,8 @@ from datetime import date
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import warehouse
-from pipeline.evidence import citations, regulatory, review
+from pipeline import vocab, warehouse
+from pipeline.evidence import citations, corrections, regulatory, review
 from pipeline.extract import extract_text
 from pipeline.extract.numbers import (
     NUMBER_RE,
@@ -32,6 +32,7 @@ from pipeline.extract.numbers import (
     parse_number,
     parse_word_number,
 )
+from pipeline.extract.store import read_arms
 
 log = logging.getLogger(__name__)
 
@@ -47,34 +48,37 @@ _CLAIM_WORDS = re.compile(
     r"showed|shown|than|compared|versus|vs|better|faster|superior|inferior|fewer)\b",
     re.IGNORECASE,
 )
-_DRUGS = {
-    "esketamine": re.compile(r"\b(es-?ketamine|spravato|esk)\b", re.IGNORECASE),
-    "arketamine": re.compile(r"\barketamine\b", re.IGNORECASE),
-    "ketamine": re.compile(r"\bketamine\b", re.IGNORECASE),
-}
-_ROUTES = {
-    "iv": re.compile(r"\b(iv|i\.v\.|intravenous(ly)?|infusions?)\b", re.IGNORECASE),
-    "intranasal": re.compile(r"\b(intranasal(ly)?|nasal|spray)\b", re.IGNORECASE),
-    "oral": re.compile(r"\b(oral(ly)?|tablets?|pills?|by mouth)\b", re.IGNORECASE),
-    "sc": re.compile(r"\b(subcutaneous(ly)?|under the skin)\b", re.IGNORECASE),
-    "im": re.compile(r"\b(intramuscular(ly)?)\b", re.IGNORECASE),
-}
-_COMPARATORS = {
-    "placebo": re.compile(r"\bplacebo\b", re.IGNORECASE),
-    "midazolam": re.compile(r"\bmidazolam\b", re.IGNORECASE),
-    "ect": re.compile(r"\b(ect|electroconvulsive)\b", re.IGNORECASE),
-    "quetiapine": re.compile(r"\bquetiapine\b", re.IGNORECASE),
-}
+
+
+def _term_pattern(term: vocab.Term) -> re.Pattern:
+    """A vocabulary term as a claim names it: the words an abstract uses for it (its pattern) or
+    the words the evidence sheet shows for it (its display)."""
+    display = re.escape(term.display)
+    return re.compile(rf"(?:{term.pattern})|\b{display}\b" if term.pattern else rf"\b{display}\b",
+                      re.IGNORECASE)  # fmt: skip
+
+
+# Drugs, routes and comparators from the one vocabulary (pipeline.vocab), keyed by its codes;
+# the ketamine forms more specific than "ketamine" are looked for first.
+_DRUGS = {d.code: _term_pattern(d) for d in sorted(vocab.DRUGS, key=lambda d: d.code == "ketamine")}
+_ROUTES = {r.code: _term_pattern(r) for r in vocab.ROUTES}
+_COMPARATORS = {c.code: _term_pattern(c) for c in vocab.COMPARATORS if c.pattern}
 _MEASURES = {
     "response_rate": re.compile(r"\b(respon(d|ds|ded|se|ses|ders?))\b", re.IGNORECASE),
     "remission_rate": re.compile(r"\b(remission|remitted|remit|symptom-free)\b", re.IGNORECASE),
     "relapse_rate": re.compile(r"\b(relaps(e|ed|es|ing))\b", re.IGNORECASE),
 }
-SIDE_EFFECTS = (
-    "nausea", "dissociation", "dizziness", "headache", "vertigo", "dysgeusia", "somnolence",
-    "sedation", "vomiting", "anxiety", "hypoesthesia", "paresthesia", "blood pressure",
-    "hypertension", "fatigue", "insomnia", "diplopia", "dry mouth",
-)  # fmt: skip
+# Side effects as the vocabulary names them, then by the stems the sheet shows them by (a
+# stem naming no one side effect, such as "adverse" or "discontinu", is not one a claim names).
+_NOT_ONE_SIDE_EFFECT = ("adverse", "teae", "side effect", "discontinu", "cadss")
+SIDE_EFFECTS = tuple(
+    dict.fromkeys(
+        [
+            *vocab.SIDE_EFFECTS,
+            *(s for s in vocab.SIDE_EFFECT_STEMS if s not in _NOT_ONE_SIDE_EFFECT),
+        ]
+    )
+)
 _RATIOS = re.compile(
     r"\b(hazard ratio|odds ratio|risk ratio|relative risk|HR|OR|RR)\b[^0-9]{0,12}?(\d+\.\d+|\d+)",
 )
@@ -466,7 +470,7 @@ def parse_claim(sentence: str) -> Claim:
             break
     lowered = sentence.lower()
     for name in SIDE_EFFECTS:
-        if re.search(rf"\b{name}\b", lowered):
+        if re.search(rf"\b{re.escape(name)}\w*", lowered):
             claim.side_effect = name
             claim.measure = claim.measure or "side_effect"
             break
@@ -555,7 +559,34 @@ def records(con, include_unreviewed: bool = False) -> pd.DataFrame:
     else:
         facts = pd.DataFrame(columns=["pmid", "drugs", "routes", "design"])
     merged = effects.merge(article_index(con), on="pmid", how="left")
-    return merged.merge(facts, on="pmid", how="left").reset_index(drop=True)
+    merged = merged.merge(facts, on="pmid", how="left").reset_index(drop=True)
+    return with_arms(con, merged)
+
+
+ARM_COLUMNS = ["arm_label", "arm_drug", "arm_role", "comparator_label", "comparator_drug"]
+
+
+def with_arms(con, effects: pd.DataFrame) -> pd.DataFrame:
+    """The effects with the label, drug and role of their arm and the label and drug of their
+    comparator arm, from core.arms through the arm ids (or a reviewer's correction naming an arm
+    of the study); None where no arm id says."""
+    rows = read_arms(con).to_dict("records")
+    by_id = {row["arm_id"]: row for row in rows}
+    by_pmid: dict[str, list[dict]] = {}
+    for row in rows:
+        by_pmid.setdefault(row["pmid"], []).append(row)
+    found = {column: [] for column in ARM_COLUMNS}
+    for effect in effects.to_dict("records"):
+        arm, _ = corrections.arm_of_effect(effect, "arm", by_id, by_pmid)
+        comparator, _ = corrections.arm_of_effect(effect, "comparator", by_id, by_pmid)
+        found["arm_label"].append(arm["label"] if arm else None)
+        found["arm_drug"].append(review._none_if_nan(arm["drug"]) if arm else None)
+        found["arm_role"].append(arm["role"] if arm else None)
+        found["comparator_label"].append(comparator["label"] if comparator else None)
+        found["comparator_drug"].append(
+            review._none_if_nan(comparator["drug"]) if comparator else None
+        )
+    return effects.assign(**found)
 
 
 def _as_list(value) -> list[str]:
@@ -567,19 +598,19 @@ def _as_list(value) -> list[str]:
     return [str(v) for v in value]
 
 
+def _arm_drugs(effect) -> set[str]:
+    """The drugs of an effect's arm and comparator arm in core.arms (empty: no arm id says)."""
+    return {d for d in (effect.arm_drug, effect.comparator_drug) if review._none_if_nan(d)}
+
+
 def _arm_fits(effect, claim: Claim, drug: str) -> bool:
-    """The effect is about a group the claim names (the drug, or a named comparator)."""
-    arm = review._none_if_nan(effect.arm)
-    if arm is None:
+    """The effect is about a group the claim names (the drug, or a named comparator), as its
+    arms in core.arms say."""
+    drugs = _arm_drugs(effect)
+    if review._none_if_nan(effect.arm_label) is None:
         # a single-group study of one drug: every number is about the people who got it
         return effect.design in ("open_label", "observational") and _as_list(effect.drugs) == [drug]
-    if _DRUGS[drug].search(arm) and not (drug == "ketamine" and _only_esketamine(arm)):
-        return True
-    return any(_COMPARATORS[c].search(arm) for c in claim.comparators)
-
-
-def _only_esketamine(arm: str) -> bool:
-    return not _DRUGS["ketamine"].search(_DRUGS["esketamine"].sub("", arm))
+    return bool(drugs & {drug, *claim.comparators})
 
 
 def _measure_fits(effect, claim: Claim, number: ClaimedNumber) -> bool:
@@ -614,25 +645,25 @@ def _timepoint_fits(effect, number: ClaimedNumber | None, claim: Claim) -> bool:
     return set(wanted) <= effect_timepoints(effect)
 
 
-def effect_arm(effect) -> str:
-    """The arm (group) an effect is about, as text; a small function so that typed arm columns
-    can replace the text later."""
-    return review._none_if_nan(getattr(effect, "arm", None)) or ""
-
-
 def _number_arm_fits(effect, number: ClaimedNumber, claim: Claim, drug: str) -> bool:
-    """The effect is about the group this number belongs to ("27.1% ... on quetiapine")."""
+    """The effect is about the group this number belongs to ("27.1% ... on quetiapine"): its arm
+    in core.arms has the drug or comparator the claim gives the number."""
     if number.arm is None or number.kind is not None:
         return _arm_fits(effect, claim, drug)
-    arm = effect_arm(effect)
-    if number.arm in _DRUGS:
-        if not arm:
-            return _arm_fits(effect, claim, number.arm)
-        if re.search(r"\bvs\.?\b|\bversus\b", arm, re.IGNORECASE):
-            return False  # a comparison's number is not one group's rate
-        found = bool(_DRUGS[number.arm].search(arm))
-        return found and not (number.arm == "ketamine" and _only_esketamine(arm))
-    return bool(arm) and bool(_COMPARATORS[number.arm].search(arm))
+    if review._none_if_nan(effect.arm_label) is None:
+        return number.arm in _DRUGS and _arm_fits(effect, claim, number.arm)
+    if review._none_if_nan(effect.comparator_label) is not None:
+        return False  # a comparison's number is not one group's rate
+    return effect.arm_drug == number.arm
+
+
+def arm_shown(effect) -> str | None:
+    """The arm an effect is about as core.arms labels it ('esketamine 56 mg vs placebo')."""
+    arm = review._none_if_nan(getattr(effect, "arm_label", None))
+    comparator = review._none_if_nan(getattr(effect, "comparator_label", None))
+    if arm is None:
+        return None
+    return f"{arm} vs {comparator}" if comparator else arm
 
 
 def _study_fits(row, claim: Claim) -> bool:
@@ -655,11 +686,11 @@ def _ratio_direction(effect, drug: str) -> str | None:
     if low is None or high is None:
         return None
     direction = "lower" if high < 1 else "higher" if low > 1 else None
-    arm = review._none_if_nan(effect.arm) or ""
-    first = re.split(r"\bvs\.?\b|\bversus\b", arm, maxsplit=1)[0]
-    if direction and not _DRUGS[drug].search(first):  # "placebo vs esketamine": reversed
-        direction = {"lower": "higher", "higher": "lower"}[direction]
-    return direction
+    if direction is None or effect.arm_drug == drug:
+        return direction
+    if effect.comparator_drug == drug:  # placebo against esketamine: seen from the drug, reversed
+        return {"lower": "higher", "higher": "lower"}[direction]
+    return None  # neither arm is the drug: no side to see it from
 
 
 def _check_direction(claim: Claim, pool: list, basis: str, cited: dict) -> Verdict:
@@ -670,13 +701,11 @@ def _check_direction(claim: Claim, pool: list, basis: str, cited: dict) -> Verdi
     for row in pool:
         context = f"{review._none_if_nan(row.label) or ''} "
         context += review.sentence_around(row.abstract, row.start, row.end)[0]
-        arm = review._none_if_nan(row.arm) or ""  # which way a ratio points needs its arms
         if row.kind not in _RATIO_KINDS or word not in context.lower():
             continue
-        drug = next((d for d in claim.drugs if _DRUGS[d].search(arm)), None)
-        if drug is None or (
-            claim.comparators and not any(_COMPARATORS[c].search(arm) for c in claim.comparators)
-        ):
+        drugs = _arm_drugs(row)  # which way a ratio points needs its arms (core.arms)
+        drug = next((d for d in claim.drugs if d in drugs), None)
+        if drug is None or (claim.comparators and not drugs & set(claim.comparators)):
             continue
         candidates.append((row, _ratio_direction(row, drug)))
     agree = [row for row, d in candidates if d == claim.direction]
@@ -725,7 +754,7 @@ def _evidence(effect, claim_number: ClaimedNumber | None, matches: bool, cited: 
         "kind": effect.kind,
         "label": review._none_if_nan(effect.label),
         "value": float(effect.value),
-        "arm": review._none_if_nan(effect.arm),
+        "arm": arm_shown(effect),
         "timepoint": review._none_if_nan(effect.timepoint),
         "review_status": effect.status,
         "claimed": claim_number.text if claim_number else None,
@@ -871,7 +900,7 @@ def _record_values(found: list) -> str:
     said = []
     for _number, row in found[:MAX_EVIDENCE]:
         context = ", ".join(
-            str(v) for v in (review._none_if_nan(row.arm), review._none_if_nan(row.timepoint)) if v
+            str(v) for v in (arm_shown(row), review._none_if_nan(row.timepoint)) if v
         )
         value = f"{float(row.value):g}"
         events, total = review._none_if_nan(row.n_events), review._none_if_nan(row.n_total)

@@ -264,3 +264,35 @@ def corrections_by_effect(con) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=CORRECTION_COLUMNS)
+
+
+def arm_named(text: str, arms: Sequence[dict]) -> dict | None:
+    """The one arm of a study (core.arms rows) a reviewer's corrected arm or comparator names,
+    by its arm id or its label as written (case aside); None when it names none or several."""
+    wanted = text.strip().casefold()
+    named = [
+        arm
+        for arm in arms
+        if wanted in (str(arm["arm_id"]).casefold(), str(arm["label"]).casefold())
+    ]
+    return named[0] if len(named) == 1 else None
+
+
+def arm_of_effect(
+    effect, which: str, arms_by_id: dict[str, dict], arms_by_pmid: dict[str, list[dict]]
+) -> tuple[dict | None, str | None]:
+    """An effect's arm (`which` = 'arm') or comparator ('comparator') from the study structure:
+    (its core.arms row, the words a reviewer gave when corrected). A correction that names an arm
+    of the study gives that arm; an effect without an arm id and uncorrected gives (None, None)."""
+    column = "arm_id" if which == "arm" else "comparator_arm_id"
+    fields = effect.get("corrected_fields")
+    corrected = list(fields) if fields is not None and not isinstance(fields, float) else []
+    if which in corrected:
+        text = effect.get(which)
+        if text is None or (isinstance(text, float) and text != text) or not str(text).strip():
+            return None, None
+        return arm_named(str(text), arms_by_pmid.get(str(effect["pmid"]), [])), str(text)
+    arm_id = effect.get(column)
+    if not isinstance(arm_id, str):
+        return None, None
+    return arms_by_id.get(arm_id), None

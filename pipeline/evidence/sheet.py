@@ -26,7 +26,7 @@ import pandas as pd
 
 from pipeline import vocab, warehouse
 from pipeline.errors import PipelineError
-from pipeline.evidence import citations, review
+from pipeline.evidence import citations, corrections, review
 from pipeline.evidence.readability import Reading, flesch_kincaid_grade, measure
 from pipeline.extract import direction_in_words
 from pipeline.extract.store import read_arms
@@ -145,10 +145,15 @@ class Statement:
     """One sentence about one verified effect: text pieces and Figures, in order."""
 
     parts: list[str | Figure]
-    effect_id: str
+    effect_id: str  # the effect the statement leads with
     registry_check: str | None = None  # provenance: the ClinicalTrials.gov cross-check, if any
     registry_status: str | None = None  # 'agrees' | 'differs' | 'no_counterpart'
     corrections: list[str] = field(default_factory=list)  # provenance: reviewers' corrections
+    effect_ids: list[str] = field(default_factory=list)  # every effect it shows, lead first
+
+    def __post_init__(self) -> None:
+        if not self.effect_ids:
+            self.effect_ids = [self.effect_id]
 
     @property
     def plain_text(self) -> str:
@@ -212,8 +217,9 @@ class EvidenceSheet:
     approval: dict
     clinic: ClinicSection
     n_verified: int
-    n_not_shown: int
+    n_not_shown: int  # verified results about other drugs, routes or questions
     unreviewed: int
+    n_no_arm: int = 0  # verified results not shown because no arm id says whose they are
 
     @property
     def n_statements(self) -> int:
@@ -391,10 +397,108 @@ def _label_text(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-def statement_for(effect: pd.Series, topic: str) -> Statement | None:
-    """A plain-language sentence for one effect; None when its value is not in its own quote."""
+# --- arms, as the study structure gives them (core.arms) ----------------------------------------
+
+# The words the sheet uses for an arm's drug: the ketamine forms and the comparators every reader
+# knows by one name; any other treatment is named by its label as the abstract writes it.
+_ARM_DRUG_WORDS: dict[str, str] = {
+    **{d.code: d.display for d in vocab.DRUGS},
+    **{c.code: c.display for c in vocab.COMPARATORS if c.code in ("placebo", "midazolam", "ect")},
+}
+
+
+@dataclass(frozen=True)
+class ArmShown:
+    """An arm as the sheet names it, with the drug, route and role core.arms gives it (None for a
+    reviewer's correction that names no arm of the study)."""
+
+    words: str
+    drug: str | None = None
+    route: str | None = None
+    role: str | None = None
+    dose_text: str | None = None
+    arm_id: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """The arm of the study it is (its id), or the reviewer's words when it names none."""
+        return self.arm_id or self.words.casefold()
+
+
+def arm_words(record: dict) -> str:
+    """How the sheet names an arm of core.arms: its drug in plain words with its dose as written
+    ('esketamine 84 mg', 'ECT', 'placebo'); any other treatment by its label as written."""
+    drug = review._none_if_nan(record.get("drug"))
+    words = _ARM_DRUG_WORDS.get(drug) or record["label"]
+    dose = review._none_if_nan(record.get("dose_text"))
+    return f"{words} {dose}" if dose and dose not in words else words
+
+
+def _shown(record: dict, words: str | None = None) -> ArmShown:
+    return ArmShown(
+        words or arm_words(record),
+        review._none_if_nan(record.get("drug")),
+        review._none_if_nan(record.get("route")),
+        review._none_if_nan(record.get("role")),
+        review._none_if_nan(record.get("dose_text")),
+        record["arm_id"],
+    )
+
+
+def effect_arm(
+    effect: pd.Series, which: str, by_id: dict[str, dict], by_pmid: dict[str, list[dict]]
+) -> ArmShown | None:
+    """The arm (`which` = 'arm') or comparator ('comparator') of an effect: the core.arms row its
+    arm id points at, or a reviewer's correction (in the reviewer's words, with the study's arm
+    it names when it names one); None when neither says."""
+    column = "arm_id" if which == "arm" else "comparator_arm_id"
+    if which in review._listed(effect.get("corrected_fields")):
+        text = _value(effect, which)
+        if not text:
+            return None
+        record = corrections.arm_named(text, by_pmid.get(effect.pmid, []))
+        return _shown(record, text) if record else ArmShown(text)
+    record = by_id.get(_value(effect, column) or "")
+    return _shown(record) if record else None
+
+
+def comparator_words(arm: ArmShown, comparator: ArmShown) -> str:
+    """The comparator as the sheet names it; 'another dose of esketamine' when it is an arm of
+    the same drug whose dose is not stated (its own dose is named when it is)."""
+    if (
+        comparator.drug is not None
+        and comparator.drug == arm.drug
+        and comparator.drug in vocab.DRUG_CODES
+        and not comparator.dose_text
+        and comparator.words == _ARM_DRUG_WORDS[comparator.drug]
+    ):
+        return f"another dose of {comparator.words}"
+    return comparator.words
+
+
+# --- statements -----------------------------------------------------------------------------
+
+_ONE_ARM_KINDS = (*vocab.RATE_KINDS, "other", "mean_change", "percent_change")
+
+
+@dataclass(eq=False)
+class Measured:
+    """One verified effect ready for a statement: its arm and comparator from the study
+    structure, its topic and the section it belongs to."""
+
+    effect: pd.Series
+    arm: ArmShown
+    comparator: ArmShown | None
+    topic: str
+    treatment: Treatment
+
+
+def _value_parts(effect: pd.Series) -> list[str | Figure] | None:
+    """The effect's number as its quote writes it ("46%", "4 of 15"); None when not written."""
     value = figure_for(effect, _value(effect, "value"))
-    if value is None:
+    if value is not None:
+        parts: list[str | Figure] = [value]
+    else:
         events, total = _value(effect, "n_events"), _value(effect, "n_total")
         first = figure_for(effect, events)
         second = figure_for(effect, total, effect.quote.find(first.text) + 1) if first else None
@@ -404,20 +508,45 @@ def statement_for(effect: pd.Series, topic: str) -> Statement | None:
                 effect.effect_id, effect.pmid, effect.value, effect.quote,
             )  # fmt: skip
             return None
-        parts_value: list[str | Figure] = [first, " of ", second]
-    else:
-        parts_value = [value]
+        parts = [first, " of ", second]
+    if effect.kind in vocab.RATE_KINDS and not _is_percent(parts):
+        parts.append("%")  # "64 and 28%": the percent sign is written once, after the last
+    return parts
+
+
+def _in_subgroup(subgroup: str | None, parts: list[str | Figure]) -> list[str | Figure]:
+    """'In stable remitters, ' before a statement about a subgroup."""
+    if not subgroup:
+        return parts
+    first = parts[0]
+    if isinstance(first, str):
+        parts = [first[:1].lower() + first[1:], *parts[1:]]
+    return [f"In {subgroup}, ", *parts]
+
+
+def statement_for(
+    effect: pd.Series,
+    topic: str,
+    arm: str | None = None,
+    comparator: str | None = None,
+) -> Statement | None:
+    """A plain-language sentence for one effect about `arm` (compared with `comparator`), both
+    named as the study structure gives them; None when its value is not in its own quote."""
+    parts_value = _value_parts(effect)
+    if parts_value is None:
+        return None
     kind = effect.kind
-    if kind in ("response_rate", "remission_rate", "relapse_rate") and not _is_percent(parts_value):
-        parts_value.append("%")  # "64 and 28%": the percent sign is written once, after the last
     if kind == "other" and not _is_percent(parts_value):
         log.info("effect %s (PMID %s): %s is not a rate; left out", effect.effect_id, effect.pmid,
-                 value.text)  # fmt: skip
+                 "".join(p.text if isinstance(p, Figure) else p for p in parts_value))  # fmt: skip
         return None
-    arm, timepoint = _value(effect, "arm"), _value(effect, "timepoint")
+    value = parts_value[0] if len(parts_value) == 1 or parts_value[1] == "%" else None
+    timepoint = _value(effect, "timepoint")
+    if comparator:
+        arm = f"{arm} compared with {comparator}" if arm else None
     counted = len(parts_value) == 3  # "4 of 15": the people are named without another "of"
     label, scale = _value(effect, "label"), _value(effect, "scale")
-    ci = _ci_parts(effect, value)
+    ci = _ci_parts(effect, value if isinstance(value, Figure) else None)
     if kind == "response_rate":
         parts = [*parts_value, f"{_people(arm, counted)} had a response{_at(timepoint)}."]
     elif kind == "remission_rate":
@@ -459,7 +588,64 @@ def statement_for(effect: pd.Series, topic: str) -> Statement | None:
         parts = ["Scores changed by ", *parts_value, f"{_on(arm)}{_at(timepoint)}."]
     else:
         return None
+    parts = _in_subgroup(_value(effect, "subgroup"), parts)
     return Statement([p for p in parts if p != ""], effect.effect_id)
+
+
+def _join_items(items: list[list[str | Figure]]) -> list[str | Figure]:
+    """'a', 'a and b', 'a, b and c'."""
+    joined: list[str | Figure] = []
+    for index, item in enumerate(items):
+        if index:
+            joined.append(" and " if index == len(items) - 1 else ", ")
+        joined.extend(item)
+    return joined
+
+
+def arms_statement(group: list[Measured]) -> Statement | None:
+    """One statement for several arms' results from one sentence (same kind, label, timepoint,
+    scale and subgroup), led by the first: '46% of people with ketamine and 63% with ECT were in
+    remission.' None when a number is not written in its quote."""
+    if len(group) == 1:
+        only = group[0]
+        return statement_for(only.effect, only.topic, only.arm.words)
+    first = group[0].effect
+    kind, timepoint = first.kind, _value(first, "timepoint")
+    items = []
+    for index, measured in enumerate(group):
+        effect = measured.effect
+        value = _value_parts(effect)
+        if value is None or (kind == "other" and not _is_percent(value)):
+            return None
+        counted = len(value) == 3
+        figure = value[0] if isinstance(value[0], Figure) and len(value) <= 2 else None
+        ci = _ci_parts(effect, figure) if kind in ("mean_change",) else []
+        if kind in ("mean_change", "percent_change"):
+            unit = " points" if kind == "mean_change" and index == 0 else ""
+            items.append([*value, unit, f" with {measured.arm.words}", *ci])
+        elif index == 0:
+            items.append([*value, _people(measured.arm.words, counted)])
+        else:
+            items.append([*value, f" with {measured.arm.words}"])
+    listed = _join_items(items)
+    scale = _value(first, "scale")
+    on_scale = f" on the {scale} scale" if scale else ""
+    endings = {
+        "response_rate": " had a response",
+        "remission_rate": " were in remission",
+        "relapse_rate": " had a relapse",
+    }
+    if kind in endings:
+        parts = [*listed, f"{endings[kind]}{_at(timepoint)}."]
+    elif kind == "other":
+        parts = [f"{_label_text(_value(first, 'label'))}: ", *listed, "."]
+    elif kind == "mean_change":
+        parts = ["Scores changed by ", *listed, f"{on_scale}{_at(timepoint)}."]
+    else:  # percent_change
+        parts = ["Scores changed by ", *listed, f"{_at(timepoint)}."]
+    parts = _in_subgroup(_value(first, "subgroup"), parts)
+    ids = [m.effect.effect_id for m in group]
+    return Statement([p for p in parts if p != ""], ids[0], effect_ids=ids)
 
 
 def _ci_parts(effect: pd.Series, value: Figure | None) -> list[str | Figure]:
@@ -485,68 +671,132 @@ def _study_label(facts: dict) -> str:
     return f"{label}, {int(n)} people"
 
 
-_DRUG_IN_ARM = {drug.code: re.compile(drug.pattern, re.IGNORECASE) for drug in vocab.DRUGS}
-
-
 def treatment_of(
-    facts: dict | None, arm: str | None, arm_drug: str | None = None
+    facts: dict | None, arm_drug: str | None, arm_route: str | None = None
 ) -> Treatment | None:
-    """The treatment an effect is about, if it is one the sheet covers.
+    """The treatment an effect is about, from its arm's drug and route in core.arms.
 
-    A trial of one drug by one route places all its effects; a trial of several drugs or routes
-    (e.g. oral ketamine against esketamine nasal spray) places only effects whose arm names the
-    drug, and only when one covered treatment fits.
+    An arm of a ketamine form goes to that form's section when the trial gives it by that
+    section's route; a comparator arm (or an arm a reviewer named in words only) goes to the
+    trial's section only when the trial studies one drug by one route. Nothing else is placed.
     """
     if not facts:
         return None
     fitting = [t for t in TREATMENTS if t.drug in facts["drug"] and t.route in facts["route"]]
-    if not fitting:
-        return None
-    if len(facts["drug"]) == 1 and len(facts["route"]) == 1:
+    if arm_drug in vocab.DRUG_CODES:
+        named = [
+            t for t in fitting if t.drug == arm_drug and (arm_route is None or t.route == arm_route)
+        ]
+        return named[0] if len(named) == 1 else None
+    if len(fitting) == 1 and len(facts["drug"]) == 1 and len(facts["route"]) == 1:
         return fitting[0]
-    if arm_drug is not None:  # the study structure names the arm's drug (core.arms)
-        named = [t for t in fitting if t.drug == arm_drug]
-    else:
-        named = [t for t in fitting if _DRUG_IN_ARM[t.drug].search(arm or "")]
-    return named[0] if len(named) == 1 else None
+    return None
 
 
-def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[list, int]:
-    """Treatment sections from verified effects; returns them and the count left out."""
+def _arms_by_pmid(con) -> tuple[dict[str, dict], dict[str, list[dict]]]:
+    """core.arms rows by arm id and by PMID."""
+    rows = read_arms(con).to_dict("records")
+    by_pmid: dict[str, list[dict]] = {}
+    for row in rows:
+        by_pmid.setdefault(row["pmid"], []).append(row)
+    return {row["arm_id"]: row for row in rows}, by_pmid
+
+
+def _groups(measured: list[Measured]) -> list[list[Measured]]:
+    """Results of several arms from one sentence that say the same thing of each arm, together;
+    every other result alone. In text order; within a group, the section's drug's arms first."""
+    groups: dict[tuple, list[Measured]] = {}
+    order: list[tuple] = []
+    for index, item in enumerate(measured):
+        effect = item.effect
+        if effect.kind in _ONE_ARM_KINDS and item.comparator is None:
+            key = (
+                effect.pmid, item.treatment.key, item.topic, int(effect.sentence_start),
+                effect.kind, _value(effect, "label"), _value(effect, "timepoint"),
+                _value(effect, "scale"), _value(effect, "subgroup"),
+            )  # fmt: skip
+        else:
+            key = ("alone", index)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(item)
+    result = []
+    for key in order:
+        group = groups[key]
+        if len({g.arm.identity for g in group}) != len(group):
+            result.extend([g] for g in group)  # two results for one arm: said one by one
+            continue
+        own = [g for g in group if g.arm.drug == g.treatment.drug]
+        result.append(own + [g for g in group if g not in own])
+    return result
+
+
+def _leads_with_own_arm(group: list[Measured]) -> bool:
+    return group[0].arm.drug == group[0].treatment.drug
+
+
+def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[list, int, int]:
+    """Treatment sections from verified effects; returns them, the count left out, and the
+    count of those left out because no arm id (or reviewer) says which group they are about."""
     cited = citations.load_citation_records(con, sorted(set(effects.pmid))) if len(effects) else []
     records = {r.pmid: r for r in cited}
     corrected = con.execute("SELECT pmid FROM core.articles WHERE has_erratum").fetchall()
     errata = {pmid for (pmid,) in corrected}
-    grouped: dict[str, dict[str, dict[str, list[Statement]]]] = {}
-    left_out = 0
-    arm_drugs = {
-        row["arm_id"]: row["drug"] for row in read_arms(con).to_dict("records") if row["drug"]
-    }
+    left_out = no_arm = 0
+    by_id, by_pmid = _arms_by_pmid(con)
+    measured: list[Measured] = []
     for _, effect in effects.iterrows():
         trial = facts.get(effect.pmid)
         if not trial or trial["design"] not in EVIDENCE_LABELS:  # protocols, case reports, unknown
             left_out += 1
             continue
-        if _value(effect, "arm") is None and trial["design"] in COMPARATIVE_DESIGNS:
-            left_out += 1  # a number from a comparison that does not say which group it is about
+        arm = effect_arm(effect, "arm", by_id, by_pmid)
+        comparator = effect_arm(effect, "comparator", by_id, by_pmid)
+        between = effect.kind in vocab.BETWEEN_GROUP_KINDS
+        if arm is None or (between and comparator is None):
+            left_out += 1  # a number that does not say which group (or groups) it is about
+            no_arm += 1
             continue
-        treatment = treatment_of(
-            trial, _value(effect, "arm"), arm_drugs.get(_value(effect, "arm_id") or "")
-        )
+        treatment = treatment_of(trial, arm.drug, arm.route)
         topic = topic_of(effect)
-        statement = statement_for(effect, topic) if treatment and topic else None
-        if statement is None:
+        if treatment is None or topic is None:
             left_out += 1
             continue
-        statement.registry_status = _value(effect, "registry_check")
-        if statement.registry_status and _value(effect, "registry_nct_id"):
-            statement.registry_check = (
-                f"ClinicalTrials.gov {_value(effect, 'registry_nct_id')}: "
-                f"{_value(effect, 'registry_detail')}"
+        measured.append(Measured(effect, arm, comparator if between else None, topic, treatment))
+    grouped: dict[str, dict[str, dict[str, list[tuple[bool, Statement]]]]] = {}
+    by_effect = {m.effect.effect_id: m.effect for m in measured}
+    for group in _groups(measured):
+        if len(group) == 1 and group[0].comparator is not None:
+            only = group[0]
+            statement = statement_for(
+                only.effect, only.topic, only.arm.words, comparator_words(only.arm, only.comparator)
             )
-        statement.corrections = review._listed(effect.get("correction_provenance"))
-        by_topic = grouped.setdefault(treatment.key, {})
-        by_topic.setdefault(topic, {}).setdefault(effect.pmid, []).append(statement)
+        else:
+            statement = arms_statement(group)
+        if statement is None:
+            left_out += len(group)
+            continue
+        shown = [by_effect[i] for i in statement.effect_ids]
+        statuses = [_value(e, "registry_check") for e in shown]
+        status = next((s for s in statuses if s == "differs"), None) or next(
+            (s for s in statuses if s), None
+        )
+        statement.registry_status = status
+        checks = [
+            f"ClinicalTrials.gov {_value(e, 'registry_nct_id')}: {_value(e, 'registry_detail')}"
+            for e in shown
+            if _value(e, "registry_check") and _value(e, "registry_nct_id")
+        ]
+        statement.registry_check = "; ".join(dict.fromkeys(checks)) or None
+        statement.corrections = [
+            line for e in shown for line in review._listed(e.get("correction_provenance"))
+        ]
+        first = group[0]
+        by_topic = grouped.setdefault(first.treatment.key, {})
+        by_topic.setdefault(first.topic, {}).setdefault(first.effect.pmid, []).append(
+            (_leads_with_own_arm(group), statement)
+        )
     sections = []
     for treatment in TREATMENTS:
         topics = []
@@ -559,11 +809,15 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
                 studies.items(), key=lambda item: -(records[item[0]].year or 0)
             ):
                 record = records[pmid]
+                # the section's drug's own arms first, then its comparators (stable: text order)
+                ordered = [s for own, s in statements if own] + [
+                    s for own, s in statements if not own
+                ]
                 findings.append(
                     StudyFindings(
                         pmid=pmid,
                         evidence_label=_study_label(facts.get(pmid)),
-                        statements=statements,
+                        statements=ordered,
                         citation_html=citations.format_ama(record, markup="html"),
                         citation_markdown=citations.format_ama(record, markup="markdown"),
                         pubmed_url=record.pubmed_url,
@@ -573,7 +827,7 @@ def build_sections(con, effects: pd.DataFrame, facts: dict[str, dict]) -> tuple[
                 )
             topics.append(TopicSection(topic, findings))
         sections.append(TreatmentSection(treatment, topics))
-    return sections, left_out
+    return sections, left_out, no_arm
 
 
 # --- the clinic's own outcomes ------------------------------------------------------------------
@@ -660,7 +914,7 @@ def build_sheet(con, *, generated_at: datetime | None = None) -> EvidenceSheet:
         verified = pd.DataFrame(columns=["pmid"])
         summary = {"unreviewed": 0, "needs_rereview": 0}
     facts = trial_facts(con)
-    sections, left_out = build_sections(con, verified, facts)
+    sections, left_out, no_arm = build_sections(con, verified, facts)
     version, run_id = warehouse_version(con)
     return EvidenceSheet(
         generated_at=generated_at or warehouse.now(),
@@ -670,7 +924,8 @@ def build_sheet(con, *, generated_at: datetime | None = None) -> EvidenceSheet:
         approval=load_approval(),
         clinic=clinic_section(con),
         n_verified=len(verified),
-        n_not_shown=left_out,
+        n_not_shown=left_out - no_arm,
+        n_no_arm=no_arm,
         unreviewed=summary["unreviewed"] + summary["needs_rereview"],
     )
 
