@@ -907,3 +907,63 @@ def test_thousands_separators_are_not_decimal_commas():
 def test_odd_minus_signs_thin_spaces_and_bare_decimals_read_as_printed(sentence, value, low, high):
     [effect] = extract_effects(sentence)
     assert (effect.value, effect.ci_low, effect.ci_high) == (value, low, high)
+
+
+def test_a_composite_of_remission_and_no_relapse_is_labelled_as_the_composite() -> None:
+    text = (
+        "More patients were in remission at week 6 and had no relapse through week 30 "
+        "(50 of 200 patients [25.0%] vs. 30 of 200 patients [15.0%])."
+    )
+    assert [(e.value, e.label) for e in extract_effects(text)] == [
+        (25.0, "remission and no relapse"),
+        (15.0, "remission and no relapse"),
+    ]
+
+
+def test_a_decimal_point_printed_as_a_middle_dot_is_read_and_quoted_as_printed() -> None:
+    text = "Events were fewer (HR 0·85, 95% CI 0·65 to 1·10; p=0·22) with the drug."
+    (effect,) = extract_effects(text)
+    assert (effect.kind, effect.value, effect.ci_low, effect.ci_high, effect.p) == (
+        "hazard_ratio", 0.85, 0.65, 1.1, 0.22,
+    )  # fmt: skip
+    assert effect.quote == "HR 0·85, 95% CI 0·65 to 1·10" and "0·22" in effect.sentence
+
+
+def test_a_risk_difference_is_other_with_its_label_not_a_mean_difference() -> None:
+    text = "The absolute risk difference was 0.4% (95% CI, -0.8 to 1.6) between the groups."
+    (effect,) = extract_effects(text)
+    assert (effect.kind, effect.label, effect.value) == ("other", "risk difference", 0.4)
+
+
+def test_reporting_ratios_of_pharmacovigilance_are_labelled() -> None:
+    text = "Dissociation was reported disproportionately (ROR 41.2, PRR 39.8, EBGM 30.1)."
+    assert [(e.kind, e.label, e.value) for e in extract_effects(text)] == [
+        ("odds_ratio", None, 41.2),
+        ("other", "proportional reporting ratio", 39.8),
+        ("other", "empirical Bayes geometric mean", 30.1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "subgroups"),
+    [
+        (
+            "The difference was -2.9 [-4.8, -1.0] in the Japan sub-population.",
+            ["Japan sub-population"],
+        ),
+        ("In cohort 3 the odds ratio was 4.1 (95% CI 1.5-11.0).", ["cohort 3"]),
+        (
+            "Among the 80 who achieved stable response, 10 (20.0%) with the drug relapsed.",
+            ["stable response"],
+        ),
+        (
+            "The mean difference was -5.0 (95% CI -8.0 to -2.0; p = 0.01) for patients 18 to 64 "
+            "years versus -1.0 (95% CI -6.0 to 4.0; p = 0.70) for those ≥65 years.",
+            ["18 to 64 years", "≥65 years"],
+        ),
+        ("The odds ratio was 2.5 (95% CI 1.2-5.0) in adolescents.", ["adolescents"]),
+        ("The odds ratio was 2.5 (95% CI 1.2-5.0) in this trial.", [None]),
+    ],
+)
+def test_the_subgroup_a_sentence_names_is_recorded(text: str, subgroups: list) -> None:
+    assert [e.subgroup for e in extract_effects(text)] == subgroups

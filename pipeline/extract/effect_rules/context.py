@@ -94,3 +94,59 @@ def _scale(matches: list[re.Match], start: int) -> str | None:
     last_before = bisect_left(matches, start, key=_match_start) - 1  # in text order
     match = matches[last_before] if last_before >= 0 else matches[0]
     return _SCALES[int(match.lastgroup[1:])][0]
+
+
+# A subgroup a sentence names: "in the China sub-population", "in cohort 2", "among the 121
+# who achieved stable response", "for patients 65 to 74 years", "for those ≥75 years", "in
+# children", "in the elderly". Each alternative names its words in the group "g".
+_SUBGROUP_RE = re.compile(
+    rf"\b(?:in|among|for){SP}(?:the{SP})?(?:"
+    rf"(?!(?:this|that|each|every|all|the|a|an|any|which){SP})(?P<named>(?:[\w-]+{SP}){{0,3}}?"
+    rf"(?:sub-?populations?|subgroups?))\b"
+    rf"|(?P<cohort>cohort{SP}\d+)\b"
+    rf"|(?:\d+{SP})?(?:patients{SP}|participants{SP}|those{SP})?(?:who|that){SP}(?:had{SP})?"
+    rf"(?:achieved|reached|attained){SP}(?:a{SP})?(?P<achieved>(?:stable|sustained|clinical|full)"
+    rf"{SP}(?:remission|response))\b"
+    rf"|(?:patients{SP}|participants{SP}|those{SP}|adults{SP})?(?:aged{SP})?"
+    rf"(?P<age>(?:[≥≤<>]=?{SP}?\d+|\d+{SP}?(?:to|-|–){SP}?\d+){SP}?years(?:{SP}or{SP}older)?)"
+    rf"|(?P<people>children|adolescents|young{SP}adults|younger{SP}adults|older{SP}adults"
+    rf"|elderly))",
+    re.IGNORECASE,
+)
+_SUBGROUP_NEEDLES = ("sub", "cohort ", "achieved", "reached", "attained", "years", "children",
+                     "adolescents", "adults", "elderly")  # fmt: skip
+_SUBGROUP_REACH = 250  # characters from a subgroup's words to an effect after it
+_SUBGROUP_AFTER_REACH = 12  # "-0.4 (...) for those ≥75 years": the words right after it
+
+
+def _subgroups(text: str, low: str) -> list[tuple[int, int, str]]:
+    """(start, end, words) of each subgroup the sentence names, in text order."""
+    for needle in _SUBGROUP_NEEDLES:
+        if needle in low:
+            break
+    else:
+        return []
+    return [(m.start(), m.end(), m[m.lastgroup]) for m in _SUBGROUP_RE.finditer(text)]
+
+
+# The rest of an effect's bracket before the words after it: "; t = -2.4, p = 0.017) for"
+_REST_OF_BRACKET_RE = re.compile(r"[^()]{0,80}\)[\s,]{0,3}")
+
+
+def _subgroup(
+    found: list[tuple[int, int, str]], text: str, start: int, end: int, next_effect: int
+) -> str | None:
+    """The subgroup an effect is about: one named right after it (or after the rest of its
+    bracket), before the next effect; else the last one named before it in its sentence that
+    no earlier effect has right after it ("-4.9 for those under 75 versus -0.4 for ...")."""
+    for s, _, words in found:
+        if end <= s < next_effect and (
+            s <= end + _SUBGROUP_AFTER_REACH or _REST_OF_BRACKET_RE.fullmatch(text, end, s)
+        ):
+            return words
+    before = [(s, words) for s, e, words in found if e <= start and start - e <= _SUBGROUP_REACH]
+    if not before:
+        return None
+    at, words = before[-1]
+    written_after_a_value = re.search(r"[\d%\])]\)?[\s,]{0,3}$", text[max(0, at - 6) : at])
+    return None if written_after_a_value else words

@@ -5,7 +5,7 @@ quarantines what cannot be output."""
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from functools import cached_property
 
@@ -23,6 +23,8 @@ from pipeline.extract.effect_rules.context import (
     _measured_on_a_scale,
     _scale,
     _scale_matches,
+    _subgroup,
+    _subgroups,
     _timepoint,
 )
 from pipeline.extract.effect_rules.differences import _DifferencesRules
@@ -107,6 +109,11 @@ def extract_effects(
     """
     effects: list[Effect] = []
     arms = _Lazy(study_arms)
+    printed = abstract
+    if "·" in abstract:
+        # "0·85" (a decimal point printed as a middle dot) is read as "0.85": one character
+        # for one, so every span is the same; quotes are taken from the text as printed
+        abstract = _MIDDLE_DOT_POINT_RE.sub(".", abstract)
     for sentence in split_sentences(abstract):
         low = sentence.text.lower()
         if not _may_report_effect(sentence.text, low):
@@ -132,7 +139,25 @@ def extract_effects(
                 if effect.scale is None and _measured_on_a_scale(effect):
                     effect.scale = study_scale
         effects.extend(found)
+    if printed is not abstract:
+        _quote_as_printed(printed, effects, quarantined or [])
     return effects
+
+
+_MIDDLE_DOT_POINT_RE = re.compile(r"(?<=\d)·(?=\d)")
+
+
+def _quote_as_printed(
+    printed: str, effects: list[Effect], quarantined: list[QuarantinedEffect]
+) -> None:
+    """Quotes and sentences from the abstract as printed (with its middle dots)."""
+    for effect in effects:
+        effect.quote = printed[effect.start : effect.end]
+        effect.sentence = printed[
+            effect.sentence_start : effect.sentence_start + len(effect.sentence)
+        ]
+    for held in quarantined:
+        held.quote = printed[held.start : held.end]
 
 
 class _Lazy:
@@ -231,6 +256,7 @@ class _SentenceExtractor(
         ]
         self.scales: list[re.Match] | None = None
         self.timepoints: list[re.Match] | None = None
+        self.subgroups: list[tuple[int, int, str]] | None = None
         # rates and labelled shares, for "X% vs Y%" lists
         self.proportions = _Proportions(sentence.start)
         self.last_percent_change: Effect | None = None
@@ -392,6 +418,13 @@ class _SentenceExtractor(
                 if not self._overlaps(self.taken, *m.span())
             ]
         effect.timepoint = _timepoint(self.timepoints, start, end, self.text)
+        if self.subgroups is None:
+            self.subgroups = _subgroups(self.text, self.low)
+        if self.subgroups:
+            after = bisect_right(self.effect_starts, start)
+            starts = self.effect_starts
+            next_effect = starts[after] if after < len(starts) else end + 1000
+            effect.subgroup = _subgroup(self.subgroups, self.text, start, end, next_effect)
         if effect.kind != "other":
             if self.scales is None:
                 self.scales = _scale_matches(self.text)

@@ -18,6 +18,7 @@ from pipeline.extract.effect_rules.reading import (
     _Token,
 )
 from pipeline.extract.numbers import MINUS_CHARS, SP, WORD_NUMBER, parse_word_number
+from pipeline.vocab import RATE_OUTCOME
 
 # Rate outcome words; "verb" forms after a percentage ("63% remitted") bind first.
 _RATE_WORDS = [
@@ -209,8 +210,10 @@ class _RatesRules:
     def _proportion_kind(self, token: _Token) -> tuple[str, str | None] | None:
         """(kind, label) of a percentage: response/remission/relapse, or another proportion."""
         clause_start = self._clause_start(token.start)
-        if _NO_RELAPSE_RE.search(self.text, max(clause_start, token.start - 90), token.start):
-            return "other", "no relapse"
+        window_start = max(clause_start, token.start - 90)
+        if _NO_RELAPSE_RE.search(self.text, window_start, token.start):
+            composite_start = max(clause_start, token.start - 200)
+            return "other", self._no_relapse_label(composite_start, token.start)
         verb = _PROPORTION_VERB_RE.match(self.text, token.end)
         if verb and not _RATE_RE.search(verb["label"]):
             return "other", verb["label"].strip()  # "24% worsened", "(6.9%) experienced ..."
@@ -224,6 +227,14 @@ class _RatesRules:
         if self._names_adverse_event_occurrence:
             return "other", "adverse events"
         return None
+
+    def _no_relapse_label(self, start: int, end: int) -> str:
+        """ "no relapse", or the composite a sentence names ("remission at week 8 and no
+        relapse through week 32": "remission and no relapse"), never the part alone."""
+        for word in _RATE_RE.finditer(self.text, start, end):
+            if word.lastgroup in ("remission_rate", "response_rate"):
+                return f"{RATE_OUTCOME[word.lastgroup]} and no relapse"
+        return "no relapse"
 
     def _rate_word_is_partial(self, token: _Token) -> bool:
         window_start = max(self._clause_start(token.start), token.start - _RATE_WORD_REACH)
@@ -354,7 +365,11 @@ RULES = (
         "adverse_event",
         "another share of patients: adverse events, discontinuation, partial response",
         (_PROPORTION_VERB_RE.pattern,),
-        (Example("Overall, 24% worsened during the follow-up.", "other", 24.0),),
+        (
+            Example("Overall, 24% worsened during the follow-up.", "other", 24.0),
+            Example("Remission by day 30 and no relapse to month 6 was seen in 18.5% of the "
+                    "drug group.", "other", 18.5),
+        ),
     ),
     Rule(
         "percent_in_words",

@@ -11,8 +11,14 @@ STATISTIC_NAMES: dict[str, tuple[str, ...]] = {
                    "dOR", "ROR", "aROR"),
     "risk_ratio": ("risk ratio", "relative risk", "rate ratio", "RR", "aRR"),
     "hazard_ratio": ("hazard ratio", "HR", "aHR"),
+    # pharmacovigilance disproportionality (a reporting odds ratio is an odds ratio, above)
+    "prr": ("proportional reporting ratio", "PRR"),
+    "ebgm": ("empirical Bayes geometric mean", "EBGM"),
 }  # fmt: skip
-LABELLED_AS_OTHER: dict[str, str] = {}
+LABELLED_AS_OTHER: dict[str, str] = {
+    "prr": "proportional reporting ratio",
+    "ebgm": "empirical Bayes geometric mean",
+}
 
 RULES = ()
 # Examples of the estimate pass's rules (pipeline.extract.effect_rules.statistics) on ratios.
@@ -24,6 +30,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         Example("Dropout was similar across arms (RR 0.91, 95% CI 0.70 to 1.18).",
                 "risk_ratio", 0.91),
     ),
-    "named_statistic": (Example("The adjusted OR was 1.8 in favour of the drug.",
-                                "odds_ratio", 1.8),),
+    "named_statistic": (
+        Example("The adjusted OR was 1.8 in favour of the drug.", "odds_ratio", 1.8),
+        Example("Reports of dissociation were disproportionate (ROR 41.2, PRR 39.8).",
+                "other", 39.8),
+        Example("Sedation stood out among the reports (EBGM 12.5).", "other", 12.5),
+    ),
 }  # fmt: skip
