@@ -90,6 +90,19 @@ _TIME_WORD_BEFORE_RE = re.compile(
 _COUNT_AFTER_RE = re.compile(rf"{SP}?[\[(]{SP}?(?P<events>\d+){SP}?(?:/|of){SP}?(?P<total>\d+)")
 
 
+# An arm named beside a share of its patients (see `_share_of_an_arm`).
+_ARM_NAMED = (
+    rf"(?:in{SP}the{SP}(?:[\w/+-]+{SP}){{1,3}}?(?:group|arm)\b|(?:assigned|randomi[sz]ed){SP}to"
+    rf"{SP}(?:the{SP})?[\w-]+|receiving{SP}(?:the{SP})?[\w-]+)"
+)
+_ARM_SHARE_AFTER_RE = re.compile(
+    rf"[\])]?(?:{SP}?[\[(][^\[\]()]{{1,15}}[\])])?{SP}(?:of{SP}(?:the{SP})?(?:\d+{SP})?)?"
+    rf"(?:(?:patients|participants){SP})?{_ARM_NAMED}"
+)
+_ARM_SHARE_BEFORE_RE = re.compile(
+    rf"\b\d+{SP}(?:of{SP}(?:the{SP})?\d+{SP}[\w-]+{SP})?(?:patients|participants){SP}"
+    rf"{_ARM_NAMED}{SP}?[\[(]{SP}?$"
+)
 # A rate written as counts alone: "4 of 15 patients responded", "14/70 participants remitted",
 # "Four of the 7 esketamine-assigned patients achieved a treatment response".
 _COUNTS_RE = re.compile(
@@ -226,7 +239,23 @@ class _RatesRules:
             return "other", "discontinuation due to adverse events"
         if self._names_adverse_event_occurrence:
             return "other", "adverse events"
+        if self._share_of_an_arm(token):
+            return "other", None
         return None
+
+    def _share_of_an_arm(self, token: _Token) -> bool:
+        """Whether a percentage is the share of one arm's patients, the arm named beside it:
+        "130 patients in the drug group (3.2%)", "(8.5%) in the drug group", "103 (6.4%) of
+        1608 patients assigned to the drug", "15 patients receiving the drug (1.2%)"."""
+        if not any(word in self.text for word in ("group", " arm", "assigned", "receiving")):
+            return False
+        pct_end = _PERCENT_SIGN_RE.match(self.text, token.end).end()
+        if _ARM_SHARE_AFTER_RE.match(self.text, pct_end):
+            return True
+        return (
+            _ARM_SHARE_BEFORE_RE.search(self.text, max(0, token.start - 70), token.start)
+            is not None
+        )
 
     def _no_relapse_label(self, start: int, end: int) -> str:
         """ "no relapse", or the composite a sentence names ("remission at week 8 and no
@@ -294,6 +323,8 @@ class _RatesRules:
                 if following:
                     n_events, n_total = _count(following["events"]), _count(following["total"])
             rule = "rate_percent" if kind in RATE_KINDS else "proportion_percent"
+            if kind == "other" and label is None:
+                rule = "arm_share_percent"
             effect = self._make(rule, kind, token.value, start, pct_end)
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
             self.proportions.append(effect)
@@ -377,6 +408,19 @@ RULES = (
         "a rate written in words ('Fifty-nine percent responded')",
         (_WORD_PERCENT_RE.pattern,),
         (Example("Fifty-nine percent of patients responded.", "response_rate", 59.0),),
+    ),
+    Rule(
+        "arm_share_percent",
+        "adverse_event",
+        "the share of one arm's patients with an event, the arm named beside it ('41 patients "
+        "in the active group (5.1%)', '(9.8%) in the control group')",
+        (_ARM_SHARE_AFTER_RE.pattern, _ARM_SHARE_BEFORE_RE.pattern),
+        (
+            Example("Bleeding occurred in 41 patients in the active group (5.1%).", "other", 5.1),
+            Example("The event rate was 7.4% in the control arm.", "other", 7.4),
+            Example("Death occurred in 52 (3.9%) of 1330 patients assigned to the new drug.",
+                    "other", 3.9),
+        ),
     ),
     Rule(
         "rate_from_counts",

@@ -28,7 +28,7 @@ from pipeline.extract.effect_rules.reading import (
     _number,
     _Token,
 )
-from pipeline.extract.numbers import MINUS_CHARS, SP
+from pipeline.extract.numbers import MINUS_CHARS, SIGNED, SP
 
 RATE_KINDS = vocab.RATE_KINDS
 
@@ -152,6 +152,12 @@ def _strong_kind(match: re.Match, text: str) -> str | None:
     return kind
 
 
+# "HR 0.89, 0.76 to 1.05", "ARR 2.0%, -0.8 to 4.7": an interval right after a named
+# statistic's value and a comma, with neither label nor brackets
+_UNLABELLED_RANGE_RE = re.compile(
+    rf"(?:{SP}?%)?,{SP}?(?P<low>{SIGNED}){SP}?%?{SP}?(?:to|–|—|-){SP}?(?P<high>{SIGNED})"
+    rf"(?:{SP}?%)?(?![\d.]|{SP}?(?:mg|kg|years?|days?|weeks?|months?|patients|%))"
+)
 # Between a named statistic and its value: "OR = ", "hazard ratio [HR], ", "MD (95% CI) = $"
 _NAME_TO_VALUE_RE = re.compile(
     rf"[\])]?(?:{SP}?[\[(][^\[\]()\d]{{1,25}}[\])])?{SP}?(?:[:=,]|of|was|were|is|"
@@ -215,6 +221,15 @@ class _StatisticsRules:
         se_text = trail and (trail["se"] or trail["se2"])
         end = trail.end() if ci else token.end
         rule = "estimate_with_ci"
+        if not ci and adjacent and "," in self.text[token.end : token.end + 3]:
+            # "HR 0.89, 0.76 to 1.05": an interval after a comma, without a label or brackets
+            bounds = _UNLABELLED_RANGE_RE.match(self.text, token.end)
+            if bounds:
+                low, high = _number(bounds["low"]), _number(bounds["high"])
+                if low < high and low <= token.value <= high:
+                    ci, level, end, rule = True, 95.0, bounds.end(), "named_statistic_with_range"
+                else:
+                    low = high = None
         if ci:
             kind = self._kind_for(token, end)
         elif (
@@ -317,6 +332,19 @@ RULES = (
         "a number right after a named statistic, without an interval ('NNT, 6', 'OR = 2.2')",
         (_STRONG_RE.pattern, _NAME_TO_VALUE_RE.pattern),
         (Example("Ketamine was superior (Cohen's d = 0.8).", "cohens_d", 0.8),),
+    ),
+    Rule(
+        "named_statistic_with_range",
+        "ratio",
+        "a named statistic's value followed by a comma and an interval with neither label nor "
+        "brackets ('HR 0.89, 0.76 to 1.05')",
+        (_STRONG_RE.pattern, _UNLABELLED_RANGE_RE.pattern),
+        (
+            Example("Stroke was less frequent (HR 0.72, 0.55 to 0.94; p=0.02).",
+                    "hazard_ratio", 0.72),
+            Example("The ARR was 3.1%, 0.4 to 5.8, at one year.", "other", 3.1),
+            Example("Bleeding did not differ (OR 1.10, 0.85-1.42).", "odds_ratio", 1.10),
+        ),
     ),
     Rule(
         "statistic_list",
