@@ -11,7 +11,13 @@ from pipeline.extract.numbers import SIGNED, SP
 
 STATISTIC_NAMES: dict[str, tuple[str, ...]] = {
     "auc": ("AUC", "area under the curve", "area under the ROC curve"),
-    "beta": ("β", "beta coefficient", "regression coefficient", "standardized coefficient β"),
+    "beta": (
+        "β",
+        "beta coefficient",
+        "regression coefficient",
+        "standardized coefficient β",
+        "coef",
+    ),
     "r_squared": ("R2", "R²", "R-squared"),
 }
 LABELLED_AS_OTHER: dict[str, str] = {

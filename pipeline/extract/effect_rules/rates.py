@@ -53,7 +53,8 @@ _NO_RELAPSE_RE = re.compile(r"\bno relapse|relapse-free|without relapse|free of 
 
 # "26% continued to improve", "(9.5%) discontinued esketamine", "24% worsened"
 _PROPORTION_VERB_RE = re.compile(
-    rf"{SP}?%[\])]?{SP}(?:of{SP}(?:the{SP})?(?:patients|participants){SP})?"
+    rf"{SP}?%[\])]?{SP}(?:of{SP}(?:the{SP})?(?:patients|participants){SP}"
+    rf"(?:[\[(]\d+{SP}?/{SP}?\d+[\])]{SP})?(?:had{SP})?)?"
     rf"(?P<label>(?:continued to improve|maintained|worsened|improved|remained|further improved"
     rf"|discontinued|experienced|developed)\b[^,;.()%\d]{{0,40}})"
 )
@@ -65,7 +66,8 @@ _PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
 
 _RATE_WORD_REACH = 60  # characters between an outcome word and its percentage
 _PERCENT_EXCLUDE_BEFORE_RE = re.compile(
-    rf"(?:[≥≤<>~±]=?|\d{SP}?[-–]{SP}?|%{SP}?[-–]{SP}?|\b(?:stud(?:y|ies)|trials|articles|reports){SP}?\("
+    rf"(?:[≥≤<>~±＞＜]=?|\d{SP}?[-–]{SP}?|%{SP}?[-–]{SP}?|\bCI{SP}?"
+    rf"|\b(?:stud(?:y|ies)|trials|articles|reports){SP}?\("
     rf"|\b(?:approximately|about|around|over|up to|more than|less than|nearly|"
     rf"almost|by|ca\.|roughly|only|least|than|to))\s?(?:{SP})?$",
     re.IGNORECASE,
@@ -73,7 +75,8 @@ _PERCENT_EXCLUDE_BEFORE_RE = re.compile(
 _PERCENT_EXCLUDE_AFTER_RE = re.compile(
     rf"^{SP}?(?:percent|%)?[\])]?{SP}?(?:-|–|to\b|(?:of\s)?(?:improvement|reduction|decrease|decline"
     rf"|increase|higher|lower|more|less|fewer|greater|female|male|women|men|white|black|power"
-    rf"|accuracy|likelihood|predictive|chance|CI\b|confidence|were (?:female|male|women|men))"
+    rf"|accuracy|likelihood|predictive|chance|CIs?\b|CrI|confidence|credible|change\b"
+    rf"|were (?:female|male|women|men))"
     rf"|of (?:life|the (?:sample|cohort))|(?:of )?(?:the )?(?:participants|patients|subjects)?"
     rf"{SP}?(?:were|was) (?:female|male|women|men|white))",
     re.IGNORECASE,
@@ -90,6 +93,14 @@ _TIME_WORD_BEFORE_RE = re.compile(
 _COUNT_AFTER_RE = re.compile(rf"{SP}?[\[(]{SP}?(?P<events>\d+){SP}?(?:/|of){SP}?(?P<total>\d+)")
 
 
+# "response and remission rates": two outcomes whose values follow in turn ("..., respectively")
+_OUTCOME_PAIR_RE = re.compile(
+    r"\b(?P<first>respon\w*|remi\w*|relaps\w*)\s(?:rates?\s)?and\s"
+    r"(?P<second>respon(?:se|ses|ders?|ded|d)\b|remi(?:ssion|ssions|tted|tters?|t)\b|relaps(?:e|es|ed)\b)",
+    _CI,
+)
+_TRAILING_AND_RE = re.compile(r"\s+(?:and|or)$")
+_RESPECTIVELY_AHEAD_RE = re.compile(r"(?:[^;.]|\.\d){0,60}?\brespectively\b")
 # An arm named beside a share of its patients (see `_share_of_an_arm`).
 _ARM_NAMED = (
     rf"(?:in{SP}the{SP}(?:[\w/+-]+{SP}){{1,3}}?(?:group|arm)\b|(?:assigned|randomi[sz]ed){SP}to"
@@ -193,7 +204,8 @@ class _RatesRules:
                 self.text, max(0, before[-1].start() - 30), before[-1].end()
             ):
                 return "response_rate", None  # "responders or remitters": every remitter responded
-            return before[-1].lastgroup, None
+            paired = self._outcome_of_a_respective_pair(before[-1], token)
+            return paired or before[-1].lastgroup, None
         # "the probability of functional remission in ... patients (n=512) was 25.6%"
         share_of = _SHARE_OF_RATE_RE.search(
             self.text, max(clause_start, token.start - 160), token.start
@@ -229,7 +241,9 @@ class _RatesRules:
             return "other", self._no_relapse_label(composite_start, token.start)
         verb = _PROPORTION_VERB_RE.match(self.text, token.end)
         if verb and not _RATE_RE.search(verb["label"]):
-            return "other", verb["label"].strip()  # "24% worsened", "(6.9%) experienced ..."
+            return "other", _TRAILING_AND_RE.sub(
+                "", verb["label"].strip()
+            )  # "24% worsened", "(6.9%) experienced ..."
         context = self._proportion_context(token)
         if context and context[0] == "response_rate" and self._rate_word_is_partial(token):
             return "other", "partial response"
@@ -256,6 +270,21 @@ class _RatesRules:
             _ARM_SHARE_BEFORE_RE.search(self.text, max(0, token.start - 70), token.start)
             is not None
         )
+
+    def _outcome_of_a_respective_pair(self, last_word: re.Match, token: _Token) -> str | None:
+        """ "Response and remission rates were 31% and 22.8%, respectively": the first value
+        is the first outcome's, the second the second's; None when the sentence is not so."""
+        if "respectively" not in self.text:
+            return None
+        pair = _OUTCOME_PAIR_RE.search(self.text, max(0, last_word.start() - 40), last_word.end())
+        if not pair or pair.end("second") != last_word.end():
+            return None
+        if not _RESPECTIVELY_AHEAD_RE.match(self.text, token.end):
+            return None
+        earlier = len(self.proportions.ending_in(pair.end(), token.start))
+        if earlier > 1:
+            return None
+        return _RATE_RE.match(pair["second" if earlier else "first"]).lastgroup
 
     def _no_relapse_label(self, start: int, end: int) -> str:
         """ "no relapse", or the composite a sentence names ("remission at week 8 and no
@@ -388,8 +417,14 @@ RULES = (
         "rate",
         "a percentage tied to response, remission or relapse",
         (_RATE_RE.pattern, _RATE_VERB_RE.pattern),
-        (Example("Remission at day 28 was 52.5% with esketamine vs 31.0% with placebo.",
-                 "remission_rate", 52.5),),
+        (
+            Example("Remission at day 28 was 52.5% with esketamine vs 31.0% with placebo.",
+                    "remission_rate", 52.5),
+            Example("Remission and response were seen in 20.0% and 35.5% of the sample, "
+                    "respectively.", "response_rate", 35.5),
+            Example("Response and remission rates were 40 % and 25.5 %, respectively.",
+                    "response_rate", 40.0),
+        ),
     ),
     Rule(
         "proportion_percent",

@@ -128,6 +128,7 @@ _BLOCK_BEFORE_RE = re.compile(
 _BLOCK_AFTER_RE = re.compile(
     rf"{SP}?-?{SP}?(?:mg|µg|μg|ng|mL|ml|kg|g|mmHg|years?|yrs?|y|months?|weeks?|days?|hours?|h|hrs?"
     rf"|min|minutes?|seconds?|s|infusions?|sessions?|sites?|cent(?:er|re)s?|trials?|studies"
+    rf"|study|RCTs?|cohorts?|women|men|cases|events"
     rf"|patients?|participants?|subjects?|adults|individuals|outpatients|inpatients|people|doses?"
     rf"|items?|randomi[sz]ed|times|[A-Za-z]*-?fold|-?sided|-?tailed|x|×|:\d|/\d"
     # the first number of a range of ages or doses: "18 to 65 years", "0.5-1 mg/kg"
