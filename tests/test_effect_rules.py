@@ -37,3 +37,34 @@ def test_every_rule_family_module_lists_its_rules() -> None:
     names = [rule.name for rule in RULES]
     assert len(names) == len(set(names))
     assert {"rate_percent", "estimate_with_ci", "named_adverse_event", "correlation"} <= set(names)
+
+
+def test_a_trial_of_another_treatment_has_its_comparison_from_title_or_groups() -> None:
+    from pipeline.extract.effect_rules.arm_assignment import other_treatment_arms, study_arms
+
+    assert study_arms("Apixaban versus Aspirin in atrial fibrillation", "") == (
+        "apixaban",
+        "aspirin",
+    )
+    abstract = "Events occurred in 10 patients in the drugx group and 20 in the placebo group."
+    assert other_treatment_arms("A trial in heart failure", abstract) == ("drugx", "placebo")
+    # words that name no treatment ("bleeding versus ...") are not arms unless they name a group
+    assert other_treatment_arms("A trial", "Major bleeding versus warfarin was rare.") is None
+    # a ketamine trial keeps its own rules: no comparison guessed from other words
+    assert study_arms("Ketamine in depression", "in the early group and the late group") is None
+
+
+def test_effects_of_another_treatment_get_its_arms() -> None:
+    from pipeline.extract import extract_text
+
+    abstract = (
+        "Patients were randomly assigned to receive drugx or placebo. Stroke occurred in 30 "
+        "patients in the drugx group (2.1%) and 45 patients in the placebo group (3.2%) "
+        "(hazard ratio, 0.66; 95% CI, 0.42 to 1.04)."
+    )
+    result = extract_text("1", "A randomized trial of drugx in atrial fibrillation", abstract)
+    assert [(e.value, e.arm) for e in result.effects] == [
+        (2.1, "drugx"),
+        (3.2, "placebo"),
+        (0.66, "drugx vs placebo"),
+    ]

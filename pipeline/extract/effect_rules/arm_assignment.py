@@ -231,7 +231,93 @@ def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
                     found.setdefault(
                         frozenset([_arm_key(first), _arm_key(second)]), (first, second)
                     )
-    return next(iter(found.values())) if len(found) == 1 else None
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if found or _ANY_KETAMINE_RE.search(title) or _ANY_KETAMINE_RE.search(abstract):
+        return None
+    return other_treatment_arms(title, abstract)
+
+
+_ANY_KETAMINE_RE = re.compile(vocab.ANY_KETAMINE_PATTERN, re.IGNORECASE)
+# One word naming a treatment in a trial of another drug: "edoxaban", "SOC", "placebo"
+_TREATMENT = r"[A-Za-z][\w-]{2,}"
+_NOT_A_TREATMENT = frozenset(
+    [
+        "patients", "participants", "subjects", "those", "both", "each", "either", "treatment",
+        "treatments", "therapy", "therapies", "group", "groups", "arm", "arms", "study",
+        "studies", "trial", "trials", "baseline", "before", "after", "the", "this", "that",
+        "which", "other", "others", "older", "younger", "women", "men", "male", "female",
+        "high", "low", "higher", "lower", "early", "late", "week", "weeks", "day", "days",
+        "month", "months", "year", "years", "time", "respectively", "intervention",
+        "interventions", "receive", "received", "receiving", "active", "usual", "standard",
+        "current", "previous", "conventional",
+    ]
+)  # fmt: skip
+_CONTROL_WORDS = frozenset(["placebo", "control", "controls", "sham", "soc", "vehicle", "saline"])
+_OTHER_COMPARISON_RES = (
+    # "Edoxaban versus Warfarin for ...", "tocilizumab compared with SOC"
+    re.compile(
+        rf"\b(?P<a>{_TREATMENT})(?:{SP}(?:groups?|arms?))?{SP}(?:versus|vs\.?|v\.|compared{SP}"
+        rf"(?:with|to)){SP}(?:the{SP})?(?P<b>{_TREATMENT})\b"
+    ),
+    # "randomly assigned to receive colchicine or placebo"
+    re.compile(
+        rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)(?:{SP}\([\d:]+\))?"
+        rf"(?:{SP}in{SP}an?{SP}[\d:]+{SP}ratio)?{SP}to{SP}(?:receive{SP})?(?:either{SP})?"
+        rf"(?:oral{SP}|intravenous{SP})?(?P<a>{_TREATMENT}){SP}or{SP}(?:matching{SP})?"
+        rf"(?P<b>{_TREATMENT})\b",
+        re.IGNORECASE,
+    ),
+)
+_GROUP_NAME_RE = re.compile(rf"\b(?:in|the){SP}(?P<a>{_TREATMENT}){SP}(?:group|arm)\b")
+
+
+# "Treatment of ... with dabigatran or warfarin": a title naming the two treatments
+_TITLE_WITH_RE = re.compile(
+    rf"\b(?:with|of){SP}(?P<a>{_TREATMENT}){SP}(?:or|versus|vs\.?){SP}(?P<b>{_TREATMENT})\b"
+)
+
+
+def other_treatment_arms(title: str, abstract: str) -> tuple[str, str] | None:
+    """The one comparison of a trial of another treatment, for an abstract that names no
+    ketamine form: "X versus Y" (or "with X or Y") in its title, else "randomized to X or Y",
+    else "X versus Y" in its abstract where both name arms, else exactly two arms named "in the
+    X group"; the control second."""
+    names: dict[str, str] = {}
+    for match in _GROUP_NAME_RE.finditer(abstract):
+        if match["a"].lower() not in _NOT_A_TREATMENT:
+            names.setdefault(match["a"].lower(), match["a"])
+    title_low = title.lower()
+
+    def names_an_arm(word: str) -> bool:
+        low = word.lower()
+        return low in _CONTROL_WORDS or low in names or low in title_low
+
+    for text, regexes in (
+        (title, (*_OTHER_COMPARISON_RES, _TITLE_WITH_RE)),
+        (abstract, _OTHER_COMPARISON_RES),
+    ):
+        for regex in regexes:
+            for match in regex.finditer(text):
+                pair = _treatment_pair(match["a"], match["b"])
+                if pair and (text is title or all(names_an_arm(word) for word in pair)):
+                    return pair
+    return _treatment_pair(*names.values()) if len(names) == 2 else None
+
+
+def _treatment_pair(first: str, second: str) -> tuple[str, str] | None:
+    """(treatment, comparator) from two words naming treatments, or None when either is not."""
+    low_first, low_second = first.lower(), second.lower()
+    if low_first in _NOT_A_TREATMENT or low_second in _NOT_A_TREATMENT or low_first == low_second:
+        return None
+    if low_first in _CONTROL_WORDS and low_second not in _CONTROL_WORDS:
+        first, second = second, first
+    return _as_in_text(first), _as_in_text(second)
+
+
+def _as_in_text(word: str) -> str:
+    """A treatment's word as a sentence writes it: "Edoxaban" opening a title is "edoxaban"."""
+    return word.lower() if word[:1].isupper() and word[1:].islower() else word
 
 
 def _windows(low: str, needles: tuple[str, ...], before: int, after: int) -> list[tuple[int, int]]:

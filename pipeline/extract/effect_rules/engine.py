@@ -257,6 +257,7 @@ class _SentenceExtractor(
         self.scales: list[re.Match] | None = None
         self.timepoints: list[re.Match] | None = None
         self.subgroups: list[tuple[int, int, str]] | None = None
+        self.share_arms: dict[int, str] = {}  # the arm named beside a share (rates)
         # rates and labelled shares, for "X% vs Y%" lists
         self.proportions = _Proportions(sentence.start)
         self.last_percent_change: Effect | None = None

@@ -103,8 +103,9 @@ _TRAILING_AND_RE = re.compile(r"\s+(?:and|or)$")
 _RESPECTIVELY_AHEAD_RE = re.compile(r"(?:[^;.]|\.\d){0,60}?\brespectively\b")
 # An arm named beside a share of its patients (see `_share_of_an_arm`).
 _ARM_NAMED = (
-    rf"(?:in{SP}the{SP}(?:[\w/+-]+{SP}){{1,3}}?(?:group|arm)\b|(?:assigned|randomi[sz]ed){SP}to"
-    rf"{SP}(?:the{SP})?[\w-]+|receiving{SP}(?:the{SP})?[\w-]+)"
+    rf"(?:in{SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,2}}?[\w/+-]+){SP}(?:group|arm)\b"
+    rf"|(?:assigned|randomi[sz]ed){SP}to{SP}(?:the{SP})?(?P<assigned>[\w-]+)"
+    rf"|receiving{SP}(?:the{SP})?(?P<receiving>[\w-]+))"
 )
 _ARM_SHARE_AFTER_RE = re.compile(
     rf"[\])]?(?:{SP}?[\[(][^\[\]()]{{1,15}}[\])])?{SP}(?:of{SP}(?:the{SP})?(?:\d+{SP})?)?"
@@ -253,23 +254,25 @@ class _RatesRules:
             return "other", "discontinuation due to adverse events"
         if self._names_adverse_event_occurrence:
             return "other", "adverse events"
-        if self._share_of_an_arm(token):
+        arm = self._share_of_an_arm(token)
+        if arm:
+            self.share_arms[token.start] = arm
             return "other", None
         return None
 
-    def _share_of_an_arm(self, token: _Token) -> bool:
-        """Whether a percentage is the share of one arm's patients, the arm named beside it:
-        "130 patients in the drug group (3.2%)", "(8.5%) in the drug group", "103 (6.4%) of
-        1608 patients assigned to the drug", "15 patients receiving the drug (1.2%)"."""
+    def _share_of_an_arm(self, token: _Token) -> str | None:
+        """The arm a percentage is the share of, when the arm is named beside it: "130
+        patients in the drug group (3.2%)", "(8.5%) in the drug group", "103 (6.4%) of 1608
+        patients assigned to the drug", "15 patients receiving the drug (1.2%)"; else None."""
         if not any(word in self.text for word in ("group", " arm", "assigned", "receiving")):
-            return False
+            return None
         pct_end = _PERCENT_SIGN_RE.match(self.text, token.end).end()
-        if _ARM_SHARE_AFTER_RE.match(self.text, pct_end):
-            return True
-        return (
-            _ARM_SHARE_BEFORE_RE.search(self.text, max(0, token.start - 70), token.start)
-            is not None
+        named = _ARM_SHARE_AFTER_RE.match(self.text, pct_end) or _ARM_SHARE_BEFORE_RE.search(
+            self.text, max(0, token.start - 70), token.start
         )
+        if not named:
+            return None
+        return named["group"] or named["assigned"] or named["receiving"]
 
     def _outcome_of_a_respective_pair(self, last_word: re.Match, token: _Token) -> str | None:
         """ "Response and remission rates were 31% and 22.8%, respectively": the first value
@@ -355,6 +358,8 @@ class _RatesRules:
             if kind == "other" and label is None:
                 rule = "arm_share_percent"
             effect = self._make(rule, kind, token.value, start, pct_end)
+            if token.start in self.share_arms:
+                effect.arm = self.share_arms[token.start]
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
             self.proportions.append(effect)
             self.taken.append((start, pct_end))
@@ -420,7 +425,7 @@ RULES = (
         (
             Example("Remission at day 28 was 52.5% with esketamine vs 31.0% with placebo.",
                     "remission_rate", 52.5),
-            Example("Remission and response were seen in 20.0% and 35.5% of the sample, "
+            Example("Remission and response were seen in 20.0% and 35.5% of patients, "
                     "respectively.", "response_rate", 35.5),
             Example("Response and remission rates were 40 % and 25.5 %, respectively.",
                     "response_rate", 40.0),
