@@ -68,3 +68,19 @@ def test_effects_of_another_treatment_get_its_arms() -> None:
         (3.2, "placebo"),
         (0.66, "drugx vs placebo"),
     ]
+
+
+def test_a_treatment_is_a_whole_phrase_not_the_head_of_a_longer_one() -> None:
+    from pipeline.extract.effect_rules.arm_assignment import other_treatment_arms
+
+    assert other_treatment_arms("Anticoagulants versus vitamin K antagonists in AF", "") is None
+    assert other_treatment_arms("Drugx versus placebo for gout", "") == ("drugx", "placebo")
+
+
+def test_a_risk_difference_in_percent_without_an_interval_is_read() -> None:
+    from pipeline.extract.effects import extract_effects
+
+    text = "Thrombosis was less frequent with the drug (risk difference -12.5%)."
+    assert [(e.kind, e.label, e.value) for e in extract_effects(text)] == [
+        ("other", "risk difference", -12.5)
+    ]

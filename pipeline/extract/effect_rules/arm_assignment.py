@@ -195,6 +195,12 @@ def assign_arms(
             _arm_key(effect.arm) == _arm_key(second) and _arm_key(second) & _CONTROLS
         ):
             effect.arm = f"{first} vs {second}"
+        elif (
+            " vs " not in effect.arm
+            and not _arm_key(first)
+            and first.lower() in effect.arm.lower().split()
+        ):
+            effect.arm = f"{effect.arm} vs {second}"  # a trial of another treatment
         elif " vs " not in effect.arm and not _arm_key(effect.arm):
             # "for the 56-mg dose" against placebo: "esketamine 56-mg vs placebo"
             effect.arm = f"{first} {effect.arm} vs {second}"
@@ -287,11 +293,9 @@ def other_treatment_arms(title: str, abstract: str) -> tuple[str, str] | None:
     for match in _GROUP_NAME_RE.finditer(abstract):
         if match["a"].lower() not in _NOT_A_TREATMENT:
             names.setdefault(match["a"].lower(), match["a"])
-    title_low = title.lower()
 
     def names_an_arm(word: str) -> bool:
-        low = word.lower()
-        return low in _CONTROL_WORDS or low in names or low in title_low
+        return word.lower() in _CONTROL_WORDS or word.lower() in names
 
     for text, regexes in (
         (title, (*_OTHER_COMPARISON_RES, _TITLE_WITH_RE)),
@@ -299,10 +303,35 @@ def other_treatment_arms(title: str, abstract: str) -> tuple[str, str] | None:
     ):
         for regex in regexes:
             for match in regex.finditer(text):
+                if not _whole_phrases(text, match):
+                    continue
                 pair = _treatment_pair(match["a"], match["b"])
                 if pair and (text is title or all(names_an_arm(word) for word in pair)):
                     return pair
     return _treatment_pair(*names.values()) if len(names) == 2 else None
+
+
+# What may follow the second treatment of a comparison: its noun phrase has ended
+_PHRASE_ENDS_RE = re.compile(
+    rf"$|[\s]*[,.;:()\[\]]|{SP}(?:for|in|among|on|to|after|before|during|with|alone|plus|and|or"
+    rf"|as|at|group|arm|was|were|is|in)\b",
+    re.IGNORECASE,
+)
+# What may come before the first: its noun phrase starts there
+_PHRASE_STARTS_RE = re.compile(
+    rf"(?:^|[,.;:()\[\]]{SP}?|\b(?:of|with|and|between|the|receive|either|to|plus|oral"
+    rf"|intravenous){SP})$",
+    re.IGNORECASE,
+)
+
+
+def _whole_phrases(text: str, match: re.Match) -> bool:
+    """Whether both treatments of a comparison are whole phrases, not the head or tail of a
+    longer one ("anticoagulants versus vitamin K antagonists" names no "vitamin" arm)."""
+    return bool(
+        _PHRASE_ENDS_RE.match(text, match.end("b"))
+        and _PHRASE_STARTS_RE.search(text[max(0, match.start("a") - 12) : match.start("a")])
+    )
 
 
 def _treatment_pair(first: str, second: str) -> tuple[str, str] | None:

@@ -257,7 +257,9 @@ class _StatisticsRules:
         else:
             return None
         if kind is None or (
-            token.percent and not ci and kind not in ("mean_difference", "r_squared")
+            token.percent
+            and not ci
+            and kind not in ("mean_difference", "risk_difference", "r_squared")
         ):
             return None
         if kind == "auc" and not 0 <= token.value <= 1:
