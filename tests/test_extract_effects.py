@@ -967,3 +967,15 @@ def test_reporting_ratios_of_pharmacovigilance_are_labelled() -> None:
 )
 def test_the_subgroup_a_sentence_names_is_recorded(text: str, subgroups: list) -> None:
     assert [e.subgroup for e in extract_effects(text)] == subgroups
+
+
+def test_a_number_with_a_thousands_separator_is_not_read_in_part() -> None:
+    text = "Reports were disproportionate (ROR 1,482.50; PRR 640.10)."
+    assert [(e.label, e.value) for e in extract_effects(text)] == [
+        ("proportional reporting ratio", 640.1)
+    ]
+
+
+def test_an_interval_without_label_at_the_end_of_a_sentence_is_read() -> None:
+    (effect,) = extract_effects("Mortality was lower with the drug, HR 0.61, 0.44 to 0.85.")
+    assert (effect.value, effect.ci_low, effect.ci_high) == (0.61, 0.44, 0.85)

@@ -173,6 +173,10 @@ class _Lazy:
         return self.source
 
 
+# A number continued or preceded by a thousands group: "2,257.80" is neither "2" nor "257.80"
+_THOUSANDS_GROUP_RE = re.compile(r",\d{3}(?!\d)")
+
+
 def _readers_of_new_rule_files() -> tuple[type, ...]:
     """The `<Name>Rules` classes with a `read` method that rule files beyond the built-in ones
     define (see the package's how-to): each `read` runs on every sentence after the built-in
@@ -307,7 +311,14 @@ class _SentenceExtractor(
         if self._overlaps(self.blocked, token.start, token.end):
             return False
         before = self.text[max(0, token.start - 2) : token.start]
-        return not _NAME_NUMBER_RE.search(before) and not before.endswith(("$", "€", "£"))
+        if _NAME_NUMBER_RE.search(before) or before.endswith(("$", "€", "£")):
+            return False
+        if "," not in before and "," not in self.text[token.end : token.end + 1]:
+            return True
+        # "2,257.80": a number written with a thousands separator is not read in part
+        if _THOUSANDS_GROUP_RE.match(self.text, token.end):
+            return False
+        return not (before[:1].isdigit() and before.endswith(","))
 
     def _clause_start(self, pos: int) -> int:
         at = bisect_left(self._clause_breaks, pos) - 1  # the last break before `pos`

@@ -37,7 +37,9 @@ _FAMILIES = tuple(module for module in rule_modules() if hasattr(module, "STATIS
 
 # Statistics the contract has no kind for: reported as "other" with this label.
 _OTHER_STATISTICS: dict[str, str] = {
-    kind: label for module in _FAMILIES for kind, label in module.LABELLED_AS_OTHER.items()
+    kind: label
+    for module in _FAMILIES
+    for kind, label in getattr(module, "LABELLED_AS_OTHER", {}).items()
 }
 
 # Named statistics and the kind they give. Written out case by case (no IGNORECASE, every
@@ -156,7 +158,7 @@ def _strong_kind(match: re.Match, text: str) -> str | None:
 # statistic's value and a comma, with neither label nor brackets
 _UNLABELLED_RANGE_RE = re.compile(
     rf"(?:{SP}?%)?,{SP}?(?P<low>{SIGNED}){SP}?%?{SP}?(?:to|–|—|-){SP}?(?P<high>{SIGNED})"
-    rf"(?:{SP}?%)?(?![\d.]|{SP}?(?:mg|kg|years?|days?|weeks?|months?|patients|%))"
+    rf"(?:{SP}?%)?(?!\d|\.\d|{SP}?(?:mg|kg|years?|days?|weeks?|months?|patients|%))"
 )
 # Between a named statistic and its value: "OR = ", "hazard ratio [HR], ", "MD (95% CI) = $"
 _NAME_TO_VALUE_RE = re.compile(
