@@ -486,7 +486,7 @@ def test_statistic_names_tree_matches_as_the_plain_alternation() -> None:
     import random
     import re
 
-    from pipeline.extract.effects import _STRONG_ALTERNATIVES, _term_trie
+    from pipeline.extract.effect_rules.statistics import _STRONG_ALTERNATIVES, _term_trie
 
     terms = _STRONG_ALTERNATIVES  # longest first, as a plain alternation must be ordered
     plain = re.compile("|".join(re.escape(t) + ("s?" if t[-1].isalpha() else "") for t in terms))
@@ -502,7 +502,12 @@ def test_statistic_names_tree_matches_as_the_plain_alternation() -> None:
 def test_scale_names_found_from_their_needles_as_by_a_full_scan() -> None:
     import random
 
-    from pipeline.extract.effects import _SCALE_NEEDLES, _SCALE_RE, _SCALES, _scale_matches
+    from pipeline.extract.effect_rules.context import (
+        _SCALE_NEEDLES,
+        _SCALE_RE,
+        _SCALES,
+        _scale_matches,
+    )
 
     # every top-level alternative of every scale pattern starts with one of the needles
     for _, pattern in _SCALES:
@@ -689,9 +694,20 @@ def extraction_work(monkeypatch, text: str) -> int:
     import pipeline
     import pipeline.classify
     import pipeline.extract
-    import pipeline.extract.effects
+    import pipeline.extract.effect_rules
     import pipeline.extract.numbers
     import pipeline.extract.sentences
+    from pipeline.extract.effect_rules import (
+        adverse,
+        arm_assignment,
+        context,
+        differences,
+        engine,
+        other,
+        rates,
+        reading,
+        statistics,
+    )
 
     work = [0]
     package = pipeline.__path__[0]
@@ -708,7 +724,15 @@ def extraction_work(monkeypatch, text: str) -> int:
         for module in (
             pipeline.classify,
             pipeline.extract,
-            pipeline.extract.effects,
+            adverse,
+            arm_assignment,
+            context,
+            differences,
+            engine,
+            other,
+            rates,
+            reading,
+            statistics,
             pipeline.extract.numbers,
             pipeline.extract.sentences,
         ):
@@ -759,21 +783,21 @@ def test_the_bounds_the_fast_paths_rely_on_cover_the_patterns() -> None:
     in a window before the position (one more character for a final newline)."""
     from re import _parser
 
-    from pipeline.extract import effects
+    from pipeline.extract.effect_rules import arm_assignment, rates, reading, statistics
 
     def longest(pattern: re.Pattern) -> int:
         return _parser.parse(pattern.pattern, pattern.flags).getwidth()[1]
 
-    assert longest(effects._NAME_TO_VALUE_RE) <= effects._NAME_TO_VALUE_LONGEST
-    assert longest(effects._LIST_CONTINUES_RE) <= effects._LIST_CONTINUES_LONGEST
-    assert longest(effects._OPENING_BRACKET_RE) <= effects._OPENING_BRACKET_LONGEST
+    assert longest(statistics._NAME_TO_VALUE_RE) <= statistics._NAME_TO_VALUE_LONGEST
+    assert longest(statistics._LIST_CONTINUES_RE) <= statistics._LIST_CONTINUES_LONGEST
+    assert longest(statistics._OPENING_BRACKET_RE) <= statistics._OPENING_BRACKET_LONGEST
     for anchored in (
-        effects._PARTIAL_RE,
-        effects._TIME_WORD_BEFORE_RE,
-        effects._LABELLED_BEFORE_RE,
+        rates._PARTIAL_RE,
+        rates._TIME_WORD_BEFORE_RE,
+        arm_assignment._LABELLED_BEFORE_RE,
     ):
         assert anchored.pattern.endswith("$")
-        assert longest(anchored) + 1 <= effects._ANCHORED_WINDOW
+        assert longest(anchored) + 1 <= reading._ANCHORED_WINDOW
 
 
 @settings(max_examples=300, deadline=None)
@@ -782,7 +806,7 @@ def test_the_bounds_the_fast_paths_rely_on_cover_the_patterns() -> None:
     query=st.tuples(st.integers(0, 70), st.integers(0, 12)),
 )
 def test_span_index_answers_as_a_scan_of_all_spans(spans, query) -> None:
-    from pipeline.extract.effects import _Spans
+    from pipeline.extract.effect_rules.reading import _Spans
 
     index = _Spans()
     index.extend((start, start + length) for start, length in spans)
@@ -801,26 +825,28 @@ _WORDS = [
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=40), st.sampled_from([" ", ""]))
 def test_indexed_questions_answer_as_the_scans_they_replace(words, joiner) -> None:
-    from pipeline.extract import effects
+    from pipeline.extract.effect_rules import differences, engine, rates, reading
     from pipeline.extract.sentences import Sentence
 
     text = joiner.join(words)
-    extractor = effects._SentenceExtractor(Sentence(0, len(text), text))
+    extractor = engine._SentenceExtractor(Sentence(0, len(text), text))
     for pos in range(len(text) + 1):
-        assert extractor._change_cue_before(pos) == bool(effects._CHANGE_CUES_RE.search(text[:pos]))
-        breaks = [m.end() for m in effects._CLAUSE_BREAK_RE.finditer(text, 0, pos)]
+        assert extractor._change_cue_before(pos) == bool(
+            differences._CHANGE_CUES_RE.search(text[:pos])
+        )
+        breaks = [m.end() for m in reading._CLAUSE_BREAK_RE.finditer(text, 0, pos)]
         assert extractor._clause_start(pos) == (breaks[-1] if breaks else 0)
-        after = effects._CLAUSE_BREAK_RE.search(text, pos)
+        after = reading._CLAUSE_BREAK_RE.search(text, pos)
         assert extractor._clause_end(pos) == (after.start() if after else len(text))
         for endpos in (len(text), extractor._clause_end(pos)):
             assert _same_match(
-                extractor._next_match(effects._RATE_VERB_RE, pos, endpos),
-                effects._RATE_VERB_RE.search(text, pos, endpos),
+                extractor._next_match(rates._RATE_VERB_RE, pos, endpos),
+                rates._RATE_VERB_RE.search(text, pos, endpos),
             )
     for token in extractor.tokens:
         clause_start = extractor._clause_start(token.start)
         assert extractor._difference_cue_between(clause_start, token) == bool(
-            effects._DIFFERENCE_CUES_RE.search(text[clause_start : token.start])
+            differences._DIFFERENCE_CUES_RE.search(text[clause_start : token.start])
         )
 
 
@@ -881,3 +907,75 @@ def test_thousands_separators_are_not_decimal_commas():
 def test_odd_minus_signs_thin_spaces_and_bare_decimals_read_as_printed(sentence, value, low, high):
     [effect] = extract_effects(sentence)
     assert (effect.value, effect.ci_low, effect.ci_high) == (value, low, high)
+
+
+def test_a_composite_of_remission_and_no_relapse_is_labelled_as_the_composite() -> None:
+    text = (
+        "More patients were in remission at week 6 and had no relapse through week 30 "
+        "(50 of 200 patients [25.0%] vs. 30 of 200 patients [15.0%])."
+    )
+    assert [(e.value, e.label) for e in extract_effects(text)] == [
+        (25.0, "remission and no relapse"),
+        (15.0, "remission and no relapse"),
+    ]
+
+
+def test_a_decimal_point_printed_as_a_middle_dot_is_read_and_quoted_as_printed() -> None:
+    text = "Events were fewer (HR 0·85, 95% CI 0·65 to 1·10; p=0·22) with the drug."
+    (effect,) = extract_effects(text)
+    assert (effect.kind, effect.value, effect.ci_low, effect.ci_high, effect.p) == (
+        "hazard_ratio", 0.85, 0.65, 1.1, 0.22,
+    )  # fmt: skip
+    assert effect.quote == "HR 0·85, 95% CI 0·65 to 1·10" and "0·22" in effect.sentence
+
+
+def test_a_risk_difference_is_other_with_its_label_not_a_mean_difference() -> None:
+    text = "The absolute risk difference was 0.4% (95% CI, -0.8 to 1.6) between the groups."
+    (effect,) = extract_effects(text)
+    assert (effect.kind, effect.label, effect.value) == ("other", "risk difference", 0.4)
+
+
+def test_reporting_ratios_of_pharmacovigilance_are_labelled() -> None:
+    text = "Dissociation was reported disproportionately (ROR 41.2, PRR 39.8, EBGM 30.1)."
+    assert [(e.kind, e.label, e.value) for e in extract_effects(text)] == [
+        ("odds_ratio", None, 41.2),
+        ("other", "proportional reporting ratio", 39.8),
+        ("other", "empirical Bayes geometric mean", 30.1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "subgroups"),
+    [
+        (
+            "The difference was -2.9 [-4.8, -1.0] in the Japan sub-population.",
+            ["Japan sub-population"],
+        ),
+        ("In cohort 3 the odds ratio was 4.1 (95% CI 1.5-11.0).", ["cohort 3"]),
+        (
+            "Among the 80 who achieved stable response, 10 (20.0%) with the drug relapsed.",
+            ["stable response"],
+        ),
+        (
+            "The mean difference was -5.0 (95% CI -8.0 to -2.0; p = 0.01) for patients 18 to 64 "
+            "years versus -1.0 (95% CI -6.0 to 4.0; p = 0.70) for those ≥65 years.",
+            ["18 to 64 years", "≥65 years"],
+        ),
+        ("The odds ratio was 2.5 (95% CI 1.2-5.0) in adolescents.", ["adolescents"]),
+        ("The odds ratio was 2.5 (95% CI 1.2-5.0) in this trial.", [None]),
+    ],
+)
+def test_the_subgroup_a_sentence_names_is_recorded(text: str, subgroups: list) -> None:
+    assert [e.subgroup for e in extract_effects(text)] == subgroups
+
+
+def test_a_number_with_a_thousands_separator_is_not_read_in_part() -> None:
+    text = "Reports were disproportionate (ROR 1,482.50; PRR 640.10)."
+    assert [(e.label, e.value) for e in extract_effects(text)] == [
+        ("proportional reporting ratio", 640.1)
+    ]
+
+
+def test_an_interval_without_label_at_the_end_of_a_sentence_is_read() -> None:
+    (effect,) = extract_effects("Mortality was lower with the drug, HR 0.61, 0.44 to 0.85.")
+    assert (effect.value, effect.ci_low, effect.ci_high) == (0.61, 0.44, 0.85)

@@ -22,8 +22,8 @@ def test_each_example_is_read_by_its_rule(name, example):
 
 
 def test_every_rule_the_extractor_names_is_listed():
-    source = Path(__file__).resolve().parent.parent / "pipeline" / "extract" / "effects.py"
-    text = source.read_text()
+    package = Path(__file__).resolve().parent.parent / "pipeline" / "extract" / "effect_rules"
+    text = "\n".join(path.read_text() for path in sorted(package.glob("*.py")))
     used = set(re.findall(r'_make\(\s*"(\w+)"', text)) | set(
         re.findall(r'^\s+rule = "(\w+)"', text, re.M)
     )

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline import classify, vocab
 from pipeline.evidence import sheet
-from pipeline.extract import effects
+from pipeline.extract.effect_rules import adverse, context, effect
 from pipeline.vocab.sql import CHECKED_COLUMNS
 
 
@@ -62,9 +62,9 @@ def test_modules_read_the_vocabulary():
     """Classification, extraction and the sheet hold no word list of their own for these."""
     assert [code for code, _ in classify._SCALE_NAMES] == list(vocab.SCALE_CODES)
     assert [code for code, _ in classify._ROUTES] == list(vocab.ROUTE_CODES)
-    assert [code for code, _ in effects._SCALES] == list(vocab.SCALE_CODES)
-    assert effects._AE_TERMS is vocab.SIDE_EFFECTS
-    assert effects.RATE_KINDS == vocab.RATE_KINDS
+    assert [code for code, _ in context._SCALES] == list(vocab.SCALE_CODES)
+    assert adverse._AE_TERMS is vocab.SIDE_EFFECTS
+    assert effect.RATE_KINDS == vocab.RATE_KINDS
     assert set(sheet.EVIDENCE_LABELS) <= set(vocab.DESIGN_CODES)
 
 

@@ -1,0 +1,500 @@
+"""Which arm an effect belongs to, from its sentence: an arm named right before a value, a
+pair "X% vs Y%" of a two-arm comparison, a list of values followed by its list of arms, and
+between-group effects "A vs B"; and the study's one comparison from its title or abstract."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+
+from pipeline import vocab
+from pipeline.extract.effect_rules.effect import BETWEEN_GROUP_KINDS, Effect
+from pipeline.extract.effect_rules.rates import _RATE_RE
+from pipeline.extract.effect_rules.reading import _ANCHORED_WINDOW, _CI, _match_end
+from pipeline.extract.numbers import NUMBER_RE, SP, UNSIGNED
+
+# Words that name a treatment arm, and a short phrase around one ("esketamine 56 mg",
+# "esketamine plus AD", "antidepressant/placebo", "the quetiapine XR").
+_ARM_WORD = vocab.ARM_WORD_PATTERN
+_ARM_PHRASE = (
+    rf"\b(?:[A-Za-z][\w.-]*{SP}){{0,2}}?{_ARM_WORD}(?:{SP}(?:nasal{SP}spray|NS|XR|tablets?))?"
+    rf"(?:{SP}?(?:/|\+|plus|and){SP}?(?:an?{SP})?(?:oral{SP})?{_ARM_WORD})?"
+    rf"(?:{SP}\d+(?:\.\d+)?{SP}?mg(?:/kg)?)?"
+)
+_COMPARISON_RE = re.compile(
+    rf"(?P<a>{_ARM_PHRASE})(?:-treated)?(?:{SP}(?:group|arm|cohort|patients))?{SP}(?:vs\.?|versus"
+    rf"|v\.|compared{SP}(?:with|to)|than(?:{SP}(?:with|in|for))?){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})",
+    _CI,
+)
+# Between the two values of a pair: "64% vs 28%", "-8.1 ± 10.0 vs -2.5", "24 (26.7%) and 16".
+_PAIR_GAP_RE = re.compile(
+    rf"(?:{SP}?(?:±{SP}?{UNSIGNED}|[\[(][^\[\]()]{{1,20}}[\])]))?[\])]?{SP}?,?{SP}?"
+    rf"(?:vs\.?|versus|v\.|and|compared with){SP}?"
+)
+
+
+_ARM_WORD_RE = re.compile(_ARM_WORD, _CI)
+# The same words in lower-cased text (which holds no ASCII capital): a case-sensitive scan, faster.
+_ARM_WORD_LOWER_RE = re.compile(_ARM_WORD.lower(), re.ASCII)
+_ARM_MODIFIERS = frozenset(
+    ["oral", "intranasal", "intravenous", "iv", "subcutaneous", "racemic", "active", "matching"]
+)
+
+
+def _arm_name(phrase: str) -> str | None:
+    """The arm as the text names it, from its first treatment word ("lower with ketamine" ->
+    "ketamine"), keeping a route or formulation word just before it ("oral ketamine")."""
+    first = _ARM_WORD_RE.search(phrase)
+    if not first:
+        return None
+    before = phrase[: first.start()].split()
+    kept = before[-1:] if before and before[-1].lower() in _ARM_MODIFIERS else []
+    name = " ".join([*kept, phrase[first.start() :].strip()])
+    if name[:2].istitle():
+        name = name[0].lower() + name[1:]  # "Esketamine" opening a title: "esketamine"
+    return name or None
+
+
+_ARM_WORD_BOUNDED = rf"\b{_ARM_WORD}\b"
+# One arm as a sentence names it: "ketamine", "esketamine/antidepressant", "esketamine+AD",
+# "propofol-ECT", "esketamine and antidepressant group" ("and" joins only before "group").
+_ARM_MENTION_RE = re.compile(
+    rf"{_ARM_WORD_BOUNDED}(?:(?:{SP}?(?:/|\+|-){SP}?|{SP}plus{SP}(?:an?{SP})?(?:oral{SP})?)"
+    rf"{_ARM_WORD_BOUNDED}|{SP}and{SP}{_ARM_WORD_BOUNDED}(?={SP}(?:group|arm)\b))?",
+    _CI,
+)
+_ARM_CANONICAL = vocab.ARM_SYNONYMS
+_COMPARED_BEFORE_RE = re.compile(
+    rf"(?:compared{SP}(?:to|with)|relative{SP}to|versus|vs\.?|than){SP}(?:the{SP})?$",
+    _CI,
+)
+
+
+_CONTROLS = frozenset(["placebo", "midazolam", "ect", "antidepressant", "quetiapine"])
+
+
+def _arm_key(name: str) -> frozenset[str]:
+    """What an arm name means, for telling two mentions apart: "ESK+AD" = "esketamine plus AD"."""
+    words = _ARM_WORD_RE.findall(name)
+    return frozenset(_ARM_CANONICAL.get(w.lower(), w.lower()) for w in words)
+
+
+def _sentence_arms(text: str, found: list[re.Match]) -> tuple[str, str] | None:
+    """The two arms a sentence compares, first arm first, or None when it names not exactly two.
+
+    `found` are the sentence's arm mentions (`_ARM_MENTION_RE`). "A vs B" (or "A compared
+    with B", "A than B") decides the order where it is written; otherwise the order of first
+    mention, unless the first mention follows "compared with" ("Compared with placebo,
+    esketamine had higher response (64% vs 28%)").
+    """
+    if len(found) < 2:
+        return None
+    low = text.lower()
+    if any(word in low for word in (" vs", "versus", " than ", "compared", " v. ")):
+        # the comparison's first arm may start two words before the first mention
+        comparison = _COMPARISON_RE.search(text, max(0, found[0].start() - 40))
+        if comparison:
+            first, second = _arm_name(comparison["a"]), _arm_name(comparison["b"])
+            if first and second and _arm_key(first) != _arm_key(second):
+                return first, second
+    if "mg" in text:
+        return None  # several doses of one drug: more arms than mentions
+    mentions: dict[frozenset[str], tuple[int, str]] = {}
+    for match in found:
+        if text.startswith("-", match.end()) and text[match.end() + 1 : match.end() + 2].isdigit():
+            continue  # "KET01-03": a trial's name
+        if _LABEL_AFTER_RE.match(text, match.end()):
+            continue  # "ketamine: RR = 0.72": a subgroup's label, not one side of a comparison
+        mentions.setdefault(_arm_key(match.group()), (match.start(), match.group()))
+    if len(mentions) != 2:
+        return None
+    (first_at, first), (_, second) = sorted(mentions.values())
+    if _COMPARED_BEFORE_RE.search(text, max(0, first_at - 20), first_at):
+        first, second = second, first
+    return first, second
+
+
+# An arm named right before its value: "ESK (4.5%)", "placebo 31.0%", "ketamine: RR = 0.72",
+# "esketamine 28 mg: -4.2", "esketamine-treated patients (57.1%)".
+_ARM_BEFORE_RE = re.compile(
+    rf"(?<![\w-])(?P<arm>{_ARM_MENTION_RE.pattern}(?:{SP}\d+(?:\.\d+)?{SP}?mg(?:/kg)?)?)"
+    rf"(?:-(?:treated|assigned))?(?:{SP}(?:group|arm|patients|participants))?"
+    rf"{SP}?[:,]?{SP}?[\[(]?{SP}?$",
+    _CI,
+)
+
+
+_LABEL_AFTER_RE = re.compile(rf"{SP}?:")
+_RESPECTIVELY_RE = re.compile(rf"(?:{SP}?[\[(][^\[\]()]{{1,20}}[\])])?[\])]*,?{SP}respectively")
+_LABELLED_BEFORE_RE = re.compile(rf"[\w)]{SP}?:{SP}?$")
+_LIST_GAP_RE = re.compile(
+    rf"(?:{SP}?[\[(][^\[\]()]{{1,20}}[\])])?{SP}?(?:,{SP}?(?:and{SP})?|{SP}and{SP})"
+)
+_ARM_LIST_RE = re.compile(
+    rf"[\])]*,?{SP}(?:for|in){SP}(?:the{SP})?(?P<items>(?:vs\.|[^;.()]){{1,120}}?)"
+    rf"(?:{SP}(?:dose{SP})?(?:groups|arms))?(?:,?{SP}respectively)?(?=[;.)]|$)"
+)
+_DOSE_ITEM_RE = re.compile(rf"\d+(?:\.\d+)?{SP}?-?mg")
+
+
+_VERSUS_RE = re.compile(rf"{SP}(?:vs\.?|versus){SP}")
+
+
+def _comparison_name(text: str) -> str:
+    """ "esketamine+AD vs. placebo+AD" -> "esketamine+AD vs placebo+AD"."""
+    return _VERSUS_RE.sub(" vs ", text.strip())
+
+
+_LIST_SPLIT_RE = re.compile(rf",{SP}?(?:and{SP}|or{SP})?|{SP}(?:and|or){SP}")
+
+
+_NAMED_PAIR_GAP_RE = re.compile(
+    rf"[\])]?{SP}?,?{SP}?(?:vs\.?|versus|v\.|compared{SP}with|and){SP}(?P<rest>.{{1,60}})"
+)
+
+
+def _arm_before(
+    text: str, start: int, found: list[re.Match], *, after_versus: bool = False
+) -> str | None:
+    """The arm written directly before an effect's span (within a few words), or None.
+
+    `found` are the sentence's arm mentions; the arm must start at the last one before the
+    span. An arm that follows "compared with", "than" or "vs" counts only with `after_versus`
+    (the second value of a pair: "esketamine 52.5% vs placebo 31.0%")."""
+    last = bisect_right(found, start, key=_match_end) - 1  # `found` is in text order
+    if last < 0 or start - found[last].end() > 40:
+        return None
+    match = _ARM_BEFORE_RE.match(text, found[last].start(), start)
+    if not match:
+        return None
+    if not after_versus and _COMPARED_BEFORE_RE.search(
+        text, max(0, match.start() - 20), match.start()
+    ):
+        return None
+    return match["arm"]
+
+
+def assign_arms(
+    effects: list[Effect], first: str, second: str, skip: set[int] | frozenset = frozenset()
+) -> None:
+    """Give effects without an arm the arms of a two-arm comparison: the values of a pair
+    written "X vs Y" (or "X and Y") get `first` and `second`, between-group effects "A vs B".
+    Effects whose id is in `skip` are left alone."""
+    for left, right in zip(effects, effects[1:], strict=False):
+        if left.sentence_start != right.sentence_start or left.kind != right.kind:
+            continue
+        if id(left) in skip or id(right) in skip:
+            continue
+        gap = left.sentence[left.end - left.sentence_start : right.start - right.sentence_start]
+        if left.arm is None and right.arm is None and _PAIR_GAP_RE.fullmatch(gap):
+            left.arm, right.arm = first, second
+    for effect in effects:
+        if effect.kind not in BETWEEN_GROUP_KINDS or id(effect) in skip:
+            continue
+        if effect.arm is None or (
+            _arm_key(effect.arm) == _arm_key(second) and _arm_key(second) & _CONTROLS
+        ):
+            effect.arm = f"{first} vs {second}"
+        elif (
+            " vs " not in effect.arm
+            and not _arm_key(first)
+            and first.lower() in effect.arm.lower().split()
+        ):
+            effect.arm = f"{effect.arm} vs {second}"  # a trial of another treatment
+        elif " vs " not in effect.arm and not _arm_key(effect.arm):
+            # "for the 56-mg dose" against placebo: "esketamine 56-mg vs placebo"
+            effect.arm = f"{first} {effect.arm} vs {second}"
+        elif (
+            " vs " not in effect.arm
+            and _arm_key(effect.arm) == _arm_key(first)
+            and _arm_key(second) & _CONTROLS
+        ):
+            effect.arm = f"{effect.arm} vs {second}"  # "esketamine 28 mg: -4.2" vs placebo
+
+
+_RANDOMIZED_TO_RE = re.compile(
+    rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)(?:{SP}\([\d:]+\))?"
+    rf"{SP}to{SP}(?:receive{SP})?(?:either{SP})?(?P<a>{_ARM_PHRASE}){SP}or{SP}(?P<b>{_ARM_PHRASE})",
+    _CI,
+)
+
+
+def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
+    """The study's one comparison ("esketamine versus quetiapine", "randomized to ketamine or
+    midazolam") from its title or abstract; None when it names none or several."""
+    found: dict[frozenset, tuple[str, str]] = {}
+    for text in (title, abstract):
+        low = text.lower()
+        for regex, needles, before, after in (
+            (_COMPARISON_RE, (" vs", "versus", " than ", "compared", " v. "), 70, 90),
+            (_RANDOMIZED_TO_RE, ("random", "assigned"), 0, 150),
+        ):
+            for start, end in _windows(low, needles, before, after):
+                for match in regex.finditer(text, start, end):
+                    first, second = _arm_name(match["a"]), _arm_name(match["b"])
+                    if not first or not second or _arm_key(first) == _arm_key(second):
+                        continue
+                    found.setdefault(
+                        frozenset([_arm_key(first), _arm_key(second)]), (first, second)
+                    )
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if found or _ANY_KETAMINE_RE.search(title) or _ANY_KETAMINE_RE.search(abstract):
+        return None
+    return other_treatment_arms(title, abstract)
+
+
+_ANY_KETAMINE_RE = re.compile(vocab.ANY_KETAMINE_PATTERN, re.IGNORECASE)
+# One word naming a treatment in a trial of another drug: "edoxaban", "SOC", "placebo"
+_TREATMENT = r"[A-Za-z][\w-]{2,}"
+_NOT_A_TREATMENT = frozenset(
+    [
+        "patients", "participants", "subjects", "those", "both", "each", "either", "treatment",
+        "treatments", "therapy", "therapies", "group", "groups", "arm", "arms", "study",
+        "studies", "trial", "trials", "baseline", "before", "after", "the", "this", "that",
+        "which", "other", "others", "older", "younger", "women", "men", "male", "female",
+        "high", "low", "higher", "lower", "early", "late", "week", "weeks", "day", "days",
+        "month", "months", "year", "years", "time", "respectively", "intervention",
+        "interventions", "receive", "received", "receiving", "active", "usual", "standard",
+        "current", "previous", "conventional",
+    ]
+)  # fmt: skip
+_CONTROL_WORDS = frozenset(["placebo", "control", "controls", "sham", "soc", "vehicle", "saline"])
+_OTHER_COMPARISON_RES = (
+    # "Edoxaban versus Warfarin for ...", "tocilizumab compared with SOC"
+    re.compile(
+        rf"\b(?P<a>{_TREATMENT})(?:{SP}(?:groups?|arms?))?{SP}(?:versus|vs\.?|v\.|compared{SP}"
+        rf"(?:with|to)){SP}(?:the{SP})?(?P<b>{_TREATMENT})\b"
+    ),
+    # "randomly assigned to receive colchicine or placebo"
+    re.compile(
+        rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)(?:{SP}\([\d:]+\))?"
+        rf"(?:{SP}in{SP}an?{SP}[\d:]+{SP}ratio)?{SP}to{SP}(?:receive{SP})?(?:either{SP})?"
+        rf"(?:oral{SP}|intravenous{SP})?(?P<a>{_TREATMENT}){SP}or{SP}(?:matching{SP})?"
+        rf"(?P<b>{_TREATMENT})\b",
+        re.IGNORECASE,
+    ),
+)
+_GROUP_NAME_RE = re.compile(rf"\b(?:in|the){SP}(?P<a>{_TREATMENT}){SP}(?:group|arm)\b")
+
+
+# "Treatment of ... with dabigatran or warfarin": a title naming the two treatments
+_TITLE_WITH_RE = re.compile(
+    rf"\b(?:with|of){SP}(?P<a>{_TREATMENT}){SP}(?:or|versus|vs\.?){SP}(?P<b>{_TREATMENT})\b"
+)
+
+
+def other_treatment_arms(title: str, abstract: str) -> tuple[str, str] | None:
+    """The one comparison of a trial of another treatment, for an abstract that names no
+    ketamine form: "X versus Y" (or "with X or Y") in its title, else "randomized to X or Y",
+    else "X versus Y" in its abstract where both name arms, else exactly two arms named "in the
+    X group"; the control second."""
+    names: dict[str, str] = {}
+    for match in _GROUP_NAME_RE.finditer(abstract):
+        if match["a"].lower() not in _NOT_A_TREATMENT:
+            names.setdefault(match["a"].lower(), match["a"])
+
+    def names_an_arm(word: str) -> bool:
+        return word.lower() in _CONTROL_WORDS or word.lower() in names
+
+    for text, regexes in (
+        (title, (*_OTHER_COMPARISON_RES, _TITLE_WITH_RE)),
+        (abstract, _OTHER_COMPARISON_RES),
+    ):
+        for regex in regexes:
+            for match in regex.finditer(text):
+                if not _whole_phrases(text, match):
+                    continue
+                pair = _treatment_pair(match["a"], match["b"])
+                if pair and (text is title or all(names_an_arm(word) for word in pair)):
+                    return pair
+    return _treatment_pair(*names.values()) if len(names) == 2 else None
+
+
+# What may follow the second treatment of a comparison: its noun phrase has ended
+_PHRASE_ENDS_RE = re.compile(
+    rf"$|[\s]*[,.;:()\[\]]|{SP}(?:for|in|among|on|to|after|before|during|with|alone|plus|and|or"
+    rf"|as|at|group|arm|was|were|is|in)\b",
+    re.IGNORECASE,
+)
+# What may come before the first: its noun phrase starts there
+_PHRASE_STARTS_RE = re.compile(
+    rf"(?:^|[,.;:()\[\]]{SP}?|\b(?:of|with|and|between|the|receive|either|to|plus|oral"
+    rf"|intravenous){SP})$",
+    re.IGNORECASE,
+)
+
+
+def _whole_phrases(text: str, match: re.Match) -> bool:
+    """Whether both treatments of a comparison are whole phrases, not the head or tail of a
+    longer one ("anticoagulants versus vitamin K antagonists" names no "vitamin" arm)."""
+    return bool(
+        _PHRASE_ENDS_RE.match(text, match.end("b"))
+        and _PHRASE_STARTS_RE.search(text[max(0, match.start("a") - 12) : match.start("a")])
+    )
+
+
+def _treatment_pair(first: str, second: str) -> tuple[str, str] | None:
+    """(treatment, comparator) from two words naming treatments, or None when either is not."""
+    low_first, low_second = first.lower(), second.lower()
+    if low_first in _NOT_A_TREATMENT or low_second in _NOT_A_TREATMENT or low_first == low_second:
+        return None
+    if low_first in _CONTROL_WORDS and low_second not in _CONTROL_WORDS:
+        first, second = second, first
+    return _as_in_text(first), _as_in_text(second)
+
+
+def _as_in_text(word: str) -> str:
+    """A treatment's word as a sentence writes it: "Edoxaban" opening a title is "edoxaban"."""
+    return word.lower() if word[:1].isupper() and word[1:].islower() else word
+
+
+def _windows(low: str, needles: tuple[str, ...], before: int, after: int) -> list[tuple[int, int]]:
+    """Spans from `before` characters ahead of a needle to `after` characters past it, where
+    an arm is named on both sides (a cheap test that spares most spans the full pattern)."""
+    spans = []
+    for needle in needles:
+        at = low.find(needle)
+        while at >= 0:
+            start, end = max(0, at - before), at + len(needle) + after
+            if _ARM_WORD_LOWER_RE.search(low, at + len(needle), end) and (
+                not before or _ARM_WORD_LOWER_RE.search(low, start, at)
+            ):
+                spans.append((start, end))
+            at = low.find(needle, at + 1)
+    return spans
+
+
+_ARM_RE = re.compile(
+    rf"^[\])]*{SP}?(?:,{SP})?(?:for|in|with){SP}(?:the{SP})?(?P<arm>(?:[\w/+.-]+{SP}){{0,4}}?"
+    rf"[\w/+.-]+?)(?:{SP}(?:group|groups|arm|cohort|dose|dose group))?(?=[,;.)]|{SP}and\b|"
+    rf"{SP}vs\b|{SP}compared|{SP}at\b|{SP}versus|$)"
+)
+
+
+_VERSUS_AFTER_RE = re.compile(
+    rf"{SP}(?:vs\.?|versus|compared{SP}(?:with|to)){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})", _CI
+)
+
+
+def _arm(text: str, end: int) -> str | None:
+    match = _ARM_RE.match(text[end : end + 70])
+    if not match:
+        return None
+    arm = match["arm"].strip()
+    if arm.lower() in ("both", "each", "all", "patients", "participants", "those", "this"):
+        return None
+    if _RATE_RE.search(arm) or (arm[:1].isdigit() and "mg" not in arm):
+        return None  # "for remission", "with 57 ...": an outcome or a number, not an arm
+    return arm
+
+
+class _ArmAssignmentRules:
+    """The sentence reader's arm assignment rules (mixed into the reader)."""
+
+    def _arms_from_comparison(self) -> None:
+        """Arms from the sentence: an arm named right before a value ("ESK (4.5%)",
+        "placebo 31.0%"), then the sentence's two arms: in a pair "X% vs Y%" the first value
+        is the first arm's, and a between-group effect gets "A vs B"."""
+        self.mentions = list(_ARM_MENTION_RE.finditer(self.text))
+        self._arm_lists()
+        if self.mentions:
+            self._arms_named_before()
+        arms = _sentence_arms(self.text, self.mentions)
+        if arms:
+            assign_arms(self.effects, *arms, skip=self.no_arm)
+            return
+        base = self.sentence.start
+        for left, right in zip(self.effects, self.effects[1:], strict=False):
+            if left.arm is None and _RESPECTIVELY_RE.match(self.text, right.end - base):
+                # "... for the 0.2 and 0.4 mg/kg groups were -16.8 and -16.9, respectively":
+                # the arms are a list written earlier, not the study's two arms
+                self.no_arm.update((id(left), id(right)))
+
+    def _arms_named_before(self) -> None:
+        """Per-arm values with their arm written right before them. In a pair "X vs Y" both
+        must be named ("esketamine 52.5% vs placebo 31.0%"); a lone value whose arm follows
+        "compared with" or "than" is the comparator's, which the rule leaves alone."""
+        base = self.sentence.start
+        named = {}
+        for effect in self.effects:
+            if effect.arm is not None:
+                continue
+            if id(effect) in self.no_arm:
+                continue
+            arm = _arm_before(self.text, effect.start - base, self.mentions)
+            if effect.kind not in BETWEEN_GROUP_KINDS:
+                named[id(effect)] = arm
+            elif arm and _LABELLED_BEFORE_RE.search(
+                self.text, max(0, effect.start - base - _ANCHORED_WINDOW), effect.start - base
+            ):
+                effect.arm = arm  # "esketamine: RR = 0.43": the estimate of that subgroup
+        paired: set[int] = set()
+        for left, right in zip(self.effects, self.effects[1:], strict=False):
+            if left.kind != right.kind:
+                continue
+            gap = self.text[left.end - base : right.start - base]
+            if _PAIR_GAP_RE.fullmatch(gap):
+                paired |= {id(left), id(right)}
+            first = named.get(id(left))
+            versus = first and _NAMED_PAIR_GAP_RE.fullmatch(gap)
+            if versus and _ARM_BEFORE_RE.fullmatch(versus["rest"]):
+                # "esketamine 52.5% vs placebo 31.0%": both values named
+                paired |= {id(left), id(right)}
+                second = _ARM_BEFORE_RE.fullmatch(versus["rest"])["arm"]
+                if _arm_key(first) != _arm_key(second):
+                    left.arm, right.arm = first, second
+        for effect in self.effects:
+            if id(effect) not in paired and effect.arm is None and named.get(id(effect)):
+                effect.arm = named[id(effect)]
+
+    def _arm_lists(self) -> None:
+        """A list of values followed by its list of arms: "(-15.2, -14.5 and -15.3 for
+        esketamine 28 mg, 56 mg and placebo groups)", "0.48 and 0.63 for the 56-mg and 84-mg
+        dose groups": the i-th value is the i-th arm's; when the lists differ in length (or a
+        value of the list is not an effect), the arms stay unknown."""
+        base = self.sentence.start
+        groups: list[list[Effect]] = [[self.effects[0]]]
+        for effect in self.effects[1:]:
+            last = groups[-1][-1]
+            gap = self.text[last.end - base : effect.start - base]
+            if effect.kind == last.kind and _LIST_GAP_RE.fullmatch(gap):
+                groups[-1].append(effect)
+            else:
+                groups.append([effect])
+        for group in groups:
+            if len(group) < 2:
+                continue
+            after = _ARM_LIST_RE.match(self.text, group[-1].end - base)
+            if not after:
+                continue
+            items = [i for i in _LIST_SPLIT_RE.split(after["items"].strip()) if i]
+            if not all(_ARM_WORD_RE.search(i) or _DOSE_ITEM_RE.match(i) for i in items):
+                if group[0].kind not in BETWEEN_GROUP_KINDS:
+                    self.no_arm.update(id(e) for e in group)  # "for men and women": not arms
+                continue
+            if len(items) == 1 and group[0].kind in BETWEEN_GROUP_KINDS:
+                for effect in group:  # "NNT of 8 and 6 for esketamine vs placebo"
+                    effect.arm = _comparison_name(items[0])
+                continue
+            span_start, span_end = group[0].start - base, group[-1].end - base
+            values = [m.start() for m in NUMBER_RE.finditer(self.text, span_start, span_end)]
+            values = [v for v in values if not self._overlaps(self.blocked, v, v + 1)]
+            positions = [self._value_position(e, values) for e in group]
+            if len(items) != len(values) or None in positions:
+                self.no_arm.update(id(e) for e in group)
+                for effect in group:
+                    effect.arm = None
+                continue
+            drug = next((_ARM_WORD_RE.search(i)[0] for i in items if _ARM_WORD_RE.search(i)), None)
+            for effect, position in zip(group, positions, strict=True):
+                item = items[position]
+                if drug and not _ARM_WORD_RE.search(item) and item[:1].isdigit():
+                    item = f"{drug} {item}"  # "56 mg" after "esketamine 28 mg"
+                effect.arm = item
+
+    def _value_position(self, effect: Effect, values: list[int]) -> int | None:
+        """The index in `values` (number starts) of the number an effect's value is."""
+        start, end = effect.start - self.sentence.start, effect.end - self.sentence.start
+        first = bisect_left(values, start)  # `values` rise
+        return first if first < len(values) and values[first] < end else None

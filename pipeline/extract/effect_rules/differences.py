@@ -1,0 +1,289 @@
+"""Differences and changes: mean differences (with a CI, or a labelled CI after the words
+"lower ... by 7.95 points"), changes from baseline with their SE or SD, lists of signed
+changes, blood-pressure pairs, relative changes in percent and changes in percentage points;
+and the names of standardised and mean differences, read by the estimate pass."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from functools import cached_property
+
+from pipeline.extract.effect_rules.base import Example, Rule
+from pipeline.extract.effect_rules.effect import RATE_KINDS
+from pipeline.extract.effect_rules.reading import (
+    _BLOCK_AFTER_RE,
+    _CI,
+    _LABELLED_CI_RE,
+    _number,
+    _Token,
+)
+from pipeline.extract.numbers import MINUS_CHARS, SP, UNSIGNED
+
+# kind -> names as written, read by the estimate pass (Cohen's d and Hedges' g are matched
+# there, with their spellings)
+STATISTIC_NAMES: dict[str, tuple[str, ...]] = {
+    "smd": ("standardized mean difference", "standardised mean difference", "SMD",
+            "effect size"),
+    "mean_difference": ("mean difference", "MD", "WMD", "difference", "differed", "Δ",
+                        "pooled estimate"),
+}  # fmt: skip
+LABELLED_AS_OTHER: dict[str, str] = {}
+
+_DIFFERENCE_CUES_RE = re.compile(
+    r"\b(?:greater|lower|higher|less|more|compared|than|vs\.?|versus|between|superior)\b",
+    _CI,
+)
+
+
+_WITHIN_ARM_RE = re.compile(r"\bbaseline\b|\bwithin\b", _CI)
+_CHANGE_CUES_RE = re.compile(
+    r"\b(?:chang\w*|decreas\w*|reduc\w*|improv\w*|increas\w*|declin\w*)\b", _CI
+)
+
+
+_CHANGE_WORDS = (
+    r"(?:more|fewer|less|greater|higher|lower|reduction|decrease|increase|improvement|decline)"
+)
+# "43.2 % more weeks with ...", "an 11.9 % reduction in ...": a relative difference in percent.
+_PERCENT_CHANGE_AFTER_RE = re.compile(
+    rf"{SP}?%{SP}?(?P<word>{_CHANGE_WORDS})\b(?:{SP}(?:in|of){SP})?(?P<label>[^,;.()%\d]{{0,50}})"
+)
+# "decreased the risk of relapse by 51%"
+_PERCENT_CHANGE_BEFORE_RE = re.compile(
+    rf"\b(?:reduc|decreas|increas|lower|rais|improv)\w*{SP}(?P<label>[^%;\d]{{0,100}}?){SP}by{SP}?$",
+    _CI,
+)
+_DEFINITION_RE = re.compile(
+    r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to",
+    _CI,
+)
+
+
+_SIGNED_LIST_RE = re.compile(rf"{SP}?,{SP}?(?:and{SP})?[{MINUS_CHARS}]{SP}?{UNSIGNED}")
+_POINTS_TRAIL_RE = re.compile(rf"{SP}?[\[(]{SP}?{UNSIGNED}{SP}?[\])]{SP}points?\b")
+# "13.3/8.7 mmHg": systolic/diastolic pairs; "r = 0.06 [-0.05, 0.17]": a correlation with its CI
+_PRESSURE_PAIR_RE = re.compile(r"(?<![\d.>≥<≤/])(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)(?![\d./])")
+
+
+_SD_TRAIL_RE = re.compile(
+    rf"{SP}?(?:[\[(]{SP}?SD{SP}?[=:,]?{SP}?{UNSIGNED}{SP}?[\])]|±{SP}?{UNSIGNED})"
+)
+# Statistics that are not effects ("t = -2.4", "df = 127", "n = 86", "I2 = 24%"). Regression
+
+
+_POINT_UNIT = r"(?:percentage\spoints|pp)\b"
+_POINT_CHANGE_RE = re.compile(
+    rf"\b(?:decreas|increas|reduc|improv|declin)\w*{SP}(?:from{SP}baseline{SP})?by{SP}"
+    rf"(?P<first>{UNSIGNED})(?:{SP}(?P<unit1>{_POINT_UNIT}))?(?:{SP}and{SP}(?P<second>{UNSIGNED}))?"
+    rf"{SP}(?P<unit>{_POINT_UNIT})"
+)
+
+
+_AND_BEFORE_RE = re.compile(rf"(?:,{SP}?(?:and{SP})?|{SP}and{SP})$")
+
+
+class _DifferencesRules:
+    """The sentence reader's differences rules (mixed into the reader)."""
+
+    @cached_property
+    def _names_within_arm(self) -> bool:
+        return _WITHIN_ARM_RE.search(self.text) is not None
+
+    @cached_property
+    def _first_change_cue(self) -> re.Match | None:
+        return _CHANGE_CUES_RE.search(self.text)
+
+    @cached_property
+    def _difference_cues(self) -> list[tuple[int, int]]:
+        return [m.span() for m in _DIFFERENCE_CUES_RE.finditer(self.text)]
+
+    def _change_cue_before(self, pos: int) -> bool:
+        """Whether `_CHANGE_CUES_RE` matches in text[:pos]. Each of its words may end in any
+        word characters, so a match there is a whole-text match starting at the same place:
+        none before the first whole-text match, which once complete is in every longer prefix."""
+        first = self._first_change_cue
+        if first is None or pos <= first.start():
+            return False
+        if pos >= first.end():
+            return True
+        return _CHANGE_CUES_RE.search(self.text, first.start(), pos) is not None
+
+    def _difference_cue_between(self, start: int, token: _Token) -> bool:
+        """Whether `_DIFFERENCE_CUES_RE` matches in text[start:token.start], where `start` is 0
+        or follows a clause break and a number token never follows a word character or a dot:
+        so exactly when a whole-text match lies inside."""
+        cues = self._difference_cues
+        at = bisect_left(cues, (start, -1))
+        return at < len(cues) and cues[at][1] <= token.start
+
+    def _change_or_difference(self, token: _Token) -> str | None:
+        keyword = self._nearest_strong(token.start)
+        if keyword and keyword[2] == "mean_difference":
+            return "mean_difference"
+        if self._change_cue_before(token.start):
+            return "mean_change"
+        return None
+
+    def _backward_cis(self) -> None:
+        """A labelled CI whose estimate comes earlier: "lower ... by 7.95 points (95% CI, ...)"."""
+        if not self.has_ci_label or "%" not in self.text:
+            return
+        for match in _LABELLED_CI_RE.finditer(self.text):
+            if self._overlaps(self.taken, match.start(), match.end()):
+                continue
+            low, high = _number(match["low"]), _number(match["high"])
+            first = bisect_right(self._token_ends, match.start() - 160)
+            last = bisect_right(self._token_ends, match.start())
+            candidates = [
+                t
+                for t in self.tokens[first:last]
+                if t.end <= match.start()
+                and match.start() - t.end < 160
+                and self._usable(t)
+                and low <= t.value <= high
+                and not _BLOCK_AFTER_RE.match(self.text, t.end)
+            ]
+            if not candidates:
+                continue
+            token = candidates[-1]
+            if self._overlaps(self.taken, token.end, match.start()):
+                continue
+            kind = self._kind_for(token, match.end())
+            if kind in RATE_KINDS and not token.percent:
+                continue
+            effect = self._make(
+                "ci_after_words", kind, token.value, token.start, match.end(), low, high
+            )
+            effect.ci_level = float(match["level"])
+            self.taken.append((token.start, match.end()))
+
+    def _pressure_changes(self) -> None:
+        """Blood-pressure changes per arm: "13.3/8.7 mmHg" is a systolic and a diastolic change."""
+        if not _CHANGE_CUES_RE.search(self.text):
+            return
+        for match in _PRESSURE_PAIR_RE.finditer(self.text):
+            unit = self.text.find("mmHg", match.end(), match.end() + 40 + len("mmHg"))
+            if unit < 0 or unit - match.end() > 40 or self._overlaps(self.taken, *match.span()):
+                continue
+            for group, label in ((1, "systolic blood pressure"), (2, "diastolic blood pressure")):
+                effect = self._make(
+                    "blood_pressure_pair", "mean_change", _number(match[group]), *match.span(group)
+                )
+                effect.label = label
+            self.taken.append(match.span())
+
+    def _percent_change(self, token: _Token) -> str | None:
+        """The label of a relative difference in percent ("by 51%", "11.9 % reduction")."""
+        before = self.text[max(0, token.start - 40) : token.start]
+        if _DEFINITION_RE.search(before):
+            return None
+        after = _PERCENT_CHANGE_AFTER_RE.match(self.text, token.end)
+        if after:
+            label = f"{after['word']} {after['label']}".strip()
+            return label
+        by = _PERCENT_CHANGE_BEFORE_RE.search(self.text, max(0, token.start - 130), token.start)
+        if by:
+            return by["label"].strip() or "change"
+        previous = self.last_percent_change
+        if previous and _AND_BEFORE_RE.search(before):
+            last_end = previous.end - self.sentence.start
+            if 0 <= token.start - last_end < 120:
+                return previous.label
+        return None
+
+    def _point_changes(self) -> None:
+        """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage
+        points" or "by 45.3 pp and 32.5 pp": each value a mean change, positive as written."""
+        for match in _POINT_CHANGE_RE.finditer(self.text):
+            for name in ("first", "second"):
+                if match[name] is None:
+                    continue
+                start, end = match.span(name)
+                if self._overlaps(self.taken, start, end):
+                    continue
+                if name == "first":  # "decreased from baseline by 30.3" (and its unit, if any)
+                    span_start, stop = match.start(), match.end("unit1") if match["unit1"] else end
+                else:  # "17.3 percentage points"
+                    span_start, stop = start, match.end()
+                effect = self._make(
+                    "percentage_points", "mean_change", _number(match[name]), span_start, stop
+                )
+                effect.label = "change in percentage points"
+                self.taken.append((span_start, stop))
+
+
+RULES = (
+    Rule(
+        "ci_after_words",
+        "difference",
+        "a labelled interval whose estimate was written before it ('lower ... by 7.95 points "
+        "(95% CI, ...)')",
+        (_LABELLED_CI_RE.pattern,),
+        (
+            Example(
+                "The MADRS score was lower in the ketamine group than in the midazolam group by "
+                "7.95 points (adjusted 95% CI, 3.20 to 12.71).",
+                "mean_difference",
+                7.95,
+            ),
+        ),
+    ),
+    Rule(
+        "change_with_se",
+        "change",
+        "a signed change or difference with its SE in a sentence about change",
+        (_CHANGE_CUES_RE.pattern,),
+        (Example("The change from baseline was -20.0 (SE 1.3) with esketamine.",
+                 "mean_change", -20.0),),
+    ),
+    Rule(
+        "change_in_points",
+        "change",
+        "a change in points with its SD in brackets after a word of change",
+        (_POINTS_TRAIL_RE.pattern,),
+        (Example("MADRS scores decreased by 29.6 [12.5] points vs 0.7 [1.7] points.",
+                 "mean_change", 29.6),),
+    ),
+    Rule(
+        "change_with_sd",
+        "change",
+        "a negative mean with its SD: a change score",
+        (_SD_TRAIL_RE.pattern,),
+        (Example("The mean change from baseline was -16.4 ± 8.8 in the ketamine group.",
+                 "mean_change", -16.4),),
+    ),
+    Rule(
+        "signed_list",
+        "change",
+        "a list of signed changes ('-12.1, -10.4 and -6.3')",
+        (_SIGNED_LIST_RE.pattern,),
+        (),
+    ),
+    Rule(
+        "blood_pressure_pair",
+        "change",
+        "a systolic/diastolic change written '13.3/8.7 mmHg': two mean changes",
+        (_PRESSURE_PAIR_RE.pattern,),
+        (Example("Blood pressure increased by a maximum of 13.3/8.7 mmHg after dosing.",
+                 "mean_change", 8.7),),
+    ),
+    Rule(
+        "relative_change",
+        "change",
+        "a relative difference in percent ('decreased the risk of relapse by 51%')",
+        (_PERCENT_CHANGE_AFTER_RE.pattern, _PERCENT_CHANGE_BEFORE_RE.pattern),
+        (Example("Esketamine decreased the risk of relapse by 51% compared with placebo.",
+                 "percent_change", 51.0),),
+    ),
+    Rule(
+        "percentage_points",
+        "change",
+        "within-group changes in percentage points ('by 30.3 and 17.3 percentage points')",
+        (_POINT_CHANGE_RE.pattern,),
+        (),
+    ),
+)  # fmt: skip
+EXAMPLES: dict[str, tuple[Example, ...]] = {
+    "named_statistic": (Example("The pooled SMD = 0.62 favoured the active arm.", "smd", 0.62),),
+}

@@ -1,0 +1,472 @@
+"""Rates and shares of patients: response, remission and relapse percentages (after or before
+their outcome word, in words, or as counts "12 of 20"), and other shares ("24% worsened")."""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_right, insort
+
+from pipeline.extract.effect_rules.adverse import _REPORTED_AFTER_RE, _REPORTED_BY_RE
+from pipeline.extract.effect_rules.base import Example, Rule
+from pipeline.extract.effect_rules.effect import RATE_KINDS, Effect
+from pipeline.extract.effect_rules.reading import (
+    _ANCHORED_WINDOW,
+    _CI,
+    _PERCENT_SIGN_RE,
+    _count,
+    _Token,
+)
+from pipeline.extract.numbers import MINUS_CHARS, SP, WORD_NUMBER, parse_word_number
+from pipeline.vocab import RATE_OUTCOME
+
+# Rate outcome words; "verb" forms after a percentage ("63% remitted") bind first.
+_RATE_WORDS = [
+    ("response_rate", r"respon(?:se|ses|der|ders|ded|d)\b|respond"),
+    ("remission_rate", r"remi(?:ssion|ssions|tted|tter|tters|t)\b"),
+    ("relapse_rate", r"relaps(?:e|es|ed)\b"),
+]
+_RATE_RE = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _RATE_WORDS), _CI)
+_RATE_LABEL_RE = re.compile(
+    "|".join(f"(?P<{kind}>(?:{pattern})(?:{SP}rates?)?{SP}?:$)" for kind, pattern in _RATE_WORDS),
+    _CI,
+)
+_EITHER_OUTCOME_RE = re.compile(r"\brespon\w*\s(?:and/)?or\sremi\w*", _CI)
+_SHARE_OF_RATE_RE = re.compile(
+    r"\b(?:probability|proportion|percentage|likelihood|rate)\sof\s(?:[\w-]+\s)?"
+    r"(?:(?P<response_rate>response)|(?P<remission_rate>remission)|(?P<relapse_rate>relapse))\b"
+    r"[^;%]{0,120}?\b(?:was|were)\s$",
+    _CI,
+)
+_SAME_SHARE_RE = re.compile(r"\b(?:probability|proportion|percentage)\s(?:for|in|among)\s", _CI)
+_RATE_VERB_RE = re.compile(
+    r"\b(?:(?P<remission_rate>remitted|(?:achieved|had|reached|attained) (?:stable |full )?"
+    r"remission)|(?P<relapse_rate>relapsed|(?:experienced|had) (?:a )?relapse)"
+    r"|(?P<response_rate>responded|(?:achieved|had|met) (?:a |the )?(?:treatment |clinical )?"
+    r"response))\b",
+    _CI,
+)
+
+
+_NO_RELAPSE_RE = re.compile(r"\bno relapse|relapse-free|without relapse|free of relapse", _CI)
+
+
+# "26% continued to improve", "(9.5%) discontinued esketamine", "24% worsened"
+_PROPORTION_VERB_RE = re.compile(
+    rf"{SP}?%[\])]?{SP}(?:of{SP}(?:the{SP})?(?:patients|participants){SP}"
+    rf"(?:[\[(]\d+{SP}?/{SP}?\d+[\])]{SP})?(?:had{SP})?)?"
+    rf"(?P<label>(?:continued to improve|maintained|worsened|improved|remained|further improved"
+    rf"|discontinued|experienced|developed)\b[^,;.()%\d]{{0,40}})"
+)
+# A sentence reporting how often adverse events occurred: its other percentages are AE rates.
+
+
+_PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
+
+
+_RATE_WORD_REACH = 60  # characters between an outcome word and its percentage
+_PERCENT_EXCLUDE_BEFORE_RE = re.compile(
+    rf"(?:[≥≤<>~±＞＜]=?|\d{SP}?[-–]{SP}?|%{SP}?[-–]{SP}?|\bCI{SP}?"
+    rf"|\b(?:stud(?:y|ies)|trials|articles|reports){SP}?\("
+    rf"|\b(?:approximately|about|around|over|up to|more than|less than|nearly|"
+    rf"almost|by|ca\.|roughly|only|least|than|to))\s?(?:{SP})?$",
+    re.IGNORECASE,
+)
+_PERCENT_EXCLUDE_AFTER_RE = re.compile(
+    rf"^{SP}?(?:percent|%)?[\])]?{SP}?(?:-|–|to\b|(?:of\s)?(?:improvement|reduction|decrease|decline"
+    rf"|increase|higher|lower|more|less|fewer|greater|female|male|women|men|white|black|power"
+    rf"|accuracy|likelihood|predictive|chance|CIs?\b|CrI|confidence|credible|change\b"
+    rf"|were (?:female|male|women|men))"
+    rf"|of (?:life|the (?:sample|cohort))|(?:of )?(?:the )?(?:participants|patients|subjects)?"
+    rf"{SP}?(?:were|was) (?:female|male|women|men|white))",
+    re.IGNORECASE,
+)
+_WORD_PERCENT_RE = re.compile(rf"\b(?P<word>{WORD_NUMBER}){SP}percent\b", _CI)
+_COUNT_BEFORE_RE = re.compile(
+    rf"(?:(?P<events>\d+){SP}of{SP}(?:the{SP})?(?P<total>\d+)(?:{SP}[\w-]+){{0,2}}"
+    rf"|(?P<events2>\d+)(?:{SP}(?:participants|patients|subjects))?)"
+    rf"{SP}?[\[(]{SP}?$"
+)
+_TIME_WORD_BEFORE_RE = re.compile(
+    rf"\b(?:weeks?|days?|months?|hours?|visits?|years?|phase|cohort){SP}?$", _CI
+)
+_COUNT_AFTER_RE = re.compile(rf"{SP}?[\[(]{SP}?(?P<events>\d+){SP}?(?:/|of){SP}?(?P<total>\d+)")
+
+
+# "response and remission rates": two outcomes whose values follow in turn ("..., respectively")
+_OUTCOME_PAIR_RE = re.compile(
+    r"\b(?P<first>respon\w*|remi\w*|relaps\w*)\s(?:rates?\s)?and\s"
+    r"(?P<second>respon(?:se|ses|ders?|ded|d)\b|remi(?:ssion|ssions|tted|tters?|t)\b|relaps(?:e|es|ed)\b)",
+    _CI,
+)
+_TRAILING_AND_RE = re.compile(r"\s+(?:and|or)$")
+_RESPECTIVELY_AHEAD_RE = re.compile(r"(?:[^;.]|\.\d){0,60}?\brespectively\b")
+# An arm named beside a share of its patients (see `_share_of_an_arm`).
+_ARM_NAMED = (
+    rf"(?:in{SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,2}}?[\w/+-]+){SP}(?:group|arm)\b"
+    rf"|(?:assigned|randomi[sz]ed){SP}to{SP}(?:the{SP})?(?P<assigned>[\w-]+)"
+    rf"|receiving{SP}(?:the{SP})?(?P<receiving>[\w-]+))"
+)
+_ARM_SHARE_AFTER_RE = re.compile(
+    rf"[\])]?(?:{SP}?[\[(][^\[\]()]{{1,15}}[\])])?{SP}(?:of{SP}(?:the{SP})?(?:\d+{SP})?)?"
+    rf"(?:(?:patients|participants){SP})?{_ARM_NAMED}"
+)
+_ARM_SHARE_BEFORE_RE = re.compile(
+    rf"\b\d+{SP}(?:of{SP}(?:the{SP})?\d+{SP}[\w-]+{SP})?(?:patients|participants){SP}"
+    rf"{_ARM_NAMED}{SP}?[\[(]{SP}?$"
+)
+# A rate written as counts alone: "4 of 15 patients responded", "14/70 participants remitted",
+# "Four of the 7 esketamine-assigned patients achieved a treatment response".
+_COUNTS_RE = re.compile(
+    rf"(?<![\w./-])(?P<events>\d+|{WORD_NUMBER}){SP}?(?:(?:out{SP})?of{SP}(?:the{SP})?|/)"
+    rf"(?P<total>\d+)(?![\w./]|{SP}?[\[(]{SP}?\d[\d.]*{SP}?%)",
+    _CI,
+)
+# "decreased from baseline by 30.3 and 17.3 percentage points", "by 45.3 pp and 32.5 pp"
+
+
+# What may stand between the counts and the verb: "patients", "esketamine-assigned patients".
+_COUNTS_TO_VERB_RE = re.compile(rf"(?:{SP}[\w-]+){{0,3}}?{SP}(?:(?:had|have|also){SP})?$")
+# "... patients experienced treatment-emergent transient hypertension": an event's share as counts
+_EVENT_AFTER_COUNTS_RE = re.compile(
+    rf"{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects){SP}(?:experienced|developed)"
+    rf"{SP}(?P<label>[^,;.()\d]{{3,60}}?)(?={SP}?[,;.(]|$)",
+    _CI,
+)
+_PEOPLE_AFTER_COUNTS_RE = re.compile(
+    rf"{SP}(?:[\w-]+{SP}){{0,2}}?(?:patients|participants|subjects|individuals|adults|people"
+    rf"|women|men|adolescents|veterans)\b",
+    _CI,
+)
+# "Remission was achieved in 12 of 30 patients", "response in 5/20 participants"
+_RATE_IN_COUNTS_RE = re.compile(
+    rf"\b(?:(?P<response_rate>respon(?:se|ded))|(?P<remission_rate>remission|remitted)"
+    rf"|(?P<relapse_rate>relapse[sd]?))\b(?:{SP}[\w-]+){{0,4}}?{SP}(?:in|by|among){SP}$",
+    _CI,
+)
+
+
+_COUNTS_HINT_RE = re.compile(r"(?:of|/) ?(?:the )?\d")
+
+
+def _may_hold_counts(text: str) -> bool:
+    return ("of" in text or "/" in text) and _COUNTS_HINT_RE.search(text) is not None
+
+
+def _may_name_event(text: str) -> bool:
+    """Whether a sentence may give an event's share as counts ("patients experienced ...")."""
+    return "experienced" in text or "developed" in text
+
+
+def _may_name_rate(low: str) -> bool:
+    """Whether a sentence (in lower case) may name response, remission or relapse (for rates
+    given as counts)."""
+    return "respon" in low or "remi" in low or "relaps" in low
+
+
+class _Proportions(list):
+    """The rates and labelled shares found so far, in the order found, indexed by where they
+    end so that the ones just before a percentage are found without a scan of all."""
+
+    def __init__(self, base: int) -> None:
+        super().__init__()
+        self.base = base
+        self.by_end: list[tuple[int, int]] = []  # (end within the sentence, index), sorted
+
+    def append(self, effect: Effect) -> None:
+        insort(self.by_end, (effect.end - self.base, len(self)))
+        super().append(effect)
+
+    def ending_in(self, low: int, high: int) -> list[tuple[int, Effect]]:
+        """(index, effect) of those ending in (low, high] within the sentence."""
+        first = bisect_right(self.by_end, (low, math.inf))
+        last = bisect_right(self.by_end, (high, math.inf))
+        return [(index, self[index]) for _, index in self.by_end[first:last]]
+
+
+class _RatesRules:
+    """The sentence reader's rates rules (mixed into the reader)."""
+
+    def _rate_kind(self, token: _Token) -> str | None:
+        """Response, remission or relapse: a verb after ("63% remitted"), else a word close by."""
+        found = self._proportion_context(token)
+        return found[0] if found and found[0] in RATE_KINDS else None
+
+    def _proportion_context(self, token: _Token) -> tuple[str, str | None] | None:
+        clause_start = self._clause_start(token.start)
+        clause_end = self._clause_end(token.end)
+        verb = self._next_match(_RATE_VERB_RE, token.end, clause_end)
+        if verb:
+            return verb.lastgroup, None
+        window_start = max(clause_start, token.start - _RATE_WORD_REACH)
+        before = list(_RATE_RE.finditer(self.text, window_start, token.start))
+        if before:
+            if _EITHER_OUTCOME_RE.search(
+                self.text, max(0, before[-1].start() - 30), before[-1].end()
+            ):
+                return "response_rate", None  # "responders or remitters": every remitter responded
+            paired = self._outcome_of_a_respective_pair(before[-1], token)
+            return paired or before[-1].lastgroup, None
+        # "the probability of functional remission in ... patients (n=512) was 25.6%"
+        share_of = _SHARE_OF_RATE_RE.search(
+            self.text, max(clause_start, token.start - 160), token.start
+        )
+        if share_of:
+            return share_of.lastgroup, None
+        if clause_start and self.text[clause_start - 1] == ":":
+            # "Remission: esketamine 52.5% vs placebo 31.0%": the outcome labels the clause
+            label = _RATE_LABEL_RE.search(self.text, max(0, clause_start - 30), clause_start)
+            if label:
+                return label.lastgroup, None
+        chained = [
+            (index, e)
+            for index, e in self.proportions.ending_in(token.start - 160, token.start)
+            if token.start - (e.end - self.sentence.start) < _RATE_WORD_REACH
+            or (  # "the probability of remission ... was 25.6% ..., while the adjusted
+                # probability for ... was 11.5%": the same share, for the other group
+                _SAME_SHARE_RE.search(self.text, e.end - self.sentence.start, token.start)
+            )
+        ]
+        if chained:
+            _, last = max(chained, key=lambda found: found[0])  # the last found
+            return last.kind, last.label
+        after = _RATE_RE.search(self.text, token.end, min(clause_end, token.end + 40))
+        return (after.lastgroup, None) if after else None
+
+    def _proportion_kind(self, token: _Token) -> tuple[str, str | None] | None:
+        """(kind, label) of a percentage: response/remission/relapse, or another proportion."""
+        clause_start = self._clause_start(token.start)
+        window_start = max(clause_start, token.start - 90)
+        if _NO_RELAPSE_RE.search(self.text, window_start, token.start):
+            composite_start = max(clause_start, token.start - 200)
+            return "other", self._no_relapse_label(composite_start, token.start)
+        verb = _PROPORTION_VERB_RE.match(self.text, token.end)
+        if verb and not _RATE_RE.search(verb["label"]):
+            return "other", _TRAILING_AND_RE.sub(
+                "", verb["label"].strip()
+            )  # "24% worsened", "(6.9%) experienced ..."
+        context = self._proportion_context(token)
+        if context and context[0] == "response_rate" and self._rate_word_is_partial(token):
+            return "other", "partial response"
+        if context:
+            return context
+        if self._names_discontinuation_for_adverse_events:
+            return "other", "discontinuation due to adverse events"
+        if self._names_adverse_event_occurrence:
+            return "other", "adverse events"
+        arm = self._share_of_an_arm(token)
+        if arm:
+            self.share_arms[token.start] = arm
+            return "other", None
+        return None
+
+    def _share_of_an_arm(self, token: _Token) -> str | None:
+        """The arm a percentage is the share of, when the arm is named beside it: "130
+        patients in the drug group (3.2%)", "(8.5%) in the drug group", "103 (6.4%) of 1608
+        patients assigned to the drug", "15 patients receiving the drug (1.2%)"; else None."""
+        if not any(word in self.text for word in ("group", " arm", "assigned", "receiving")):
+            return None
+        pct_end = _PERCENT_SIGN_RE.match(self.text, token.end).end()
+        named = _ARM_SHARE_AFTER_RE.match(self.text, pct_end) or _ARM_SHARE_BEFORE_RE.search(
+            self.text, max(0, token.start - 70), token.start
+        )
+        if not named:
+            return None
+        return named["group"] or named["assigned"] or named["receiving"]
+
+    def _outcome_of_a_respective_pair(self, last_word: re.Match, token: _Token) -> str | None:
+        """ "Response and remission rates were 31% and 22.8%, respectively": the first value
+        is the first outcome's, the second the second's; None when the sentence is not so."""
+        if "respectively" not in self.text:
+            return None
+        pair = _OUTCOME_PAIR_RE.search(self.text, max(0, last_word.start() - 40), last_word.end())
+        if not pair or pair.end("second") != last_word.end():
+            return None
+        if not _RESPECTIVELY_AHEAD_RE.match(self.text, token.end):
+            return None
+        earlier = len(self.proportions.ending_in(pair.end(), token.start))
+        if earlier > 1:
+            return None
+        return _RATE_RE.match(pair["second" if earlier else "first"]).lastgroup
+
+    def _no_relapse_label(self, start: int, end: int) -> str:
+        """ "no relapse", or the composite a sentence names ("remission at week 8 and no
+        relapse through week 32": "remission and no relapse"), never the part alone."""
+        for word in _RATE_RE.finditer(self.text, start, end):
+            if word.lastgroup in ("remission_rate", "response_rate"):
+                return f"{RATE_OUTCOME[word.lastgroup]} and no relapse"
+        return "no relapse"
+
+    def _rate_word_is_partial(self, token: _Token) -> bool:
+        window_start = max(self._clause_start(token.start), token.start - _RATE_WORD_REACH)
+        words = list(_RATE_RE.finditer(self.text, window_start, token.start))
+        before = words[-1].start() if words else 0
+        return bool(words) and bool(
+            _PARTIAL_RE.search(self.text, max(0, before - _ANCHORED_WINDOW), before)
+        )
+
+    def _rates(self) -> None:
+        for token in self.tokens:
+            if not token.percent or not self._usable(token):
+                continue
+            if self.text[token.start] in MINUS_CHARS:
+                continue
+            pct_end = _PERCENT_SIGN_RE.match(self.text, token.end).end()
+            change_label = self._percent_change(token)
+            if change_label:
+                effect = self._make(
+                    "relative_change", "percent_change", token.value, token.start, pct_end
+                )
+                effect.label = change_label
+                self.taken.append((token.start, pct_end))
+                continue
+            reported = self.names_events and (
+                _REPORTED_BY_RE.search(self.text, max(0, token.start - 70), token.start)
+                or _REPORTED_AFTER_RE.match(self.text, pct_end)
+            )
+            if reported:  # "side effects were reported by 71.8%", "42% of patients reported AEs"
+                effect = self._make("reported_by", "other", token.value, token.start, pct_end)
+                effect.label = reported["label"].lower()
+                self.proportions.append(effect)
+                self.taken.append((token.start, pct_end))
+                continue
+            before = self.text[max(0, token.start - 16) : token.start]
+            after = self.text[token.end : token.end + 40]
+            if _PERCENT_EXCLUDE_BEFORE_RE.search(before) or _PERCENT_EXCLUDE_AFTER_RE.match(after):
+                continue
+            found = self._proportion_kind(token)
+            if not found:
+                continue
+            kind, label = found
+            start, n_events, n_total = token.start, None, None
+            window_start = max(0, token.start - 40)
+            count = _COUNT_BEFORE_RE.search(self.text[window_start : token.start])
+            count_at = window_start + count.start() if count else 0
+            if count and _TIME_WORD_BEFORE_RE.search(
+                self.text, max(0, count_at - _ANCHORED_WINDOW), count_at
+            ):
+                count = None  # "week 8 (28.3%)": a timepoint, not a count of patients
+            if count:
+                start = window_start + count.start()
+                n_events = _count(count["events"] or count["events2"])
+                n_total = _count(count["total"]) if count["total"] else None
+            else:
+                following = _COUNT_AFTER_RE.match(self.text, pct_end)
+                if following:
+                    n_events, n_total = _count(following["events"]), _count(following["total"])
+            rule = "rate_percent" if kind in RATE_KINDS else "proportion_percent"
+            if kind == "other" and label is None:
+                rule = "arm_share_percent"
+            effect = self._make(rule, kind, token.value, start, pct_end)
+            if token.start in self.share_arms:
+                effect.arm = self.share_arms[token.start]
+            effect.n_events, effect.n_total, effect.label = n_events, n_total, label
+            self.proportions.append(effect)
+            self.taken.append((start, pct_end))
+
+    def _word_percent_rates(self) -> None:
+        if "ercent" not in self.text:
+            return
+        for match in _WORD_PERCENT_RE.finditer(self.text):
+            if self._overlaps(self.taken, *match.span()):
+                continue
+            value = float(parse_word_number(match["word"]))
+            token = _Token(match.start(), match.end(), value, True)
+            found = self._proportion_kind(token)
+            if found:
+                effect = self._make(
+                    "percent_in_words", found[0], token.value, match.start(), match.end()
+                )
+                effect.label = found[1]
+                self.proportions.append(effect)
+                self.taken.append(match.span())
+
+    def _count_rates(self) -> None:
+        """Response, remission and relapse written as counts alone ("4 of 15 patients
+        responded"): the value is 100 * events / total, unrounded, with both counts kept; the
+        quote holds both numbers as written (the percentage itself is not in the text)."""
+        for match in _COUNTS_RE.finditer(self.text):
+            start, end = match.span()
+            if self._overlaps(self.taken, start, end) or self._overlaps(self.blocked, start, end):
+                continue
+            events, total = _count(match["events"]), _count(match["total"])
+            if events is None or total == 0 or events > total:
+                continue
+            clause_end = self._clause_end(end)
+            verb = _RATE_VERB_RE.search(self.text, end, min(clause_end, end + 70))
+            event = _EVENT_AFTER_COUNTS_RE.match(self.text, end)
+            label = None
+            if verb and _COUNTS_TO_VERB_RE.fullmatch(self.text, end, verb.start()):
+                kind, span_end = verb.lastgroup, verb.end()
+            elif event:  # "14/70 patients experienced treatment-emergent transient hypertension"
+                kind, span_end, label = "other", event.end(), event["label"].strip()
+            else:
+                before = _RATE_IN_COUNTS_RE.search(
+                    self.text, max(self._clause_start(start), start - 60), start
+                )
+                if not before:
+                    continue
+                people = _PEOPLE_AFTER_COUNTS_RE.match(self.text, end)
+                if not people:
+                    continue  # "in 1/2 of the trials": not a count of patients
+                kind, span_end, start = before.lastgroup, people.end(), before.start()
+            effect = self._make("rate_from_counts", kind, 100 * events / total, start, span_end)
+            effect.n_events, effect.n_total, effect.label = events, total, label
+            self.proportions.append(effect)
+            self.taken.append((start, span_end))
+
+
+RULES = (
+    Rule(
+        "rate_percent",
+        "rate",
+        "a percentage tied to response, remission or relapse",
+        (_RATE_RE.pattern, _RATE_VERB_RE.pattern),
+        (
+            Example("Remission at day 28 was 52.5% with esketamine vs 31.0% with placebo.",
+                    "remission_rate", 52.5),
+            Example("Remission and response were seen in 20.0% and 35.5% of patients, "
+                    "respectively.", "response_rate", 35.5),
+            Example("Response and remission rates were 40 % and 25.5 %, respectively.",
+                    "response_rate", 40.0),
+        ),
+    ),
+    Rule(
+        "proportion_percent",
+        "adverse_event",
+        "another share of patients: adverse events, discontinuation, partial response",
+        (_PROPORTION_VERB_RE.pattern,),
+        (
+            Example("Overall, 24% worsened during the follow-up.", "other", 24.0),
+            Example("Remission by day 30 and no relapse to month 6 was seen in 18.5% of the "
+                    "drug group.", "other", 18.5),
+        ),
+    ),
+    Rule(
+        "percent_in_words",
+        "rate",
+        "a rate written in words ('Fifty-nine percent responded')",
+        (_WORD_PERCENT_RE.pattern,),
+        (Example("Fifty-nine percent of patients responded.", "response_rate", 59.0),),
+    ),
+    Rule(
+        "arm_share_percent",
+        "adverse_event",
+        "the share of one arm's patients with an event, the arm named beside it ('41 patients "
+        "in the active group (5.1%)', '(9.8%) in the control group')",
+        (_ARM_SHARE_AFTER_RE.pattern, _ARM_SHARE_BEFORE_RE.pattern),
+        (
+            Example("Bleeding occurred in 41 patients in the active group (5.1%).", "other", 5.1),
+            Example("The event rate was 7.4% in the control arm.", "other", 7.4),
+            Example("Death occurred in 52 (3.9%) of 1330 patients assigned to the new drug.",
+                    "other", 3.9),
+        ),
+    ),
+    Rule(
+        "rate_from_counts",
+        "rate",
+        "a rate written only as counts ('12 of 20 patients responded'): 100 x events / total",
+        (_COUNTS_RE.pattern,),
+        (Example("In all, 12 of 20 patients responded to ketamine.", "response_rate", 60.0),),
+    ),
+)  # fmt: skip

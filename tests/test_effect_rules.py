@@ -1,0 +1,86 @@
+"""The rules package: how a new rule file is found and what its names must be."""
+
+from __future__ import annotations
+
+import types
+
+from pipeline import vocab
+from pipeline.extract.effect_rules import RULES, engine, rule_modules, statistics
+
+
+def test_statistic_names_give_vocabulary_kinds_or_a_label() -> None:
+    for module in rule_modules():
+        for kind in getattr(module, "STATISTIC_NAMES", {}):
+            assert kind in vocab.KIND_CODES or kind in module.LABELLED_AS_OTHER, (module, kind)
+
+
+def test_a_name_the_cheap_test_would_miss_is_added_to_it() -> None:
+    words, abbreviations = statistics._uncovered(("ratio",), ("OR",))
+    assert "hazard ratio" not in words and "HR" in abbreviations
+    assert "number needed to treat" in words
+
+
+def test_a_reader_in_a_new_rule_file_is_found(monkeypatch) -> None:
+    class ReportingRules:
+        def read(self) -> None:  # pragma: no cover - only found, not run here
+            pass
+
+    module = types.ModuleType("pipeline.extract.effect_rules.reporting")
+    ReportingRules.__module__ = module.__name__
+    module.ReportingRules = ReportingRules
+    module.RULES = ()
+    monkeypatch.setattr(engine, "rule_modules", lambda: [*rule_modules(), module])
+    assert engine._readers_of_new_rule_files() == (ReportingRules,)
+
+
+def test_every_rule_family_module_lists_its_rules() -> None:
+    names = [rule.name for rule in RULES]
+    assert len(names) == len(set(names))
+    assert {"rate_percent", "estimate_with_ci", "named_adverse_event", "correlation"} <= set(names)
+
+
+def test_a_trial_of_another_treatment_has_its_comparison_from_title_or_groups() -> None:
+    from pipeline.extract.effect_rules.arm_assignment import other_treatment_arms, study_arms
+
+    assert study_arms("Apixaban versus Aspirin in atrial fibrillation", "") == (
+        "apixaban",
+        "aspirin",
+    )
+    abstract = "Events occurred in 10 patients in the drugx group and 20 in the placebo group."
+    assert other_treatment_arms("A trial in heart failure", abstract) == ("drugx", "placebo")
+    # words that name no treatment ("bleeding versus ...") are not arms unless they name a group
+    assert other_treatment_arms("A trial", "Major bleeding versus warfarin was rare.") is None
+    # a ketamine trial keeps its own rules: no comparison guessed from other words
+    assert study_arms("Ketamine in depression", "in the early group and the late group") is None
+
+
+def test_effects_of_another_treatment_get_its_arms() -> None:
+    from pipeline.extract import extract_text
+
+    abstract = (
+        "Patients were randomly assigned to receive drugx or placebo. Stroke occurred in 30 "
+        "patients in the drugx group (2.1%) and 45 patients in the placebo group (3.2%) "
+        "(hazard ratio, 0.66; 95% CI, 0.42 to 1.04)."
+    )
+    result = extract_text("1", "A randomized trial of drugx in atrial fibrillation", abstract)
+    assert [(e.value, e.arm) for e in result.effects] == [
+        (2.1, "drugx"),
+        (3.2, "placebo"),
+        (0.66, "drugx vs placebo"),
+    ]
+
+
+def test_a_treatment_is_a_whole_phrase_not_the_head_of_a_longer_one() -> None:
+    from pipeline.extract.effect_rules.arm_assignment import other_treatment_arms
+
+    assert other_treatment_arms("Anticoagulants versus vitamin K antagonists in AF", "") is None
+    assert other_treatment_arms("Drugx versus placebo for gout", "") == ("drugx", "placebo")
+
+
+def test_a_risk_difference_in_percent_without_an_interval_is_read() -> None:
+    from pipeline.extract.effects import extract_effects
+
+    text = "Thrombosis was less frequent with the drug (risk difference -12.5%)."
+    assert [(e.kind, e.label, e.value) for e in extract_effects(text)] == [
+        ("other", "risk difference", -12.5)
+    ]
