@@ -6,16 +6,21 @@ the interface used here. What Entrez 1.88 lacks, this module adds, in plain sigh
 `EntrezPolicy`:
 
 - a base URL: Entrez hard-codes https://eutils.ncbi.nlm.nih.gov/entrez/eutils/ in each
-  function and has no setting for it, nor for a timeout (it calls urllib's `urlopen(request)`
-  with none). So for the length of one call, under a lock, the client puts its own transport
-  in the place of the module-level `Bio.Entrez.urlopen` that Entrez's `_open` calls, and puts
-  the original back afterwards (see `_entrez_transport`). The transport rewrites the URL to
-  EUTILS_BASE_URL, spaces requests (3/s, 10/s with an API key), sends with a timeout, and
-  reads the whole body, so an error while reading a body is caught and retried;
-- retries: Entrez retries HTTP 429/5xx and network errors immediately (`max_tries`,
-  `sleep_between_tries` are module globals). Our transport never raises urllib's errors, so
-  Entrez's loop never fires; retries happen here instead (`pipeline.sources.retrying`), with
-  exponential backoff that honours Retry-After on 429 and 5xx;
+  function and has no setting for it, nor for a timeout (its `_open` calls urllib's
+  `urlopen(request)` with none). Each Entrez function builds its request with
+  `_build_request` and hands it to the module-level `_open`, which it looks up when it runs;
+  so while any client call is under way, `Bio.Entrez._open` is a dispatcher that sends each
+  request with the transport of the calling thread, and the original comes back when the last
+  call ends (see `_entrez_transport`). Calls from several threads therefore run at the same
+  time, each with its own transport. The transport rewrites the URL to EUTILS_BASE_URL, waits
+  for its start time (requests start at most 3/s, 10/s with an API key, across threads, and
+  may be in flight together), sends with a timeout, and reads the whole body, so an error
+  while reading a body is caught and retried;
+- retries: Entrez's `_open` retries HTTP 429/5xx and network errors immediately, and spaces
+  requests with a process-wide timer that is not safe across threads (0.37 s, 0.1 s with a
+  key). Neither runs, since our transport takes `_open`'s place; retries happen here instead
+  (`pipeline.sources.retrying`), with exponential backoff that honours Retry-After on 429
+  and 5xx;
 - a validator per endpoint: an esearch answer must be an eSearchResult without an ERROR, an
   efetch answer a complete PubmedArticleSet; status 200 alone is not trusted;
 - an efetch batch that stays truncated or unparsable is split in halves until the bad record
@@ -25,8 +30,9 @@ the interface used here. What Entrez 1.88 lacks, this module adds, in plain sigh
   redacted (`pipeline.redaction.redact`) from every reason, message, log line, dump and
   quarantined body that comes out of a failed exchange, whatever the failure.
 
-Entrez's own spacing of requests (0.37 s, 0.1 s with a key, a process-wide timer) still runs
-before our transport is called; ours adds nothing on top when it is already satisfied.
+The client is safe to share between threads (the live ingest fetches a few batches ahead in
+threads): the rate limiter, the HTTP session's connection pool and the `on_esearch` and
+`on_efetch` callbacks (called one at a time, under a lock) are shared.
 """
 
 from __future__ import annotations
@@ -154,25 +160,52 @@ class _Refused(Exception):
 # --- pieces of policy -------------------------------------------------------------------------
 
 
-_ENTREZ_LOCK = threading.RLock()
+class _EntrezHook:
+    """While client calls run, Bio.Entrez's `_open` sends each request with the transport of
+    the calling thread; Entrez's own `_open` is put back when the last call ends."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls = 0
+        self._original: Callable | None = None
+        self._transport = threading.local()
 
-@contextmanager
-def _entrez_transport(send: Callable[[Request], addinfourl]) -> Iterator[None]:
-    """Route Bio.Entrez's HTTP through `send` for one call, then restore urllib's urlopen.
+    def _open(self, request: Request) -> addinfourl:
+        send = getattr(self._transport, "send", None)
+        if send is None:  # a thread outside our client: Entrez as it comes
+            return self._original(request)
+        return send(request)
 
-    Entrez 1.88 offers no supported setting for the base URL or a timeout (see the module
-    docstring); `Entrez._open` looks up the module-level name `urlopen` when it runs, so this
-    swap is the narrowest hook. The lock keeps concurrent callers from seeing each other's
-    transport, and `finally` keeps the swap from outliving the call.
-    """
-    with _ENTREZ_LOCK:
-        original = Entrez.urlopen
-        Entrez.urlopen = send
+    @contextmanager
+    def routed(self, send: Callable[[Request], addinfourl]) -> Iterator[None]:
+        with self._lock:
+            if self._calls == 0:
+                self._original = Entrez._open
+                Entrez._open = self._open
+            self._calls += 1
+        self._transport.send = send
         try:
             yield
         finally:
-            Entrez.urlopen = original
+            self._transport.send = None
+            with self._lock:
+                self._calls -= 1
+                if self._calls == 0:
+                    Entrez._open = self._original
+
+
+_ENTREZ_HOOK = _EntrezHook()
+
+
+def _entrez_transport(send: Callable[[Request], addinfourl]):
+    """Route this thread's Bio.Entrez requests through `send` for one call.
+
+    Entrez 1.88 offers no supported setting for the base URL or a timeout (see the module
+    docstring); each Entrez function looks up the module-level `_open` when it runs, so that
+    is the narrowest hook. The transport is per thread, so concurrent calls never see each
+    other's, and `finally` keeps the hook from outliving the last call.
+    """
+    return _ENTREZ_HOOK.routed(send)
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -278,6 +311,7 @@ class EntrezClient:
         self._session.headers["User-Agent"] = f"{policy.tool}/{__version__}"
         self.on_esearch = on_esearch  # called with every valid esearch body (snapshot recording)
         self.on_efetch = on_efetch  # called with every valid efetch body
+        self._callback_lock = threading.Lock()  # callbacks run one at a time, whatever thread
 
     def close(self) -> None:
         self._session.close()
@@ -425,7 +459,8 @@ class EntrezClient:
             )
         body, page = self._call("esearch", Entrez.esearch, params, _validate_esearch)
         if self.on_esearch:
-            self.on_esearch(body, _describe_search(term, params))
+            with self._callback_lock:
+                self.on_esearch(body, _describe_search(term, params))
         return page
 
     def search(
@@ -504,7 +539,8 @@ class EntrezClient:
             params["id"] = list(request.pmids)
         body, _ = self._call("efetch", Entrez.efetch, params, _validate_efetch)
         if self.on_efetch:
-            self.on_efetch(body, request.describe())
+            with self._callback_lock:
+                self.on_efetch(body, request.describe())
         return body
 
     def fetch(self, request: FetchRequest) -> FetchResult:
