@@ -44,6 +44,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -312,9 +313,58 @@ class EntrezClient:
         self.on_esearch = on_esearch  # called with every valid esearch body (snapshot recording)
         self.on_efetch = on_efetch  # called with every valid efetch body
         self._callback_lock = threading.Lock()  # callbacks run one at a time, whatever thread
+        self._prefetched: dict[FetchRequest, tuple[Future, threading.Thread]] = {}
+        self._prefetch_lock = threading.Lock()
+        self._last_started: threading.Event | None = None  # set once the last prefetch sent
+        self._thread = threading.local()  # .started: set by _send once this thread's turn came
 
     def close(self) -> None:
+        self.drop_prefetched(wait=False)
         self._session.close()
+
+    # -- fetching ahead ------------------------------------------------------------------------
+
+    def prefetch(self, request: FetchRequest) -> None:
+        """Start the efetch of `request` in a background thread; the next `efetch(request)`
+        takes its answer, or raises its error. Prefetches send their first request in the order
+        they were asked for (each waits until the one before has started), so batches come in
+        plan order; the rate limit spaces them as it spaces every request.
+
+        The threads are daemons: Ctrl-C does not wait for a request in flight."""
+        with self._prefetch_lock:
+            if request in self._prefetched:
+                return
+            future: Future = Future()
+            before, started = self._last_started, threading.Event()
+            self._last_started = started
+
+            def run() -> None:
+                if before is not None:
+                    before.wait()
+                self._thread.started = started
+                try:
+                    if future.set_running_or_notify_cancel():
+                        future.set_result(self._efetch(request))
+                except BaseException as error:  # handed to the thread that takes the answer
+                    future.set_exception(error)
+                finally:
+                    started.set()
+
+            thread = threading.Thread(target=run, name=f"efetch {request.describe()}", daemon=True)
+            self._prefetched[request] = (future, thread)
+        thread.start()
+
+    def drop_prefetched(self, *, wait: bool) -> None:
+        """Forget prefetched answers nobody took; with `wait`, first let the requests still in
+        flight end, so that none outlives the call."""
+        with self._prefetch_lock:
+            pending = list(self._prefetched.values())
+            self._prefetched.clear()
+            self._last_started = None
+        for future, thread in pending:
+            future.cancel()  # one still waiting for its turn never sends
+            if wait:
+                thread.join()
 
     # -- one HTTP exchange ---------------------------------------------------------------------
 
@@ -335,6 +385,9 @@ class EntrezClient:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         captured.update(method=method, url=url, data=request.data)
         self._limiter.wait()
+        started = getattr(self._thread, "started", None)
+        if started is not None:  # a prefetch: the next one may take its turn
+            started.set()
         response, body = receive(
             lambda: self._session.request(
                 method, url, data=request.data, headers=headers, timeout=self.policy.timeout
@@ -526,7 +579,15 @@ class EntrezClient:
     # -- efetch --------------------------------------------------------------------------------
 
     def efetch(self, request: FetchRequest) -> bytes:
-        """The XML of one batch, validated as a complete PubmedArticleSet."""
+        """The XML of one batch, validated as a complete PubmedArticleSet (the answer of its
+        prefetch when one was started)."""
+        with self._prefetch_lock:
+            prefetched = self._prefetched.pop(request, None)
+        if prefetched is not None:
+            return prefetched[0].result()
+        return self._efetch(request)
+
+    def _efetch(self, request: FetchRequest) -> bytes:
         params: dict = {"db": "pubmed", "rettype": "xml", "retmode": "xml"}
         if request.from_history:
             params.update(
