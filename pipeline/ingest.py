@@ -47,6 +47,10 @@ from pipeline.sources.snapshot import Snapshot, SnapshotRecord, iter_searches, i
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 200
+# Live batches fetched ahead of the one being parsed and loaded: enough requests in flight to
+# use NCBI's rate up (10/s with a key, answers in 300 ms or more), few enough to bound memory
+# (at most this many answers buffered, plus the batch being loaded).
+FETCH_AHEAD = 4
 
 
 class EmptySearchError(PipelineError):
@@ -286,9 +290,18 @@ def ingest_live(
     since: date | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = True,
+    fetch_ahead: int = FETCH_AHEAD,
 ) -> RunSummary:
-    """Search PubMed, fetch what is new or revised, and load it batch by batch."""
+    """Search PubMed, fetch what is new or revised, and load it batch by batch.
+
+    While a batch is parsed and loaded, the efetch requests of the next `fetch_ahead` batches
+    are in flight (`EntrezClient.prefetch`); batches still commit one at a time in plan order,
+    and a prefetched batch's error is raised when its turn comes, as if fetched then. Requests
+    reach the server in plan order because their starts are spaced by the rate limit; a policy
+    without spacing (request_interval 0, as tests use) fetches one batch at a time instead."""
     _check_batch_size(batch_size)
+    if client.policy.interval <= 0:
+        fetch_ahead = 0
     mark_abandoned_runs(con)
     previous = last_completed_run_start(con, "live", query)
     summary = start_run(con, "live", query=query, since=since)
@@ -321,8 +334,11 @@ def ingest_live(
             f" ({len(resumed)} by an unfinished run, resumed)" if resumed else "",
         )  # fmt: skip
 
-        with _progress(len(needed), "fetching PubMed", progress) as bar:
-            for request in plan_batches(found, needed, batch_size):
+        plan = plan_batches(found, needed, batch_size)
+        with _progress(len(needed), "fetching PubMed", progress) as bar, _fetching_ahead(client):
+            for index, request in enumerate(plan):
+                for later in plan[index : index + 1 + fetch_ahead] if fetch_ahead else ():
+                    client.prefetch(later)  # no-op for one already started
                 result = client.fetch(request)
                 articles = _unique_articles([r.article for r in result.records])
                 warehouse.load_batch(
@@ -342,6 +358,21 @@ def ingest_live(
         finish_run(con, summary, "completed")
     log.info(summary.sentence())
     return summary
+
+
+@contextmanager
+def _fetching_ahead(client: EntrezClient) -> Iterator[None]:
+    """Drop the prefetched batches nobody took when the loop ends: after an error, once their
+    requests have ended (none outlives the run); after Ctrl-C at once."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        client.drop_prefetched(wait=False)
+        raise
+    except BaseException:
+        client.drop_prefetched(wait=True)
+        raise
+    client.drop_prefetched(wait=False)  # none left after the last batch
 
 
 # --- snapshot -----------------------------------------------------------------------------------

@@ -6,6 +6,9 @@ real PubMed records: the three articles of the real efetch response, copied and 
 Faults are queued per endpoint: HTTP errors with headers, hangs, truncated XML, broken
 bodies, a malformed record, a server that fails for good after N answers, and any answer of
 one's own (`body`, e.g. one that echoes the request's api_key as NCBI does for a bad key).
+`latency` makes every answer wait that many seconds before it is sent, as NCBI's do; the time
+each request arrived (`started`) and how many were in flight at most (`most_in_flight`) are
+kept, so tests can check the request rate and that requests overlapped.
 """
 
 from __future__ import annotations
@@ -93,7 +96,11 @@ class Fault(fake_http.Fault):
 class FakeEutils:
     """State of the fake server: records, searches, history, faults and a request log."""
 
-    def __init__(self, templates: list[tuple[str, bytes]]) -> None:
+    def __init__(self, templates: list[tuple[str, bytes]], *, latency: float = 0.0) -> None:
+        self.latency = latency  # seconds every answer waits before it is sent
+        self.started: list[float] = []  # time.monotonic() at which each request arrived
+        self.in_flight = 0
+        self.most_in_flight = 0
         self.templates = templates
         self.records: dict[str, FakeRecord] = {}
         self.queries: dict[str, list[str]] = {}  # term -> PMIDs; an unknown term finds all
@@ -132,6 +139,30 @@ class FakeEutils:
 
     def calls(self, endpoint: str) -> list[Request]:
         return [r for r in self.requests if r.endpoint == endpoint]
+
+    def most_starts_within(self, seconds: float) -> int:
+        """The largest number of requests that arrived within any window of `seconds`."""
+        with self._lock:
+            starts = sorted(self.started)
+        most, first = 0, 0
+        for last, start in enumerate(starts):
+            while start - starts[first] >= seconds:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
+    @contextmanager
+    def arrived(self) -> Iterator[None]:
+        """Count a request from its arrival until its answer is sent."""
+        with self._lock:
+            self.started.append(time.monotonic())
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     # -- answering -----------------------------------------------------------------------------
 
@@ -231,17 +262,21 @@ class _Handler(fake_http.FakeHandler):
     fake: FakeEutils
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._serve(urlsplit(self.path).query)
+        with self.fake.arrived():
+            self._serve(urlsplit(self.path).query)
 
     def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length", 0))
-        self._serve(self.rfile.read(length).decode("utf-8"))
+        with self.fake.arrived():
+            length = int(self.headers.get("Content-Length", 0))
+            self._serve(self.rfile.read(length).decode("utf-8"))
 
     def _serve(self, query: str) -> None:
         path = urlsplit(self.path).path
         endpoint = path.rsplit("/", 1)[-1].split(".")[0]
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         request = Request(endpoint, self.command, params, path)
+        if self.fake.latency:
+            self.fake.release.wait(self.fake.latency)
         status, headers, body, fault = self.fake.answer(request)
         if fault is not None and fault.kind == "truncate":
             body = FakeEutils.truncated(body, fault.pmid)

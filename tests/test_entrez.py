@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -73,9 +75,55 @@ def test_search_pages_with_history_and_sends_identity(fake, base_url):
 
 
 def test_entrez_transport_is_restored_after_each_call(fake, base_url):
+    original_open = Entrez._open
     fake.add_records(1)
     make_client(base_url).search("x")
     assert Entrez.urlopen is urllib.request.urlopen
+    assert Entrez._open is original_open
+
+
+# Arrival times are taken by the server: a request that reaches it late (thread scheduling on a
+# busy machine: 2 cores shared by a whole test suite) narrows the gap to the next one by as
+# much. Windows are this much shorter than a second; a limiter not shared by the threads, or
+# one twice too fast, still fails.
+ARRIVAL_JITTER = 0.2
+
+
+@pytest.mark.parametrize(("api_key", "per_second"), [(None, 3), (API_KEY, 10)])
+def test_requests_from_threads_overlap_but_never_start_faster_than_ncbi_allows(
+    pubmed_records, api_key, per_second
+):
+    fake = FakeEutils(real_articles(pubmed_records), latency=0.5)
+    pmids = fake.add_records(per_second * 2 + 2)  # a little over two seconds of requests
+    with serve(fake) as url:
+        policy = EntrezPolicy(
+            email="ingest-tests@example.org", api_key=api_key, base_url=url, timeout=5.0,
+            retry_delays=(0.01,),
+        )  # fmt: skip
+        client = EntrezClient(policy)  # the policy's own interval, and real sleeps
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(client.fetch, [FetchRequest((p,)) for p in pmids]))
+        client.close()
+    assert [r.records[0].article.pmid for r in results] == pmids
+    assert fake.most_starts_within(1.0 - ARRIVAL_JITTER) <= per_second
+    assert fake.most_in_flight >= 2  # requests overlapped (500 ms each, a start every 100-333 ms)
+
+
+def test_recording_callbacks_run_one_at_a_time_across_threads(fake, base_url):
+    pmids = fake.add_records(8)
+    client = make_client(base_url)
+    running, most = [0], [0]
+
+    def record(body: bytes, description: str) -> None:
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        running[0] -= 1
+
+    client.on_efetch = record
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(client.fetch, [FetchRequest((p,)) for p in pmids]))
+    assert most[0] == 1
 
 
 def test_search_past_the_esearch_limit_is_split_by_entrez_date(fake, base_url):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, date, datetime
 
 import pytest
-from fake_eutils import FakeEutils, fetched_pmids, real_articles, serve
+from fake_eutils import FakeEutils, fetched_pmids, real_articles, serve, wait_for
 
 from pipeline import ingest, warehouse
 from pipeline.errors import PipelineError, SourceUnavailableError
@@ -231,6 +232,104 @@ def test_plan_batches_uses_history_only_for_contiguous_stretches():
         (("a", "c", "e"), False),
         (("g",), True),
     ]
+
+
+# --- fetching ahead -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_fake(pubmed_records) -> FakeEutils:
+    """The fake answering as NCBI does, each request after 200 ms."""
+    return FakeEutils(real_articles(pubmed_records), latency=0.2)
+
+
+@pytest.fixture
+def spaced_client(slow_fake):
+    """A client whose requests start 50 ms apart at most, as a rate limit spaces them."""
+    with serve(slow_fake) as url:
+        policy = EntrezPolicy(
+            email="ingest-tests@example.org", api_key="test-key", base_url=url, timeout=5.0,
+            retry_delays=(0.0, 0.0), request_interval=0.05,
+        )  # fmt: skip
+        client = EntrezClient(policy)
+        yield client
+        client.close()
+
+
+def efetches_started(fake) -> int:
+    """efetch requests that reached the server (answered or not; every esearch was answered)."""
+    return len(fake.started) - len(fake.calls("esearch"))
+
+
+def slow_loads(monkeypatch, fake, seen: list[int], *, interrupt_at: int | None = None) -> None:
+    """Make each batch load take 300 ms, noting how many efetches had started by then."""
+    load = warehouse.load_batch
+
+    def slow_load(*args, **kwargs):
+        seen.append(efetches_started(fake))
+        if len(seen) == interrupt_at:
+            raise KeyboardInterrupt
+        time.sleep(0.3)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(warehouse, "load_batch", slow_load)
+
+
+def test_the_next_batches_are_fetched_while_one_is_loaded(
+    con, spaced_client, slow_fake, monkeypatch
+):
+    pmids = slow_fake.add_records(30)
+    seen: list[int] = []
+    slow_loads(monkeypatch, slow_fake, seen)
+    summary = live(con, spaced_client)
+    assert summary.status == "completed" and summary.n_loaded == 30 and summary.n_batches == 10
+    assert seen[0] > 1  # the second batch was on its way while the first loaded
+    ahead = [started - loading for loading, started in enumerate(seen, start=1)]
+    assert max(ahead) <= ingest.FETCH_AHEAD  # bounded: at most that many answers wait
+    batches = con.execute("SELECT batch_no, pmids FROM core.run_batches ORDER BY 1").fetchall()
+    assert batches == [(n + 1, pmids[3 * n : 3 * n + 3]) for n in range(10)]  # plan order
+    calls = slow_fake.calls("efetch")
+    assert [c.params["retstart"] for c in calls] == [str(3 * n) for n in range(10)]
+    assert slow_fake.most_in_flight >= 2
+
+
+def test_a_prefetched_batch_that_fails_fails_the_run_in_its_turn_and_the_next_resumes(
+    con, spaced_client, slow_fake
+):
+    pmids = slow_fake.add_records(12)
+    slow_fake.fault(
+        "efetch", "status", status=500, times=None, when=lambda r: r.params.get("retstart") == "6"
+    )
+    with pytest.raises(SourceUnavailableError, match="PubMed kept failing"):
+        live(con, spaced_client)
+    assert runs(con) == [("failed", 12, 6, 6, 0)]  # the two batches before it, whole
+    asked = len(slow_fake.started)
+    time.sleep(0.5)
+    assert len(slow_fake.started) == asked  # no request outlived the run
+    slow_fake.faults.clear()
+    before = len(fetched(slow_fake))
+    summary = live(con, spaced_client)
+    assert fetched(slow_fake)[before:] == pmids[6:]
+    assert summary.n_loaded == 6 and scalar(con, "SELECT count(*) FROM core.articles") == 12
+
+
+def test_ctrl_c_while_batches_are_fetched_ahead_keeps_whole_batches_and_resumes(
+    con, spaced_client, slow_fake, monkeypatch
+):
+    pmids = slow_fake.add_records(30)
+    seen: list[int] = []
+    slow_loads(monkeypatch, slow_fake, seen, interrupt_at=2)
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        live(con, spaced_client)
+    assert time.monotonic() - began < 5  # did not wait for the requests in flight
+    assert runs(con)[0] == ("interrupted", 30, 3, 3, 0)
+    assert wait_for(lambda: slow_fake.in_flight == 0, timeout=10)
+    monkeypatch.undo()
+    before = len(fetched(slow_fake))
+    summary = live(con, spaced_client)
+    assert fetched(slow_fake)[before:] == pmids[3:]
+    assert summary.n_loaded == 27 and scalar(con, "SELECT count(*) FROM core.articles") == 30
 
 
 # --- snapshot -----------------------------------------------------------------------------------

@@ -6,16 +6,21 @@ the interface used here. What Entrez 1.88 lacks, this module adds, in plain sigh
 `EntrezPolicy`:
 
 - a base URL: Entrez hard-codes https://eutils.ncbi.nlm.nih.gov/entrez/eutils/ in each
-  function and has no setting for it, nor for a timeout (it calls urllib's `urlopen(request)`
-  with none). So for the length of one call, under a lock, the client puts its own transport
-  in the place of the module-level `Bio.Entrez.urlopen` that Entrez's `_open` calls, and puts
-  the original back afterwards (see `_entrez_transport`). The transport rewrites the URL to
-  EUTILS_BASE_URL, spaces requests (3/s, 10/s with an API key), sends with a timeout, and
-  reads the whole body, so an error while reading a body is caught and retried;
-- retries: Entrez retries HTTP 429/5xx and network errors immediately (`max_tries`,
-  `sleep_between_tries` are module globals). Our transport never raises urllib's errors, so
-  Entrez's loop never fires; retries happen here instead (`pipeline.sources.retrying`), with
-  exponential backoff that honours Retry-After on 429 and 5xx;
+  function and has no setting for it, nor for a timeout (its `_open` calls urllib's
+  `urlopen(request)` with none). Each Entrez function builds its request with
+  `_build_request` and hands it to the module-level `_open`, which it looks up when it runs;
+  so while any client call is under way, `Bio.Entrez._open` is a dispatcher that sends each
+  request with the transport of the calling thread, and the original comes back when the last
+  call ends (see `_entrez_transport`). Calls from several threads therefore run at the same
+  time, each with its own transport. The transport rewrites the URL to EUTILS_BASE_URL, waits
+  for its start time (requests start at most 3/s, 10/s with an API key, across threads, and
+  may be in flight together), sends with a timeout, and reads the whole body, so an error
+  while reading a body is caught and retried;
+- retries: Entrez's `_open` retries HTTP 429/5xx and network errors immediately, and spaces
+  requests with a process-wide timer that is not safe across threads (0.37 s, 0.1 s with a
+  key). Neither runs, since our transport takes `_open`'s place; retries happen here instead
+  (`pipeline.sources.retrying`), with exponential backoff that honours Retry-After on 429
+  and 5xx;
 - a validator per endpoint: an esearch answer must be an eSearchResult without an ERROR, an
   efetch answer a complete PubmedArticleSet; status 200 alone is not trusted;
 - an efetch batch that stays truncated or unparsable is split in halves until the bad record
@@ -25,8 +30,9 @@ the interface used here. What Entrez 1.88 lacks, this module adds, in plain sigh
   redacted (`pipeline.redaction.redact`) from every reason, message, log line, dump and
   quarantined body that comes out of a failed exchange, whatever the failure.
 
-Entrez's own spacing of requests (0.37 s, 0.1 s with a key, a process-wide timer) still runs
-before our transport is called; ours adds nothing on top when it is already satisfied.
+The client is safe to share between threads (the live ingest fetches a few batches ahead in
+threads): the rate limiter, the HTTP session's connection pool and the `on_esearch` and
+`on_efetch` callbacks (called one at a time, under a lock) are shared.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -154,25 +161,52 @@ class _Refused(Exception):
 # --- pieces of policy -------------------------------------------------------------------------
 
 
-_ENTREZ_LOCK = threading.RLock()
+class _EntrezHook:
+    """While client calls run, Bio.Entrez's `_open` sends each request with the transport of
+    the calling thread; Entrez's own `_open` is put back when the last call ends."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls = 0
+        self._original: Callable | None = None
+        self._transport = threading.local()
 
-@contextmanager
-def _entrez_transport(send: Callable[[Request], addinfourl]) -> Iterator[None]:
-    """Route Bio.Entrez's HTTP through `send` for one call, then restore urllib's urlopen.
+    def _open(self, request: Request) -> addinfourl:
+        send = getattr(self._transport, "send", None)
+        if send is None:  # a thread outside our client: Entrez as it comes
+            return self._original(request)
+        return send(request)
 
-    Entrez 1.88 offers no supported setting for the base URL or a timeout (see the module
-    docstring); `Entrez._open` looks up the module-level name `urlopen` when it runs, so this
-    swap is the narrowest hook. The lock keeps concurrent callers from seeing each other's
-    transport, and `finally` keeps the swap from outliving the call.
-    """
-    with _ENTREZ_LOCK:
-        original = Entrez.urlopen
-        Entrez.urlopen = send
+    @contextmanager
+    def routed(self, send: Callable[[Request], addinfourl]) -> Iterator[None]:
+        with self._lock:
+            if self._calls == 0:
+                self._original = Entrez._open
+                Entrez._open = self._open
+            self._calls += 1
+        self._transport.send = send
         try:
             yield
         finally:
-            Entrez.urlopen = original
+            self._transport.send = None
+            with self._lock:
+                self._calls -= 1
+                if self._calls == 0:
+                    Entrez._open = self._original
+
+
+_ENTREZ_HOOK = _EntrezHook()
+
+
+def _entrez_transport(send: Callable[[Request], addinfourl]):
+    """Route this thread's Bio.Entrez requests through `send` for one call.
+
+    Entrez 1.88 offers no supported setting for the base URL or a timeout (see the module
+    docstring); each Entrez function looks up the module-level `_open` when it runs, so that
+    is the narrowest hook. The transport is per thread, so concurrent calls never see each
+    other's, and `finally` keeps the hook from outliving the last call.
+    """
+    return _ENTREZ_HOOK.routed(send)
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -278,9 +312,59 @@ class EntrezClient:
         self._session.headers["User-Agent"] = f"{policy.tool}/{__version__}"
         self.on_esearch = on_esearch  # called with every valid esearch body (snapshot recording)
         self.on_efetch = on_efetch  # called with every valid efetch body
+        self._callback_lock = threading.Lock()  # callbacks run one at a time, whatever thread
+        self._prefetched: dict[FetchRequest, tuple[Future, threading.Thread]] = {}
+        self._prefetch_lock = threading.Lock()
+        self._last_started: threading.Event | None = None  # set once the last prefetch sent
+        self._thread = threading.local()  # .started: set by _send once this thread's turn came
 
     def close(self) -> None:
+        self.drop_prefetched(wait=False)
         self._session.close()
+
+    # -- fetching ahead ------------------------------------------------------------------------
+
+    def prefetch(self, request: FetchRequest) -> None:
+        """Start the efetch of `request` in a background thread; the next `efetch(request)`
+        takes its answer, or raises its error. Prefetches send their first request in the order
+        they were asked for (each waits until the one before has started), so batches come in
+        plan order; the rate limit spaces them as it spaces every request.
+
+        The threads are daemons: Ctrl-C does not wait for a request in flight."""
+        with self._prefetch_lock:
+            if request in self._prefetched:
+                return
+            future: Future = Future()
+            before, started = self._last_started, threading.Event()
+            self._last_started = started
+
+            def run() -> None:
+                if before is not None:
+                    before.wait()
+                self._thread.started = started
+                try:
+                    if future.set_running_or_notify_cancel():
+                        future.set_result(self._efetch(request))
+                except BaseException as error:  # handed to the thread that takes the answer
+                    future.set_exception(error)
+                finally:
+                    started.set()
+
+            thread = threading.Thread(target=run, name=f"efetch {request.describe()}", daemon=True)
+            self._prefetched[request] = (future, thread)
+        thread.start()
+
+    def drop_prefetched(self, *, wait: bool) -> None:
+        """Forget prefetched answers nobody took; with `wait`, first let the requests still in
+        flight end, so that none outlives the call."""
+        with self._prefetch_lock:
+            pending = list(self._prefetched.values())
+            self._prefetched.clear()
+            self._last_started = None
+        for future, thread in pending:
+            future.cancel()  # one still waiting for its turn never sends
+            if wait:
+                thread.join()
 
     # -- one HTTP exchange ---------------------------------------------------------------------
 
@@ -301,6 +385,9 @@ class EntrezClient:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         captured.update(method=method, url=url, data=request.data)
         self._limiter.wait()
+        started = getattr(self._thread, "started", None)
+        if started is not None:  # a prefetch: the next one may take its turn
+            started.set()
         response, body = receive(
             lambda: self._session.request(
                 method, url, data=request.data, headers=headers, timeout=self.policy.timeout
@@ -425,7 +512,8 @@ class EntrezClient:
             )
         body, page = self._call("esearch", Entrez.esearch, params, _validate_esearch)
         if self.on_esearch:
-            self.on_esearch(body, _describe_search(term, params))
+            with self._callback_lock:
+                self.on_esearch(body, _describe_search(term, params))
         return page
 
     def search(
@@ -491,7 +579,15 @@ class EntrezClient:
     # -- efetch --------------------------------------------------------------------------------
 
     def efetch(self, request: FetchRequest) -> bytes:
-        """The XML of one batch, validated as a complete PubmedArticleSet."""
+        """The XML of one batch, validated as a complete PubmedArticleSet (the answer of its
+        prefetch when one was started)."""
+        with self._prefetch_lock:
+            prefetched = self._prefetched.pop(request, None)
+        if prefetched is not None:
+            return prefetched[0].result()
+        return self._efetch(request)
+
+    def _efetch(self, request: FetchRequest) -> bytes:
         params: dict = {"db": "pubmed", "rettype": "xml", "retmode": "xml"}
         if request.from_history:
             params.update(
@@ -504,7 +600,8 @@ class EntrezClient:
             params["id"] = list(request.pmids)
         body, _ = self._call("efetch", Entrez.efetch, params, _validate_efetch)
         if self.on_efetch:
-            self.on_efetch(body, request.describe())
+            with self._callback_lock:
+                self.on_efetch(body, request.describe())
         return body
 
     def fetch(self, request: FetchRequest) -> FetchResult:
