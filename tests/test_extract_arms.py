@@ -120,10 +120,10 @@ def test_timepoint_days(words, days):
 # A one-treatment cohort, as REAL-ESK reports it: no arm is named beside its results.
 COHORT = (
     "INTRODUCTION: Data on esketamine in real-world patients are scarce. METHODS: This is an "
-    "observational, retrospective study. Subjects were assessed 6 months after the start of "
-    "ESK-NS 56 mg treatment. RESULTS: Of 63 patients who maintained treatment, 48 were "
-    "responders (76.2%). At least one side effect was reported by 71.8% of subjects. Baseline "
-    "heart rate variability predicted response (AUC = 0.844)."
+    "observational, retrospective study (REAL-ESK study). Subjects were assessed 6 months "
+    "after the start of ESK-NS 56 mg treatment. RESULTS: Of 63 patients who maintained "
+    "treatment, 48 were responders (76.2%). At least one side effect was reported by 71.8% "
+    "of subjects. Baseline heart rate variability predicted response (AUC = 0.844)."
 )
 COHORT_TITLE = "Esketamine treatment trajectory of patients with TRD: data from REAL-ESK"
 
@@ -175,6 +175,26 @@ def test_a_single_group_study_with_no_treated_group_gets_no_arm():
             "Remission was 25.6% at month 6.",
             ["Observational Study"],
         ),
+        (  # four treated cohorts, one of them ECT
+            "Disability days after esketamine and conventional therapies",
+            "METHODS: Adults were classified into four cohorts (esketamine, ECT, TMS and SGA) "
+            "based on therapy initiated and treated with esketamine. RESULTS: At least one side "
+            "effect was reported by 71.8% of subjects.",
+            ["Observational Study"],
+        ),
+        (  # a survey of people seeking a treatment, none treated by the study
+            "Patients expressing an interest in ketamine treatment: an online survey",
+            "METHOD: An online survey was completed by patients exploring ketamine treatment. "
+            "RESULTS: At least one side effect was reported by 71.8% of subjects.",
+            [],
+        ),
+        (  # two ketamine forms in the methods
+            "Side effects of ketamine in clinical settings",
+            "METHODS: Retrospective data of patients treated with ketamine were collected. "
+            "RESULTS: At least one side effect was reported by 71.8% of subjects. LIMITATIONS: "
+            "subcutaneous racemic and intranasal esketamine analysed.",
+            ["Observational Study"],
+        ),
         (  # randomized
             "Esketamine in TRD",
             "METHODS: Patients were randomized and treated with esketamine. RESULTS: Remission "
@@ -192,6 +212,7 @@ def test_a_single_group_study_with_no_treated_group_gets_no_arm():
 )
 def test_no_single_arm_is_guessed_outside_single_group_studies(title, abstract, types):
     result = extract_text("8", title, abstract, publication_types=types)
+    assert all(arm.n_randomized is None for arm in result.arms)
     unnamed = [e for e in result.effects if e.arm is None]
     assert unnamed and all(e.arm_id is None for e in unnamed)
 

@@ -85,6 +85,13 @@ _TREATED_RE = re.compile(
     rf"|infusions?)\b|(?:{vocab.ANY_KETAMINE_PATTERN})\S*-treated\b",
     re.IGNORECASE,
 )
+# Records, claims, reports and surveys of many people, or several cohorts: not one treated group.
+_NOT_ONE_TREATED_GROUP_RE = re.compile(
+    r"\bdatabases?\b|\bclaims\b|\bsurvey\b|\bpharmacovigilance\b|\bFAERS\b|\bVigiBase\b"
+    r"|\bEudraVigilance\b|\bdisproportionality\b|Adverse Event Reporting|\bregistry\b"
+    r"|\b(?:two|three|four|five|six|\d+) (?:cohorts|groups|arms)\b",
+    re.IGNORECASE,
+)
 _POPULATION_RES = [
     (p.code, re.compile(p.pattern, re.IGNORECASE), tuple(n.lower() for n in p.needles))
     for p in vocab.POPULATIONS
@@ -291,8 +298,14 @@ def _single_group_arm(arms: _Arms, title: str, abstract: str, trial, effects) ->
     found = _first_treatment_mention(abstract, drug)
     if found is None:
         return None
-    if trial.design != "open_label" and not _TREATED_RE.search(abstract):
-        return None  # a cohort of people who may or may not have had the drug
+    if trial.design != "open_label" and (
+        not _TREATED_RE.search(abstract)
+        or _NOT_ONE_TREATED_GROUP_RE.search(f"{title} {abstract}")
+        or any(regex.search(f"{title} {abstract}") for _, regex in _COMPARATOR_RES)
+    ):
+        return None  # people who may not have had the drug, records of many, or other treatments
+    if any(code != drug and regex.search(abstract, found[1]) for code, regex in _DRUG_RES):
+        return None  # a second ketamine form in the methods or results
     arm = arms.add(found[0], near=found[1], n=trial.n_randomized)
     return arm if arm is not None and arm.drug == drug else None
 
@@ -312,7 +325,7 @@ def _treatment_re(drug: str) -> re.Pattern:
     """A mention of `drug` with the route words before it and its form and dose after it."""
     pattern = next(d.pattern for d in vocab.DRUGS if d.code == drug)
     return re.compile(
-        rf"(?:{_ROUTE_WORDS}\s)?(?:{pattern})(?:[- ](?:NS|nasal spray|infusions?))?"
+        rf"(?:{_ROUTE_WORDS}\s)?(?<![\w-])(?:{pattern})(?:[- ](?:NS|nasal spray|infusions?))?"
         r"(?:,?\s(?:\d+(?:\.\d+)?|\.\d+)\s?(?:mg/kg|µg/kg|mcg/kg|mg)\b)?",
         re.IGNORECASE,
     )
