@@ -190,9 +190,10 @@ def test_a_single_group_study_with_no_treated_group_gets_no_arm():
         ),
         (  # two ketamine forms in the methods
             "Side effects of ketamine in clinical settings",
-            "METHODS: Retrospective data of patients treated with ketamine were collected. "
-            "RESULTS: At least one side effect was reported by 71.8% of subjects. LIMITATIONS: "
-            "subcutaneous racemic and intranasal esketamine analysed.",
+            "METHODS: Retrospective data from three services were collected. RESULTS: At least "
+            "one side effect was reported by 71.8% of subjects. LIMITATIONS: subcutaneous "
+            "racemic and intranasal esketamine analysed. CONCLUSIONS: Patients treated with "
+            "ketamine tolerate it.",
             ["Observational Study"],
         ),
         (  # randomized

@@ -304,7 +304,9 @@ def _single_group_arm(arms: _Arms, title: str, abstract: str, trial, effects) ->
         or any(regex.search(f"{title} {abstract}") for _, regex in _COMPARATOR_RES)
     ):
         return None  # people who may not have had the drug, records of many, or other treatments
-    if any(code != drug and regex.search(abstract, found[1]) for code, regex in _DRUG_RES):
+    section = _METHODS_RE.search(abstract)
+    methods_on = min(found[1], section.end()) if section else found[1]
+    if any(code != drug and regex.search(abstract, methods_on) for code, regex in _DRUG_RES):
         return None  # a second ketamine form in the methods or results
     arm = arms.add(found[0], near=found[1], n=trial.n_randomized)
     return arm if arm is not None and arm.drug == drug else None
