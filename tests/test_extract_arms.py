@@ -233,3 +233,17 @@ def test_an_open_label_studys_arm_is_its_treatment_as_written():
     )  # fmt: skip
     rate = next(e for e in result.effects if e.kind == "response_rate")
     assert rate.arm_id == arm.arm_id
+
+
+def test_a_treatment_had_before_is_no_second_group():
+    """ECT named as what patients had before is no comparator: the one arm stands."""
+    abstract = (
+        "OBJECTIVE: To relate response to previous use of electroconvulsive therapy. METHODS: A "
+        "prospective, observational study of patients who received esketamine. RESULTS: No "
+        "differences were found between patients that previously received ECT and those that "
+        "didn't. Of 16 patients, 10 were responders (62.5%)."
+    )
+    result = _cohort(abstract, "Treating TRD with esketamine nasal spray")
+    assert [arm.label for arm in result.arms] == ["esketamine"]
+    rate = next(e for e in result.effects if e.kind == "response_rate")
+    assert rate.arm_id == result.arms[0].arm_id

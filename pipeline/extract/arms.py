@@ -92,6 +92,9 @@ _NOT_ONE_TREATED_GROUP_RE = re.compile(
     r"|\b(?:two|three|four|five|six|\d+) (?:cohorts|groups|arms)\b",
     re.IGNORECASE,
 )
+_GROUP_WORDS_RE = re.compile(
+    r"\b(?:cohorts?|groups?|arms?|versus|vs\.?|compared (?:with|to))(?!\w)", re.IGNORECASE
+)
 _POPULATION_RES = [
     (p.code, re.compile(p.pattern, re.IGNORECASE), tuple(n.lower() for n in p.needles))
     for p in vocab.POPULATIONS
@@ -301,7 +304,7 @@ def _single_group_arm(arms: _Arms, title: str, abstract: str, trial, effects) ->
     if trial.design != "open_label" and (
         not _TREATED_RE.search(abstract)
         or _NOT_ONE_TREATED_GROUP_RE.search(f"{title} {abstract}")
-        or any(regex.search(f"{title} {abstract}") for _, regex in _COMPARATOR_RES)
+        or _compared_with_another_treatment(f"{title} {abstract}")
     ):
         return None  # people who may not have had the drug, records of many, or other treatments
     section = _METHODS_RE.search(abstract)
@@ -310,6 +313,17 @@ def _single_group_arm(arms: _Arms, title: str, abstract: str, trial, effects) ->
         return None  # a second ketamine form in the methods or results
     arm = arms.add(found[0], near=found[1], n=trial.n_randomized)
     return arm if arm is not None and arm.drug == drug else None
+
+
+def _compared_with_another_treatment(text: str) -> bool:
+    """Whether a comparator (placebo, ECT, ...) is named as a group the study compares: beside
+    "cohort", "group", "arm", "versus" or "compared with" (not as a treatment had before)."""
+    for _, regex in _COMPARATOR_RES:
+        for match in regex.finditer(text):
+            window = text[max(0, match.start() - 40) : match.end() + 40]
+            if _GROUP_WORDS_RE.search(window):
+                return True
+    return False
 
 
 def _first_treatment_mention(abstract: str, drug: str) -> tuple[str, int] | None:
