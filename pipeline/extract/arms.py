@@ -3,8 +3,11 @@ route and sizes, and each effect pointed at the arm (and comparator arm) it is a
 
 Arms come from two places: the trial facts' arms ("esketamine (n = 114)") and the arms the
 effect rules read in each effect's sentence ("esketamine vs placebo"). Mentions that name the
-same group (the same drug and dose words after folding ESK/PBO/AD) are one arm. Nothing is
-guessed: a dose is read only from the arm's own words, a size only where the text gives it.
+same group (the same drug and dose words after folding ESK/PBO/AD) are one arm. A single-group
+study (open label, case series, a treated one-drug cohort) has one arm more: its treatment as
+the methods first name it, with the study's N, and its within-arm results that name no arm.
+Nothing is guessed: a dose is read only from the arm's own words, a size only where the text
+gives it, and no other design gets an arm its words do not name.
 """
 
 from __future__ import annotations
