@@ -115,3 +115,135 @@ def test_arm_keys_fold_synonyms_and_doses():
 )
 def test_timepoint_days(words, days):
     assert timepoint_days(words) == pytest.approx(days) if days else timepoint_days(words) is None
+
+
+# A one-treatment cohort, as REAL-ESK reports it: no arm is named beside its results.
+COHORT = (
+    "INTRODUCTION: Data on esketamine in real-world patients are scarce. METHODS: This is an "
+    "observational, retrospective study (REAL-ESK study). Subjects were assessed 6 months "
+    "after the start of ESK-NS 56 mg treatment. RESULTS: Of 63 patients who maintained "
+    "treatment, 48 were responders (76.2%). At least one side effect was reported by 71.8% "
+    "of subjects. Baseline heart rate variability predicted response (AUC = 0.844)."
+)
+COHORT_TITLE = "Esketamine treatment trajectory of patients with TRD: data from REAL-ESK"
+
+
+def _cohort(abstract: str = COHORT, title: str = COHORT_TITLE):
+    return extract_text("7", title, abstract, publication_types=["Observational Study"])
+
+
+def test_a_single_group_study_gets_its_one_arm_as_written():
+    result = _cohort()
+    assert result.trial.design == "observational" and result.trial.n_randomized == 63
+    assert len(result.arms) == 1
+    arm = result.arms[0]
+    assert arm.label == "ESK-NS 56 mg"  # the first mention in the methods, with its dose
+    assert COHORT[arm.start : arm.end] == arm.label
+    assert (arm.role, arm.drug, arm.route, arm.dose, arm.dose_unit, arm.n_randomized) == (
+        "intervention", "esketamine", "intranasal", 56.0, "mg", 63,
+    )  # fmt: skip
+
+
+def test_a_single_group_studys_within_arm_results_point_at_its_arm():
+    result = _cohort()
+    arm_id = result.arms[0].arm_id
+    by_value = {e.value: e for e in result.effects}
+    for value in (76.2, 71.8):  # a response rate and a side-effect share
+        assert by_value[value].arm_id == arm_id
+        assert by_value[value].comparator_arm_id is None
+        assert by_value[value].arm == "ESK-NS 56 mg"  # the guide: the treatment, as written
+    assert by_value[0.844].arm_id is None  # an AUC is no result of the arm
+
+
+def test_a_single_group_study_with_no_treated_group_gets_no_arm():
+    """A claims study of who starts esketamine treats no group of its own: nothing guessed."""
+    abstract = (
+        "METHODS: Adults with TRD were included from a claims database. RESULTS: A low income "
+        "reduced the chance of esketamine initiation by 37%. Of all patients, 4.1% initiated."
+    )
+    result = _cohort(abstract, "Esketamine initiation in the United States")
+    assert result.trial.design == "observational"
+    assert result.arms == [] and all(e.arm_id is None for e in result.effects)
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract", "types"),
+    [
+        (  # a comparator in the title
+            "Esketamine versus real-world treatment: the ICEBERG study",
+            "METHODS: An observational study of patients treated with esketamine. RESULTS: "
+            "Remission was 25.6% at month 6.",
+            ["Observational Study"],
+        ),
+        (  # four treated cohorts, one of them ECT
+            "Disability days after esketamine and conventional therapies",
+            "METHODS: Adults were classified into four cohorts (esketamine, ECT, TMS and SGA) "
+            "based on therapy initiated and treated with esketamine. RESULTS: At least one side "
+            "effect was reported by 71.8% of subjects.",
+            ["Observational Study"],
+        ),
+        (  # a survey of people seeking a treatment, none treated by the study
+            "Patients expressing an interest in ketamine treatment: an online survey",
+            "METHOD: An online survey was completed by patients exploring ketamine treatment. "
+            "RESULTS: At least one side effect was reported by 71.8% of subjects.",
+            [],
+        ),
+        (  # two ketamine forms in the methods
+            "Side effects of ketamine in clinical settings",
+            "METHODS: Retrospective data from three services were collected. RESULTS: At least "
+            "one side effect was reported by 71.8% of subjects. LIMITATIONS: subcutaneous "
+            "racemic and intranasal esketamine analysed. CONCLUSIONS: Patients treated with "
+            "ketamine tolerate it.",
+            ["Observational Study"],
+        ),
+        (  # randomized
+            "Esketamine in TRD",
+            "METHODS: Patients were randomized and treated with esketamine. RESULTS: Remission "
+            "was 25.6% at month 6.",
+            ["Randomized Controlled Trial"],
+        ),
+        (  # a second treatment named beside a result
+            "Esketamine in TRD",
+            "METHODS: An observational study of patients treated with esketamine. RESULTS: "
+            "Remission was 25.6% with esketamine and 30.1% with ECT. Side effects were reported "
+            "by 40.0% of patients.",
+            ["Observational Study"],
+        ),
+    ],
+)
+def test_no_single_arm_is_guessed_outside_single_group_studies(title, abstract, types):
+    result = extract_text("8", title, abstract, publication_types=types)
+    assert all(arm.n_randomized is None for arm in result.arms)
+    unnamed = [e for e in result.effects if e.arm is None]
+    assert unnamed and all(e.arm_id is None for e in unnamed)
+
+
+def test_an_open_label_studys_arm_is_its_treatment_as_written():
+    abstract = (
+        "BACKGROUND: Ketamine is a rapid antidepressant. METHODS: In this open-label study, 40 "
+        "adults with TRD received intravenous ketamine 0.5 mg/kg twice weekly. RESULTS: Response "
+        "was 52.5% (21 of 40) after six infusions, and the MADRS score fell by 14.1 points."
+    )
+    result = extract_text("9", "Repeated ketamine infusions", abstract)
+    assert result.trial.design == "open_label"
+    assert [arm.label for arm in result.arms] == ["intravenous ketamine 0.5 mg/kg"]
+    arm = result.arms[0]
+    assert (arm.drug, arm.route, arm.dose, arm.dose_unit, arm.n_randomized) == (
+        "ketamine", "iv", 0.5, "mg/kg", 40,
+    )  # fmt: skip
+    rate = next(e for e in result.effects if e.kind == "response_rate")
+    assert rate.arm_id == arm.arm_id
+
+
+def test_a_treatment_had_before_is_no_second_group():
+    """ECT named as what patients had before is no comparator: the one arm stands."""
+    abstract = (
+        "OBJECTIVE: To relate response to previous use of electroconvulsive therapy. METHODS: A "
+        "prospective, observational study of patients who received esketamine. RESULTS: No "
+        "differences were found between patients that previously received ECT and those that "
+        "didn't. Of 16 patients, 10 were responders (62.5%)."
+    )
+    result = _cohort(abstract, "Treating TRD with esketamine nasal spray")
+    assert [arm.label for arm in result.arms] == ["esketamine"]
+    rate = next(e for e in result.effects if e.kind == "response_rate")
+    assert rate.arm_id == result.arms[0].arm_id

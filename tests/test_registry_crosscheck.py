@@ -15,8 +15,8 @@ from pipeline.evidence import review, sheet
 from pipeline.registry.crosscheck import (
     agree,
     crosscheck,
+    effect_arms,
     printed,
-    read_arms,
     refresh_crosscheck,
     registry_arm_counts,
     registry_days,
@@ -64,10 +64,27 @@ def test_the_value_is_read_as_the_abstract_prints_it():
 
 
 def test_arms_and_registry_timepoints_are_read():
-    arms = read_arms("esketamine 56-mg vs placebo")
-    assert (arms.comparison, arms.drug_dose) == (True, 56.0)
-    assert read_arms("placebo").single_role == "comparator"
-    assert read_arms("esketamine 28 mg").drug_dose == 28.0
+    structure = marts.Arms.of(
+        {
+            "1:1": {"arm_id": "1:1", "pmid": "1", "label": "ESK 56", "role": "intervention",
+                    "drug": "esketamine", "dose": 56.0, "dose_unit": "mg"},
+            "1:2": {"arm_id": "1:2", "pmid": "1", "label": "PBO", "role": "placebo",
+                    "drug": "placebo", "dose": None, "dose_unit": None},
+            "1:3": {"arm_id": "1:3", "pmid": "1", "label": "ketamine", "role": "intervention",
+                    "drug": "ketamine", "dose": 0.5, "dose_unit": "mg/kg"},
+        }
+    )  # fmt: skip
+
+    def arms(arm_id, comparator_arm_id=None, words="esketamine 84 mg vs placebo"):
+        effect = {"pmid": "1", "arm": words, "arm_id": arm_id}
+        return effect_arms({**effect, "comparator_arm_id": comparator_arm_id}, structure)
+
+    compared = arms("1:2", "1:1")  # the drug side may be either, the words say nothing
+    assert (compared.comparison, compared.drug_dose) == (True, 56.0)
+    assert (arms("1:2").single_role, arms("1:2").drug_dose) == ("comparator", None)
+    assert (arms("1:1").single_role, arms("1:1").drug_dose) == ("drug", 56.0)
+    assert arms("1:3").drug_dose is None  # 0.5 mg/kg is no dose in mg
+    assert arms(None) is None  # arm words without an arm id name no arm
     assert registry_days("Change ... to 24 Hours Post First Dose (Day 2)", None, None) == 1.0
     assert registry_days("Change ... From Day 1 (Pre-randomization) to Day 28", None, None) == 28
     assert registry_days("Response by day", "Day 8", "Days 2, 8, 15, 22 and 28") == 8
@@ -112,6 +129,22 @@ def test_per_arm_changes_agree_with_the_posted_values(con):
         -14.5: ("agrees", "-14.5"),  # 56 mg, OG001
     }
     assert " OG000 Esketamine 28 Milligrams (mg): " in found[-15.2][3]
+
+
+def test_the_arms_come_from_the_study_structure_not_the_arm_words(con):
+    """The arm words are not read: wrong words beside the right arm ids still agree."""
+    con.execute("UPDATE core.effects SET arm = 'placebo' WHERE pmid = ?", [JAPAN])
+    refresh_crosscheck(con)
+    found = checks(con, JAPAN)
+    assert {v: (s, r) for v, (s, r, *_) in found.items()} == {
+        -15.3: ("agrees", "-15.3"),
+        -15.2: ("agrees", "-15.2"),
+        -15.1: ("agrees", "-15.1"),
+        -14.5: ("agrees", "-14.5"),
+    }
+    con.execute("UPDATE core.effects SET arm_id = NULL WHERE pmid = ?", [JAPAN])
+    refresh_crosscheck(con)
+    assert {s for s, *_ in checks(con, JAPAN).values()} == {"no_counterpart"}
 
 
 def test_a_planted_disagreement_in_the_value_is_flagged_not_corrected(con):

@@ -84,7 +84,7 @@ def extract_text(
         study_scale=depression_scales[0] if len(depression_scales) == 1 else None,
         quarantined=quarantined,
     )
-    arms_found = study_structure(str(pmid), abstract, trial, effects)
+    arms_found = study_structure(str(pmid), abstract, trial, effects, title=title)
     return ExtractionResult(
         pmid=str(pmid), trial=trial, effects=effects, quarantined=quarantined, arms=arms_found
     )

@@ -3,8 +3,11 @@ route and sizes, and each effect pointed at the arm (and comparator arm) it is a
 
 Arms come from two places: the trial facts' arms ("esketamine (n = 114)") and the arms the
 effect rules read in each effect's sentence ("esketamine vs placebo"). Mentions that name the
-same group (the same drug and dose words after folding ESK/PBO/AD) are one arm. Nothing is
-guessed: a dose is read only from the arm's own words, a size only where the text gives it.
+same group (the same drug and dose words after folding ESK/PBO/AD) are one arm. A single-group
+study (open label, case series, a treated one-drug cohort) has one arm more: its treatment as
+the methods first name it, with the study's N, and its within-arm results that name no arm.
+Nothing is guessed: a dose is read only from the arm's own words, a size only where the text
+gives it, and no other design gets an arm its words do not name.
 """
 
 from __future__ import annotations
@@ -67,6 +70,34 @@ _AFTER_ARM_RE = re.compile(
     re.IGNORECASE,
 )
 _AFTER_DOSE_RE = re.compile(r"\s?\d*\.?\d+\s?-?(?:mg/kg|mg)\b", re.IGNORECASE)
+# Designs with one treated group; an RCT, crossover or post hoc analysis never is one.
+SINGLE_GROUP_DESIGNS = ("open_label", "case_report", "observational")
+# Where the methods or results begin: the treatment's first mention there is its arm's label.
+_METHODS_RE = re.compile(
+    r"\b(?:METHODS?|Methods?|MATERIALS AND METHODS|Materials and methods|RESULTS|Results)\s?:"
+)
+_ROUTE_WORDS = (
+    r"(?:intravenous|IV|i\.v\.|intranasal|subcutaneous|s\.c\.|intramuscular|i\.m\.|oral"
+    r"|sublingual)"
+)
+# A cohort that was treated: "patients treated with", "the start of ESK-NS treatment".
+_TREATED_RE = re.compile(
+    rf"\b(?:treated|treatment|received|receiving|given|underwent|maintained|sessions?"
+    rf"|infusions?)\b[^.;]{{0,40}}?(?:{vocab.ANY_KETAMINE_PATTERN})"
+    rf"|(?:{vocab.ANY_KETAMINE_PATTERN})[\w\s/.-]{{0,25}}?\b(?:treatment|therapy|sessions?"
+    rf"|infusions?)\b|(?:{vocab.ANY_KETAMINE_PATTERN})\S*-treated\b",
+    re.IGNORECASE,
+)
+# Records, claims, reports and surveys of many people, or several cohorts: not one treated group.
+_NOT_ONE_TREATED_GROUP_RE = re.compile(
+    r"\bdatabases?\b|\bclaims\b|\bsurvey\b|\bpharmacovigilance\b|\bFAERS\b|\bVigiBase\b"
+    r"|\bEudraVigilance\b|\bdisproportionality\b|Adverse Event Reporting|\bregistry\b"
+    r"|\b(?:two|three|four|five|six|\d+) (?:cohorts|groups|arms)\b",
+    re.IGNORECASE,
+)
+_GROUP_WORDS_RE = re.compile(
+    r"\b(?:cohorts?|groups?|arms?|versus|vs\.?|compared (?:with|to))(?!\w)", re.IGNORECASE
+)
 _POPULATION_RES = [
     (p.code, re.compile(p.pattern, re.IGNORECASE), tuple(n.lower() for n in p.needles))
     for p in vocab.POPULATIONS
@@ -224,13 +255,16 @@ def _whole_words(label: str, flags: int) -> re.Pattern:
     return re.compile(rf"(?<!\w){re.escape(label)}(?!\w)", flags)
 
 
-def study_structure(pmid: str, abstract: str, trial, effects: list[Effect]) -> list[Arm]:
+def study_structure(
+    pmid: str, abstract: str, trial, effects: list[Effect], title: str = ""
+) -> list[Arm]:
     """The study's arms, and each effect's `arm_id`, `comparator_arm_id`, `timepoint_days`,
     `direction` and `population` set in place."""
     arms = _Arms(pmid, abstract)
     _arms_named_after(effects)
     for stated in trial.arms:
         arms.add(str(stated["label"]), n=stated.get("n"))
+    single = _single_group_arm(arms, title, abstract, trial, effects)
     for effect in effects:
         named = sides(effect.arm)
         found = [arms.add(label, near=effect.sentence_start) for label in named]
@@ -241,8 +275,94 @@ def study_structure(pmid: str, abstract: str, trial, effects: list[Effect]) -> l
         effect.timepoint_days = timepoint_days(effect.timepoint)
         effect.direction = direction(effect)
         effect.population = population_in(effect.sentence)
+    if single is not None:
+        _point_at_the_one_arm(single, effects)
     _complete(arms.arms, trial, effects)
     return arms.arms
+
+
+def _single_group_arm(arms: _Arms, title: str, abstract: str, trial, effects) -> Arm | None:
+    """The one arm of a single-group study (open label, case series, a one-treatment cohort of
+    one ketamine form, with no comparator, no second arm and no comparison in its words), added
+    as the abstract first names the treatment in its methods or results; else None."""
+    drugs = trial.drug or []
+    if (
+        trial.design not in SINGLE_GROUP_DESIGNS
+        or len(drugs) != 1
+        or trial.comparator
+        or len(trial.arms) > 1
+        or _SIDES_RE.search(f" {title} ")
+    ):
+        return None
+    drug = drugs[0]
+    for effect in effects:
+        named = sides(effect.arm)
+        if len(named) > 1 or any(drug_of(label) != drug for label in named):
+            return None  # a second group named beside a result
+    if trial.arms:
+        return arms.add(str(trial.arms[0]["label"]))
+    found = _first_treatment_mention(abstract, drug)
+    if found is None:
+        return None
+    if trial.design != "open_label" and (
+        not _TREATED_RE.search(abstract)
+        or _NOT_ONE_TREATED_GROUP_RE.search(f"{title} {abstract}")
+        or _compared_with_another_treatment(f"{title} {abstract}")
+    ):
+        return None  # people who may not have had the drug, records of many, or other treatments
+    section = _METHODS_RE.search(abstract)
+    methods_on = min(found[1], section.end()) if section else found[1]
+    if any(code != drug and regex.search(abstract, methods_on) for code, regex in _DRUG_RES):
+        return None  # a second ketamine form in the methods or results
+    arm = arms.add(found[0], near=found[1], n=trial.n_randomized)
+    return arm if arm is not None and arm.drug == drug else None
+
+
+def _compared_with_another_treatment(text: str) -> bool:
+    """Whether a comparator (placebo, ECT, ...) is named as a group the study compares: beside
+    "cohort", "group", "arm", "versus" or "compared with" (not as a treatment had before)."""
+    for _, regex in _COMPARATOR_RES:
+        for match in regex.finditer(text):
+            window = text[max(0, match.start() - 40) : match.end() + 40]
+            if _GROUP_WORDS_RE.search(window):
+                return True
+    return False
+
+
+def _first_treatment_mention(abstract: str, drug: str) -> tuple[str, int] | None:
+    """(words, offset) of the first mention of `drug` in the methods or results (else in the
+    whole abstract), with the route before it and the dose or form right after it."""
+    section = _METHODS_RE.search(abstract)
+    match = _treatment_re(drug).search(abstract, section.end() if section else 0)
+    if match is None and section is not None:
+        match = _treatment_re(drug).search(abstract)
+    return (match.group(0), match.start()) if match else None
+
+
+@functools.lru_cache(maxsize=8)
+def _treatment_re(drug: str) -> re.Pattern:
+    """A mention of `drug` with the route words before it and its form and dose after it."""
+    pattern = next(d.pattern for d in vocab.DRUGS if d.code == drug)
+    return re.compile(
+        rf"(?:{_ROUTE_WORDS}\s)?(?<![\w-])(?:{pattern})(?:[- ](?:NS|nasal spray|infusions?))?"
+        r"(?:,?\s(?:\d+(?:\.\d+)?|\.\d+)\s?(?:mg/kg|µg/kg|mcg/kg|mg)\b)?",
+        re.IGNORECASE,
+    )
+
+
+def _point_at_the_one_arm(arm: Arm, effects: list[Effect]) -> None:
+    """A single-group study's within-arm results that name no arm are its one arm's: rates,
+    changes and shares (never a between-group kind, nor an `other` that is not a share)."""
+    for effect in effects:
+        if effect.arm_id is not None or effect.comparator_arm_id is not None:
+            continue
+        if effect.kind in vocab.BETWEEN_GROUP_KINDS:
+            continue
+        if effect.kind == "other" and "%" not in effect.quote and effect.n_events is None:
+            continue
+        effect.arm_id = arm.arm_id
+        if effect.arm is None:
+            effect.arm = arm.label
 
 
 def _arms_named_after(effects: list[Effect]) -> None:

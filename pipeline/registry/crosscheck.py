@@ -22,8 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pandas as pd
 
-from pipeline import synthesis, vocab, warehouse
-from pipeline.marts import DRUG_PATTERN, timepoint_days, timepoint_window
+from pipeline import marts, synthesis, vocab, warehouse
+from pipeline.marts import timepoint_days, timepoint_window
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ OTHER_MEASURE_WORDS = ("onset", "sustained", "sheehan", "sds", "phq", "gad", "eq
 SCALES = (("MADRS", ("madrs", "montgomery")), ("PHQ-9", ("phq",)), ("SDS", ("sheehan", "sds")))
 NUMBER_TOKEN = re.compile(r"[-+]?\s?\d+(?:\.\d+)?")
 DOSE_MG = re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:mg|milligrams?)\b", re.IGNORECASE)
-COMPARISON_SPLIT = re.compile(r"\s+(?:vs\.?|versus|compared with)\s+", re.IGNORECASE)
 STATUSES = ("agrees", "differs", "no_counterpart")
 
 CROSSCHECK_COLUMNS = [
@@ -288,18 +287,30 @@ class Arms:
     comparison: bool
 
 
-def read_arms(arm: str | None) -> Arms | None:
-    """The arms of an effect's `arm` text; None when it names none."""
-    if not arm:
+def effect_arms(effect: dict, structure: marts.Arms) -> Arms | None:
+    """What an effect's arms are, from the study structure (core.arms through its `arm_id` and
+    `comparator_arm_id`, or a reviewer's correction naming an arm); None when no arm id says.
+    A ketamine-form arm is the drug side; its dose counts only in mg, as the registry posts."""
+    arm, comparator = structure.of_effect(effect), structure.of_effect(effect, "comparator")
+    if arm is None:
         return None
-    parts = COMPARISON_SPLIT.split(arm, maxsplit=1)
-    if len(parts) == 2:
-        drug_side = next((p for p in parts if DRUG_PATTERN.search(p)), None)
-        if drug_side is None:
-            return Arms(None, None, True)
-        return Arms(_dose(drug_side), None, True)
-    role = "drug" if DRUG_PATTERN.search(arm) else "comparator"
-    return Arms(_dose(arm) if role == "drug" else None, role, False)
+    if comparator is not None:
+        drug_side = next((a for a in (arm, comparator) if _is_drug(a)), None)
+        return Arms(_dose_mg(drug_side) if drug_side else None, None, True)
+    if _is_drug(arm):
+        return Arms(_dose_mg(arm), "drug", False)
+    return Arms(None, "comparator", False)
+
+
+def _is_drug(arm: dict) -> bool:
+    return arm.get("drug") in vocab.DRUG_CODES
+
+
+def _dose_mg(arm: dict) -> float | None:
+    dose = arm.get("dose")
+    if arm.get("dose_unit") != "mg" or dose is None or pd.isna(dose):
+        return None
+    return float(dose)
 
 
 def _group_fits(group: dict, role: str, dose: float | None) -> bool:
@@ -423,6 +434,7 @@ def crosscheck(con, effects: pd.DataFrame | None = None) -> pd.DataFrame:
     values = registry_values(con)
     analyses = registry_analyses(con)
     groups = _groups(con)
+    structure = marts.Arms.of(marts.arms_by_id(con))
     # Each study's values and analyses, split once (not filtered again for every effect).
     values_of: dict[str, list] = {}
     for row in values.itertuples():
@@ -443,7 +455,7 @@ def crosscheck(con, effects: pd.DataFrame | None = None) -> pd.DataFrame:
         if not linked:
             rows.append({**base, "detail": "no registry study linked to this article"})
             continue
-        arms = read_arms(effect.get("arm"))
+        arms = effect_arms(effect, structure)
         candidates = []
         for nct_id, weak in linked:
             for c in _candidates(
