@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from pipeline import config, warehouse
 from pipeline.errors import PipelineError, SourceUnavailableError
+from pipeline.registry import SEARCH_CONDITION, SEARCH_INTERVENTION
 from pipeline.registry import store
 from pipeline.registry.crosscheck import refresh_crosscheck
 from pipeline.registry.parse import RegistryParseError, parse_study
@@ -40,8 +41,6 @@ from pipeline.sources.ctgov_snapshot import (
 
 log = logging.getLogger(__name__)
 
-SEARCH_CONDITION = "depression"
-SEARCH_INTERVENTION = "ketamine OR esketamine"
 
 
 @dataclass
