@@ -22,8 +22,7 @@ from tqdm import tqdm
 
 from pipeline import config, warehouse
 from pipeline.errors import PipelineError, SourceUnavailableError
-from pipeline.registry import SEARCH_CONDITION, SEARCH_INTERVENTION
-from pipeline.registry import store
+from pipeline.registry import SEARCH_CONDITION, SEARCH_INTERVENTION, store
 from pipeline.registry.crosscheck import refresh_crosscheck
 from pipeline.registry.parse import RegistryParseError, parse_study
 from pipeline.sources.ctgov import (
@@ -40,7 +39,6 @@ from pipeline.sources.ctgov_snapshot import (
 )
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
