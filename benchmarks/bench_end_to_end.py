@@ -37,8 +37,8 @@ log = logging.getLogger("benchmarks.bench_end_to_end")
 # The log line that ends each stage, in the order the stages run.
 STAGE_ENDS = (
     ("start-up", "ingesting the snapshot"),
-    ("parse + load", "(snapshot) completed"),
-    ("extraction", "(re)extracted"),
+    ("parse + extract + load", "(snapshot) completed"),  # extraction runs where parsing does
+    ("extraction left over", "(re)extracted"),  # the extraction step: articles still unextracted
     ("clinic data", "clinic data"),
     ("registry", "registry run"),
     ("marts", "marts refreshed"),
@@ -55,6 +55,7 @@ class EndToEnd:
     peak_rss_mib: float  # the writer and its workers together, at the worst moment
     cpu_seconds: float = 0.0  # user + system time of the command and every process it started
     stages: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    stage_cpu: dict[str, float] = field(default_factory=dict)  # stage -> CPU seconds (tree)
 
     @property
     def per_second(self) -> float:
@@ -81,6 +82,29 @@ def _tree_rss_mib(pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total_kib / 1024
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time so far of a process and its descendants, live or already waited for (Linux)."""
+    total = 0
+    pids, seen = [pid], set()
+    while pids:
+        current = pids.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                pids.extend(int(p) for p in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return total / _CLOCK_TICKS
 
 
 def _children_cpu_seconds() -> float:
@@ -126,6 +150,7 @@ def run_ingest(
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     ends: dict[str, float] = {}
+    cpu_at: dict[str, float] = {}
     tail: list[str] = []
     for raw in child.stderr:
         line = raw.decode("utf-8", "replace")
@@ -133,6 +158,7 @@ def run_ingest(
         for stage, marker in STAGE_ENDS:
             if stage not in ends and marker in line and line.startswith("INFO"):
                 ends[stage] = time.perf_counter() - started
+                cpu_at[stage] = _tree_cpu_seconds(child.pid)
     child.wait()
     seconds = time.perf_counter() - started
     cpu_seconds = _children_cpu_seconds() - cpu_before
@@ -141,13 +167,15 @@ def run_ingest(
     db.unlink(missing_ok=True)
     if child.returncode != 0:
         raise SystemExit(f"the ingest of {records} records failed:\n{''.join(tail)}")
-    stages, previous = {}, 0.0
+    stages, stage_cpu, previous, previous_cpu = {}, {}, 0.0, 0.0
     for stage, _ in STAGE_ENDS:
         if stage in ends:
             stages[stage] = ends[stage] - previous
-            previous = ends[stage]
+            stage_cpu[stage] = cpu_at[stage] - previous_cpu
+            previous, previous_cpu = ends[stage], cpu_at[stage]
     stages["the rest (exit)"] = seconds - previous
-    return EndToEnd(records, workers, seconds, peak, cpu_seconds, stages)
+    stage_cpu["the rest (exit)"] = max(0.0, cpu_seconds - previous_cpu)
+    return EndToEnd(records, workers, seconds, peak, cpu_seconds, stages, stage_cpu)
 
 
 def report(
@@ -200,7 +228,8 @@ def report(
     lines.append("")
     for r in runs:
         shares = ", ".join(
-            f"{stage} {seconds:.1f} s ({100 * seconds / r.seconds:.0f}%)"
+            f"{stage} {seconds:.1f} s ({100 * seconds / r.seconds:.0f}%"
+            + (f", {r.stage_cpu[stage]:.1f} CPU s)" if stage in r.stage_cpu else ")")
             for stage, seconds in r.stages.items()
         )
         lines.append(f"{r.records:,} records, {r.workers} workers: {shares}")
@@ -255,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"{size:,}", workers, runs[-1].seconds, runs[-1].cpu_seconds,
                     runs[-1].peak_rss_mib,
                     os.getloadavg()[0],
-                    ", ".join(f"{k} {v:.1f} s" for k, v in runs[-1].stages.items()),
+                    ", ".join(
+                        f"{k} {v:.1f} s ({runs[-1].stage_cpu.get(k, 0):.1f} CPU s)"
+                        for k, v in runs[-1].stages.items()
+                    ),
                 )  # fmt: skip
             xml.unlink()
     load = (load_before, os.getloadavg()[0])

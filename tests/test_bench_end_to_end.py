@@ -21,7 +21,7 @@ def test_a_small_end_to_end_run_times_every_stage(pubmed_records: Path, tmp_path
     assert run.cpu_seconds > 0.5  # at least the start-up of the command and its workers
     text = bench_end_to_end.report([run], {12: 1.0}, (0.5, 0.7), 2, {12: 0.5})
     assert "      12       2 " in text and "load average 0.5 before" in text
-    assert "parse + load" in text and "marts" in text
+    assert "parse + extract + load" in text and "marts" in text
     assert "CPU time at 12 records, 2 workers" in text and "Entrez.read's over ours" in text
 
 

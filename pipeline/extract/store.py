@@ -16,7 +16,7 @@ import logging
 import sys
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import pandas as pd
@@ -27,6 +27,7 @@ from pipeline.errors import PipelineError
 from pipeline.extract import EXTRACTOR_VERSION, ExtractionResult, extract_text
 from pipeline.models import Quarantined
 from pipeline.parallel import ordered_map, worker_pool
+from pipeline.parse import ParsedRecord
 
 log = logging.getLogger(__name__)
 
@@ -202,28 +203,32 @@ def _load(
     con, pmids: list[str], facts: list[tuple], effects: list[tuple], arms: list[tuple] = ()
 ) -> None:
     """Replace the batch's rows in one transaction (all or nothing)."""
+    with warehouse.transaction(con):
+        _replace_rows(con, pmids, facts, effects, arms)
+
+
+def _replace_rows(
+    con, pmids: list[str], facts: list[tuple], effects: list[tuple], arms: list[tuple] = ()
+) -> None:
+    """Replace the rows of `pmids` in the three tables, inside the caller's transaction."""
     batch = pd.DataFrame({"pmid": pmids})  # noqa: F841 - read by DuckDB
     facts_frame = pd.DataFrame.from_records(facts, columns=TRIAL_FACTS_COLUMNS)  # noqa: F841
     effects_frame = pd.DataFrame.from_records(effects, columns=EFFECTS_COLUMNS)  # noqa: F841
     arms_frame = pd.DataFrame.from_records(list(arms), columns=ARMS_COLUMNS)  # noqa: F841
-    with warehouse.transaction(con):
-        con.execute("DELETE FROM core.arms WHERE pmid IN (SELECT pmid FROM batch)")
-        con.execute("DELETE FROM core.effects WHERE pmid IN (SELECT pmid FROM batch)")
-        con.execute("DELETE FROM core.trial_facts WHERE pmid IN (SELECT pmid FROM batch)")
-        if facts:
-            con.execute(
-                f"INSERT INTO core.trial_facts ({', '.join(TRIAL_FACTS_COLUMNS)}) "
-                "SELECT * FROM facts_frame"
-            )
-        if effects:
-            con.execute(
-                f"INSERT INTO core.effects ({', '.join(EFFECTS_COLUMNS)}) "
-                "SELECT * FROM effects_frame"
-            )
-        if arms:
-            con.execute(
-                f"INSERT INTO core.arms ({', '.join(ARMS_COLUMNS)}) SELECT * FROM arms_frame"
-            )
+    con.execute("DELETE FROM core.arms WHERE pmid IN (SELECT pmid FROM batch)")
+    con.execute("DELETE FROM core.effects WHERE pmid IN (SELECT pmid FROM batch)")
+    con.execute("DELETE FROM core.trial_facts WHERE pmid IN (SELECT pmid FROM batch)")
+    if facts:
+        con.execute(
+            f"INSERT INTO core.trial_facts ({', '.join(TRIAL_FACTS_COLUMNS)}) "
+            "SELECT * FROM facts_frame"
+        )
+    if effects:
+        con.execute(
+            f"INSERT INTO core.effects ({', '.join(EFFECTS_COLUMNS)}) SELECT * FROM effects_frame"
+        )
+    if arms:
+        con.execute(f"INSERT INTO core.arms ({', '.join(ARMS_COLUMNS)}) SELECT * FROM arms_frame")
 
 
 @dataclass(frozen=True)
@@ -280,6 +285,42 @@ def extract_batch(task: ExtractionTask) -> ExtractionBatch:
     return result
 
 
+def extract_parsed(item: ParsedRecord) -> ParsedRecord:
+    """A parsed record with its extraction (an ExtractionBatch of one article): what
+    `extract_articles` would compute once the article is loaded, from the same text, publication
+    types (distinct, sorted) and MeSH descriptors (in order). Runs in the parsing worker."""
+    article = item.article
+    types = sorted(set(article.publication_types))
+    mesh = [heading.descriptor for heading in article.mesh]
+    task = ExtractionTask(
+        [(article.pmid, article.title, article.abstract, item.raw.checksum)],
+        {article.pmid: types} if types else {},
+        {article.pmid: mesh} if mesh else {},
+        warehouse.now(),
+    )
+    return replace(item, extraction=extract_batch(task))
+
+
+def write_extractions(con, batches: Sequence[ExtractionBatch]) -> int:
+    """Write extractions made before their articles were loaded, inside the caller's transaction
+    (the one loading those articles): the rows `extract_articles` would write, the failures and
+    held-back effects quarantined as it quarantines them. Returns the articles extracted."""
+    if not batches:
+        return 0
+    merged = ExtractionBatch([pmid for b in batches for pmid in b.pmids])
+    for batch in batches:
+        merged.facts.extend(batch.facts)
+        merged.effects.extend(batch.effects)
+        merged.arms.extend(batch.arms)
+        merged.failed.extend(batch.failed)
+        merged.held.extend(batch.held)
+    for failure in merged.failed:
+        log.warning("extraction failed for PMID %s: %s", failure.pmid, failure.error)
+    _replace_rows(con, merged.pmids, merged.facts, merged.effects, merged.arms)
+    warehouse.insert_quarantined(con, None, merged.failed + merged.held)
+    return len(merged.facts)
+
+
 def _tasks(con, todo: list[str]) -> Iterator[ExtractionTask]:
     for first in range(0, len(todo), BATCH_SIZE):
         batch_pmids = todo[first : first + BATCH_SIZE]
@@ -302,7 +343,7 @@ def extract_articles(con, pmids: list[str] | None = None, *, workers: int = 1) -
     """
     todo = articles_to_extract(con, pmids)
     if not todo:
-        log.debug("extraction: nothing new or stale (extractor %s)", EXTRACTOR_VERSION)
+        log.info("extraction %s: 0 articles (re)extracted: nothing new or stale", EXTRACTOR_VERSION)
         return 0
     done = effects_held = 0
     with (
