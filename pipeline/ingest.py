@@ -385,9 +385,9 @@ def ingest_snapshot(
     Records already stored with the same bytes are skipped (a re-run loads nothing); a PMID
     whose article came from a live record keeps it (the snapshot's raw bytes are still kept).
     With `workers` > 1 the XML is parsed in that many worker processes while this one loads.
-    With `extract`, each new or changed XML article is also extracted where it is parsed, and
-    its trial facts, arms and effects land in its batch's transaction (the rows the extraction
-    step would write afterwards, which then finds nothing left to do).
+    With `extract` and `workers` > 1, each new or changed XML article is also extracted in the
+    worker that parses it, and its trial facts, arms and effects land in its batch's transaction
+    (the rows the extraction step would write afterwards, which then finds nothing left to do).
     """
     from pipeline.extract import EXTRACTOR_VERSION
     from pipeline.extract import store as extraction_store
@@ -427,7 +427,11 @@ def ingest_snapshot(
             extracted["articles"] += n
             extracted["failed"] += sum(len(d.pmids) for d in done) - n
 
-        follow_up = (extraction_store.extract_parsed, worth_extracting) if extract else None
+        # In one process the extraction step afterwards is cheaper (measured: 26 against 34 CPU
+        # seconds for 5,000 records); with workers, extracting where parsing runs overlaps it
+        # with the load.
+        fused = extract and workers > 1
+        follow_up = (extraction_store.extract_parsed, worth_extracting) if fused else None
 
         def flush() -> None:
             if batch.raws or batch.quarantined:

@@ -98,9 +98,9 @@ def test_two_workers_fill_the_warehouse_with_the_rows_of_one(tmp_path, monkeypat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source, workers", [("bundled", 1), ("xml", 2)])
+@pytest.mark.parametrize("source", ["bundled", "xml"])
 def test_extracting_where_articles_are_parsed_gives_the_rows_of_extracting_after_the_load(
-    source, workers, pubmed_records, tmp_path, monkeypatch
+    source, pubmed_records, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(tmp_path / "clinic.key"))
     for name in ("CLINIC_EXPORT", "NCBI_EMAIL", "NCBI_API_KEY"):
@@ -115,7 +115,7 @@ def test_extracting_where_articles_are_parsed_gives_the_rows_of_extracting_after
         try:
             snapshot = open_snapshot(path)
             ingest.ingest_snapshot(
-                con, snapshot, batch_size=30, progress=False, workers=workers, extract=extract
+                con, snapshot, batch_size=30, progress=False, workers=2, extract=extract
             )
             left = store.articles_to_extract(con)
             from_json = con.execute(
