@@ -40,6 +40,7 @@ from pipeline import warehouse
 from pipeline.errors import PipelineError
 from pipeline.models import Article, Quarantined, RawRecord
 from pipeline.parallel import worker_pool
+from pipeline.parse import record_pmid
 from pipeline.redaction import redact
 from pipeline.sources.entrez import EntrezClient, FetchRequest, SearchResult
 from pipeline.sources.snapshot import Snapshot, SnapshotRecord, iter_searches, iter_snapshot
@@ -384,6 +385,7 @@ class _Batch:
     raws: list[RawRecord] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     pmids: dict[str, str | None] = field(default_factory=dict)  # pmid -> query (sightings)
+    extractions: dict[str, object] = field(default_factory=dict)  # pmid -> ExtractionBatch
 
     def __len__(self) -> int:
         return len(self.pmids) + len(self.quarantined)
@@ -393,6 +395,7 @@ class _Batch:
         self.raws.clear()
         self.quarantined.clear()
         self.pmids.clear()
+        self.extractions.clear()
 
 
 def _quarantine_key(stage: str, location: str | None, payload: bytes | None) -> tuple:
@@ -406,13 +409,20 @@ def ingest_snapshot(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = True,
     workers: int = 1,
+    extract: bool = True,
 ) -> RunSummary:
     """Load a recorded snapshot through the same parser and loader as a live run.
 
     Records already stored with the same bytes are skipped (a re-run loads nothing); a PMID
     whose article came from a live record keeps it (the snapshot's raw bytes are still kept).
     With `workers` > 1 the XML is parsed in that many worker processes while this one loads.
+    With `extract` and `workers` > 1, each new or changed XML article is also extracted in the
+    worker that parses it, and its trial facts, arms and effects land in its batch's transaction
+    (the rows the extraction step would write afterwards, which then finds nothing left to do).
     """
+    from pipeline.extract import EXTRACTOR_VERSION
+    from pipeline.extract import store as extraction_store
+
     _check_batch_size(batch_size)
     mark_abandoned_runs(con)
     summary = start_run(con, "snapshot", query=snapshot.query, snapshot_path=str(snapshot.location))
@@ -435,6 +445,24 @@ def ingest_snapshot(
         record_sightings(con, summary.run_id, searches)
 
         batch = _Batch()
+        extracted = {"articles": 0, "failed": 0}
+
+        def worth_extracting(record: bytes) -> bool:
+            """Whether a record's article will be loaded (new or changed bytes, not live)."""
+            pmid = record_pmid(record)
+            return pmid not in live and stored.get(pmid) != hashlib.sha256(record).hexdigest()
+
+        def write_extractions(articles: list[Article]) -> None:
+            done = [batch.extractions[a.pmid] for a in articles if a.pmid in batch.extractions]
+            n = extraction_store.write_extractions(con, done)
+            extracted["articles"] += n
+            extracted["failed"] += sum(len(d.pmids) for d in done) - n
+
+        # In one process the extraction step afterwards is cheaper (measured: 26 against 34 CPU
+        # seconds for 5,000 records); with workers, extracting where parsing runs overlaps it
+        # with the load.
+        fused = extract and workers > 1
+        follow_up = (extraction_store.extract_parsed, worth_extracting) if fused else None
 
         def flush() -> None:
             if batch.raws or batch.quarantined:
@@ -443,6 +471,7 @@ def ingest_snapshot(
                     con, articles, batch.raws, summary.run_id, quarantined=batch.quarantined,
                     batch_no=summary.n_batches + 1,
                     batch_pmids=list(dict.fromkeys(r.pmid for r in batch.raws)),
+                    with_articles=lambda: write_extractions(articles),
                 )  # fmt: skip
                 summary.n_batches += 1
                 summary.n_loaded += len(articles)
@@ -457,7 +486,7 @@ def ingest_snapshot(
             worker_pool(workers) as pool,
             _progress(snapshot.record_count, "loading snapshot", progress) as bar,
         ):
-            for item in iter_snapshot(snapshot, pool):
+            for item in iter_snapshot(snapshot, pool, follow_up):
                 summary.n_fetched += 1
                 bar.update(1)
                 if isinstance(item, Quarantined):
@@ -477,6 +506,11 @@ def ingest_snapshot(
             bar.set_postfix(loaded=summary.n_loaded, quarantined=summary.n_quarantined)
         finish_run(con, summary, "completed")
     log.info(summary.sentence())
+    if extracted["articles"] or extracted["failed"]:
+        log.info(
+            "extraction %s with the load: %d articles, %d quarantined",
+            EXTRACTOR_VERSION, extracted["articles"], extracted["failed"],
+        )  # fmt: skip
     return summary
 
 
@@ -511,6 +545,10 @@ def _add_snapshot_record(
     batch.raws.append(raw)
     if article is not None:
         batch.articles.append(article)
+        if item.extraction is not None:
+            batch.extractions[pmid] = item.extraction
+        else:
+            batch.extractions.pop(pmid, None)
     batch.pmids.setdefault(pmid, item.query)
 
 

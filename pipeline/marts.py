@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype
+from pandas.core.dtypes.cast import maybe_box_native
 from statsmodels.stats.proportion import proportion_confint
 
 from pipeline import synthesis, vocab, warehouse
 from pipeline.evidence.corrections import arm_of_effect, read_current_effects
 from pipeline.extract import direction_in_words
-from pipeline.extract.store import read_arms, read_effects
+from pipeline.extract.store import ARMS_READ_SQL, read_arms, read_effects
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,22 @@ class TrialFacts:
     n_randomized: float | None = None
 
 
+_NATIVE_TYPES = frozenset({str, int, float, bool, type(None), list, dict, tuple})
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """`frame.to_dict("records")`, the same values, built a column at a time (several times
+    faster on the tens of thousands of effects a large ingest reads)."""
+    columns = frame.columns.tolist()
+    values = []
+    for index, dtype in enumerate(frame.dtypes):
+        column = list(frame.iloc[:, index])  # what to_dict iterates: Python scalars
+        if dtype == np.dtype(object) or isinstance(dtype, ExtensionDtype):
+            column = [v if type(v) in _NATIVE_TYPES else maybe_box_native(v) for v in column]
+        values.append(column)
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+
+
 def _first_present(row: dict, *names: str):
     return next((row[name] for name in names if name in row), None)
 
@@ -104,7 +122,7 @@ def read_trial_facts(con, pmids: Iterable[str] | None = None) -> dict[str, Trial
     where, only_pmids = _only(pmids)  # noqa: F841 - read by DuckDB
     frame = con.execute(f"SELECT * FROM core.trial_facts AS x {where}").df()
     facts = {}
-    for row in frame.to_dict("records"):
+    for row in _records(frame):
         arms = []
         for arm in _as_list(row.get("arms")):
             if isinstance(arm, str):
@@ -510,6 +528,23 @@ def arms_by_id(con) -> dict[str, dict]:
     return {row["arm_id"]: row for row in read_arms(con).to_dict("records")}
 
 
+def arms_of_effects(con, effects: pd.DataFrame) -> dict[str, dict]:
+    """The core.arms rows (by arm id) that `effects` refer to, as `arms_by_id` gives them: a
+    refresh of a few trials reads their arms, not every arm in the warehouse."""
+    ids = set()
+    for column in ("arm_id", "comparator_arm_id"):
+        if column in effects:
+            ids.update(i for i in effects[column] if isinstance(i, str) and i)
+    if not ids or not warehouse.table_columns(con, "core.arms"):
+        return {}
+    wanted = pd.DataFrame({"arm_id": pd.Series(sorted(ids), dtype=object)})  # noqa: F841
+    frame = con.execute(
+        f"SELECT * FROM ({ARMS_READ_SQL}) WHERE arm_id IN (SELECT arm_id FROM wanted) "
+        "ORDER BY pmid, position"
+    ).df()
+    return {row["arm_id"]: row for row in _records(frame)}
+
+
 def _structure_comparator_class(
     effect_ids: list[str], by_id: dict[str, dict], arms: Arms
 ) -> str | None:
@@ -538,7 +573,7 @@ def build_trial_outcomes(
     effect without an arm id gets the trial's comparator class from its typed facts."""
     arms = Arms.of(arms)
     rows: list[dict] = []
-    records = effects.to_dict("records")
+    records = _records(effects)
     rates: dict[tuple, list[dict]] = {}
     for effect in records:
         facts_row = facts.get(str(effect["pmid"]))
@@ -574,7 +609,7 @@ def build_trial_outcomes(
     frame = pd.DataFrame(rows, columns=[c for c in TRIAL_OUTCOME_COLUMNS if c != "outcome_id"])
     if frame.empty:
         return pd.DataFrame(columns=TRIAL_OUTCOME_COLUMNS)
-    frame.insert(0, "outcome_id", [_outcome_id(r) for r in frame.to_dict("records")])
+    frame.insert(0, "outcome_id", [_outcome_id(r) for r in _records(frame)])
     if labels is not None and not labels.empty:
         lookup = labels.set_index("pmid")
         frame["study_label"] = frame["pmid"].map(lookup["study_label"]).fillna(frame["pmid"])
@@ -598,7 +633,8 @@ def trial_outcomes(con, pmids: Iterable[str] | None = None) -> pd.DataFrame:
     pmids = None if pmids is None else sorted(set(pmids))
     labels = study_labels(con, pmids)
     facts = read_trial_facts(con, pmids)
-    frame = build_trial_outcomes(read_current_effects(con, pmids), facts, labels, arms_by_id(con))
+    effects = read_current_effects(con, pmids)
+    frame = build_trial_outcomes(effects, facts, labels, arms_of_effects(con, effects))
     frame = add_registry_outcomes(con, frame, facts, labels)
     retracted = set(labels.loc[labels["is_retracted"].fillna(False).astype(bool), "pmid"])
     hit = frame["pmid"].isin(retracted)
@@ -765,7 +801,7 @@ def arm_rates(
     """
     arms = Arms.of(arms)
     rows = []
-    for effect in outcomes_effects.to_dict("records"):
+    for effect in _records(outcomes_effects):
         if effect["kind"] not in RATE_KINDS or effect["value"] is None or pd.isna(effect["value"]):
             continue
         facts_row = facts.get(str(effect["pmid"]))
@@ -1001,6 +1037,20 @@ def _stored_outcomes(con, pmids: set[str] | None = None) -> pd.DataFrame:
     ).df()
 
 
+def _stored_outcomes_in_pools(con, keys: set[tuple]) -> pd.DataFrame:
+    """The stored marts.trial_outcomes rows that may fall in the pools `keys` (the rows whose
+    keys other than scale match: `poolable` sets scale itself), so re-fitting a few pools reads
+    their rows, not the whole table."""
+    if not keys:
+        return _stored_outcomes(con, set()).iloc[0:0]
+    key_frame = pd.DataFrame(list(keys), columns=POOL_KEYS, dtype=object)  # noqa: F841
+    same = " AND ".join(f"o.{k} IS NOT DISTINCT FROM k.{k}" for k in POOL_KEYS if k != "scale")
+    return con.execute(
+        f"SELECT {', '.join(f'o.{c}' for c in TRIAL_OUTCOME_COLUMNS)} FROM marts.trial_outcomes "
+        f"AS o WHERE EXISTS (SELECT 1 FROM key_frame AS k WHERE {same})"
+    ).df()
+
+
 def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRefresh:
     """From scratch (`touched` None) or for the `touched` trials and their pools."""
     started = warehouse.now()
@@ -1025,7 +1075,7 @@ def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRef
                 "refreshed_at) SELECT * FROM outcome_frame"
             )
         if touched is not None:
-            stored = _stored_outcomes(con)
+            stored = _stored_outcomes_in_pools(con, keys)
             usable = poolable(stored) if len(stored) else stored
             if len(usable):
                 in_keys = [k in keys for k in _key_tuples(usable)]

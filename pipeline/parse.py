@@ -18,7 +18,7 @@ import io
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date
@@ -64,10 +64,18 @@ class RecordParseError(PipelineError):
 
 @dataclass(frozen=True)
 class ParsedRecord:
-    """A record as received and the Article parsed from it."""
+    """A record as received and the Article parsed from it; `extraction` holds what a follow-up
+    (see `parse_pubmed_xml`) computed from the article in the same worker, if one ran."""
 
     raw: RawRecord
     article: Article
+    extraction: object | None = None
+
+
+# A follow-up run on a parsed record in the worker that parsed it: a picklable module-level
+# function (record -> the record with its `extraction`), and a test of the record's bytes, made
+# in the reading process, saying whether the follow-up is worth running on it.
+FollowUp = tuple[Callable[[ParsedRecord], ParsedRecord], Callable[[bytes], bool]]
 
 
 # --- splitting a stream into records --------------------------------------------------------
@@ -90,6 +98,11 @@ def _pmid_in(record: bytes) -> str | None:
     """The first PMID in a record's bytes (its own: MedlineCitation comes first), if any."""
     match = _PMID_BYTES.search(record)
     return match[1].decode("ascii") if match else None
+
+
+def record_pmid(record: bytes) -> str | None:
+    """The PMID a record's bytes name first (its own), without parsing it; None if none."""
+    return _pmid_in(record)
 
 
 def iter_record_bytes(stream: BinaryIO) -> Iterator[bytes]:
@@ -629,26 +642,37 @@ def parse_record(
     return ParsedRecord(RawRecord(article.pmid, record, "xml", source), article)
 
 
-def parse_record_chunk(
-    chunk: tuple[list[bytes], int, str, str | None],
-) -> list[ParsedRecord | Quarantined]:
-    """(records, index of the first, source, origin) -> their results in order (a worker task)."""
-    records, first, source, origin = chunk
-    return [parse_record(r, first + i, source, origin) for i, r in enumerate(records)]
+Chunk = tuple[list[bytes], int, str, str | None, Callable | None, list[bool]]
+
+
+def parse_record_chunk(chunk: Chunk) -> list[ParsedRecord | Quarantined]:
+    """(records, index of the first, source, origin, follow-up, which records it runs on) ->
+    their results in order (a worker task)."""
+    records, first, source, origin, follow_up, wanted = chunk
+    results = [parse_record(r, first + i, source, origin) for i, r in enumerate(records)]
+    if follow_up is None:
+        return results
+    return [
+        follow_up(item) if want and isinstance(item, ParsedRecord) else item
+        for item, want in zip(results, wanted, strict=True)
+    ]
 
 
 def _chunks(
-    stream: BinaryIO, source: str, origin: str | None, size: int
-) -> Iterator[tuple[list[bytes], int, str, str | None]]:
+    stream: BinaryIO, source: str, origin: str | None, size: int, follow_up: FollowUp | None
+) -> Iterator[Chunk]:
+    function, test = follow_up if follow_up is not None else (None, None)
     records: list[bytes] = []
+    wanted: list[bool] = []
     first = 1
     for index, record in enumerate(iter_record_bytes(stream), 1):
         records.append(record)
+        wanted.append(test is not None and test(record))
         if len(records) >= size:
-            yield records, first, source, origin
-            records, first = [], index + 1
+            yield records, first, source, origin, function, wanted
+            records, wanted, first = [], [], index + 1
     if records:
-        yield records, first, source, origin
+        yield records, first, source, origin, function, wanted
 
 
 def parse_pubmed_xml(
@@ -657,19 +681,23 @@ def parse_pubmed_xml(
     *,
     origin: str | None = None,
     pool: Executor | None = None,
+    follow_up: FollowUp | None = None,
 ) -> Iterator[ParsedRecord | Quarantined]:
     """Stream an efetch response: a ParsedRecord per good record, a Quarantined per bad one.
 
     `source` ('live' or 'snapshot') goes on each RawRecord; `origin` (a file name or batch
     description) goes into a quarantined record's location. With a `pool` (see
     `pipeline.parallel`) records are parsed in its worker processes, in chunks, and come out in
-    the same order. Truncation raises TruncatedXMLError after every complete record before it
-    has been yielded.
+    the same order. With a `follow_up` (function, test), the function runs on each parsed
+    record whose bytes pass the test, in the worker that parsed it (the snapshot ingest
+    extracts trial facts so, while this process loads). Truncation raises TruncatedXMLError
+    after every complete record before it has been yielded.
     """
     if isinstance(stream, bytes | bytearray | memoryview):
         stream = io.BytesIO(bytes(stream))
     size = RECORDS_PER_CHUNK if pool is not None else 1
-    for results in ordered_map(pool, parse_record_chunk, _chunks(stream, source, origin, size)):
+    chunks = _chunks(stream, source, origin, size, follow_up)
+    for results in ordered_map(pool, parse_record_chunk, chunks):
         for item in results:
             if isinstance(item, Quarantined):
                 log.warning("quarantined %s: %s", item.location, item.error)

@@ -15,6 +15,7 @@ t with k - 1 df under the Hartung-Knapp-Sidik-Jonkman (HKSJ) adjustment.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -198,7 +199,13 @@ def _check_ci(value: float, ci_low: float, ci_high: float) -> None:
 def _critical_value(ci_level: float, df: float | None) -> float:
     if not 0 < ci_level < 100:
         raise EffectSizeError(f"a CI level is a percentage between 0 and 100, got {ci_level}")
-    q = 0.5 + ci_level / 200.0
+    return _quantile(0.5 + ci_level / 200.0, df)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quantile(q: float, df: float | None) -> float:
+    """The normal (or Student's t) quantile; remembered, as a few CI levels recur thousands of
+    times in a refresh and each scipy call costs about a millisecond."""
     return float(stats.norm.ppf(q) if df is None else stats.t.ppf(q, df))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -313,6 +313,7 @@ def load_batch(
     *,
     batch_no: int | None = None,
     batch_pmids: Sequence[str] = (),
+    with_articles: Callable[[], object] | None = None,
 ) -> None:
     """Load one batch in one transaction: raw records, upserted articles, quarantined records.
 
@@ -320,7 +321,8 @@ def load_batch(
     are kept per distinct checksum. Either all of it lands or none of it does. Within a batch
     the last article and raw record given for a PMID win. With `batch_no`, the batch's row in
     core.run_batches (its `batch_pmids`) commits in the same transaction, so a resumed run
-    never loses the marker of a batch whose articles landed.
+    never loses the marker of a batch whose articles landed. `with_articles` runs inside the
+    same transaction once the articles are in (the snapshot ingest writes their extraction so).
     """
     loaded_at = now()
     raws = list(raws)
@@ -375,6 +377,8 @@ def load_batch(
         for table, table_rows in frames.items():
             _bulk_insert(con, table, table_rows, TABLE_COLUMNS[table])
         _bulk_insert(con, "raw.quarantine", quarantine_rows, QUARANTINE_COLUMNS)
+        if with_articles is not None:
+            with_articles()
         if batch_no is not None:
             con.execute(
                 "INSERT INTO core.run_batches VALUES (?, ?, ?, ?)",
@@ -393,7 +397,12 @@ def _quarantine_row(run_id: str | None, item: Quarantined, at: datetime) -> tupl
 
 def quarantine(con, run_id: str | None, items: Iterable[Quarantined]) -> int:
     """Record failed records or batches outside a load (in their own transaction)."""
-    rows = [_quarantine_row(run_id, q, now()) for q in items]
     with transaction(con):
-        _bulk_insert(con, "raw.quarantine", rows, QUARANTINE_COLUMNS)
+        return insert_quarantined(con, run_id, items)
+
+
+def insert_quarantined(con, run_id: str | None, items: Iterable[Quarantined]) -> int:
+    """Record failed records inside the caller's transaction; returns how many."""
+    rows = [_quarantine_row(run_id, q, now()) for q in items]
+    _bulk_insert(con, "raw.quarantine", rows, QUARANTINE_COLUMNS)
     return len(rows)

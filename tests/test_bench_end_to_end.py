@@ -18,6 +18,19 @@ def test_a_small_end_to_end_run_times_every_stage(pubmed_records: Path, tmp_path
     assert list(run.stages) == [s for s, _ in bench_end_to_end.STAGE_ENDS] + ["the rest (exit)"]
     assert sum(run.stages.values()) == pytest.approx(run.seconds)
     assert run.peak_rss_mib > 50  # the writer with DuckDB, plus its workers
-    text = bench_end_to_end.report([run], {12: 1.0}, (0.5, 0.7), 2)
+    assert run.cpu_seconds > 0.5  # at least the start-up of the command and its workers
+    text = bench_end_to_end.report([run], {12: 1.0}, (0.5, 0.7), 2, {12: 0.5})
     assert "      12       2 " in text and "load average 0.5 before" in text
-    assert "parse + load" in text and "marts" in text
+    assert "parse + extract + load" in text and "marts" in text
+    assert "CPU time at 12 records, 2 workers" in text and "Entrez.read's over ours" in text
+
+
+def test_the_warm_up_run_leaves_compiled_modules_even_where_writing_them_is_off(
+    pubmed_records: Path, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    cached = bench_ingest.REPO / "pipeline" / "__pycache__"
+    for compiled in cached.glob("post_ingest.*.pyc"):
+        compiled.unlink()
+    bench_end_to_end.warm_bytecode(pubmed_records / "efetch_sample.xml", tmp_path)
+    assert list(cached.glob("post_ingest.*.pyc"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from pipeline import warehouse
@@ -197,3 +200,13 @@ def test_a_number_beyond_an_integer_column_quarantines_its_article(con, monkeypa
     assert con.execute("SELECT pmid, error FROM raw.quarantine").fetchall() == [
         ("6", f"PipelineError: {error}")
     ]
+
+
+@pytest.mark.slow
+def test_an_extraction_worker_imports_neither_pandas_nor_duckdb():
+    code = (
+        "import sys, pipeline.extract.store\n"
+        "print('pandas' in sys.modules, 'duckdb' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

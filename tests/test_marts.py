@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline import marts, synthesis, warehouse
+from pipeline.evidence.corrections import read_current_effects
 from pipeline.extract import direction_in_words
 from pipeline.marts import TrialFacts
 
@@ -461,3 +462,40 @@ def test_the_incremental_refresh_gives_the_rows_of_a_refresh_from_scratch(wareho
         con.close()
     assert incremental != before
     assert incremental == from_scratch
+
+
+def test_a_refresh_reads_only_the_arms_its_effects_refer_to(warehouse_copy):
+    con = warehouse.connect(warehouse_copy, read_only=True)
+    try:
+        every_arm = marts.arms_by_id(con)
+        pmid = con.execute(
+            "SELECT pmid FROM core.effects WHERE comparator_arm_id IS NOT NULL LIMIT 1"
+        ).fetchone()[0]
+        effects = read_current_effects(con, [pmid])
+        arms = marts.arms_of_effects(con, effects)
+    finally:
+        con.close()
+    referred = set(effects["arm_id"].dropna()) | set(effects["comparator_arm_id"].dropna())
+    assert arms.keys() == referred and len(every_arm) > len(arms)
+
+    def same(row: dict) -> dict:  # a column read for a few arms may hold None where NaN was
+        return {k: None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+                for k, v in row.items()}  # fmt: skip
+
+    assert all(same(every_arm[arm_id]) == same(row) for arm_id, row in arms.items())
+
+
+def test_re_fitting_pools_reads_the_stored_rows_of_those_pools_only(warehouse_copy):
+    con = warehouse.connect(warehouse_copy)
+    try:
+        marts.refresh_trial_outcomes(con)
+        stored = marts._stored_outcomes(con)
+        usable = marts.poolable(stored)
+        key = marts._key_tuples(usable)[0]
+        rows = marts._stored_outcomes_in_pools(con, {key})
+    finally:
+        con.close()
+    assert 0 < len(rows) < len(stored)
+    in_pool = [k == key for k in marts._key_tuples(marts.poolable(rows))]
+    expected = [k == key for k in marts._key_tuples(usable)]
+    assert sum(in_pool) == sum(expected) > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.bench_ingest import write_scaled
 from pipeline import ingest, parse, post_ingest, warehouse
 from pipeline.errors import PipelineError
 from pipeline.extract import store
@@ -94,3 +95,46 @@ def test_two_workers_fill_the_warehouse_with_the_rows_of_one(tmp_path, monkeypat
     assert len(one["marts.trial_outcomes"]) > 100
     for table in one:
         assert one[table] == two[table], table
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["bundled", "xml"])
+def test_extracting_where_articles_are_parsed_gives_the_rows_of_extracting_after_the_load(
+    source, pubmed_records, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(tmp_path / "clinic.key"))
+    for name in ("CLINIC_EXPORT", "NCBI_EMAIL", "NCBI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(parse, "RECORDS_PER_CHUNK", 7)  # many chunks per file
+    path = bundled_snapshot_dir()
+    if source == "xml":  # the real efetch records, renumbered: every article from XML
+        path = write_scaled(pubmed_records / "efetch_sample.xml", 45, tmp_path / "x.xml")
+    results = {}
+    for extract in (False, True):
+        con = warehouse.connect(tmp_path / f"e{extract}.duckdb")
+        try:
+            snapshot = open_snapshot(path)
+            ingest.ingest_snapshot(
+                con, snapshot, batch_size=30, progress=False, workers=2, extract=extract
+            )
+            left = store.articles_to_extract(con)
+            from_json = con.execute(
+                "SELECT DISTINCT pmid FROM raw.records WHERE format = 'json' EXCEPT "
+                "SELECT pmid FROM raw.records WHERE format = 'xml' ORDER BY 1"
+            ).fetchall()
+            post_ingest.run_post_ingest_steps(con)
+            results[extract] = (
+                left,
+                [p for (p,) in from_json],
+                _rows_without_times_and_run_ids(con),
+            )
+        finally:
+            con.close()
+    (left_after, _, after), (left_with, from_json, with_load) = results[False], results[True]
+    # Every XML article was extracted where it was parsed: the step is left the JSON-only ones.
+    assert left_with == from_json and len(from_json) < len(left_after)
+    assert len(left_after) == (127 if source == "bundled" else 45)
+    assert after.keys() == with_load.keys()
+    assert len(after["core.effects"]) > 100
+    for table in after:
+        assert after[table] == with_load[table], table

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline import synthesis
 from pipeline.errors import PipelineError
 from pipeline.synthesis import (
     EffectSize,
@@ -342,3 +343,13 @@ def test_logit_proportion_matches_metafor_plo():
         assert (effect.yi, effect.vi) == pytest.approx((yi, vi), abs=1e-9)
         assert bool(effect.notes) == (events in (0, n))
     assert inverse_logit(logit_proportion(16, 25).yi) == pytest.approx(0.64)
+
+
+def test_critical_values_are_remembered_and_exact():
+    from scipy import stats
+
+    synthesis._quantile.cache_clear()
+    for _ in range(3):
+        assert synthesis._critical_value(95.0, None) == float(stats.norm.ppf(0.975))
+        assert synthesis._critical_value(90.0, 12.0) == float(stats.t.ppf(0.95, 12.0))
+    assert synthesis._quantile.cache_info().hits == 4

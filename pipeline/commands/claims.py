@@ -10,7 +10,6 @@ from pathlib import Path
 from pipeline import warehouse
 from pipeline.config import resolve_db_path
 from pipeline.errors import PipelineError, UsageError
-from pipeline.evidence import claims
 
 
 def register(subparsers) -> None:
@@ -58,6 +57,8 @@ def _read(name: str) -> str:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from pipeline.evidence import claims  # imported here: it pulls in pandas (see pipeline.cli)
+
     text = _read(args.file)
     if claims.looks_like_html(text, args.file):
         text = claims.visible_text(text)

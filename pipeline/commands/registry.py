@@ -11,7 +11,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from pipeline import config, warehouse
 from pipeline.commands.ingest import _sigterm_as_interrupt
 from pipeline.errors import UsageError
-from pipeline.registry import ingest
+from pipeline.registry import SEARCH_CONDITION, SEARCH_INTERVENTION
 from pipeline.sources.ctgov import CtgovClient, CtgovPolicy
 from pipeline.sources.ctgov_snapshot import (
     RegistryRecorder,
@@ -59,13 +59,13 @@ def register(subparsers) -> None:
     )
     ingest_parser.add_argument(
         "--condition",
-        default=ingest.SEARCH_CONDITION,
-        help=f"query.cond of the registry search (default {ingest.SEARCH_CONDITION!r})",
+        default=SEARCH_CONDITION,
+        help=f"query.cond of the registry search (default {SEARCH_CONDITION!r})",
     )
     ingest_parser.add_argument(
         "--intervention",
-        default=ingest.SEARCH_INTERVENTION,
-        help=f"query.intr of the registry search (default {ingest.SEARCH_INTERVENTION!r})",
+        default=SEARCH_INTERVENTION,
+        help=f"query.intr of the registry search (default {SEARCH_INTERVENTION!r})",
     )
     ingest_parser.add_argument(
         "--db",
@@ -77,6 +77,8 @@ def register(subparsers) -> None:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
+    from pipeline.registry import ingest  # imported here: it pulls in scipy (see pipeline.cli)
+
     if args.live and args.snapshot:
         raise UsageError("--live and --snapshot exclude each other: choose one source")
     live = bool(args.live or (config.ncbi_email() and not args.snapshot))

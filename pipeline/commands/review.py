@@ -10,7 +10,6 @@ import sys
 from pipeline import config, warehouse
 from pipeline.config import resolve_db_path
 from pipeline.errors import PipelineError
-from pipeline.evidence import corrections, review
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +54,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipeline.evidence import corrections, review  # imported here (see pipeline.cli)
+
     path = resolve_db_path(args.db)
     if not path.exists():
         raise PipelineError(f"no warehouse at {path}: run `make ingest` first")

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from pipeline import config, warehouse
 from pipeline.errors import PipelineError, SourceUnavailableError
-from pipeline.registry import store
+from pipeline.registry import SEARCH_CONDITION, SEARCH_INTERVENTION, store
 from pipeline.registry.crosscheck import refresh_crosscheck
 from pipeline.registry.parse import RegistryParseError, parse_study
 from pipeline.sources.ctgov import (
@@ -39,9 +39,6 @@ from pipeline.sources.ctgov_snapshot import (
 )
 
 log = logging.getLogger(__name__)
-
-SEARCH_CONDITION = "depression"
-SEARCH_INTERVENTION = "ketamine OR esketamine"
 
 
 @dataclass

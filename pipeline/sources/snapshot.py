@@ -35,6 +35,7 @@ from pipeline.checksums import file_sha256
 from pipeline.errors import PipelineError
 from pipeline.models import Article, Quarantined, RawRecord
 from pipeline.parse import (
+    FollowUp,
     NotArticleSetError,
     ParsedRecord,
     RecordParseError,
@@ -93,13 +94,15 @@ class Snapshot:
 class SnapshotRecord:
     """A record read from a snapshot: `article` is None when an XML record of the same PMID
     supersedes this JSON one (its raw bytes are still kept). `duplicate_of` names the location
-    of an identical earlier copy: such a record is counted, not loaded again."""
+    of an identical earlier copy: such a record is counted, not loaded again. `extraction` is
+    what a follow-up computed from the article while it was parsed (see `iter_snapshot`)."""
 
     raw: RawRecord
     article: Article | None
     query: str | None
     location: str
     duplicate_of: str | None = None
+    extraction: object | None = None
 
 
 @dataclass(frozen=True)
@@ -265,10 +268,11 @@ def _esearch_ids(path: Path) -> list[str]:
 
 
 def iter_snapshot(
-    snapshot: Snapshot, pool: Executor | None = None
+    snapshot: Snapshot, pool: Executor | None = None, follow_up: FollowUp | None = None
 ) -> Iterator[SnapshotRecord | Quarantined]:
     """Every record of a validated snapshot, XML files first, then JSON lines; XML records are
-    parsed in the `pool`'s worker processes when one is given (same records, same order).
+    parsed in the `pool`'s worker processes when one is given (same records, same order), and
+    the `follow_up` of `parse.parse_pubmed_xml` runs there on them when given.
 
     Bad records come out as Quarantined (stage 'parse') with their bytes, never skipped. A PMID
     seen again in the same format comes out marked as a duplicate (identical bytes) or as
@@ -280,12 +284,17 @@ def iter_snapshot(
         if entry.kind == "pubmed_xml":
             with entry.path.open("rb") as handle:
                 try:
-                    items = parse_pubmed_xml(handle, SOURCE, origin=entry.name, pool=pool)
+                    items = parse_pubmed_xml(
+                        handle, SOURCE, origin=entry.name, pool=pool, follow_up=follow_up
+                    )
                     for index, item in enumerate(items, 1):
                         if isinstance(item, ParsedRecord):
                             xml_pmids.add(item.article.pmid)
                             location = f"record {index} of {entry.name}"
-                            record = SnapshotRecord(item.raw, item.article, entry.query, location)
+                            record = SnapshotRecord(
+                                item.raw, item.article, entry.query, location,
+                                extraction=item.extraction,
+                            )  # fmt: skip
                             yield _first_copy_or_duplicate(record, first_seen)
                         else:
                             yield item
