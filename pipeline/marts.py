@@ -20,7 +20,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -506,8 +506,12 @@ def _unpaired_row(effect: dict, facts: TrialFacts | None, arms: Arms) -> dict:
 
 
 def _outcome_id(row: dict) -> str:
+    """A stable id: a missing field is written the same whether it came as None or NaN (a
+    column with no value in a chunk of trials comes out of pandas as NaN)."""
     key = (
-        "|".join(str(row[c]) for c in ("pmid", "outcome", "timepoint", "comparison", "measure"))
+        "|".join(
+            str(_clean(row[c])) for c in ("pmid", "outcome", "timepoint", "comparison", "measure")
+        )
         + "|"
         + ",".join(row["effect_ids"])
     )
@@ -1051,30 +1055,80 @@ def _stored_outcomes_in_pools(con, keys: set[tuple]) -> pd.DataFrame:
     ).df()
 
 
+REFRESH_CHUNK_PMIDS = 2_000  # trials whose rows are computed and written at a time
+
+
+def _registry_linked(con) -> set[str]:
+    if not warehouse.table_columns(con, "core.registry_links"):
+        return set()
+    return {r[0] for r in con.execute("SELECT DISTINCT pmid FROM core.registry_links").fetchall()}
+
+
+def _pmid_chunks(con, touched: set[str] | None) -> Iterator[list[str]]:
+    """The trials to recompute, a chunk at a time, so memory does not grow with the warehouse:
+    first every trial linked to the registry together (the registry rows are chosen among
+    them), then the others REFRESH_CHUNK_PMIDS at a time."""
+    if touched is None:
+        touched = {
+            r[0]
+            for r in con.execute(
+                "SELECT pmid FROM core.trial_facts UNION SELECT pmid FROM core.effects"
+            ).fetchall()
+        }
+    linked = _registry_linked(con)
+    first = sorted(linked)
+    rest = sorted(touched - linked)
+    if first:
+        yield first
+    for start in range(0, len(rest), REFRESH_CHUNK_PMIDS):
+        yield rest[start : start + REFRESH_CHUNK_PMIDS]
+
+
+def _stored_poolable(con) -> pd.DataFrame:
+    """The stored marts.trial_outcomes rows `poolable` can use (computed, randomised, not
+    'other'): what a refresh from scratch pools, read back instead of held while computing."""
+    designs = ", ".join(f"'{d}'" for d in sorted(RANDOMISED_DESIGNS))
+    return con.execute(
+        f"SELECT {', '.join(TRIAL_OUTCOME_COLUMNS)} FROM marts.trial_outcomes "
+        f"WHERE yi IS NOT NULL AND vi IS NOT NULL AND NOT isnan(yi) AND NOT isnan(vi) "
+        f"AND design IN ({designs}) AND outcome <> 'other'"
+    ).df()
+
+
 def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRefresh:
-    """From scratch (`touched` None) or for the `touched` trials and their pools."""
+    """From scratch (`touched` None) or for the `touched` trials and their pools; trial rows
+    are computed and written a chunk of trials at a time."""
     started = warehouse.now()
-    outcomes = trial_outcomes(con, touched)
     at = warehouse.now()
-    outcome_frame = outcomes[TRIAL_OUTCOME_COLUMNS].assign(refreshed_at=at)  # noqa: F841
     touched_frame = pd.DataFrame({"pmid": pd.Series(sorted(touched or ()), dtype=object)})  # noqa: F841
     with warehouse.transaction(con):
+        keys: set[tuple] = set()
         if touched is None:
             con.execute("DELETE FROM marts.trial_outcomes")
-            pooled = pooled_estimates(outcomes, method=method, hksj=hksj)
-            n_pools = len(pooled)
         else:
-            keys = _pool_keys(_stored_outcomes(con, touched)) | _pool_keys(outcomes)
+            keys = _pool_keys(_stored_outcomes(con, touched))
             con.execute(
                 "DELETE FROM marts.trial_outcomes WHERE source = 'registry' "
                 "OR pmid IN (SELECT pmid FROM touched_frame)"
             )
-        if len(outcomes):
+        n_trials = 0
+        for chunk in _pmid_chunks(con, touched):
+            outcomes = trial_outcomes(con, chunk)
+            if not len(outcomes):
+                continue
+            n_trials += outcomes["pmid"].nunique()
+            if touched is not None:
+                keys |= _pool_keys(outcomes)
+            outcome_frame = outcomes[TRIAL_OUTCOME_COLUMNS].assign(refreshed_at=at)  # noqa: F841
             con.execute(
                 f"INSERT INTO marts.trial_outcomes ({', '.join(TRIAL_OUTCOME_COLUMNS)}, "
                 "refreshed_at) SELECT * FROM outcome_frame"
             )
-        if touched is not None:
+            del outcomes, outcome_frame
+        if touched is None:
+            pooled = pooled_estimates(_stored_poolable(con), method=method, hksj=hksj)
+            n_pools = len(pooled)
+        else:
             stored = _stored_outcomes_in_pools(con, keys)
             usable = poolable(stored) if len(stored) else stored
             if len(usable):
@@ -1102,7 +1156,7 @@ def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRef
             "coalesce(CASE WHEN ? THEN NULL ELSE (SELECT full_refresh_at FROM marts.refresh_state "
             "WHERE mart = ?) END, ?), ?)",
             [REFRESH_STATE_KEY, started, touched is None, REFRESH_STATE_KEY, started,
-             len(outcomes["pmid"].unique()) if touched is None else len(touched)],
+             n_trials if touched is None else len(touched)],
         )  # fmt: skip
         n_outcomes, n_pooled = con.execute(
             "SELECT (SELECT count(*) FROM marts.trial_outcomes), "

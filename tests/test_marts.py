@@ -464,6 +464,28 @@ def test_the_incremental_refresh_gives_the_rows_of_a_refresh_from_scratch(wareho
     assert incremental == from_scratch
 
 
+def test_a_refresh_in_chunks_of_trials_gives_the_rows_of_one_pass(warehouse_copy, monkeypatch):
+    """Trial rows are computed and written a chunk of trials at a time (memory bounded by the
+    chunk); any chunk size gives the same tables, registry rows included."""
+    con = warehouse.connect(warehouse_copy)
+    try:
+        marts.refresh_trial_outcomes(con)
+        whole = _marts_rows(con)
+        chunks = list(marts._pmid_chunks(con, None))
+        monkeypatch.setattr(marts, "REFRESH_CHUNK_PMIDS", 3)
+        marts.refresh_trial_outcomes(con)
+        in_threes = _marts_rows(con)
+        small = list(marts._pmid_chunks(con, None))
+        registry_rows = con.execute(
+            "SELECT count(*) FROM marts.trial_outcomes WHERE source = 'registry'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert len(small) > len(chunks) and all(len(c) <= 3 for c in small[1:])
+    assert registry_rows > 0
+    assert in_threes == whole
+
+
 def test_a_refresh_reads_only_the_arms_its_effects_refer_to(warehouse_copy):
     con = warehouse.connect(warehouse_copy, read_only=True)
     try:

@@ -5,6 +5,7 @@ outcomes, the review queue, the evidence sheet's provenance)."""
 from __future__ import annotations
 
 import io
+import math
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from pipeline import marts
 from pipeline.evidence import review, sheet
 from pipeline.registry.crosscheck import (
+    CROSSCHECK_COLUMNS,
     agree,
     crosscheck,
     effect_arms,
@@ -176,6 +178,24 @@ def test_an_article_without_a_registry_link_has_no_counterpart(con):
     unlinked = frame[frame["nct_id"].isna()]
     assert set(unlinked["status"]) == {"no_counterpart"}
     assert set(unlinked["detail"]) == {"no registry study linked to this article"}
+
+
+def test_the_stored_cross_check_holds_every_effect_as_the_whole_comparison_gives_it(con):
+    """The refresh compares only the linked articles' effects in Python and writes the others'
+    'no_counterpart' rows in SQL: the table is the one a comparison of every effect gives."""
+    refresh_crosscheck(con)
+    columns = ", ".join(CROSSCHECK_COLUMNS)
+    stored = con.execute(
+        f"SELECT {columns} FROM marts.registry_crosscheck ORDER BY effect_id"
+    ).fetchall()
+    whole = crosscheck(con)[CROSSCHECK_COLUMNS].sort_values("effect_id")
+    expected = [
+        tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
+        for row in whole.itertuples(index=False, name=None)
+    ]
+    n_effects = con.execute("SELECT count(*) FROM core.effects").fetchone()[0]
+    assert len(stored) == n_effects
+    assert stored == expected
 
 
 # --- per-arm counts and trial outcomes ----------------------------------------------------------

@@ -420,7 +420,6 @@ def crosscheck(con, effects: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per abstract effect: status, the registry numbers it was compared with, where."""
     from pipeline.extract.store import read_effects
 
-    effects = _none_for_missing((read_effects(con) if effects is None else effects).copy())
     links = con.execute(
         """
         SELECT l.pmid, l.nct_id, bool_and(l.weak) AS weak
@@ -431,10 +430,13 @@ def crosscheck(con, effects: pd.DataFrame | None = None) -> pd.DataFrame:
     studies_of: dict[str, list[tuple[str, bool]]] = {}
     for pmid, nct_id, weak in links:
         studies_of.setdefault(pmid, []).append((nct_id, bool(weak)))
+    if effects is None:
+        effects = read_effects(con)
+    effects = _none_for_missing(effects.copy())
     values = registry_values(con)
     analyses = registry_analyses(con)
     groups = _groups(con)
-    structure = marts.Arms.of(marts.arms_by_id(con))
+    structure = marts.Arms.of(marts.arms_of_effects(con, effects))
     # Each study's values and analyses, split once (not filtered again for every effect).
     values_of: dict[str, list] = {}
     for row in values.itertuples():
@@ -501,7 +503,20 @@ def refresh_crosscheck(con) -> dict[str, int]:
     """Recompute marts.registry_crosscheck in one transaction; returns counts by status."""
     if not warehouse.table_columns(con, "core.effects"):
         return {}
-    frame = crosscheck(con).assign(checked_at=warehouse.now())  # noqa: F841
+    from pipeline.extract.store import read_effects
+
+    # Only the effects of articles linked to a stored registry study are compared in Python;
+    # every other effect gets its 'no_counterpart' row in SQL (memory does not grow with them).
+    linked = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT l.pmid FROM core.registry_links l "
+            "JOIN core.registry_studies s USING (nct_id)"
+        ).fetchall()
+    ]
+    at = warehouse.now()
+    frame = crosscheck(con, read_effects(con, linked)).assign(checked_at=at)  # noqa: F841
+    linked_frame = pd.DataFrame({"pmid": pd.Series(linked, dtype=object)})  # noqa: F841
     with warehouse.transaction(con):
         con.execute("DELETE FROM marts.registry_crosscheck")
         if len(frame):
@@ -509,6 +524,13 @@ def refresh_crosscheck(con) -> dict[str, int]:
                 f"INSERT INTO marts.registry_crosscheck ({', '.join(CROSSCHECK_COLUMNS)}, "
                 "checked_at) SELECT * FROM frame"
             )
+        con.execute(
+            f"INSERT INTO marts.registry_crosscheck ({', '.join(CROSSCHECK_COLUMNS)}, checked_at) "
+            "SELECT effect_id, pmid, kind, NULL, NULL, 'no_counterpart', value, NULL, NULL, NULL, "
+            "0, 'no registry study linked to this article', ? FROM core.effects "
+            "WHERE pmid NOT IN (SELECT pmid FROM linked_frame)",
+            [at],
+        )
     counts = dict(
         con.execute(
             "SELECT status, count(*) FROM marts.registry_crosscheck GROUP BY status"
