@@ -627,19 +627,42 @@ def build_trial_outcomes(
     return frame.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
 
 
-def trial_outcomes(con, pmids: Iterable[str] | None = None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class RegistryChoice:
+    """The registry's per-arm counts and the article each study's rows go to, worked out once
+    over every linked trial, so trial rows can be computed a chunk of trials at a time."""
+
+    counts: pd.DataFrame
+    publications: dict[str, str]  # NCT id -> PMID
+
+    @classmethod
+    def of(cls, con) -> RegistryChoice | None:
+        if not warehouse.table_columns(con, "core.registry_outcomes"):
+            return None
+        from pipeline.registry.crosscheck import registry_arm_counts  # it reads marts too
+
+        linked = sorted(_registry_linked(con))
+        facts = read_trial_facts(con, linked)
+        publications = primary_publications(con, facts, study_labels(con, linked))
+        return cls(registry_arm_counts(con), publications)
+
+
+def trial_outcomes(
+    con, pmids: Iterable[str] | None = None, registry: RegistryChoice | None = None
+) -> pd.DataFrame:
     """One row per trial, outcome, timepoint, comparison and measure, with yi, vi and provenance.
 
     Computed from core.effects and core.trial_facts (read-only). Rows that could not be
     computed have yi = vi = NaN and a `reason`; retracted articles are excluded with a reason.
-    With `pmids`, only those trials (registry rows need the PMIDs linked to the registry).
+    With `pmids`, only those trials: registry rows need every PMID linked to the registry, or
+    `registry` worked out over all of them (then each registry row comes with its own article).
     """
     pmids = None if pmids is None else sorted(set(pmids))
     labels = study_labels(con, pmids)
     facts = read_trial_facts(con, pmids)
     effects = read_current_effects(con, pmids)
     frame = build_trial_outcomes(effects, facts, labels, arms_of_effects(con, effects))
-    frame = add_registry_outcomes(con, frame, facts, labels)
+    frame = add_registry_outcomes(con, frame, facts, labels, registry)
     retracted = set(labels.loc[labels["is_retracted"].fillna(False).astype(bool), "pmid"])
     hit = frame["pmid"].isin(retracted)
     frame.loc[hit, ["yi", "vi"]] = np.nan
@@ -668,17 +691,26 @@ def primary_publications(con, facts: dict[str, TrialFacts], labels: pd.DataFrame
 
 
 def add_registry_outcomes(
-    con, frame: pd.DataFrame, facts: dict[str, TrialFacts], labels: pd.DataFrame
+    con,
+    frame: pd.DataFrame,
+    facts: dict[str, TrialFacts],
+    labels: pd.DataFrame,
+    registry: RegistryChoice | None = None,
 ) -> pd.DataFrame:
     """Response and remission at about day 28 from the registry's per-arm results, for trials
     whose abstract gives no risk ratio for them (source 'registry'; events are percentage x n
     analysed rounded to a whole person, said in `notes`)."""
     if not warehouse.table_columns(con, "core.registry_outcomes"):
         return frame
-    from pipeline.registry.crosscheck import registry_arm_counts  # the registry reads marts too
+    if registry is None:
+        from pipeline.registry.crosscheck import registry_arm_counts  # it reads marts too
 
-    counts = registry_arm_counts(con)
-    publications = primary_publications(con, facts, labels)
+        counts = registry_arm_counts(con)
+        publications = primary_publications(con, facts, labels)
+    else:  # chosen over every linked trial: keep the rows of this chunk's articles
+        counts = registry.counts
+        in_chunk = set(labels["pmid"]) if len(labels) else set()
+        publications = {n: p for n, p in registry.publications.items() if p in in_chunk}
     if counts.empty or not publications:
         return frame
     computed = set()
@@ -1065,9 +1097,9 @@ def _registry_linked(con) -> set[str]:
 
 
 def _pmid_chunks(con, touched: set[str] | None) -> Iterator[list[str]]:
-    """The trials to recompute, a chunk at a time, so memory does not grow with the warehouse:
-    first every trial linked to the registry together (the registry rows are chosen among
-    them), then the others REFRESH_CHUNK_PMIDS at a time."""
+    """The trials to recompute (every trial linked to the registry among them, since registry
+    rows are always recomputed), REFRESH_CHUNK_PMIDS at a time, so memory does not grow with
+    the warehouse."""
     if touched is None:
         touched = {
             r[0]
@@ -1075,13 +1107,9 @@ def _pmid_chunks(con, touched: set[str] | None) -> Iterator[list[str]]:
                 "SELECT pmid FROM core.trial_facts UNION SELECT pmid FROM core.effects"
             ).fetchall()
         }
-    linked = _registry_linked(con)
-    first = sorted(linked)
-    rest = sorted(touched - linked)
-    if first:
-        yield first
-    for start in range(0, len(rest), REFRESH_CHUNK_PMIDS):
-        yield rest[start : start + REFRESH_CHUNK_PMIDS]
+    every = sorted(touched | _registry_linked(con))
+    for start in range(0, len(every), REFRESH_CHUNK_PMIDS):
+        yield every[start : start + REFRESH_CHUNK_PMIDS]
 
 
 def _stored_poolable(con) -> pd.DataFrame:
@@ -1112,8 +1140,9 @@ def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRef
                 "OR pmid IN (SELECT pmid FROM touched_frame)"
             )
         n_trials = 0
+        registry = RegistryChoice.of(con)
         for chunk in _pmid_chunks(con, touched):
-            outcomes = trial_outcomes(con, chunk)
+            outcomes = trial_outcomes(con, chunk, registry)
             if not len(outcomes):
                 continue
             n_trials += outcomes["pmid"].nunique()
