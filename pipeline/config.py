@@ -36,7 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EUTILS_RETRY_DELAYS", "seconds between retries, comma-separated (e.g. 1,2,4,8)"),
     Setting("CTGOV_BASE_URL", "another ClinicalTrials.gov API v2 server (tests use 127.0.0.1)"),
     Setting("PIPELINE_DB", "the warehouse file (default warehouse/evidence.duckdb); --db wins"),
-    Setting("PIPELINE_DB_MEMORY_LIMIT", "caps DuckDB's buffer cache, e.g. 500MB"),
+    Setting("PIPELINE_DB_MEMORY_LIMIT", "caps DuckDB's buffer cache (default 256MB), e.g. 1GB"),
     Setting("CLINIC_EXPORT", "the clinic export `make ingest` imports instead of the demo data"),
     Setting("CLINIC_MAPPING", "the column mapping (TOML) for CLINIC_EXPORT"),
     Setting("PIPELINE_CLINIC_KEY_FILE", "the pseudonymisation key (outside any git work tree)"),
@@ -74,9 +74,14 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
     return (root / DEFAULT_DB_RELATIVE) if root else Path.cwd() / DEFAULT_DB_RELATIVE
 
 
-def db_memory_limit() -> str | None:
-    """DuckDB's buffer cache cap (DuckDB's own default is 80% of RAM)."""
-    return _read("PIPELINE_DB_MEMORY_LIMIT")
+# DuckDB's own default is 80% of RAM, and its buffer cache fills it as the warehouse grows (a
+# 100,000-record ingest peaked at 19 GB without a cap); queries past the cap spill to disk.
+DEFAULT_DB_MEMORY_LIMIT = "256MB"
+
+
+def db_memory_limit() -> str:
+    """DuckDB's buffer cache cap: PIPELINE_DB_MEMORY_LIMIT, else DEFAULT_DB_MEMORY_LIMIT."""
+    return _read("PIPELINE_DB_MEMORY_LIMIT") or DEFAULT_DB_MEMORY_LIMIT
 
 
 def ncbi_email() -> str | None:

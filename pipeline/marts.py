@@ -1114,10 +1114,14 @@ def _pmid_chunks(con, touched: set[str] | None) -> Iterator[list[str]]:
 
 def _stored_poolable(con) -> pd.DataFrame:
     """The stored marts.trial_outcomes rows `poolable` can use (computed, randomised, not
-    'other'): what a refresh from scratch pools, read back instead of held while computing."""
+    'other'), with the columns pooling reads: what a refresh from scratch pools, read back
+    instead of held while computing."""
     designs = ", ".join(f"'{d}'" for d in sorted(RANDOMISED_DESIGNS))
+    columns = dict.fromkeys(
+        [*POOL_KEYS, "pmid", "comparison", "timepoint_days", "outcome_id", "design", "yi", "vi"]
+    )
     return con.execute(
-        f"SELECT {', '.join(TRIAL_OUTCOME_COLUMNS)} FROM marts.trial_outcomes "
+        f"SELECT {', '.join(columns)} FROM marts.trial_outcomes "
         f"WHERE yi IS NOT NULL AND vi IS NOT NULL AND NOT isnan(yi) AND NOT isnan(vi) "
         f"AND design IN ({designs}) AND outcome <> 'other'"
     ).df()

@@ -70,10 +70,7 @@ def connect(db_path: str | Path, *, read_only: bool = False, migrate: bool = Tru
             raise PipelineError(
                 f"cannot create the folder for the database {path}: {error}"
             ) from None
-    duckdb_settings = {}
-    memory_limit = config.db_memory_limit()
-    if memory_limit:  # DuckDB's buffer cache otherwise grows with the database (default: 80% RAM)
-        duckdb_settings["memory_limit"] = memory_limit
+    duckdb_settings = {"memory_limit": config.db_memory_limit()}
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=duckdb_settings)
     except duckdb.IOException as error:

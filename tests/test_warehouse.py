@@ -313,3 +313,12 @@ def test_the_memory_limit_setting_caps_duckdb(tmp_path, monkeypatch):
     con = warehouse.connect(tmp_path / "w.duckdb")
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert limit == "190.7 MiB"  # DuckDB reports 200 MB in MiB
+
+
+def test_duckdb_is_capped_by_default(tmp_path, monkeypatch):
+    """Without the setting DuckDB would cache up to 80% of RAM as the warehouse grows."""
+    monkeypatch.delenv("PIPELINE_DB_MEMORY_LIMIT", raising=False)
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.close()
+    assert limit == "244.1 MiB"  # 256 MB
