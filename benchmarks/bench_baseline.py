@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_ingest import DEFAULT_SOURCE, renumbered, source_records
+from benchmarks.processes import descendants, rss_mib
 
 BASELINE_2026_RECORDS = 40_000_000
 BASELINE_2026_FILES = 1_334
@@ -47,33 +48,6 @@ def write_baseline(directory: Path, files: int, records: int, source: Path = DEF
         )
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid` (Linux /proc)."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        kids = []
-        for children in Path(f"/proc/{current}/task").glob("*/children"):
-            try:  # children started by any thread of the process
-                kids.extend(int(p) for p in children.read_text().split())
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-        found.extend(kids)
-        pending.extend(kids)
-    return found
-
-
-def _rss_mib(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0.0
-
-
 class WorkerMemory:
     """Samples the resident memory of each process the benchmark starts (Dask's nannies and
     workers) every 50 ms; `peak_mib` is the largest any single process reached."""
@@ -85,8 +59,8 @@ class WorkerMemory:
 
     def _run(self) -> None:
         while not self._done.wait(0.05):
-            for pid in _descendants(os.getpid()):
-                self.peaks[pid] = max(self.peaks.get(pid, 0.0), _rss_mib(pid))
+            for pid in descendants(os.getpid()):
+                self.peaks[pid] = max(self.peaks.get(pid, 0.0), rss_mib(pid))
 
     def __enter__(self) -> WorkerMemory:
         self._thread.start()

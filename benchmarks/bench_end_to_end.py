@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.bench_ingest import DEFAULT_SOURCE, REPO, run_child, write_scaled
+from benchmarks.processes import tree_cpu_seconds, tree_rss_mib
 from pipeline.parallel import default_workers
 
 log = logging.getLogger("benchmarks.bench_end_to_end")
@@ -60,51 +61,6 @@ class EndToEnd:
     @property
     def per_second(self) -> float:
         return self.records / self.seconds
-
-
-def _tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants (Linux /proc), MiB."""
-    total_kib = 0
-    pids = [pid]
-    seen = set()
-    while pids:
-        current = pids.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        try:
-            with open(f"/proc/{current}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total_kib += int(line.split()[1])
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                pids.extend(int(p) for p in children.read().split())
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total_kib / 1024
-
-
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU time so far of a process and its descendants, live or already waited for (Linux)."""
-    total = 0
-    pids, seen = [pid], set()
-    while pids:
-        current = pids.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        try:
-            with open(f"/proc/{current}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                pids.extend(int(p) for p in children.read().split())
-        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            continue
-    return total / _CLOCK_TICKS
 
 
 def _children_cpu_seconds() -> float:
@@ -144,7 +100,7 @@ def run_ingest(
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_mib(child.pid))
+            peak = max(peak, tree_rss_mib(child.pid))
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -158,7 +114,7 @@ def run_ingest(
         for stage, marker in STAGE_ENDS:
             if stage not in ends and marker in line and line.startswith("INFO"):
                 ends[stage] = time.perf_counter() - started
-                cpu_at[stage] = _tree_cpu_seconds(child.pid)
+                cpu_at[stage] = tree_cpu_seconds(child.pid)
     child.wait()
     seconds = time.perf_counter() - started
     cpu_seconds = _children_cpu_seconds() - cpu_before
