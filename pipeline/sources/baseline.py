@@ -442,11 +442,24 @@ def load_parquet_set(con, files: list[Path], out_dir: Path, run_id: str) -> tupl
             cols = ", ".join(
                 "? AS run_id" if c == "run_id" else "t." + c for c in warehouse.RAW_COLUMNS
             )
+            # The first copy of each (PMID, checksum) is chosen on the keys alone, then its
+            # payload is read: deduplicating whole rows would hold every payload in memory.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE baseline_raw_first AS "
+                "SELECT pmid, checksum, file_no, record_no FROM read_parquet(?, union_by_name = "
+                "true) QUALIFY row_number() OVER (PARTITION BY pmid, checksum "
+                "ORDER BY file_no, record_no) = 1",
+                [raw_paths],
+            )
+            con.execute(
+                "DELETE FROM baseline_raw_first f WHERE EXISTS (SELECT 1 FROM raw.records r "
+                "WHERE r.pmid = f.pmid AND r.checksum = f.checksum)"
+            )
             con.execute(
                 f"INSERT INTO raw.records ({', '.join(warehouse.RAW_COLUMNS)}) "
-                f"SELECT DISTINCT ON (t.pmid, t.checksum) {cols} "
-                "FROM read_parquet(?, union_by_name = true) t WHERE NOT EXISTS "
-                "(SELECT 1 FROM raw.records r WHERE r.pmid = t.pmid AND r.checksum = t.checksum)",
+                f"SELECT {cols} FROM read_parquet(?, union_by_name = true) t "
+                "SEMI JOIN baseline_raw_first f ON f.pmid = t.pmid AND f.checksum = t.checksum "
+                "AND f.file_no = t.file_no AND f.record_no = t.record_no",
                 [run_id, raw_paths],
             )
         quarantine_paths = _parquet(out_dir, files, "raw.quarantine")
