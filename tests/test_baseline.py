@@ -113,6 +113,38 @@ def test_a_file_is_written_chunk_by_chunk_and_loads_as_if_whole(
     assert len(whole["core.articles"]) == 8
 
 
+def test_the_load_runs_without_the_memory_cap_and_puts_it_back(small_baseline, tmp_path):
+    """The set loads in one transaction holding every raw record it adds: it runs with DuckDB's
+    own limit, and the warehouse's cap is back afterwards."""
+    directory, _ = small_baseline
+    files = baseline.baseline_files(directory)
+    for number, path in enumerate(files, 1):
+        baseline.process_file(path, number, tmp_path / "out", None)
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    try:
+        cap = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        seen = []
+        real_load = baseline._load_parquet_set
+
+        def load(*args):
+            seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+            return real_load(*args)
+
+        baseline._load_parquet_set = load
+        try:
+            baseline.load_parquet_set(con, files, tmp_path / "out", "run")
+        finally:
+            baseline._load_parquet_set = real_load
+        after = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+    assert seen and seen[0] != cap
+    assert (
+        after.split()[1] == cap.split()[1]
+        and abs(float(after.split()[0]) - float(cap.split()[0])) < 1
+    )
+
+
 def test_a_damaged_file_is_named(tmp_path):
     path = tmp_path / "pubmed26n0001.xml.gz"
     path.write_bytes(gzip.compress(b"<PubmedArticleSet><PubmedArticle><PMID>1</PMID>"))

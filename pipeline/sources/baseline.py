@@ -380,6 +380,18 @@ def load_parquet_set(con, files: list[Path], out_dir: Path, run_id: str) -> tupl
     """Load the warehouse from the Parquet set in one transaction: the latest matching version
     of each PMID, minus those deleted after it. Returns (articles loaded, PMIDs deleted,
     quarantined)."""
+    # The set loads in one transaction, which holds every raw record it adds until the commit:
+    # the load runs without the warehouse's memory cap (DuckDB's own default, 80% of RAM), and
+    # the cap is put back afterwards.
+    cap = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute("RESET memory_limit")
+    try:
+        return _load_parquet_set(con, files, out_dir, run_id)
+    finally:
+        con.execute(f"SET memory_limit = '{cap.replace(' ', '')}'")
+
+
+def _load_parquet_set(con, files: list[Path], out_dir: Path, run_id: str) -> tuple[int, int, int]:
     versions = _parquet(out_dir, files, "versions")
     deleted = _parquet(out_dir, files, "deleted")
     at = warehouse.now()
