@@ -430,10 +430,15 @@ def tau2_dersimonian_laird(y: np.ndarray, v: np.ndarray) -> float:
 
 def _reml_step(y: np.ndarray, v: np.ndarray, tau2: float) -> float:
     """One Fisher-scoring adjustment of tau² for the REML likelihood (as in metafor's rma.uni)."""
+    # P = diag(w) - w wᵀ / Σw, written out so that memory and time are linear in k (a k x k
+    # matrix took gigabytes for a pool of thousands): P y = w (y - μ), tr P = Σw - Σw² / Σw,
+    # and Σ P_ij² = Σw² - 2 Σw³ / Σw + (Σw²)² / (Σw)².
     w = 1 / (v + tau2)
-    p_matrix = np.diag(w) - np.outer(w, w) / np.sum(w)
-    p_y = p_matrix @ y
-    return float((p_y @ p_y - np.trace(p_matrix)) / np.sum(p_matrix * p_matrix))
+    total = np.sum(w)
+    p_y = w * (y - np.sum(w * y) / total)
+    trace = total - np.sum(w**2) / total
+    squares = np.sum(w**2) - 2 * np.sum(w**3) / total + np.sum(w**2) ** 2 / total**2
+    return float((p_y @ p_y - trace) / squares)
 
 
 def _restricted_loglik(y: np.ndarray, v: np.ndarray, tau2: float) -> float:

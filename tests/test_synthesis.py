@@ -353,3 +353,18 @@ def test_critical_values_are_remembered_and_exact():
         assert synthesis._critical_value(95.0, None) == float(stats.norm.ppf(0.975))
         assert synthesis._critical_value(90.0, 12.0) == float(stats.t.ppf(0.95, 12.0))
     assert synthesis._quantile.cache_info().hits == 4
+
+
+def test_the_reml_step_is_the_matrix_formula_in_linear_memory():
+    """The Fisher-scoring step written with sums equals metafor's matrix form on a small pool,
+    and a pool of 50,000 rows (a 20 GB matrix in that form) is fitted."""
+    rng = np.random.default_rng(7)
+    y, v = rng.normal(0.3, 0.2, 7), rng.uniform(0.01, 0.09, 7)
+    w = 1 / (v + 0.02)
+    p_matrix = np.diag(w) - np.outer(w, w) / np.sum(w)
+    p_y = p_matrix @ y
+    matrix_step = (p_y @ p_y - np.trace(p_matrix)) / np.sum(p_matrix * p_matrix)
+    assert synthesis._reml_step(y, v, 0.02) == pytest.approx(matrix_step, rel=1e-12)
+    big_y, big_v = rng.normal(0.3, 0.2, 50_000), rng.uniform(0.01, 0.09, 50_000)
+    fit = synthesis.random_effects(big_y, big_v, method="REML")
+    assert fit.k == 50_000 and np.isfinite(fit.estimate)
