@@ -74,8 +74,8 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
     return (root / DEFAULT_DB_RELATIVE) if root else Path.cwd() / DEFAULT_DB_RELATIVE
 
 
-# DuckDB's own default is 80% of RAM, and its buffer cache fills it as the warehouse grows (a
-# 100,000-record ingest peaked at 19 GB without a cap); queries past the cap spill to disk.
+# DuckDB's own default is 80% of RAM, and its buffer cache grows with the warehouse; queries
+# past the cap spill to disk.
 DEFAULT_DB_MEMORY_LIMIT = "256MB"
 
 
