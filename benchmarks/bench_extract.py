@@ -54,12 +54,14 @@ SETS: dict[str, tuple[Path, ...]] = {
     "heldout": (ANNOTATION_DIR / "heldout.jsonl",),
     "tuning": (ANNOTATION_DIR / "pool_tuning.jsonl",),
     "untouched": (ANNOTATION_DIR / "pool_untouched.jsonl",),
+    "fresh": (ANNOTATION_DIR / "pool_fresh.jsonl",),
 }
 TITLES = {
     "dev": "development set",
     "heldout": "held-out set",
     "tuning": "pool tuning set",
     "untouched": "pool untouched set (never tuned on)",
+    "fresh": "pool fresh set (second blind draw, never tuned on)",
 }
 # Sets whose misses may be listed: a rule is never written from the others.
 TUNABLE = ("dev", "tuning")
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         default="all",
         dest="which",
         help="annotated set(s) to score: development (both its files together), held-out, the "
-        "pool's tuning or untouched half, or all (one table each)",
+        "pool's tuning or untouched half, the pool's second blind draw (fresh), or all (one table each)",
     )
     parser.add_argument(
         "--repeat", type=int, default=10, help="passes over the abstracts per round"

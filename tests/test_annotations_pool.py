@@ -2,14 +2,16 @@
 
 84 records drawn at random from the pool (tests/data/pubmed_pool/blind_draw.txt) were annotated
 from their text before the extractor was run on any of them, then split at random into a tuning
-half and an untouched half that no rule is written from. The development set's per-record checks
-apply, plus: arms carry their words as written with offsets, the two halves are the draw exactly,
+half and an untouched half that no rule is written from. A second draw of 40 (blind_draw_2.txt)
+is the fresh set, annotated the same way and never tuned on. The development set's per-record
+checks apply, plus: arms carry their words as written with offsets, each set is its draw exactly,
 and no PMID is in another annotated set.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 from typing import Any
 
@@ -23,9 +25,12 @@ HALVES = (
     dev.ANNOTATIONS.parent / "pool_tuning.jsonl",
     dev.ANNOTATIONS.parent / "pool_untouched.jsonl",
 )
+# The second blind draw (blind_draw_2.txt): 40 further records, annotated before the extractor
+# was run on any of them, never tuned on.
+FRESH = dev.ANNOTATIONS.parent / "pool_fresh.jsonl"
 
 
-@pytest.fixture(scope="module", params=HALVES, ids=lambda path: path.stem)
+@pytest.fixture(scope="module", params=(*HALVES, FRESH), ids=lambda path: path.stem)
 def annotations(request) -> list[tuple[int, dict[str, Any]]]:
     return dev.load_annotations(request.param)
 
@@ -64,8 +69,9 @@ def test_development_set_check_against_sources(check, annotations, sources):
 
 def plain_numbers(quote: str) -> str:
     """The quote with Lancet's decimal point (6·4) as a full stop and a comma between two decimals
-    ("(0.11,1.21)") spaced, so that the number reader sees each number as written."""
-    return re.sub(r"(?<=\d),(?=\d+\.\d)", ", ", quote.replace("\u00b7", "."))
+    ("(0.11,1.21)") spaced, so that the number reader sees each number as written; a thousands
+    comma ("1,354.63") is left as it is."""
+    return re.sub(r"(\.\d+),(?=\d+\.\d)", r"\1, ", quote.replace("\u00b7", "."))
 
 
 def written_another_way(effect: dict[str, Any], quote: str) -> bool:
@@ -108,9 +114,25 @@ def test_the_two_halves_are_the_blind_draw_exactly():
     assert set(annotated) == set(drawn)
 
 
+def test_the_fresh_set_is_the_second_blind_draw_exactly():
+    drawn = (POOL_DIR / "blind_draw_2.txt").read_text(encoding="utf-8").split()
+    annotated = [record["pmid"] for _, record in dev.load_annotations(FRESH)]
+    assert len(drawn) == 40 and len(annotated) == len(set(annotated)) == 40
+    assert annotated == drawn
+
+
+def test_the_second_draw_is_the_seeded_sample_of_the_records_not_drawn_before():
+    pmids = [json.loads(line)["pmid"] for line in (POOL_DIR / "records.jsonl").open()]
+    first = set((POOL_DIR / "blind_draw.txt").read_text(encoding="utf-8").split())
+    rest = [pmid for pmid in pmids if pmid not in first]
+    drawn = (POOL_DIR / "blind_draw_2.txt").read_text(encoding="utf-8").split()
+    assert random.Random(20261209).sample(rest, 40) == drawn
+
+
 def test_no_pmid_is_in_another_annotated_set():
     pool = {record["pmid"] for path in HALVES for _, record in dev.load_annotations(path)}
+    fresh = {record["pmid"] for _, record in dev.load_annotations(FRESH)}
     others = heldout.development_pmids() | {
         record["pmid"] for _, record in dev.load_annotations(heldout.HELDOUT)
     }
-    assert not pool & others
+    assert not pool & others and not fresh & (others | pool)
