@@ -34,6 +34,14 @@ def test_match_needs_kind_value_and_both_bounds() -> None:
     assert effects_match(dict(rate), rate)
 
 
+def test_the_names_of_a_standardised_mean_difference_match_each_other_only() -> None:
+    g = {"kind": "hedges_g", "value": 0.45, "ci_low": 0.1, "ci_high": 0.8}
+    assert effects_match(g, dict(g, kind="smd"))
+    assert effects_match(dict(g, kind="cohens_d"), dict(g, kind="smd"))
+    assert not effects_match(g, dict(g, kind="mean_difference"))
+    assert not effects_match(dict(g, kind="mean_difference"), dict(g, kind="smd"))
+
+
 def test_each_annotation_matches_at_most_one_extraction() -> None:
     rate = {"kind": "response_rate", "value": 64.0, "ci_low": None, "ci_high": None}
     assert match_effects([rate, dict(rate)], [rate]) == [(0, 0)]

@@ -1,7 +1,8 @@
 """Score the extractor against hand annotations: precision and recall per effect kind,
 agreement on each matched effect's arm, timepoint and scale, and accuracy of the trial facts.
 
-An extracted effect matches an annotated one when the PMID and kind are equal, the values
+An extracted effect matches an annotated one when the PMID and kind are equal (the standardised
+kinds smd, cohens_d and hedges_g count as one: each is a standardised mean difference), the values
 differ by at most 1e-6, and both CI bounds are equal (both null, or within 1e-6); each
 annotation matches at most one extraction. For matched effects whose annotation names an arm
 (timepoint, scale), the extracted one agrees, is wrong, or is missing (null): a wrong arm
@@ -245,10 +246,16 @@ def _close(a: float | None, b: float | None) -> bool:
     return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=TOLERANCE)
 
 
+def kinds_match(extracted: str | None, annotated: str | None) -> bool:
+    """The same kind, or two names of a standardised mean difference ("Hedges' g" read as
+    hedges_g where the annotation guide says smd)."""
+    return extracted == annotated or (extracted in vocab.SMD_KINDS and annotated in vocab.SMD_KINDS)
+
+
 def effects_match(extracted: dict, annotated: dict) -> bool:
     """Same kind, same value and same CI bounds (the contract's match rule)."""
     return (
-        extracted.get("kind") == annotated.get("kind")
+        kinds_match(extracted.get("kind"), annotated.get("kind"))
         and _close(extracted.get("value"), annotated.get("value"))
         and _close(extracted.get("ci_low"), annotated.get("ci_low"))
         and _close(extracted.get("ci_high"), annotated.get("ci_high"))
@@ -380,7 +387,7 @@ def score(annotations: list[dict], records: dict[str, SourceRecord]) -> Score:
         matched_extracted = {i for i, _ in pairs}
         matched_gold = {j for _, j in pairs}
         for i, j in pairs:
-            per_kind.setdefault(extracted[i]["kind"], Counts()).tp += 1
+            per_kind.setdefault(gold[j]["kind"], Counts()).tp += 1  # under the annotated kind
             for name, agree in ATTRIBUTE_RULES.items():
                 got, want = extracted[i].get(name), gold[j].get(name)
                 _tally_attribute(attributes[name], agree, got, want)
