@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         default="all",
         dest="which",
         help="annotated set(s) to score: development (both its files together), held-out, the "
-        "pool's tuning or untouched half, the pool's second blind draw (fresh), or all (one table each)",
+        "pool's tuning or untouched half, the pool's second blind draw (fresh), or all (one "
+        "table each)",
     )
     parser.add_argument(
         "--repeat", type=int, default=10, help="passes over the abstracts per round"
