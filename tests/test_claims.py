@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_review import build_annotated_warehouse
 
-from pipeline import warehouse
+from pipeline import vocab, warehouse
 from pipeline.cli import main
 from pipeline.evidence import claims, review
 
@@ -212,3 +212,23 @@ def test_a_claims_arm_is_matched_against_core_arms(warehouse_template, tmp_path,
     finally:
         con.close()
     assert verdict.verdict == expected, (verdict.reason, verdict.evidence)
+
+
+def test_a_ratios_interval_is_not_read_as_a_claimed_percent() -> None:
+    claim = claims.parse_claim(
+        "In trials, relapse was less likely with esketamine (HR, 0.30; 95% CI, 0.16-0.55)."
+    )
+    assert [(n.kind, n.value) for n in claim.numbers] == [("hazard_ratio", 0.3)]
+
+
+def test_ratios_are_read_by_the_extractor_with_their_qualifier() -> None:
+    claim = claims.parse_claim("Relapse risk fell by up to HR 0.5 with esketamine.")
+    assert [(n.kind, n.value, n.qualifier) for n in claim.numbers] == [("hazard_ratio", 0.5, "le")]
+
+
+def test_the_outcome_a_claim_names_is_read_with_the_vocabularys_patterns() -> None:
+    assert set(claims._MEASURES) == set(vocab.RATE_KINDS)
+    assert claims.parse_claim("Most remitters stayed well.").measure == "remission_rate"
+    assert claims.parse_claim("Two thirds responded.").measure == "response_rate"
+    assert claims.parse_claim("Fewer relapsed on esketamine.").measure == "relapse_rate"
+    assert claims.parse_claim("Responsiveness to light was unchanged.").measure is None

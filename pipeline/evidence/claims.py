@@ -63,11 +63,9 @@ def _term_pattern(term: vocab.Term) -> re.Pattern:
 _DRUGS = {d.code: _term_pattern(d) for d in sorted(vocab.DRUGS, key=lambda d: d.code == "ketamine")}
 _ROUTES = {r.code: _term_pattern(r) for r in vocab.ROUTES}
 _COMPARATORS = {c.code: _term_pattern(c) for c in vocab.COMPARATORS if c.pattern}
-_MEASURES = {
-    "response_rate": re.compile(r"\b(respon(d|ds|ded|se|ses|ders?))\b", re.IGNORECASE),
-    "remission_rate": re.compile(r"\b(remission|remitted|remit|symptom-free)\b", re.IGNORECASE),
-    "relapse_rate": re.compile(r"\b(relaps(e|ed|es|ing))\b", re.IGNORECASE),
-}
+# The outcome a claim names, by the rate kinds' own patterns in the vocabulary.
+_MEASURES = {k.code: re.compile(k.pattern, re.IGNORECASE) for k in vocab.EFFECT_KINDS if
+             k.family == "rate"}  # fmt: skip
 # Side effects as the vocabulary names them, then by the stems the sheet shows them by (a
 # stem naming no one side effect, such as "adverse" or "discontinu", is not one a claim names).
 _NOT_ONE_SIDE_EFFECT = ("adverse", "teae", "side effect", "discontinu", "cadss")
@@ -79,16 +77,10 @@ SIDE_EFFECTS = tuple(
         ]
     )
 )
-_RATIOS = re.compile(
-    r"\b(hazard ratio|odds ratio|risk ratio|relative risk|HR|OR|RR)\b[^0-9]{0,12}?(\d+\.\d+|\d+)",
-)
-_RATIO_KIND = {
-    "hazard ratio": "hazard_ratio", "hr": "hazard_ratio", "odds ratio": "odds_ratio",
-    "or": "odds_ratio", "risk ratio": "risk_ratio", "relative risk": "risk_ratio",
-    "rr": "risk_ratio",
-}  # fmt: skip
-# The claim's numbers are read with the extractor's own number pieces (pipeline.extract.numbers):
-# a number in digits or in words, then "%" / "percent", or a count "91 of 336", "seven in ten".
+# Ratios in a claim are read by the extractor itself (`_read_numbers`). Percents and counts
+# as a leaflet writes them are read with the extractor's own number pieces
+# (pipeline.extract.numbers): a number in digits or in words, then "%" / "percent", or a count
+# "91 of 336", "seven in ten".
 _NUMBER_OR_WORD = rf"(?:{NUMBER_RE.pattern}|\b{WORD_NUMBER}\b)"
 _PERCENT = re.compile(rf"(?P<n>{_NUMBER_OR_WORD})\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 _COUNT = re.compile(
@@ -367,16 +359,20 @@ def _owner(items: list[tuple[int, str]], start: int, end: int, next_start: int, 
 
 
 def _read_numbers(sentence: str) -> list[ClaimedNumber]:
-    """Percents, counts and ratios in a sentence, in order, each with its qualifier."""
+    """Ratios (read by the extractor, interval included), then counts and percents outside them,
+    in order, each with its qualifier."""
     numbers: list[ClaimedNumber] = []
     taken: list[tuple[int, int]] = []
-    for match in _RATIOS.finditer(sentence):
-        text = match[2]
-        kind = _RATIO_KIND[match[1].lower()]
-        numbers.append(ClaimedNumber(float(text), match[0], kind, _decimals(text),
-                                     _qualifier(sentence, match.start(2)), start=match.start(),
-                                     end=match.end()))  # fmt: skip
-        taken.append(match.span())
+    for effect in extract_text("claim", "", sentence).effects:
+        if effect.kind not in vocab.RATIO_KINDS:
+            continue
+        text = sentence[effect.start : effect.end]
+        digits = NUMBER_RE.findall(text)
+        numbers.append(ClaimedNumber(
+            float(effect.value), text, effect.kind, _decimals(digits[0]) if digits else 2,
+            _qualifier(sentence, effect.start), start=effect.start, end=effect.end,
+        ))  # fmt: skip
+        taken.append((effect.start, effect.end))
     for match in _COUNT.finditer(sentence):
         if any(a <= match.start() < b for a, b in taken):
             continue
@@ -400,21 +396,6 @@ def _read_numbers(sentence: str) -> list[ClaimedNumber]:
                                      end=match.end()))  # fmt: skip
     numbers.sort(key=lambda n: n.start)
     return numbers
-
-
-def _read_with_extractor(sentence: str, numbers: list[ClaimedNumber]) -> list[ClaimedNumber]:
-    """Numbers the extractor reads as a ratio that the claim's pieces did not: added."""
-    result = extract_text("claim", "", sentence)
-    for effect in result.effects:
-        if effect.kind in ("hazard_ratio", "odds_ratio", "risk_ratio") and not any(
-            n.start <= effect.start < n.end or effect.start <= n.start < effect.end for n in numbers
-        ):
-            text = sentence[effect.start : effect.end]
-            digits = NUMBER_RE.findall(text)
-            decimals = _decimals(digits[0]) if digits else 2
-            numbers.append(ClaimedNumber(float(effect.value), text, effect.kind, decimals,
-                                         start=effect.start, end=effect.end))  # fmt: skip
-    return sorted(numbers, key=lambda n: n.start)
 
 
 def trial_names(text: str) -> list[str]:
@@ -445,7 +426,7 @@ def parse_claim(sentence: str) -> Claim:
             claim.drugs.remove("ketamine")
     claim.routes = [name for name, pattern in _ROUTES.items() if pattern.search(sentence)]
     claim.comparators = [n for n, pattern in _COMPARATORS.items() if pattern.search(sentence)]
-    numbers = _read_with_extractor(sentence, _read_numbers(sentence))
+    numbers = _read_numbers(sentence)
     timepoints = timepoints_in(sentence)
     # a number inside a timepoint ("week 8", "24 hours") is not a claimed percent or count
     numbers = [n for n in numbers if not any(a <= n.start < b for _, a, b in timepoints)]
@@ -676,8 +657,7 @@ def _study_fits(row, claim: Claim) -> bool:
     return not (claim.author and claim.author.lower() not in row.author_names)
 
 
-_RATIO_KINDS = ("hazard_ratio", "risk_ratio", "odds_ratio")
-_MEASURE_WORD = {"relapse_rate": "relaps", "response_rate": "respon", "remission_rate": "remi"}
+_RATIO_KINDS = vocab.RATIO_KINDS
 
 
 def _ratio_direction(effect, drug: str) -> str | None:
@@ -696,12 +676,12 @@ def _ratio_direction(effect, drug: str) -> str | None:
 def _check_direction(claim: Claim, pool: list, basis: str, cited: dict) -> Verdict:
     """A comparison without a number ('lowered the risk of relapse compared with placebo'):
     supported by a ratio for that measure whose CI lies wholly on the claimed side of 1."""
-    word = _MEASURE_WORD[claim.measure]
+    outcome = _MEASURES[claim.measure]
     candidates = []
     for row in pool:
         context = f"{review._none_if_nan(row.label) or ''} "
         context += review.sentence_around(row.abstract, row.start, row.end)[0]
-        if row.kind not in _RATIO_KINDS or word not in context.lower():
+        if row.kind not in _RATIO_KINDS or not outcome.search(context):
             continue
         drugs = _arm_drugs(row)  # which way a ratio points needs its arms (core.arms)
         drug = next((d for d in claim.drugs if d in drugs), None)
@@ -786,7 +766,7 @@ def check_sentence(
 
     reasons = []
     direction_claim = (
-        not claim.numbers and claim.direction is not None and claim.measure in _MEASURE_WORD
+        not claim.numbers and claim.direction is not None and claim.measure in _MEASURES
     )
     if claim.about_clinic:
         reasons.append("it is about the clinic's own patients: check it against the clinic's "

@@ -33,9 +33,15 @@ class EffectKind(Term):
 
 # --- effect kinds (the extract-text contract's list, in its order) -------------------------
 EFFECT_KINDS: tuple[EffectKind, ...] = (
-    EffectKind("response_rate", "response", family="rate"),
-    EffectKind("remission_rate", "remission", family="rate"),
-    EffectKind("relapse_rate", "relapse", family="rate"),
+    # A rate kind's pattern names its outcome in a sentence ("responded", "remitters").
+    EffectKind("response_rate", "response", r"\brespon(?:d|ds|ded|se|ses|ders?)\b", family="rate"),
+    EffectKind(
+        "remission_rate",
+        "remission",
+        r"\b(?:remission|remitt(?:ed|ers?)|remits?|symptom-free)\b",
+        family="rate",
+    ),
+    EffectKind("relapse_rate", "relapse", r"\brelaps(?:e|ed|es|ing)\b", family="rate"),
     EffectKind("mean_difference", "difference in score", family="difference"),
     EffectKind("smd", "standardised mean difference", family="standardised"),
     EffectKind("cohens_d", "Cohen's d", family="standardised"),
