@@ -29,7 +29,6 @@ import pyarrow as pa
 from pandas.api.extensions import ExtensionDtype
 from pandas.arrays import ArrowExtensionArray
 from pandas.core.dtypes.cast import maybe_box_native
-from statsmodels.stats.proportion import proportion_confint
 
 from pipeline import synthesis, vocab, warehouse
 from pipeline.evidence.corrections import arm_of_effect, read_current_effects
@@ -866,6 +865,9 @@ def arm_rates(
     arm_id, or a reviewer's correction naming an arm of the study, and timepoint_days); the
     arm words are never read. `arm_n` is the arm's n in core.arms as stated there.
     """
+    # Imported here: statsmodels brings scipy.stats, which the ingest's refresh does not need.
+    from statsmodels.stats.proportion import proportion_confint
+
     arms = Arms.of(arms)
     rows = []
     for effect in _records(outcomes_effects):
