@@ -643,7 +643,7 @@ def build_trial_outcomes(
     frame = pd.DataFrame(rows, columns=[c for c in TRIAL_OUTCOME_COLUMNS if c != "outcome_id"])
     if frame.empty:
         return pd.DataFrame(columns=TRIAL_OUTCOME_COLUMNS)
-    frame.insert(0, "outcome_id", [_outcome_id(r) for r in _records(frame)])
+    frame.insert(0, "outcome_id", [_outcome_id(r) for r in rows])  # the frame's rows, in order
     if labels is not None and not labels.empty:
         lookup = labels.set_index("pmid")
         frame["study_label"] = frame["pmid"].map(lookup["study_label"]).fillna(frame["pmid"])

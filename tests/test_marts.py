@@ -313,6 +313,18 @@ def test_trial_outcomes_cover_every_extracted_effect(ingested_warehouse):
     assert outcomes.loc[outcomes["yi"].isna(), "reason"].notna().all()
 
 
+def test_outcome_ids_are_those_of_the_rows_as_the_frame_holds_them(ingested_warehouse):
+    con = duckdb.connect(str(ingested_warehouse), read_only=True)
+    try:
+        outcomes = marts.trial_outcomes(con)
+    finally:
+        con.close()
+    built = outcomes[outcomes["source"] == "abstract"]
+    assert len(built)
+    # read back from the frame: a missing field as NaN, the way pandas holds it
+    assert list(built["outcome_id"]) == [marts._outcome_id(r) for r in marts._records(built)]
+
+
 def test_refresh_writes_both_tables_and_is_idempotent(warehouse_copy):
     con = warehouse.connect(warehouse_copy)
     try:
