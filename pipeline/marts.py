@@ -97,11 +97,11 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     faster on the tens of thousands of effects a large ingest reads)."""
     columns = frame.columns.tolist()
     values = []
-    for index, dtype in enumerate(frame.dtypes):
-        series = frame.iloc[:, index]
+    for _, series in frame.items():
         column = _arrow_column_values(series.array)
         if column is None:
             column = list(series)  # what to_dict iterates: Python scalars
+            dtype = series.dtype
             if dtype == np.dtype(object) or isinstance(dtype, ExtensionDtype):
                 column = [v if type(v) in _NATIVE_TYPES else maybe_box_native(v) for v in column]
         values.append(column)
@@ -568,7 +568,9 @@ def arms_of_effects(con, effects: pd.DataFrame) -> dict[str, dict]:
     ids = set()
     for column in ("arm_id", "comparator_arm_id"):
         if column in effects:
-            ids.update(i for i in effects[column] if isinstance(i, str) and i)
+            values = _arrow_column_values(effects[column].array)
+            values = effects[column] if values is None else values
+            ids.update(i for i in values if isinstance(i, str) and i)
     if not ids or not warehouse.table_columns(con, "core.arms"):
         return {}
     wanted = pd.DataFrame({"arm_id": pd.Series(sorted(ids), dtype=object)})  # noqa: F841
