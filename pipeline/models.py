@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,9 @@ class RawRecord:
     format: str
     source: str  # 'live' or 'snapshot'
 
-    @property
+    @cached_property
     def checksum(self) -> str:
-        """SHA-256 of the payload, hex."""
+        """SHA-256 of the payload, hex (worked out once: a snapshot ingest asks four times)."""
         return hashlib.sha256(self.payload).hexdigest()
 
 

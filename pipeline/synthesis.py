@@ -22,13 +22,55 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from pipeline.errors import PipelineError
 
 CONTINUITY_CORRECTION = 0.5
 REML_TOLERANCE = 1e-10
 REML_MAX_ITERATIONS = 200
+
+
+# The normal, Student's t and chi-squared functions used here, as scipy.stats computes them
+# (its norm, t and chi2 distributions call these scipy.special functions): importing
+# scipy.stats itself costs most of a CPU second at the start of every ingest.
+
+
+def _ppf_bounds(q: float, df: float = 1.0) -> float | None:
+    """What scipy.stats gives a quantile function outside (0, 1): -inf at 0, inf at 1, NaN for
+    a q outside [0, 1] or df <= 0; None inside, where the special function answers."""
+    if not df > 0 or not 0 <= q <= 1:
+        return math.nan
+    if q == 0:
+        return -math.inf
+    return math.inf if q == 1 else None
+
+
+def _norm_ppf(q: float) -> float:
+    """scipy.stats.norm.ppf(q)."""
+    bound = _ppf_bounds(q)
+    return special.ndtri(q) if bound is None else bound
+
+
+def _norm_sf(x: float) -> float:
+    """scipy.stats.norm.sf(x)."""
+    return special.ndtr(-x)
+
+
+def _t_ppf(q: float, df: float) -> float:
+    """scipy.stats.t.ppf(q, df)."""
+    bound = _ppf_bounds(q, df)
+    return special.stdtrit(df, q) if bound is None else bound
+
+
+def _t_sf(x: float, df: float) -> float:
+    """scipy.stats.t.sf(x, df)."""
+    return special.stdtr(df, -x)
+
+
+def _chi2_sf(x: float, df: float) -> float:
+    """scipy.stats.chi2.sf(x, df)."""
+    return special.chdtrc(df, x)
 
 
 class EffectSizeError(PipelineError):
@@ -58,7 +100,7 @@ class EffectSize:
 
     def ci(self, level: float = 95.0) -> tuple[float, float]:
         """A Wald confidence interval on the pooling scale."""
-        z = stats.norm.ppf(0.5 + level / 200.0)
+        z = _norm_ppf(0.5 + level / 200.0)
         return self.yi - z * self.se, self.yi + z * self.se
 
 
@@ -206,7 +248,7 @@ def _critical_value(ci_level: float, df: float | None) -> float:
 def _quantile(q: float, df: float | None) -> float:
     """The normal (or Student's t) quantile; remembered, as a few CI levels recur thousands of
     times in a refresh and each scipy call costs about a millisecond."""
-    return float(stats.norm.ppf(q) if df is None else stats.t.ppf(q, df))
+    return float(_norm_ppf(q) if df is None else _t_ppf(q, df))
 
 
 def variance_from_ci(
@@ -492,7 +534,7 @@ def random_effects(
     k = int(y.size)
     notes: list[str] = []
     q = _q_statistic(y, v) if k > 1 else 0.0
-    q_p = float(stats.chi2.sf(q, k - 1)) if k > 1 else math.nan
+    q_p = float(_chi2_sf(q, k - 1)) if k > 1 else math.nan
     if k == 1:
         tau2 = 0.0
         notes.append(
@@ -527,10 +569,8 @@ def random_effects(
             notes.append("HKSJ made the CI narrower than the normal-based one (not truncated)")
     crit = _critical_value(level, df)
     statistic = estimate / se
-    if df is None:
-        p = float(2 * stats.norm.sf(abs(statistic)))
-    else:
-        p = float(2 * stats.t.sf(abs(statistic), df))
+    tail = _norm_sf(abs(statistic)) if df is None else _t_sf(abs(statistic), df)
+    p = float(2 * tail)
 
     w_fixed = 1 / v
     typical_v = (k - 1) / (np.sum(w_fixed) - np.sum(w_fixed**2) / np.sum(w_fixed)) if k > 1 else 0
@@ -622,7 +662,7 @@ def subgroups(
         q_between = _q_statistic(estimates, variances)
         table.attrs["q_between"] = q_between
         table.attrs["q_between_df"] = len(table) - 1
-        table.attrs["q_between_p"] = float(stats.chi2.sf(q_between, len(table) - 1))
+        table.attrs["q_between_p"] = float(_chi2_sf(q_between, len(table) - 1))
     else:
         table.attrs.update(q_between=math.nan, q_between_df=0, q_between_p=math.nan)
     return table

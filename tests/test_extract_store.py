@@ -210,3 +210,61 @@ def test_an_extraction_worker_imports_neither_pandas_nor_duckdb():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def _stored(con) -> dict[str, list[tuple]]:
+    return {
+        table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+        for table in ("core.trial_facts", "core.effects", "core.arms")
+    }
+
+
+def _replaced_through_dataframes(con, facts, effects, arms) -> None:
+    """What `_replace_rows` wrote before it used Arrow: DataFrames, converted by DuckDB."""
+    import pandas as pd
+
+    for table, rows, columns in (
+        ("core.trial_facts", facts, store.TRIAL_FACTS_COLUMNS),
+        ("core.effects", effects, store.EFFECTS_COLUMNS),
+        ("core.arms", arms, store.ARMS_COLUMNS),
+    ):
+        frame = pd.DataFrame.from_records(rows, columns=columns)  # noqa: F841 - read by DuckDB
+        con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM frame")
+
+
+def test_rows_written_through_arrow_equal_those_through_dataframes(tmp_path, pubmed_records):
+    from pipeline.parse import parse_pubmed_xml
+
+    with (pubmed_records / "efetch_sample.xml").open("rb") as stream:
+        parsed = [store.extract_parsed(item) for item in parse_pubmed_xml(stream, "snapshot")]
+    batches = [item.extraction for item in parsed]
+    assert all(b.effects and b.arms for b in batches)
+    # the awkward values too: NaN and None numbers, empty and missing lists, an arm without n,
+    # a flag left unknown, and a column of mixed kinds (which Arrow cannot type)
+    facts = [row for b in batches for row in b.facts]
+    effects = [row for b in batches for row in b.effects]
+    arms = [row for b in batches for row in b.arms]
+    odd = list(facts[0])
+    odd[0], odd[4], odd[8], odd[9], odd[13] = "1", [], None, [{"label": "x", "n": None}], None
+    facts.append(tuple(odd))
+    odd = list(effects[0])
+    odd[0], odd[1], odd[6], odd[7], odd[12] = "e1", "1", float("nan"), None, None
+    effects.append(tuple(odd))
+    mixed = [list(a) for a in arms[:2]]
+    mixed[0][0], mixed[1][0], mixed[0][11], mixed[1][11] = "a1", "a2", 5, "5 mg"  # dose text
+    stores = {}
+    for how in ("arrow", "dataframes"):
+        con = warehouse.connect(tmp_path / f"{how}.duckdb")
+        pmids = sorted({row[0] for row in facts})
+        for rows_of_arms in (arms, [tuple(a) for a in mixed]):
+            if how == "arrow":
+                store._load(con, pmids, facts, effects, rows_of_arms)
+            else:
+                with warehouse.transaction(con):
+                    for table in ("core.arms", "core.effects", "core.trial_facts"):
+                        con.execute(f"DELETE FROM {table}")
+                    _replaced_through_dataframes(con, facts, effects, rows_of_arms)
+        stores[how] = _stored(con)
+        con.close()
+    assert stores["arrow"] == stores["dataframes"]
+    assert stores["arrow"]["core.arms"]  # the mixed batch landed

@@ -313,6 +313,18 @@ def test_trial_outcomes_cover_every_extracted_effect(ingested_warehouse):
     assert outcomes.loc[outcomes["yi"].isna(), "reason"].notna().all()
 
 
+def test_outcome_ids_are_those_of_the_rows_as_the_frame_holds_them(ingested_warehouse):
+    con = duckdb.connect(str(ingested_warehouse), read_only=True)
+    try:
+        outcomes = marts.trial_outcomes(con)
+    finally:
+        con.close()
+    built = outcomes[outcomes["source"] == "abstract"]
+    assert len(built)
+    # read back from the frame: a missing field as NaN, the way pandas holds it
+    assert list(built["outcome_id"]) == [marts._outcome_id(r) for r in marts._records(built)]
+
+
 def test_refresh_writes_both_tables_and_is_idempotent(warehouse_copy):
     con = warehouse.connect(warehouse_copy)
     try:
@@ -521,3 +533,36 @@ def test_re_fitting_pools_reads_the_stored_rows_of_those_pools_only(warehouse_co
     in_pool = [k == key for k in marts._key_tuples(marts.poolable(rows))]
     expected = [k == key for k in marts._key_tuples(usable)]
     assert sum(in_pool) == sum(expected) > 0
+
+
+def _boxed_one_by_one(frame: pd.DataFrame) -> list[dict]:
+    """Each element as iterating its column gives it, numpy scalars made Python ones (what
+    `marts._records` read before it converted Arrow columns in one call), with its type."""
+    from pandas.core.dtypes.cast import maybe_box_native
+
+    columns = [[maybe_box_native(v) for v in frame[c]] for c in frame.columns]
+    return [
+        {c: (type(v), repr(v)) for c, v in zip(frame.columns, row, strict=True)}
+        for row in zip(*columns, strict=True)
+    ]
+
+
+def test_records_give_the_values_and_types_read_one_element_at_a_time():
+    import pyarrow as pa
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["a", None, "ç"], dtype="str"),
+            "arrow_text": pd.Series(["x", None, "z"], dtype=pd.ArrowDtype(pa.string())),
+            "arrow_int": pd.Series([1, None, 3], dtype=pd.ArrowDtype(pa.int32())),
+            "arrow_float": pd.Series([1.5, None, float("nan")], dtype=pd.ArrowDtype(pa.float64())),
+            "arrow_bool": pd.Series([True, None, False], dtype=pd.ArrowDtype(pa.bool_())),
+            "arrow_list": pd.Series([["a"], None, []], dtype=pd.ArrowDtype(pa.list_(pa.string()))),
+            "masked_int": pd.Series([1, None, 3], dtype="Int32"),
+            "float": [0.5, float("nan"), 2.0],
+            "objects": [["a", "b"], None, {"k": 1}],
+        }
+    )
+    got = marts._records(frame)
+    assert [list(r) for r in got] == [list(frame.columns)] * 3
+    assert [{k: (type(v), repr(v)) for k, v in r.items()} for r in got] == _boxed_one_by_one(frame)

@@ -368,3 +368,36 @@ def test_the_reml_step_is_the_matrix_formula_in_linear_memory():
     big_y, big_v = rng.normal(0.3, 0.2, 50_000), rng.uniform(0.01, 0.09, 50_000)
     fit = synthesis.random_effects(big_y, big_v, method="REML")
     assert fit.k == 50_000 and np.isfinite(fit.estimate)
+
+
+# --- the distribution functions, without importing scipy.stats ------------------------------
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def test_normal_t_and_chi2_functions_equal_scipy_stats_exactly():
+    from scipy import stats
+
+    quantiles = [0.0, 1e-12, 0.001, 0.025, 0.05, 0.5, 0.8, 0.9, 0.95, 0.975, 0.995, 1.0, 1.5, -0.1]
+    values = [0.0, 1e-9, 0.3, 1.0, 1.959963984540054, 3.5, 12.0, 40.0, math.inf, math.nan]
+    for df in (1, 2, 3, 4, 9, 29, 200, 1.5):
+        for q in quantiles:
+            assert _same(float(synthesis._t_ppf(q, df)), float(stats.t.ppf(q, df)))
+        for x in values:
+            assert _same(float(synthesis._t_sf(x, df)), float(stats.t.sf(x, df)))
+            assert _same(float(synthesis._chi2_sf(x, df)), float(stats.chi2.sf(x, df)))
+    for q in quantiles:
+        assert _same(float(synthesis._norm_ppf(q)), float(stats.norm.ppf(q)))
+    for x in values:
+        assert _same(float(synthesis._norm_sf(x)), float(stats.norm.sf(x)))
+
+
+def test_the_marts_refresh_does_not_import_scipy_stats():
+    import subprocess
+    import sys
+
+    code = "import sys, pipeline.post_ingest; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
