@@ -90,8 +90,9 @@ def test_the_sets_are_the_development_held_out_and_pool_files() -> None:
         "heldout": ["heldout.jsonl"],
         "tuning": ["pool_tuning.jsonl"],
         "untouched": ["pool_untouched.jsonl"],
+        "fresh": ["pool_fresh.jsonl"],
     }
-    assert "untouched" not in bench_extract.TUNABLE and "heldout" not in bench_extract.TUNABLE
+    assert not {"untouched", "heldout", "fresh"} & set(bench_extract.TUNABLE)
     with pytest.raises(SystemExit):
         bench_extract.main(["--set", "heldout2"])
 
