@@ -16,7 +16,7 @@ import sys
 
 import pipeline.commands
 from pipeline import __version__
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, as_interrupt
 from pipeline.redaction import install_log_redaction, redact
 
 log = logging.getLogger("pipeline")
@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
+    except BaseException as error:
+        if as_interrupt(error) is None:
+            raise
         print(
             "interrupted: whole batches already loaded are kept; run again to resume.",
             file=sys.stderr,

@@ -37,7 +37,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from pipeline import warehouse
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, as_interrupt
 from pipeline.models import Article, Quarantined, RawRecord
 from pipeline.parallel import worker_pool
 from pipeline.parse import record_pmid
@@ -182,15 +182,16 @@ def _bookkeeping(con, summary: RunSummary, secrets: Iterable[str | None] = ()) -
     redacted from the stored message."""
     try:
         yield
-    except KeyboardInterrupt:
-        finish_run(con, summary, "interrupted", "interrupted; whole batches kept")
-        raise
     except PipelineError as error:
         finish_run(con, summary, "failed", str(error), secrets)
         raise
     except BaseException as error:
-        finish_run(con, summary, "failed", f"{type(error).__name__}: {error}", secrets)
-        raise
+        interrupt = as_interrupt(error)
+        if interrupt is None:
+            finish_run(con, summary, "failed", f"{type(error).__name__}: {error}", secrets)
+            raise
+        finish_run(con, summary, "interrupted", "interrupted; whole batches kept")
+        raise interrupt from interrupt.__cause__
 
 
 def record_sightings(con, run_id: str, sightings: dict[str, str | None]) -> None:
@@ -367,12 +368,12 @@ def _fetching_ahead(client: EntrezClient) -> Iterator[None]:
     requests have ended (none outlives the run); after Ctrl-C at once."""
     try:
         yield
-    except KeyboardInterrupt:
-        client.drop_prefetched(wait=False)
-        raise
-    except BaseException:
-        client.drop_prefetched(wait=True)
-        raise
+    except BaseException as error:
+        interrupt = as_interrupt(error)
+        client.drop_prefetched(wait=interrupt is None)
+        if interrupt is None:
+            raise
+        raise interrupt from interrupt.__cause__
     client.drop_prefetched(wait=False)  # none left after the last batch
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline import config
-from pipeline.errors import PipelineError, WarehouseLockedError
+from pipeline.errors import PipelineError, WarehouseLockedError, as_interrupt
 from pipeline.models import Article, Quarantined, RawRecord
 from pipeline.redaction import redact, redact_bytes
 
@@ -131,8 +131,11 @@ def transaction(con) -> Iterator[None]:
     con.execute("BEGIN TRANSACTION")
     try:
         yield
-    except BaseException:
+    except BaseException as error:
         con.execute("ROLLBACK")
+        interrupt = as_interrupt(error)
+        if interrupt is not None and interrupt is not error:
+            raise interrupt from error
         raise
     con.execute("COMMIT")
 

@@ -37,3 +37,24 @@ def test_a_command_does_not_import_the_other_commands_or_their_libraries(tmp_pat
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert out == ["['pipeline.commands.status']", "False False"]
+
+
+def test_an_interrupt_duckdb_reports_as_an_error_ends_the_command_as_interrupted(
+    monkeypatch, capsys
+):
+    """DuckDB raises RuntimeError('Query interrupted') for Ctrl-C inside a query: exit code 130."""
+    from pipeline import cli
+    from pipeline.commands import status
+
+    def raises(error: BaseException):
+        def run(args) -> int:
+            raise error
+
+        return run
+
+    monkeypatch.setattr(status, "run", raises(RuntimeError("Query interrupted")))
+    assert cli.main(["status"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    monkeypatch.setattr(status, "run", raises(RuntimeError("a bug")))
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["status"])

@@ -162,6 +162,31 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_whole_batches(con, client, f
     assert sorted(fetched(fake)[before:]) == pmids[3:]
 
 
+def test_ctrl_c_inside_a_batch_load_is_an_interruption_not_a_failure(
+    con, client, fake, monkeypatch
+):
+    """A signal that lands while DuckDB writes a batch comes out of DuckDB as RuntimeError('Query
+    interrupted'): the run is still recorded as interrupted, and the next run resumes."""
+    pmids = fake.add_records(6)
+    original = warehouse.load_batch
+    loads = []
+
+    def load_then_stop(*args, **kwargs):
+        loads.append(args)
+        if len(loads) == 2:
+            raise RuntimeError("Query interrupted")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(warehouse, "load_batch", load_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        live(con, client)
+    assert runs(con) == [("interrupted", 6, 3, 3, 0)]
+    monkeypatch.setattr(warehouse, "load_batch", original)
+    before = len(fetched(fake))
+    live(con, client)
+    assert sorted(fetched(fake)[before:]) == pmids[3:]
+
+
 def test_a_run_left_running_by_a_killed_process_is_marked_interrupted(con, client, fake):
     fake.add_records(2)
     ingest.start_run(con, "live", query=QUERY)  # as if the process had died here

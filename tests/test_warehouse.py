@@ -322,3 +322,18 @@ def test_duckdb_is_capped_by_default(tmp_path, monkeypatch):
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.close()
     assert limit == "244.1 MiB"  # 256 MB
+
+
+def test_an_interrupted_query_rolls_back_and_is_raised_as_an_interrupt(tmp_path):
+    """Ctrl-C, or SIGTERM made an interrupt, that lands inside a query comes out of DuckDB as
+    RuntimeError('Query interrupted'): the transaction rolls back and raises the interrupt."""
+    con = warehouse.connect(tmp_path / "w.duckdb", migrate=False)
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    with pytest.raises(KeyboardInterrupt) as raised, warehouse.transaction(con):
+        con.execute("INSERT INTO t VALUES (2)")
+        raise RuntimeError("Query interrupted")  # what DuckDB 2.0 raises for it
+    assert isinstance(raised.value.__cause__, RuntimeError)
+    assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+    with pytest.raises(RuntimeError, match="another error"), warehouse.transaction(con):
+        raise RuntimeError("another error")  # any other error stays what it is
+    con.close()

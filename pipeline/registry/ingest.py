@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from pipeline import config, warehouse
-from pipeline.errors import PipelineError, SourceUnavailableError
+from pipeline.errors import PipelineError, SourceUnavailableError, as_interrupt
 from pipeline.registry import SEARCH_CONDITION, SEARCH_INTERVENTION, store
 from pipeline.registry.crosscheck import refresh_crosscheck
 from pipeline.registry.parse import RegistryParseError, parse_study
@@ -137,12 +137,13 @@ def ingest_registry_snapshot(con, snapshot: RegistrySnapshot) -> RegistryRunSumm
             _parse_and_load(con, summary, fetched)
         store.refresh_links(con)
         summary.crosscheck = refresh_crosscheck(con)
-    except KeyboardInterrupt:
-        _finish(con, summary, "interrupted", "interrupted; studies loaded are kept")
-        raise
     except BaseException as error:
-        _finish(con, summary, "failed", str(error))
-        raise
+        interrupt = as_interrupt(error)
+        if interrupt is None:
+            _finish(con, summary, "failed", str(error))
+            raise
+        _finish(con, summary, "interrupted", "interrupted; studies loaded are kept")
+        raise interrupt from interrupt.__cause__
     _finish(con, summary, "completed")
     log.debug(summary.sentence())  # the command, or the ingest's step runner, reports it once
     return summary
@@ -233,12 +234,13 @@ def ingest_registry_live(
         )  # fmt: skip
         for nct_id in tqdm(to_fetch, desc="registry studies", unit="study", disable=None):
             _fetch_one(con, client, summary, nct_id)
-    except KeyboardInterrupt:
-        _finish(con, summary, "interrupted", "interrupted; studies loaded are kept")
-        raise
     except BaseException as error:
-        _finish(con, summary, "failed", str(error))
-        raise
+        interrupt = as_interrupt(error)
+        if interrupt is None:
+            _finish(con, summary, "failed", str(error))
+            raise
+        _finish(con, summary, "interrupted", "interrupted; studies loaded are kept")
+        raise interrupt from interrupt.__cause__
     store.refresh_links(con)
     summary.crosscheck = refresh_crosscheck(con)
     _finish(con, summary, "completed")
