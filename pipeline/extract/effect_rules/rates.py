@@ -22,7 +22,8 @@ from pipeline.vocab import RATE_OUTCOME
 
 # Rate outcome words; "verb" forms after a percentage ("63% remitted") bind first.
 _RATE_WORDS = [
-    ("response_rate", r"respon(?:se|ses|der|ders|ded|d)\b|respond"),
+    # not "corresponding": "the corresponding risk was 6%" names no response
+    ("response_rate", r"(?<!cor)respon(?:se|ses|der|ders|ded|d)\b|(?<!cor)respond"),
     ("remission_rate", r"remi(?:ssion|ssions|tted|tter|tters|t)\b"),
     ("relapse_rate", r"relaps(?:e|es|ed)\b"),
 ]

@@ -167,6 +167,8 @@ _NAME_TO_VALUE_RE = re.compile(
     rf"(?:\${SP}?)?"
 )
 _OPENING_BRACKET_RE = re.compile(rf"{SP}?[\[(]")
+# "coef = -1949 to -2114": the first number of a range that summarises several estimates
+_RANGE_AFTER_RE = re.compile(rf"{SP}?(?:to|–|—){SP}?{SIGNED}")
 # Between two values of one list: "0.48 and 0.63", "-5.1 for the 56-mg dose and -6.8"
 _LIST_CONTINUES_RE = re.compile(
     rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{SP}?[,;]?{SP}?(?:and|or|vs\.?|versus)?{SP}?"
@@ -217,7 +219,10 @@ class _StatisticsRules:
                 trail["bare"] and not self._bare_ci_allowed(token)
             ):
                 ci, low, high = None, None, None
-        if not ci and _BLOCK_AFTER_RE.match(self.text, token.end):
+        if not ci and (
+            _BLOCK_AFTER_RE.match(self.text, token.end)
+            or _RANGE_AFTER_RE.match(self.text, token.end)
+        ):
             return None
         adjacent = self._adjacent_keyword(token.start)
         se_text = trail and (trail["se"] or trail["se2"])
