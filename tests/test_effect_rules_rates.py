@@ -13,3 +13,43 @@ def test_corresponding_is_not_a_response() -> None:
     sentence = "With the new drug the corresponding risk of bleeding fell to between 3% and 9%."
     assert not [k for k, _ in _read(sentence) if k == "response_rate"]
     assert ("response_rate", 40.0) in _read("The corresponding response rate was 40%.")
+
+
+def test_an_event_share_names_its_event_and_a_list_continues_it() -> None:
+    effects = extract_effects("Sepsis occurred in 4.4%, 3.9%, and 2.0% of the three cohorts.")
+    assert [(e.rule, e.value, e.label) for e in effects] == [
+        ("event_share", 4.4, "Sepsis"),
+        ("event_share", 3.9, "Sepsis"),
+        ("event_share", 2.0, "Sepsis"),
+    ]
+
+
+def test_a_list_of_shares_followed_by_as_many_groups_gives_each_its_group() -> None:
+    sentence = (
+        "Renal failure was observed in 9 patients (5.5%), 4 patients (2.5%), and 6 patients "
+        "(3.8%) in the high-dose, low-dose, and control groups, respectively."
+    )
+    effects = extract_effects(sentence)
+    assert [(e.value, e.n_events, e.arm) for e in effects] == [
+        (5.5, 9, "high-dose"),
+        (2.5, 4, "low-dose"),
+        (3.8, 6, "control"),
+    ]
+
+
+def test_an_event_share_of_counts_is_computed_from_them() -> None:
+    sentence = "Gout flares occurred in 30 of 240 patients in the drugx group."
+    effects = extract_effects(sentence)
+    assert [(e.rule, e.value, e.n_events, e.n_total) for e in effects] == [
+        ("event_share_from_counts", 12.5, 30, 240)
+    ]
+
+
+def test_shares_that_describe_the_patients_are_not_event_shares() -> None:
+    assert _read("Hypertension was present in 45 patients (30%) at baseline.") == []
+    assert _read("Diabetes was observed in 50 patients (16.7%) at enrolment.") == []
+
+
+def test_response_remission_and_relapse_keep_their_kind() -> None:
+    assert _read("Remission occurred in 40% of the patients.") == [("remission_rate", 40.0)]
+    assert _read("Relapse was observed in 12 patients (20%).") == [("relapse_rate", 20.0)]

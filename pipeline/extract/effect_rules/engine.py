@@ -262,6 +262,7 @@ class _SentenceExtractor(
         self.timepoints: list[re.Match] | None = None
         self.subgroups: list[tuple[int, int, str]] | None = None
         self.share_arms: dict[int, str] = {}  # the arm named beside a share (rates)
+        self.share_rules: dict[int, str] = {}  # the rule that named a share's event (rates)
         # rates and labelled shares, for "X% vs Y%" lists
         self.proportions = _Proportions(sentence.start)
         self.last_percent_change: Effect | None = None
@@ -347,6 +348,8 @@ class _SentenceExtractor(
         if "r" in self.text and "=" in self.text:
             self._correlations()
         self._rates()
+        if self.proportions:
+            self._share_list_arms()
         self._word_percent_rates()
         if (_may_name_rate(self.low) or _may_name_event(self.text)) and _may_hold_counts(self.text):
             self._count_rates()

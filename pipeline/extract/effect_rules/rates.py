@@ -64,13 +64,49 @@ _PROPORTION_VERB_RE = re.compile(
 
 _PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
 
+# An event's share of patients, the event named before it: "AF occurred in 7.7%", "bleeding
+# was observed in 37 patients (25.2%)", "the percentage of patients who died ... was 8.1%",
+# "POAF incidence of 12.9%", "pregnancy rate compared to placebo (47.7% vs. 42.9%)".
+_EVENT_VERB = (
+    r"(?:occurred|(?:was|were)\s(?:observed|seen|reported|found|noted|diagnosed|recorded)"
+    r"|(?:increased|decreased|rose|fell)\b[^%;()\d]{0,20}?(?:\d+(?:\.\d+)?[^%;()\d]{1,20}?)?)"
+)
+_EVENT_OCCURRED_RE = re.compile(
+    rf"(?P<label>\b[A-Za-z][\w/-]*(?:{SP}[\w/-]+){{0,5}}?){SP}{_EVENT_VERB}{SP}(?:in|among|by)"
+    rf"{SP}$"
+)
+_SHARE_OF_EVENT_RE = re.compile(
+    r"\b(?:percentage|proportion)\sof\s(?:the\s)?(?:patients|participants|subjects|women|men)"
+    r"\s(?:who|with)\s(?P<label>[^;%\d]{3,80}?)\s(?:was|were)\s$",
+    _CI,
+)
+_INCIDENCE_RE = re.compile(
+    rf"(?:\b(?P<label>[A-Za-z][\w-]*){SP})?\bincidence(?:{SP}of{SP}(?P<label2>[^;%\d,]{{3,50}}?))?"
+    rf"{SP}(?:of|to|was|were|at){SP}$|(?P<label3>\b(?:[\w-]+{SP}){{0,2}}?[\w-]+{SP}"
+    rf"(?:rate|incidence))\b[^%\d;()]{{0,40}}?[\[(]$",
+    _CI,
+)
+# "in 30 of the 1279 drug patients (", "by 27 patients (", "in 200 drug (": a count just before
+_EVENT_COUNT_BEFORE_RE = re.compile(
+    rf"\b(?:in|by|among){SP}(?P<events>\d+)(?:{SP}of{SP}(?:the{SP})?\d+)?(?:{SP}[\w-]+){{0,2}}?"
+    rf"{SP}?[\[(]{SP}?$"
+)
+# Shares that describe the patients rather than an outcome
+_BASELINE_RE = re.compile(
+    r"\bbaseline\b|\bpresent\b|\bhistory\b|\bat (?:entry|enrol)|\bcharacteristic"
+    r"|\b(?:were|was) (?:female|women|male|men)\b|\bcomplet|\benrol|\bincluded\b",
+    _CI,
+)
+_LEADING_WORDS_RE = re.compile(r"^(?:(?:and|or|in|of|the|with|a|an)\s)+", _CI)
+_EVENT_WINDOW = 90  # characters before a share searched for its event
+
 
 _RATE_WORD_REACH = 60  # characters between an outcome word and its percentage
 _PERCENT_EXCLUDE_BEFORE_RE = re.compile(
     rf"(?:[≥≤<>~±＞＜]=?|\d{SP}?[-–]{SP}?|%{SP}?[-–]{SP}?|\bCI{SP}?"
     rf"|\b(?:stud(?:y|ies)|trials|articles|reports){SP}?\("
     rf"|\b(?:approximately|about|around|over|up to|more than|less than|nearly|"
-    rf"almost|by|ca\.|roughly|only|least|than|to))\s?(?:{SP})?$",
+    rf"almost|by|ca\.|roughly|only|least|than|(?<!incidence\s)(?<!rate\s)to))\s?(?:{SP})?$",
     re.IGNORECASE,
 )
 _PERCENT_EXCLUDE_AFTER_RE = re.compile(
@@ -116,6 +152,17 @@ _ARM_SHARE_BEFORE_RE = re.compile(
     rf"\b\d+{SP}(?:of{SP}(?:the{SP})?\d+{SP}[\w-]+{SP})?(?:patients|participants){SP}"
     rf"{_ARM_NAMED}{SP}?[\[(]{SP}?$"
 )
+# "more common in the drug group (134 [8.3%] events) than the placebo group (38 [2.4%])"
+_ARM_THEN_COUNT_RE = re.compile(
+    rf"\b(?:in|than){SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,2}}?[\w/+-]+){SP}(?:group|arm)"
+    rf"{SP}?\({SP}?\d+{SP}?\[{SP}?$"
+)
+# "..., and 5 patients (3.2%) in the A, B, and C groups": the groups of a list of shares
+_GROUPS_AFTER_RE = re.compile(
+    rf"[\])]?,?{SP}in{SP}the{SP}(?P<items>[^.;()%]{{3,150}}?){SP}(?:groups|arms)\b"
+)
+_SHARE_LIST_GAP_RE = re.compile(rf"[\])]?,?{SP}?(?:and{SP}|or{SP})?")
+_GROUP_SPLIT_RE = re.compile(rf",{SP}?(?:and{SP}|or{SP})?|{SP}(?:and|or){SP}")
 # A rate written as counts alone: "4 of 15 patients responded", "14/70 participants remitted",
 # "Four of the 7 esketamine-assigned patients achieved a treatment response".
 _COUNTS_RE = re.compile(
@@ -155,8 +202,9 @@ def _may_hold_counts(text: str) -> bool:
 
 
 def _may_name_event(text: str) -> bool:
-    """Whether a sentence may give an event's share as counts ("patients experienced ...")."""
-    return "experienced" in text or "developed" in text
+    """Whether a sentence may give an event's share as counts ("patients experienced ...",
+    "bleeding occurred in 30 of 1279 patients")."""
+    return "experienced" in text or "developed" in text or "occur" in text or "observed" in text
 
 
 def _may_name_rate(low: str) -> bool:
@@ -230,6 +278,8 @@ class _RatesRules:
         ]
         if chained:
             _, last = max(chained, key=lambda found: found[0])  # the last found
+            if last.rule in ("event_share", "event_share_with_count"):
+                self.share_rules[token.start] = last.rule  # a later share of its list
             return last.kind, last.label
         after = _RATE_RE.search(self.text, token.end, min(clause_end, token.end + 40))
         return (after.lastgroup, None) if after else None
@@ -246,6 +296,13 @@ class _RatesRules:
             return "other", _TRAILING_AND_RE.sub(
                 "", verb["label"].strip()
             )  # "24% worsened", "(6.9%) experienced ..."
+        event = self._event_share(token)
+        if event:
+            arm = self._share_of_an_arm(token)
+            if arm:  # "death occurred in 52 (3.9%) of 1330 patients assigned to the drug"
+                self.share_arms[token.start] = arm
+                del self.share_rules[token.start]
+            return "other", event
         context = self._proportion_context(token)
         if context and context[0] == "response_rate" and self._rate_word_is_partial(token):
             return "other", "partial response"
@@ -261,6 +318,46 @@ class _RatesRules:
             return "other", None
         return None
 
+    def _event_share(self, token: _Token) -> str | None:
+        """The event a percentage is the share of, named before it ("AF occurred in 7.7%",
+        "bleeding occurred in 30 of the 1279 patients (2.3%)", "the incidence of POAF was
+        2.9%"); None when no event is named so, when the words name response, remission or
+        relapse (a rate, read by the rate rules) or when the sentence describes the patients."""
+        window_start = max(self._clause_start(token.start), token.start - _EVENT_WINDOW)
+        count = _EVENT_COUNT_BEFORE_RE.search(self.text, window_start, token.start)
+        before = count.start("events") if count else token.start
+        found = (
+            _EVENT_OCCURRED_RE.search(self.text, window_start, before)
+            or _SHARE_OF_EVENT_RE.search(self.text, max(0, token.start - 160), token.start)
+            or _INCIDENCE_RE.search(self.text, window_start, token.start)
+        )
+        if not found:
+            return None
+        label = next((words for words in found.groups() if words), "incidence")
+        label = _LEADING_WORDS_RE.sub("", label.strip())
+        if _RATE_RE.search(found.group()) or _BASELINE_RE.search(self.text):
+            return None
+        self.share_rules[token.start] = "event_share_with_count" if count else "event_share"
+        return label
+
+    def _event_before_counts(self, start: int, end: int) -> tuple[int, str] | None:
+        """(end of the span, event) when counts of patients follow a named event ("bleeding
+        occurred in 30 of 1279 patients"), in a sentence that does not describe the patients."""
+        if not ("occur" in self.text or "observed" in self.text):
+            return None
+        found = _EVENT_OCCURRED_RE.search(
+            self.text, max(self._clause_start(start), start - 90), start
+        )
+        people = _PEOPLE_AFTER_COUNTS_RE.match(self.text, end)
+        if (
+            not found
+            or not people
+            or _RATE_RE.search(found.group())
+            or _BASELINE_RE.search(self.text)
+        ):
+            return None
+        return people.end(), _LEADING_WORDS_RE.sub("", found["label"].strip())
+
     def _share_of_an_arm(self, token: _Token) -> str | None:
         """The arm a percentage is the share of, when the arm is named beside it: "130
         patients in the drug group (3.2%)", "(8.5%) in the drug group", "103 (6.4%) of 1608
@@ -268,12 +365,18 @@ class _RatesRules:
         if not any(word in self.text for word in ("group", " arm", "assigned", "receiving")):
             return None
         pct_end = _PERCENT_SIGN_RE.match(self.text, token.end).end()
-        named = _ARM_SHARE_AFTER_RE.match(self.text, pct_end) or _ARM_SHARE_BEFORE_RE.search(
-            self.text, max(0, token.start - 70), token.start
+        named = (
+            _ARM_SHARE_AFTER_RE.match(self.text, pct_end)
+            or _ARM_SHARE_BEFORE_RE.search(self.text, max(0, token.start - 70), token.start)
+            or _ARM_THEN_COUNT_RE.search(self.text, max(0, token.start - 60), token.start)
         )
         if not named:
             return None
-        return named["group"] or named["assigned"] or named["receiving"]
+        return next(
+            named[g]
+            for g in ("group", "assigned", "receiving")
+            if named.re.groupindex.get(g) and named[g]
+        )
 
     def _outcome_of_a_respective_pair(self, last_word: re.Match, token: _Token) -> str | None:
         """ "Response and remission rates were 31% and 22.8%, respectively": the first value
@@ -356,14 +459,40 @@ class _RatesRules:
                 if following:
                     n_events, n_total = _count(following["events"]), _count(following["total"])
             rule = "rate_percent" if kind in RATE_KINDS else "proportion_percent"
-            if kind == "other" and label is None:
+            if kind == "other" and (label is None or token.start in self.share_arms):
                 rule = "arm_share_percent"
+            rule = self.share_rules.get(token.start, rule)
             effect = self._make(rule, kind, token.value, start, pct_end)
             if token.start in self.share_arms:
                 effect.arm = self.share_arms[token.start]
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
             self.proportions.append(effect)
             self.taken.append((start, pct_end))
+
+    def _share_list_arms(self) -> None:
+        """ "in 10 patients (6.1%), 6 patients (3.7%), and 5 patients (3.2%) in the A, B, and C
+        groups": a list of shares followed by as many groups, the i-th share the i-th group's."""
+        if "groups" not in self.text and "arms" not in self.text:
+            return
+        base = self.sentence.start
+        ends = {effect.end - base: at for at, effect in enumerate(self.proportions)}
+        for match in _GROUPS_AFTER_RE.finditer(self.text):
+            at = ends.get(match.start(), ends.get(match.start() + 1))
+            if at is None:
+                continue
+            chain = [self.proportions[at]]
+            while at > 0:
+                at -= 1
+                earlier = self.proportions[at]
+                gap = self.text[earlier.end - base : chain[0].start - base]
+                if earlier.label != chain[0].label or not _SHARE_LIST_GAP_RE.fullmatch(gap):
+                    break
+                chain.insert(0, earlier)
+            items = [i for i in _GROUP_SPLIT_RE.split(match["items"]) if i.strip()]
+            if len(chain) < 2 or len(items) != len(chain):
+                continue
+            for effect, item in zip(chain, items, strict=True):
+                effect.arm = item.strip()
 
     def _word_percent_rates(self) -> None:
         if "ercent" not in self.text:
@@ -393,6 +522,7 @@ class _RatesRules:
             events, total = _count(match["events"]), _count(match["total"])
             if events is None or total == 0 or events > total:
                 continue
+            rule = "rate_from_counts"
             clause_end = self._clause_end(end)
             verb = _RATE_VERB_RE.search(self.text, end, min(clause_end, end + 70))
             event = _EVENT_AFTER_COUNTS_RE.match(self.text, end)
@@ -401,6 +531,10 @@ class _RatesRules:
                 kind, span_end = verb.lastgroup, verb.end()
             elif event:  # "14/70 patients experienced treatment-emergent transient hypertension"
                 kind, span_end, label = "other", event.end(), event["label"].strip()
+            elif occurred := self._event_before_counts(start, end):
+                # "events occurred in 624 of 3003 patients in the drug group"
+                kind, span_end, label = "other", occurred[0], occurred[1]
+                rule = "event_share_from_counts"
             else:
                 before = _RATE_IN_COUNTS_RE.search(
                     self.text, max(self._clause_start(start), start - 60), start
@@ -411,7 +545,7 @@ class _RatesRules:
                 if not people:
                     continue  # "in 1/2 of the trials": not a count of patients
                 kind, span_end, start = before.lastgroup, people.end(), before.start()
-            effect = self._make("rate_from_counts", kind, 100 * events / total, start, span_end)
+            effect = self._make(rule, kind, 100 * events / total, start, span_end)
             effect.n_events, effect.n_total, effect.label = events, total, label
             self.proportions.append(effect)
             self.taken.append((start, span_end))
@@ -462,6 +596,44 @@ RULES = (
             Example("Death occurred in 52 (3.9%) of 1330 patients assigned to the new drug.",
                     "other", 3.9),
         ),
+    ),
+    Rule(
+        "event_share",
+        "adverse_event",
+        "the share of patients with an event the words name before it ('stroke occurred in "
+        "4.1%', 'the percentage of patients who died was 8.1%', 'an incidence of 12.9%', 'the "
+        "pregnancy rate (47.7% vs. 42.9%)'); later shares of a list continue it",
+        (_EVENT_OCCURRED_RE.pattern, _SHARE_OF_EVENT_RE.pattern, _INCIDENCE_RE.pattern),
+        (
+            Example("Delirium occurred in 6.2% and 9.8% of the two groups.", "other", 6.2),
+            Example("The proportion of patients who needed a transfusion was 11.5% with the "
+                    "drug.", "other", 11.5),
+            Example("The new regimen lowered the infection incidence to 3.4%.", "other", 3.4),
+            Example("Live birth rate was higher than with the comparator (31.0% vs. 24.5%).",
+                    "other", 31.0),
+        ),
+    ),
+    Rule(
+        "event_share_with_count",
+        "adverse_event",
+        "an event's share with its count, the event named before the count ('bleeding was "
+        "observed in 12 patients (4.0%)', 'occurred in 30 of the 1279 patients (2.3%)')",
+        (_EVENT_COUNT_BEFORE_RE.pattern, _EVENT_OCCURRED_RE.pattern),
+        (
+            Example("Wound infection was observed in 12 patients (4.0%), 9 patients (3.1%) and "
+                    "15 patients (5.2%) in the three groups.", "other", 3.1),
+            Example("Major bleeding occurred in 18 of the 950 treated patients (1.9%).",
+                    "other", 1.9),
+        ),
+    ),
+    Rule(
+        "event_share_from_counts",
+        "adverse_event",
+        "an event's share written as counts alone after the event ('events occurred in 62 of "
+        "300 patients'): 100 x events / total",
+        (_EVENT_OCCURRED_RE.pattern, _COUNTS_RE.pattern),
+        (Example("A first fracture occurred in 45 of 900 patients in the active group.",
+                 "other", 5.0),),
     ),
     Rule(
         "rate_from_counts",
