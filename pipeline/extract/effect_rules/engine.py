@@ -34,7 +34,7 @@ from pipeline.extract.effect_rules.effect import (
     QuarantinedEffect,
     quarantine_reason,
 )
-from pipeline.extract.effect_rules.other import _OtherRules
+from pipeline.extract.effect_rules.other import _may_compare_arm_values, _OtherRules
 from pipeline.extract.effect_rules.rates import (
     _may_hold_counts,
     _may_name_event,
@@ -84,6 +84,7 @@ def _may_report_effect(text: str, low: str) -> bool:
         or bool(_SIGNED_NUMBER_RE.search(text))
         or _may_name_statistic(text, low)
         or ((_may_name_rate(low) or _may_name_event(text)) and _may_hold_counts(text))
+        or _may_compare_arm_values(text)
     )
 
 
@@ -347,6 +348,8 @@ class _SentenceExtractor(
             self._pressure_changes()
         if "r" in self.text and "=" in self.text:
             self._correlations()
+        if self.p_values and ("vs" in self.text or "versus" in self.text):
+            self._arm_values()
         self._rates()
         if self.proportions:
             self._share_list_arms()

@@ -7,7 +7,7 @@ import re
 
 from pipeline.extract.effect_rules.base import Example, Rule
 from pipeline.extract.effect_rules.reading import _number
-from pipeline.extract.numbers import SIGNED, SP
+from pipeline.extract.numbers import SIGNED, SP, UNSIGNED
 
 STATISTIC_NAMES: dict[str, tuple[str, ...]] = {
     "auc": ("AUC", "area under the curve", "area under the ROC curve"),
@@ -33,6 +33,51 @@ _CORRELATION_RE = re.compile(
 )
 
 
+# "7.5 vs 19.5 days, p = 0.073", "578 ± 291 mL vs. 684 ± 245 mL; P = 0.002": one value per arm,
+# compared by the P right after them
+_UNIT = (
+    r"(?:days?|weeks?|months?|hours?|h|min(?:utes)?|seconds?|s|mL|ml|L|dL|kg|g|mg|µg|mmHg|cm|mm"
+    r"|points?|mmol/L|mg/dL|ng/mL|pg/mL|bpm|beats/min)"
+)
+_SPREAD = rf"(?:{SP}?±{SP}?{UNSIGNED})?"
+_ARM_VALUES_RE = re.compile(
+    rf"(?<![\w.±/-])(?P<a>{UNSIGNED}){_SPREAD}(?:{SP}?(?P<unit_a>{_UNIT}))?{SP}(?:vs\.?|versus)"
+    rf"{SP}(?P<b>{UNSIGNED}){_SPREAD}(?:{SP}?(?P<unit>{_UNIT}))?{SP}?[,;]{SP}?(?=[Pp]{SP}?[=<>≤≥])"
+)
+# Values that describe the patients, not an outcome: "aged 45 vs 50 years, p = 0.2"
+_PATIENT_DESCRIPTION_RE = re.compile(
+    r"\bage[sd]?\b|\byears old\b|\bbaseline\b|\bBMI\b|\bbody mass\b|\bweight\b|\bheight\b"
+    r"|\bduration of (?:illness|disease)\b|\bcharacteristic",
+    re.IGNORECASE,
+)
+# "lower in the drug group than in the placebo group (578 vs. 684 ...)": the values' arms in turn
+_GROUP = r"(?:[\w/+-]+\s){0,3}?[\w/+-]+"
+_GROUPS_COMPARED_RE = re.compile(
+    rf"\bin\sthe\s(?P<first>{_GROUP})\s(?:group|arm)\sthan\s(?:in\s)?the\s(?P<second>{_GROUP})"
+    rf"\s(?:group|arm)\s?\($"
+)
+# Words before a bracket that say who or how, not what was measured
+_NOT_A_MEASURE_RE = re.compile(
+    r"\b(?:groups?|arms?|placebo|control|was|were|is|are|with|than|in)\b", re.IGNORECASE
+)
+_SUBJECT_RE = re.compile(r"^(?:[A-Z]+:\s)?(?P<subject>[^,;()]{3,80}?)\s(?:was|were)\b")
+_PHRASE_BEFORE_RE = re.compile(rf"(?P<phrase>(?:[\w/-]+{SP}){{0,4}}[\w/-]+){SP}?\($")
+_FUNCTION_WORDS_RE = re.compile(
+    r"^(?:(?:a|an|the|and|or|in|of|with|trend|towards?|fewer|more|less|shorter|longer|lower"
+    r"|higher|greater|smaller)\s)+",
+    re.IGNORECASE,
+)
+
+
+def _may_compare_arm_values(text: str) -> bool:
+    """A cheap test: per-arm values compared need "vs"/"versus" and a P."""
+    return (
+        ("vs" in text or "versus" in text)
+        and ("P" in text or "p" in text)
+        and ("=" in text or "<" in text or "≤" in text)
+    )
+
+
 class _OtherRules:
     """The sentence reader's rules for other results (mixed into the reader)."""
 
@@ -47,8 +92,62 @@ class _OtherRules:
             effect.label, effect.ci_level = "correlation (r)", 95.0
             self.taken.append(match.span())
 
+    def _arm_values(self) -> None:
+        """Per-arm values with the P of their comparison: "(7.5 vs 19.5 days, p = 0.073)"."""
+        if _PATIENT_DESCRIPTION_RE.search(self.text):
+            return
+        for match in _ARM_VALUES_RE.finditer(self.text):
+            if self._overlaps(self.taken, *match.span()) or self._overlaps(
+                self.blocked, *match.span()
+            ):
+                continue
+            if match["unit_a"] and match["unit"] and match["unit_a"] != match["unit"]:
+                continue
+            label = self._measured(match.start())
+            p_value = next((p for p in self.p_values if p[0] == match.end()), None)
+            groups = _GROUPS_COMPARED_RE.search(
+                self.text, max(0, match.start() - 120), match.start()
+            )
+            for group, arm in (("a", "first"), ("b", "second")):
+                effect = self._make(
+                    "arm_values_compared", "other", _number(match[group]), *match.span(group)
+                )
+                effect.label = label
+                if groups:
+                    effect.arm = groups[arm]
+                if p_value:  # the comparison's P, for both values
+                    effect.p, effect.p_operator = p_value[2], p_value[3]
+            self.taken.append(match.span())
+
+    def _measured(self, start: int) -> str | None:
+        """What a pair of per-arm values measures: the words before its bracket, or the
+        sentence's subject when those words name a group."""
+        phrase = _PHRASE_BEFORE_RE.search(self.text, max(0, start - 60), start)
+        if phrase and not _NOT_A_MEASURE_RE.search(phrase["phrase"]):
+            return _FUNCTION_WORDS_RE.sub("", phrase["phrase"]) or None
+        subject = _SUBJECT_RE.match(self.text)
+        return _FUNCTION_WORDS_RE.sub("", subject["subject"]) if subject else None
+
 
 RULES = (
+    Rule(
+        "arm_values_compared",
+        "other",
+        "one value per arm compared by the P right after them ('7.5 vs 19.5 days, p = 0.07', "
+        "'578 ± 291 mL vs. 684 ± 245 mL; P = 0.002'): each value, labelled by what it measures",
+        (_ARM_VALUES_RE.pattern,),
+        (
+            Example(
+                "Patients on the drug left hospital sooner (6 vs 9 days, p = 0.04).", "other", 9.0
+            ),
+            Example(
+                "Operative time was shorter with the new technique (41.5 ± 8.2 min vs. "
+                "55.0 ± 10.1 min; P < 0.001).",
+                "other",
+                41.5,
+            ),
+        ),
+    ),
     Rule(
         "correlation",
         "other",
