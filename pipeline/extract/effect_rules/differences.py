@@ -24,7 +24,7 @@ from pipeline.extract.numbers import MINUS_CHARS, SP, UNSIGNED
 # there, with their spellings)
 STATISTIC_NAMES: dict[str, tuple[str, ...]] = {
     "smd": ("standardized mean difference", "standardised mean difference", "SMD",
-            "effect size"),
+            "effect size", "effect-size", "ES"),
     "mean_difference": ("mean difference", "MD", "WMD", "difference", "differed", "Δ",
                         "pooled estimate"),
 }  # fmt: skip
@@ -121,9 +121,21 @@ class _DifferencesRules:
         keyword = self._nearest_strong(token.start)
         if keyword and keyword[2] == "mean_difference":
             return "mean_difference"
+        if self._names_mean_difference_before(token.start):
+            # "(least squares mean difference versus placebo) ... (-3.1 [2.21]; ES 0.36)"
+            return "mean_difference"
         if self._change_cue_before(token.start):
             return "mean_change"
         return None
+
+    def _names_mean_difference_before(self, pos: int) -> bool:
+        """Whether the sentence names a mean difference in words before `pos`."""
+        if "ifference" not in self.low:
+            return False
+        return any(
+            kind == "mean_difference" and end <= pos and "mean" in self.low[start:end]
+            for start, end, kind in self.strong
+        )
 
     def _backward_cis(self) -> None:
         """A labelled CI whose estimate comes earlier: "lower ... by 7.95 points (95% CI, ...)"."""

@@ -57,6 +57,7 @@ from pipeline.extract.effect_rules.reading import (
     _p_number,
     _Spans,
     _Token,
+    _with_thousands,
 )
 from pipeline.extract.effect_rules.statistics import (
     _OTHER_STATISTICS,
@@ -259,6 +260,10 @@ class _SentenceExtractor(
             )
             for m in NUMBER_RE.finditer(self.text)
         ]
+        if "," in self.text:
+            self.tokens = _with_thousands(
+                self.text, self.tokens, lambda end: has_percent and self._is_percent(end)
+            )
         self.scales: list[re.Match] | None = None
         self.timepoints: list[re.Match] | None = None
         self.subgroups: list[tuple[int, int, str]] | None = None

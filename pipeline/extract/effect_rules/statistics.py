@@ -83,7 +83,12 @@ def _term_trie(terms: list[str]) -> str:
 
 _STRONG_RE = re.compile(
     "|".join(
-        [r"Hedges['’]?s?\s?g", r"Cohen['’]?s?\s?d", r"d(?=\s?[=:])", r"g(?=\s?[=:])"]
+        [
+            r"Hedges?['’]?s?\s?g",
+            r"Cohen['’]?s?\s?d",
+            r"d(?:\s[a-z]{1,3}(?:\s\d+[a-z])?)?(?=\s?[=:])",
+            r"g(?=\s?[=:])",
+        ]
         + [_term_trie(_STRONG_ALTERNATIVES)]
     )
 )
@@ -129,7 +134,11 @@ def _may_name_statistic(text: str, low: str | None = None) -> bool:
     for word in _STATISTIC_WORDS:  # noqa: SIM110
         if word in low:
             return True
-    return False
+    return "=" in text and "d " in text and _D_SUBSCRIPT_RE.search(text) is not None
+
+
+# "d pl = -1.85": Cohen's d with a subscript (the cheap test's words miss it)
+_D_SUBSCRIPT_RE = re.compile(r"(?<!\w)d\s[a-z]{1,3}(?:\s\d+[a-z])?\s?=")
 
 
 def _strong_kind(match: re.Match, text: str) -> str | None:
@@ -140,9 +149,10 @@ def _strong_kind(match: re.Match, text: str) -> str | None:
     if end < len(text) and text[end].isalnum():
         return None
     word = match.group()
-    if word.startswith("Hedges") or word == "g":
+    if word.startswith("Hedge") or word == "g":
         return "hedges_g"
-    if word.startswith("Cohen") or word == "d":
+    if word.startswith("Cohen") or word == "d" or word.startswith("d "):
+        # "d = 0.8", and "d pl = -1.85", "d tr 7d = -3.01": d with a subscript
         return "cohens_d"
     key = word.lower()
     found = _TERM_KIND.get(key) or _TERM_KIND.get(key[:-1])
