@@ -10,7 +10,11 @@ from collections.abc import Callable
 from functools import cached_property
 
 from pipeline.extract.effect_rules import rule_modules
-from pipeline.extract.effect_rules.adverse import _AdverseRules, _may_name_adverse_event
+from pipeline.extract.effect_rules.adverse import (
+    _AdverseRules,
+    _may_list_adverse_events,
+    _may_name_adverse_event,
+)
 from pipeline.extract.effect_rules.arm_assignment import (
     _VERSUS_AFTER_RE,
     _arm,
@@ -340,6 +344,8 @@ class _SentenceExtractor(
     def run(self) -> list[Effect]:
         if "%" in self.text and _may_name_adverse_event(self.text):
             self._adverse_event_rates()
+        if "%" in self.text and _may_list_adverse_events(self.text):
+            self._listed_adverse_events()
         previous_kind: str | None = None
         previous_end = -1
         for token in self.tokens:
