@@ -60,7 +60,9 @@ _DEFINITION_RE = re.compile(
 )
 
 
-_SIGNED_LIST_RE = re.compile(rf"{SP}?,{SP}?(?:and{SP})?[{MINUS_CHARS}]{SP}?{UNSIGNED}")
+# "-11.5 (p < 0.0001), -5.1 (p = 0.03), and +3.8": each value may carry its own P
+_OWN_P = rf"(?:{SP}?\({SP}?[Pp]{SP}?[=<>≤≥][^()]{{0,25}}\))?"
+_SIGNED_LIST_RE = re.compile(rf"{_OWN_P}{SP}?,{SP}?(?:and{SP})?[{MINUS_CHARS}+]{SP}?{UNSIGNED}")
 _POINTS_TRAIL_RE = re.compile(rf"{SP}?[\[(]{SP}?{UNSIGNED}{SP}?[\])]{SP}points?\b")
 # "13.3/8.7 mmHg": systolic/diastolic pairs; "r = 0.06 [-0.05, 0.17]": a correlation with its CI
 _PRESSURE_PAIR_RE = re.compile(r"(?<![\d.>≥<≤/])(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)(?![\d./])")
@@ -270,7 +272,8 @@ RULES = (
         "change",
         "a list of signed changes ('-12.1, -10.4 and -6.3')",
         (_SIGNED_LIST_RE.pattern,),
-        (),
+        (Example("Changes from baseline were -9.4 (p < 0.001), -4.2 (p = 0.02) and +1.1.",
+                 "mean_change", -9.4),),
     ),
     Rule(
         "blood_pressure_pair",

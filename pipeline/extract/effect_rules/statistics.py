@@ -17,6 +17,7 @@ from pipeline.extract.effect_rules import rule_modules
 from pipeline.extract.effect_rules.base import Example, Rule
 from pipeline.extract.effect_rules.differences import (
     _DIFFERENCE_CUES_RE,
+    _OWN_P,
     _POINTS_TRAIL_RE,
     _SD_TRAIL_RE,
     _SIGNED_LIST_RE,
@@ -181,13 +182,14 @@ _OPENING_BRACKET_RE = re.compile(rf"{SP}?[\[(]")
 _RANGE_AFTER_RE = re.compile(rf"{SP}?(?:to|–|—){SP}?{SIGNED}")
 # Between two values of one list: "0.48 and 0.63", "-5.1 for the 56-mg dose and -6.8"
 _LIST_CONTINUES_RE = re.compile(
-    rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{SP}?[,;]?{SP}?(?:and|or|vs\.?|versus)?{SP}?"
+    rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{_OWN_P}{SP}?[,;]?{SP}?"
+    rf"(?:and|or|vs\.?|versus)?{SP}?\+?"
 )
 
 
 # the patterns): a longer gap between a name and a number cannot match, and is not sliced.
 _NAME_TO_VALUE_LONGEST = 70
-_LIST_CONTINUES_LONGEST = 50
+_LIST_CONTINUES_LONGEST = 90  # 50 for the words, 40 for a value's own bracketed P
 _OPENING_BRACKET_LONGEST = 2
 
 
