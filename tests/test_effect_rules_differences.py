@@ -20,3 +20,23 @@ def test_a_list_of_signed_changes_each_with_its_own_p() -> None:
 def test_a_list_of_signed_changes_without_p_is_still_read() -> None:
     sentence = "Mean changes from baseline were -12.1, -10.4 and -6.3."
     assert [e.value for e in extract_effects(sentence)] == [-12.1, -10.4, -6.3]
+
+
+def test_levels_before_and_after_a_change_are_two_effects_labelled_with_what_changed() -> None:
+    sentence = "The programme was projected to raise adherence from 48.0% to 61.5% of doses taken."
+    effects = extract_effects(sentence)
+    assert [(e.rule, e.kind, e.value, e.label) for e in effects] == [
+        ("level_before_after", "other", 48.0, "adherence"),
+        ("level_before_after", "other", 61.5, "adherence"),
+    ]
+
+
+def test_a_share_after_a_change_is_its_level() -> None:
+    sentence = "The proportion of patients using rescue medication fell to 18% (P = 0.01)."
+    assert [(e.value, e.p) for e in extract_effects(sentence)] == [(18.0, 0.01)]
+
+
+def test_ranges_and_dose_changes_are_not_levels() -> None:
+    assert extract_effects("Ages ranged from 29.1 to 41.2 in the cohorts.") == []
+    assert extract_effects("The dose was increased from 28 to 84 mg.") == []
+    assert extract_effects("Follow-up was extended from 2 to 4 weeks.") == []

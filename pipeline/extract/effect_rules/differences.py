@@ -82,6 +82,31 @@ _POINT_CHANGE_RE = re.compile(
 )
 
 
+# "increase time in remission from 25.3% to 31.1%", "decreased from 12.4 to 8.1": a level
+# before and after a change, each an effect ("other", labelled with what changed); "the
+# proportion ... decreased to 33%": the level after it. Not "ranging from 12 to 41".
+_CHANGE_VERB = r"(?:increas|decreas|reduc|improv|declin|fell|rose|dropp|lower|rais)\w*"
+_FROM_TO_RE = re.compile(
+    rf"\b{_CHANGE_VERB}{SP}(?:(?P<label>[^.;%\d()]{{3,60}}?){SP})?from{SP}(?P<before>{UNSIGNED})"
+    rf"(?P<pct1>{SP}?%)?(?:{SP}at{SP}baseline)?{SP}to{SP}(?P<after>{UNSIGNED})(?P<pct2>{SP}?%)?",
+    _CI,
+)
+_SHARE_CHANGED_TO_RE = re.compile(
+    rf"\b(?:proportion|percentage|share|rate|incidence)\sof\s(?P<label>[^.;%()]{{3,80}}?)\s"
+    rf"{_CHANGE_VERB}\sto\s(?P<after>{UNSIGNED}){SP}?%",
+    _CI,
+)
+_YEAR_RE = re.compile(r"(?:19|20)\d\d")
+
+
+def _may_change_level(text: str) -> bool:
+    """A cheap test: levels before and after a change need "from ... to" and a number."""
+    return " from " in text and " to " in text and _FROM_TO_RE.search(text) is not None
+
+
+_NOT_A_CHANGE_RE = re.compile(r"\b(?:rang\w*|var(?:ied|ying|ies)|dose|dosage)\b", _CI)
+
+
 _AND_BEFORE_RE = re.compile(rf"(?:,{SP}?(?:and{SP})?|{SP}and{SP})$")
 
 
@@ -206,6 +231,38 @@ class _DifferencesRules:
                 return previous.label
         return None
 
+    def _levels_changed(self) -> None:
+        """The levels before and after a change ("increase time in remission from 25.3% to
+        31.1%"), and a share's level after one ("the proportion of ... decreased to 33%")."""
+        for match in _FROM_TO_RE.finditer(self.text):
+            if _NOT_A_CHANGE_RE.search(self.text, match.start(), match.start("before")):
+                continue
+            if bool(match["pct1"]) != bool(match["pct2"]) and match["pct1"]:
+                continue  # "from 20% to 30 patients": not one measure
+            if _BLOCK_AFTER_RE.match(self.text, match.end("after")) or _YEAR_RE.fullmatch(
+                match["after"]
+            ):
+                continue  # "from 28 to 84 mg", "from 2 to 4 weeks", "from 2015 to 2020"
+            label = (match["label"] or "").strip() or None
+            for name, end_name in (("before", "pct1"), ("after", "pct2")):
+                end = match.end(end_name) if match[end_name] else match.end(name)
+                if self._overlaps(self.taken, match.start(name), end):
+                    continue
+                effect = self._make(
+                    "level_before_after", "other", _number(match[name]), match.start(name), end
+                )
+                effect.label = label
+                self.taken.append((match.start(name), end))
+        for match in _SHARE_CHANGED_TO_RE.finditer(self.text):
+            end = self.text.index("%", match.end("after")) + 1
+            if self._overlaps(self.taken, match.start("after"), end):
+                continue
+            effect = self._make(
+                "level_before_after", "other", _number(match["after"]), match.start("after"), end
+            )
+            effect.label = match["label"].strip()
+            self.taken.append((match.start("after"), end))
+
     def _point_changes(self) -> None:
         """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage
         points" or "by 45.3 pp and 32.5 pp": each value a mean change, positive as written."""
@@ -290,6 +347,20 @@ RULES = (
         (_PERCENT_CHANGE_AFTER_RE.pattern, _PERCENT_CHANGE_BEFORE_RE.pattern),
         (Example("Esketamine decreased the risk of relapse by 51% compared with placebo.",
                  "percent_change", 51.0),),
+    ),
+    Rule(
+        "level_before_after",
+        "change",
+        "the levels before and after a change ('increased time in remission from 25.3% to "
+        "31.1%'), or a share's level after it ('the proportion of ... decreased to 33%')",
+        (_FROM_TO_RE.pattern, _SHARE_CHANGED_TO_RE.pattern),
+        (
+            Example("The drug increased the share of days at target from 41.0% to 55.5%.",
+                    "other", 55.5),
+            Example("Serum ferritin decreased from 310 to 190 over the year.", "other", 310.0),
+            Example("The proportion of patients on opioids declined to 12% by the last visit.",
+                    "other", 12.0),
+        ),
     ),
     Rule(
         "percentage_points",

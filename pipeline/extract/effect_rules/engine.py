@@ -31,7 +31,7 @@ from pipeline.extract.effect_rules.context import (
     _subgroups,
     _timepoint,
 )
-from pipeline.extract.effect_rules.differences import _DifferencesRules
+from pipeline.extract.effect_rules.differences import _DifferencesRules, _may_change_level
 from pipeline.extract.effect_rules.effect import (
     BETWEEN_GROUP_KINDS,
     Effect,
@@ -90,6 +90,7 @@ def _may_report_effect(text: str, low: str) -> bool:
         or _may_name_statistic(text, low)
         or ((_may_name_rate(low) or _may_name_event(text)) and _may_hold_counts(text))
         or _may_compare_arm_values(text)
+        or _may_change_level(text)
     )
 
 
@@ -361,6 +362,8 @@ class _SentenceExtractor(
             self._correlations()
         if self.p_values and ("vs" in self.text or "versus" in self.text):
             self._arm_values()
+        if " to " in self.text and ("from" in self.text or "%" in self.text):
+            self._levels_changed()
         self._rates()
         if self.proportions:
             self._share_list_arms()
