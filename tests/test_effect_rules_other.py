@@ -29,3 +29,19 @@ def test_values_that_describe_the_patients_or_lack_a_p_are_not_read() -> None:
     assert extract_effects("Stays were 5 vs 7 days in the two arms.") == []
     # units that disagree are not one measure in two arms
     assert extract_effects("Doses were 5 mg vs 7 days, p = 0.2, in the two arms.") == []
+
+
+def test_a_measure_of_prediction_in_percent_is_read_but_not_a_bound() -> None:
+    effects = extract_effects("The model classified remitters with 71% accuracy.")
+    assert [(e.rule, e.value, e.label) for e in effects] == [
+        ("predictive_accuracy", 71.0, "accuracy")
+    ]
+    assert extract_effects("Each drug was told apart with >90% accuracy.") == []
+    assert extract_effects("It beat the chance level of 12.5% by far.") == []
+
+
+def test_times_as_likely_is_read_once_when_a_named_ratio_gives_the_same_value() -> None:
+    effects = extract_effects("Treated patients were 2.4 times more likely to remit.")
+    assert [(e.rule, e.value) for e in effects] == [("times_as_likely", 2.4)]
+    sentence = "Falls were 3.1 times as likely (OR 3.1; 95% CI 1.5-6.4) with the drug."
+    assert [(e.kind, e.value) for e in extract_effects(sentence)] == [("odds_ratio", 3.1)]

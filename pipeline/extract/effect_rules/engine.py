@@ -38,7 +38,11 @@ from pipeline.extract.effect_rules.effect import (
     QuarantinedEffect,
     quarantine_reason,
 )
-from pipeline.extract.effect_rules.other import _may_compare_arm_values, _OtherRules
+from pipeline.extract.effect_rules.other import (
+    _may_compare_arm_values,
+    _may_give_times_likely,
+    _OtherRules,
+)
 from pipeline.extract.effect_rules.rates import (
     _may_hold_counts,
     _may_name_event,
@@ -91,6 +95,7 @@ def _may_report_effect(text: str, low: str) -> bool:
         or ((_may_name_rate(low) or _may_name_event(text)) and _may_hold_counts(text))
         or _may_compare_arm_values(text)
         or _may_change_level(text)
+        or _may_give_times_likely(text)
     )
 
 
@@ -362,6 +367,8 @@ class _SentenceExtractor(
             self._correlations()
         if self.p_values and ("vs" in self.text or "versus" in self.text):
             self._arm_values()
+        if _may_give_times_likely(self.text):
+            self._times_likely()
         if " to " in self.text and ("from" in self.text or "%" in self.text):
             self._levels_changed()
         self._rates()

@@ -69,6 +69,27 @@ _FUNCTION_WORDS_RE = re.compile(
 )
 
 
+# "67% accuracy", "a 92.9% predictive value", "sensitivity of 85%", "specificity was 90.1%"
+_MEASURES = (
+    r"(?:overall\s|balanced\s|classification\s|diagnostic\s|predictive\s|prediction\s)?"
+    r"(?:positive\spredictive\svalue|negative\spredictive\svalue|predictive\svalue|accuracy"
+    r"|sensitivity|specificity|PPV|NPV)"
+)
+_MEASURE_AFTER_RE = re.compile(rf"{SP}?%{SP}?(?P<label>{_MEASURES})\b")
+_MEASURE_BEFORE_RE = re.compile(
+    rf"\b(?P<label>{_MEASURES})(?:{SP}(?:of|was|were|reached|is|at))?(?:{SP}?[=:])?{SP}?$"
+)
+# "3 times (more) likely to": how many times as likely an outcome is, with one arm than another
+_TIMES_LIKELY_RE = re.compile(
+    rf"(?<![\w.])(?P<value>{UNSIGNED}){SP}?(?:times|-fold){SP}(?:more{SP}|less{SP}|as{SP})?likely\b"
+)
+
+
+def _may_give_times_likely(text: str) -> bool:
+    """A cheap test for "N times (more) likely"."""
+    return "likely" in text and ("times" in text or "fold" in text)
+
+
 def _may_compare_arm_values(text: str) -> bool:
     """A cheap test: per-arm values compared need "vs"/"versus" and a P."""
     return (
@@ -90,6 +111,26 @@ class _OtherRules:
                 "correlation", "other", value, match.start(), match.end(), low, high
             )
             effect.label, effect.ci_level = "correlation (r)", 95.0
+            self.taken.append(match.span())
+
+    def _accuracy_measure(self, token, pct_end: int) -> str | None:
+        """The measure of prediction a percentage is ("67% accuracy", "sensitivity of 85%")."""
+        after = _MEASURE_AFTER_RE.match(self.text, token.end)
+        if after:
+            return after["label"]
+        before = _MEASURE_BEFORE_RE.search(self.text, max(0, token.start - 40), token.start)
+        return before["label"] if before else None
+
+    def _times_likely(self) -> None:
+        """ "esketamine was 3 times likely to result in remission": other, labelled; not when
+        the sentence also gives the value as a named ratio (one effect, written twice)."""
+        named = {effect.value for effect in self.effects}
+        for match in _TIMES_LIKELY_RE.finditer(self.text):
+            value = _number(match["value"])
+            if value in named or self._overlaps(self.taken, *match.span()):
+                continue
+            effect = self._make("times_as_likely", "other", value, *match.span())
+            effect.label = "times as likely"
             self.taken.append(match.span())
 
     def _arm_values(self) -> None:
@@ -130,6 +171,25 @@ class _OtherRules:
 
 
 RULES = (
+    Rule(
+        "predictive_accuracy",
+        "other",
+        "a measure of prediction in percent ('67% accuracy', 'a 92.9% predictive value', "
+        "'sensitivity of 85%')",
+        (_MEASURE_AFTER_RE.pattern, _MEASURE_BEFORE_RE.pattern),
+        (
+            Example("The classifier identified responders with 74% accuracy.", "other", 74.0),
+            Example("Remote ratings gave an 88.5% predictive value for remission.", "other", 88.5),
+            Example("The screening tool had a sensitivity of 81.2% in the clinic.", "other", 81.2),
+        ),
+    ),
+    Rule(
+        "times_as_likely",
+        "other",
+        "how many times as likely an outcome is ('was 3 times more likely to remit')",
+        (_TIMES_LIKELY_RE.pattern,),
+        (Example("Patients on the drug were 2.5 times more likely to remain well.", "other", 2.5),),
+    ),
     Rule(
         "arm_values_compared",
         "other",

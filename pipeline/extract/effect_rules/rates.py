@@ -424,6 +424,16 @@ class _RatesRules:
                 effect.label = change_label
                 self.taken.append((token.start, pct_end))
                 continue
+            measure = self._accuracy_measure(token, pct_end)
+            if measure and not _PERCENT_EXCLUDE_BEFORE_RE.search(
+                self.text, max(0, token.start - 16), token.start
+            ):  # "67% accuracy", "sensitivity of 85%"; not a bound (">95% accuracy")
+                effect = self._make(
+                    "predictive_accuracy", "other", token.value, token.start, pct_end
+                )
+                effect.label = measure
+                self.taken.append((token.start, pct_end))
+                continue
             reported = self.names_events and (
                 _REPORTED_BY_RE.search(self.text, max(0, token.start - 70), token.start)
                 or _REPORTED_AFTER_RE.match(self.text, pct_end)
