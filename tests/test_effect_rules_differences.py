@@ -40,3 +40,10 @@ def test_ranges_and_dose_changes_are_not_levels() -> None:
     assert extract_effects("Ages ranged from 29.1 to 41.2 in the cohorts.") == []
     assert extract_effects("The dose was increased from 28 to 84 mg.") == []
     assert extract_effects("Follow-up was extended from 2 to 4 weeks.") == []
+
+
+def test_a_mean_improvement_named_before_its_percent_is_a_relative_change() -> None:
+    sentence = "The mean improvement of pain scores was 27 % (p = 0.002)."
+    assert [(e.kind, e.value, e.label) for e in extract_effects(sentence)] == [
+        ("percent_change", 27.0, "improvement of pain scores")
+    ]

@@ -53,3 +53,27 @@ def test_shares_that_describe_the_patients_are_not_event_shares() -> None:
 def test_response_remission_and_relapse_keep_their_kind() -> None:
     assert _read("Remission occurred in 40% of the patients.") == [("remission_rate", 40.0)]
     assert _read("Relapse was observed in 12 patients (20%).") == [("relapse_rate", 20.0)]
+
+
+def test_a_share_with_its_count_as_n_then_what_the_patients_did() -> None:
+    effects = extract_effects("Overall, 38% (n = 57) switched to a second agent.")
+    assert [(e.kind, e.value, e.label) for e in effects] == [
+        ("other", 38.0, "switched to a second agent")
+    ]
+    effects = extract_effects("Nine (45%) of 20 patients restarted the treatment.")
+    assert [(e.value, e.label) for e in effects] == [(45.0, "restarted the treatment")]
+
+
+def test_a_pair_of_shares_takes_the_verb_after_the_second() -> None:
+    sentence = "With the combination, 81% versus 52% of patients reached the target."
+    assert [(e.kind, e.value) for e in extract_effects(sentence)] == [
+        ("other", 81.0),
+        ("other", 52.0),
+    ]
+
+
+def test_a_share_of_an_effect_is_not_a_response_rate() -> None:
+    sentence = "The placebo response accounts for 58% of the drug response at week 2."
+    assert [(e.rule, e.kind, e.value) for e in extract_effects(sentence)] == [
+        ("share_of_an_effect", "other", 58.0)
+    ]

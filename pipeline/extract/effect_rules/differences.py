@@ -54,6 +54,12 @@ _PERCENT_CHANGE_BEFORE_RE = re.compile(
     rf"\b(?:reduc|decreas|increas|lower|rais|improv)\w*{SP}(?P<label>[^%;\d]{{0,100}}?){SP}by{SP}?$",
     _CI,
 )
+# "the mean improvement of depressive symptoms was 33 %": a relative change named before it
+_PERCENT_CHANGE_NAMED_RE = re.compile(
+    rf"\b(?:mean|average|relative|median){SP}(?P<word>improvement|reduction|decrease|increase"
+    rf"|decline){SP}(?:of|in){SP}(?P<label>[^%;\d]{{3,80}}?){SP}(?:was|were){SP}$",
+    _CI,
+)
 _DEFINITION_RE = re.compile(
     r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to",
     _CI,
@@ -224,8 +230,11 @@ class _DifferencesRules:
         by = _PERCENT_CHANGE_BEFORE_RE.search(self.text, max(0, token.start - 130), token.start)
         if by:
             return by["label"].strip() or "change"
+        named = _PERCENT_CHANGE_NAMED_RE.search(self.text, max(0, token.start - 130), token.start)
+        if named:
+            return f"{named['word'].lower()} of {named['label'].strip()}"
         previous = self.last_percent_change
-        if previous and _AND_BEFORE_RE.search(before):
+        if previous and _AND_BEFORE_RE.search(before) and not self._verb_after_pair(token):
             last_end = previous.end - self.sentence.start
             if 0 <= token.start - last_end < 120:
                 return previous.label
@@ -344,9 +353,12 @@ RULES = (
         "relative_change",
         "change",
         "a relative difference in percent ('decreased the risk of relapse by 51%')",
-        (_PERCENT_CHANGE_AFTER_RE.pattern, _PERCENT_CHANGE_BEFORE_RE.pattern),
+        (_PERCENT_CHANGE_AFTER_RE.pattern, _PERCENT_CHANGE_BEFORE_RE.pattern,
+         _PERCENT_CHANGE_NAMED_RE.pattern),
         (Example("Esketamine decreased the risk of relapse by 51% compared with placebo.",
-                 "percent_change", 51.0),),
+                 "percent_change", 51.0),
+         Example("The mean reduction of anxiety scores was 41 % at the last visit.",
+                 "percent_change", 41.0),),
     ),
     Rule(
         "level_before_after",

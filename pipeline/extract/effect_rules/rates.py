@@ -17,7 +17,7 @@ from pipeline.extract.effect_rules.reading import (
     _count,
     _Token,
 )
-from pipeline.extract.numbers import MINUS_CHARS, SP, WORD_NUMBER, parse_word_number
+from pipeline.extract.numbers import MINUS_CHARS, SP, UNSIGNED, WORD_NUMBER, parse_word_number
 from pipeline.vocab import RATE_OUTCOME
 
 # Rate outcome words; "verb" forms after a percentage ("63% remitted") bind first.
@@ -53,11 +53,25 @@ _NO_RELAPSE_RE = re.compile(r"\bno relapse|relapse-free|without relapse|free of 
 
 
 # "26% continued to improve", "(9.5%) discontinued esketamine", "24% worsened"
+# also "44% (n = 138) intensified treatment", "(82%) of 17 patients experienced ...",
+# "92% versus 47% of patients reached treatment targets" (the verb after the second share)
 _PROPORTION_VERB_RE = re.compile(
-    rf"{SP}?%[\])]?{SP}(?:of{SP}(?:the{SP})?(?:patients|participants){SP}"
+    rf"{SP}?%[\])]?(?:{SP}?\(n{SP}?={SP}?\d+\))?{SP}(?:of{SP}(?:the{SP})?(?:\d+{SP})?"
+    rf"(?:patients|participants){SP}"
     rf"(?:[\[(]\d+{SP}?/{SP}?\d+[\])]{SP})?(?:had{SP})?)?"
     rf"(?P<label>(?:continued to improve|maintained|worsened|improved|remained|further improved"
-    rf"|discontinued|experienced|developed)\b[^,;.()%\d]{{0,40}})"
+    rf"|discontinued|experienced|developed|intensified|transitioned|switched|reached|achieved"
+    rf"|attained|required|needed|stopped|restarted)\b[^,;.()%\d]{{0,40}})"
+)
+# "the placebo response accounts for (up to) 72% of the treatment response": a share of an
+# effect, not of patients
+_ACCOUNTS_FOR_RE = re.compile(
+    rf"\baccount(?:s|ed)?{SP}for{SP}(?:up{SP}to{SP}|about{SP}|approximately{SP}|nearly{SP})?$", _CI
+)
+_SHARE_OF_WHAT_RE = re.compile(rf"{SP}?%{SP}of{SP}(?:the{SP})?(?P<label>[^,;.()%\d]{{3,60}})")
+# "92% versus 47% of patients ...": the first share of a pair, the words after the second
+_SHARE_PAIR_AHEAD_RE = re.compile(
+    rf"{SP}?%[\])]?{SP}?(?:vs\.?|versus){SP}?(?P<second>{UNSIGNED})(?={SP}?%)"
 )
 # A sentence reporting how often adverse events occurred: its other percentages are AE rates.
 
@@ -291,7 +305,7 @@ class _RatesRules:
         if _NO_RELAPSE_RE.search(self.text, window_start, token.start):
             composite_start = max(clause_start, token.start - 200)
             return "other", self._no_relapse_label(composite_start, token.start)
-        verb = _PROPORTION_VERB_RE.match(self.text, token.end)
+        verb = _PROPORTION_VERB_RE.match(self.text, token.end) or self._verb_after_pair(token)
         if verb and not _RATE_RE.search(verb["label"]):
             return "other", _TRAILING_AND_RE.sub(
                 "", verb["label"].strip()
@@ -317,6 +331,11 @@ class _RatesRules:
             self.share_arms[token.start] = arm
             return "other", None
         return None
+
+    def _verb_after_pair(self, token: _Token) -> re.Match | None:
+        """The verb after the second share of "92% versus 47% of patients reached ..."."""
+        pair = _SHARE_PAIR_AHEAD_RE.match(self.text, token.end)
+        return _PROPORTION_VERB_RE.match(self.text, pair.end()) if pair else None
 
     def _event_share(self, token: _Token) -> str | None:
         """The event a percentage is the share of, named before it ("AF occurred in 7.7%",
@@ -422,6 +441,15 @@ class _RatesRules:
                     "relative_change", "percent_change", token.value, token.start, pct_end
                 )
                 effect.label = change_label
+                self.taken.append((token.start, pct_end))
+                continue
+            share_of = _ACCOUNTS_FOR_RE.search(self.text, max(0, token.start - 40), token.start)
+            what = share_of and _SHARE_OF_WHAT_RE.match(self.text, token.end)
+            if what:  # "accounts for 66% of the treatment response"
+                effect = self._make(
+                    "share_of_an_effect", "other", token.value, token.start, pct_end
+                )
+                effect.label = f"share of the {what['label'].strip()}"
                 self.taken.append((token.start, pct_end))
                 continue
             measure = self._accuracy_measure(token, pct_end)
@@ -606,6 +634,15 @@ RULES = (
             Example("Death occurred in 52 (3.9%) of 1330 patients assigned to the new drug.",
                     "other", 3.9),
         ),
+    ),
+    Rule(
+        "share_of_an_effect",
+        "other",
+        "the part of one effect another accounts for ('the placebo response accounts for 66% of "
+        "the treatment response')",
+        (_ACCOUNTS_FOR_RE.pattern, _SHARE_OF_WHAT_RE.pattern),
+        (Example("Expectancy accounted for up to 40% of the drug response in the trials.",
+                 "other", 40.0),),
     ),
     Rule(
         "event_share",
