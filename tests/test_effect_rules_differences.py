@@ -47,3 +47,18 @@ def test_a_mean_improvement_named_before_its_percent_is_a_relative_change() -> N
     assert [(e.kind, e.value, e.label) for e in extract_effects(sentence)] == [
         ("percent_change", 27.0, "improvement of pain scores")
     ]
+
+
+def test_a_level_change_takes_its_subject_and_a_named_rate_keeps_its_kind() -> None:
+    effects = extract_effects("Fatigue scores decreased from 28.4 to 12.1 with the drug.")
+    assert [(e.value, e.label) for e in effects] == [
+        (28.4, "Fatigue scores"),
+        (12.1, "Fatigue scores"),
+    ]
+    effects = extract_effects("The remission rate increased from 30% to 45% (p = 0.02).")
+    assert [(e.kind, e.value) for e in effects] == [
+        ("remission_rate", 30.0),
+        ("remission_rate", 45.0),
+    ]
+    effects = extract_effects("It raised time in remission from 20.5% to 26.0% of life-years.")
+    assert [e.kind for e in effects] == ["other", "other"]

@@ -45,3 +45,7 @@ def test_times_as_likely_is_read_once_when_a_named_ratio_gives_the_same_value() 
     assert [(e.rule, e.value) for e in effects] == [("times_as_likely", 2.4)]
     sentence = "Falls were 3.1 times as likely (OR 3.1; 95% CI 1.5-6.4) with the drug."
     assert [(e.kind, e.value) for e in extract_effects(sentence)] == [("odds_ratio", 3.1)]
+
+
+def test_follow_up_durations_are_not_per_arm_values() -> None:
+    assert extract_effects("Patients were followed for 12 vs 14 weeks, p = 0.2.") == []

@@ -77,3 +77,16 @@ def test_a_share_of_an_effect_is_not_a_response_rate() -> None:
     assert [(e.rule, e.kind, e.value) for e in extract_effects(sentence)] == [
         ("share_of_an_effect", "other", 58.0)
     ]
+
+
+def test_disposition_and_demographic_shares_are_not_events() -> None:
+    assert _read("The dropout rate was similar between groups (12% vs 14%).") == []
+    assert _read("The rate of recruitment (75%) was lower than planned.") == []
+    assert _read("Most patients were white (85%) and female (62%); adverse events were mild.") == []
+
+
+def test_the_incidence_of_an_event_is_labelled_with_the_event() -> None:
+    sentence = "The incidence of hypotension was 12.0% with propofol (P = 0.01)."
+    assert [(e.kind, e.value, e.label) for e in extract_effects(sentence)] == [
+        ("other", 12.0, "hypotension")
+    ]

@@ -92,7 +92,8 @@ def _event_words(words: str) -> str:
 
 _NOT_AN_EVENT_RE = re.compile(
     r"\b(?:patients?|participants?|subjects?|groups?|arms?|placebo|controls?|total|overall"
-    r"|respectively|versus|vs|week|weeks|day|days|month|months|doses?|trials?|studies|study)\b"
+    r"|respectively|versus|vs|week|weeks|day|days|month|months|doses?|trials?|studies|study"
+    r"|white|black|asian|hispanic|caucasian|female|male|women|men|married|employed|smokers?)\b"
 )
 
 

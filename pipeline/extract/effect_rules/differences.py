@@ -11,6 +11,7 @@ from functools import cached_property
 
 from pipeline.extract.effect_rules.base import Example, Rule
 from pipeline.extract.effect_rules.effect import RATE_KINDS
+from pipeline.extract.effect_rules.rates import _RATE_RE
 from pipeline.extract.effect_rules.reading import (
     _BLOCK_AFTER_RE,
     _CI,
@@ -101,6 +102,10 @@ _SHARE_CHANGED_TO_RE = re.compile(
     rf"\b(?:proportion|percentage|share|rate|incidence)\sof\s(?P<label>[^.;%()]{{3,80}}?)\s"
     rf"{_CHANGE_VERB}\sto\s(?P<after>{UNSIGNED}){SP}?%",
     _CI,
+)
+_RATE_NOUN_RE = re.compile(r"\brates?\b", _CI)
+_SUBJECT_BEFORE_RE = re.compile(
+    rf"(?P<words>\b[A-Za-z][\w-]*(?:{SP}[A-Za-z][\w-]*){{0,4}}){SP}(?:was{SP}|were{SP})?$"
 )
 _YEAR_RE = re.compile(r"(?:19|20)\d\d")
 
@@ -252,15 +257,19 @@ class _DifferencesRules:
                 match["after"]
             ):
                 continue  # "from 28 to 84 mg", "from 2 to 4 weeks", "from 2015 to 2020"
-            label = (match["label"] or "").strip() or None
+            label = (match["label"] or "").strip() or self._what_changed(match.start())
+            # a rate only when the words name one: not "time in remission"
+            rate = _RATE_RE.search(label or "") if match["pct2"] else None
+            rate = rate if rate and _RATE_NOUN_RE.search(label) else None
+            kind = rate.lastgroup if rate else "other"  # "the response rate rose from 30% to 45%"
             for name, end_name in (("before", "pct1"), ("after", "pct2")):
                 end = match.end(end_name) if match[end_name] else match.end(name)
                 if self._overlaps(self.taken, match.start(name), end):
                     continue
                 effect = self._make(
-                    "level_before_after", "other", _number(match[name]), match.start(name), end
+                    "level_before_after", kind, _number(match[name]), match.start(name), end
                 )
-                effect.label = label
+                effect.label = None if rate else label
                 self.taken.append((match.start(name), end))
         for match in _SHARE_CHANGED_TO_RE.finditer(self.text):
             end = self.text.index("%", match.end("after")) + 1
@@ -271,6 +280,11 @@ class _DifferencesRules:
             )
             effect.label = match["label"].strip()
             self.taken.append((match.start("after"), end))
+
+    def _what_changed(self, verb_start: int) -> str | None:
+        """The words right before a change verb ("Depression scores decreased from ...")."""
+        subject = _SUBJECT_BEFORE_RE.search(self.text, max(0, verb_start - 60), verb_start)
+        return subject["words"] if subject else None
 
     def _point_changes(self) -> None:
         """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage

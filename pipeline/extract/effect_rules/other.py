@@ -47,7 +47,7 @@ _ARM_VALUES_RE = re.compile(
 # Values that describe the patients, not an outcome: "aged 45 vs 50 years, p = 0.2"
 _PATIENT_DESCRIPTION_RE = re.compile(
     r"\bage[sd]?\b|\byears old\b|\bbaseline\b|\bBMI\b|\bbody mass\b|\bweight\b|\bheight\b"
-    r"|\bduration of (?:illness|disease)\b|\bcharacteristic",
+    r"|\bduration of (?:illness|disease)\b|\bcharacteristic|\bfollow(?:ed|-up| up)\b",
     re.IGNORECASE,
 )
 # "lower in the drug group than in the placebo group (578 vs. 684 ...)": the values' arms in turn

@@ -108,7 +108,8 @@ _EVENT_COUNT_BEFORE_RE = re.compile(
 # Shares that describe the patients rather than an outcome
 _BASELINE_RE = re.compile(
     r"\bbaseline\b|\bpresent\b|\bhistory\b|\bat (?:entry|enrol)|\bcharacteristic"
-    r"|\b(?:were|was) (?:female|women|male|men)\b|\bcomplet|\benrol|\bincluded\b",
+    r"|\b(?:were|was) (?:female|women|male|men)\b|\bcomplet|\benrol|\bincluded\b"
+    r"|\bdrop-?outs?\b|\battrition\b|\bretention\b|\brecruit",
     _CI,
 )
 _LEADING_WORDS_RE = re.compile(r"^(?:(?:and|or|in|of|the|with|a|an)\s)+", _CI)
@@ -352,8 +353,15 @@ class _RatesRules:
         )
         if not found:
             return None
-        label = next((words for words in found.groups() if words), "incidence")
-        label = _LEADING_WORDS_RE.sub("", label.strip())
+        named = found.groupdict()
+        label = _LEADING_WORDS_RE.sub(
+            "", (named.get("label2") or named.get("label3") or named["label"] or "").strip()
+        )
+        if not label and named.get("label") is not None:
+            return None
+        label = label or "incidence"
+        if named.get("label3") and " " not in label:
+            return None  # "the rate (75%)": no event named
         if _RATE_RE.search(found.group()) or _BASELINE_RE.search(self.text):
             return None
         self.share_rules[token.start] = "event_share_with_count" if count else "event_share"
