@@ -43,3 +43,12 @@ def test_a_difference_with_a_bracketed_number_after_a_named_mean_difference() ->
         "(-2.8 [1.20], p = 0.01)."
     )
     assert _read(sentence) == [("mean_difference", -2.8)]
+
+
+def test_a_named_statistic_with_its_outcome_named_before_the_verb() -> None:
+    assert _read("The odds ratio for remission was 2.1 (P = 0.02).") == [("odds_ratio", 2.1)]
+    assert _read("The mean difference in pain was -1.2 points (P = 0.01).") == [
+        ("mean_difference", -1.2)
+    ]
+    # an unsigned number after "difference in ... was" is not a difference
+    assert _read("The difference in the rates of relapse was 12 patients.") == []

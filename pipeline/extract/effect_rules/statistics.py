@@ -172,8 +172,12 @@ _UNLABELLED_RANGE_RE = re.compile(
     rf"(?:{SP}?%)?(?!\d|\.\d|{SP}?(?:mg|kg|years?|days?|weeks?|months?|patients|%))"
 )
 # Between a named statistic and its value: "OR = ", "hazard ratio [HR], ", "MD (95% CI) = $"
+# also "the mean difference in pain was -1.2", "the odds ratio for remission was 2.1": the
+# outcome named between the statistic and a verb
 _NAME_TO_VALUE_RE = re.compile(
-    rf"[\])]?(?:{SP}?[\[(][^\[\]()\d]{{1,25}}[\])])?{SP}?(?:[:=,]|of|was|were|is|"
+    rf"[\])]?(?:{SP}?[\[(][^\[\]()\d]{{1,25}}[\])])?"
+    rf"(?:{SP}(?:in|for|of){SP}[A-Za-z][\w/-]*(?:{SP}[A-Za-z][\w/-]*){{0,3}}{SP}(?=was|were|is))?"
+    rf"{SP}?(?:[:=,]|of|was|were|is|"
     rf"was estimated at)?{SP}?(?:[\[(](?:95{SP}?%{SP}?CI|SE)[\])]{SP}?[:=]?{SP}?)?"
     rf"(?:\${SP}?)?"
 )
@@ -352,7 +356,9 @@ RULES = (
         "ratio",
         "a number right after a named statistic, without an interval ('NNT, 6', 'OR = 2.2')",
         (_STRONG_RE.pattern, _NAME_TO_VALUE_RE.pattern),
-        (Example("Ketamine was superior (Cohen's d = 0.8).", "cohens_d", 0.8),),
+        (Example("Ketamine was superior (Cohen's d = 0.8).", "cohens_d", 0.8),
+         Example("The hazard ratio for relapse was 0.55 in the maintenance phase.",
+                 "hazard_ratio", 0.55)),
     ),
     Rule(
         "named_statistic_with_range",
