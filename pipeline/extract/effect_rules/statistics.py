@@ -176,7 +176,8 @@ _UNLABELLED_RANGE_RE = re.compile(
 # outcome named between the statistic and a verb
 _NAME_TO_VALUE_RE = re.compile(
     rf"[\])]?(?:{SP}?[\[(][^\[\]()\d]{{1,25}}[\])])?"
-    rf"(?:{SP}(?:in|for|of){SP}[A-Za-z][\w/-]*(?:{SP}[A-Za-z][\w/-]*){{0,3}}{SP}(?=was|were|is))?"
+    rf"(?:{SP}(?:in|for|of){SP}[A-Za-z][\w/-]{{0,15}}(?:{SP}[A-Za-z][\w/-]{{0,15}}){{0,3}}{SP}"
+    rf"(?=was|were|is))?"
     rf"{SP}?(?:[:=,]|of|was|were|is|"
     rf"was estimated at)?{SP}?(?:[\[(](?:95{SP}?%{SP}?CI|SE)[\])]{SP}?[:=]?{SP}?)?"
     rf"(?:\${SP}?)?"
@@ -192,7 +193,7 @@ _LIST_CONTINUES_RE = re.compile(
 
 
 # the patterns): a longer gap between a name and a number cannot match, and is not sliced.
-_NAME_TO_VALUE_LONGEST = 70
+_NAME_TO_VALUE_LONGEST = 134  # with an outcome named before the verb ("OR for remission was")
 _LIST_CONTINUES_LONGEST = 90  # 50 for the words, 40 for a value's own bracketed P
 _OPENING_BRACKET_LONGEST = 2
 
