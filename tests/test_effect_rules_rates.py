@@ -90,3 +90,15 @@ def test_the_incidence_of_an_event_is_labelled_with_the_event() -> None:
     assert [(e.kind, e.value, e.label) for e in extract_effects(sentence)] == [
         ("other", 12.0, "hypotension")
     ]
+
+
+def test_a_counted_pair_of_shares_gives_one_share_per_arm_with_its_counts() -> None:
+    effects = extract_effects("Readmission was 9/85 (10.6%) vs 17/88 (19.3%), P = 0.11.")
+    assert [(e.kind, e.value, e.n_events, e.n_total, e.label) for e in effects] == [
+        ("other", 10.6, 9, 85, "Readmission"),
+        ("other", 19.3, 17, 88, "Readmission"),
+    ]
+
+
+def test_a_counted_pair_describing_the_patients_is_not_read() -> None:
+    assert _read("Women were 30/60 (50%) vs 28/58 (48.3%) of the groups.") == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right, insort
+from functools import cached_property
 
 from pipeline.extract.effect_rules.adverse import _REPORTED_AFTER_RE, _REPORTED_BY_RE
 from pipeline.extract.effect_rules.base import Example, Rule
@@ -69,6 +70,20 @@ _ACCOUNTS_FOR_RE = re.compile(
     rf"\baccount(?:s|ed)?{SP}for{SP}(?:up{SP}to{SP}|about{SP}|approximately{SP}|nearly{SP})?$", _CI
 )
 _SHARE_OF_WHAT_RE = re.compile(rf"{SP}?%{SP}of{SP}(?:the{SP})?(?P<label>[^,;.()%\d]{{3,60}})")
+# "Mortality was 14/120 (11.7%) vs 22/118 (18.6%)": one share per arm, each with its counts
+_COUNTED_SHARE = rf"\d+{SP}?/{SP}?\d+{SP}?[\[(]{SP}?(?P<{{}}>{UNSIGNED}){SP}?%{SP}?[\])]"
+_COUNTED_PAIR_RE = re.compile(
+    rf"(?<![\d/.]){_COUNTED_SHARE.format('first')}(?:{SP}(?:with|in|for|on){SP}[\w/+ -]{{1,30}}?)?"
+    rf"{SP}?,?{SP}?(?:vs\.?|versus|compared{SP}with){SP}?{_COUNTED_SHARE.format('second')}"
+)
+_COUNTED_SUBJECT_RE = re.compile(
+    rf"(?P<words>\b[A-Za-z][\w-]*(?:{SP}[\w-]+){{0,5}}?){SP}?(?:was|were|:|,)?{SP}?$"
+)
+_DESCRIBES_PATIENTS_RE = re.compile(
+    r"\b(?:female|male|women|men|white|black|age[sd]?|baseline|BMI|married|employed|smok\w*"
+    r"|history|complet\w*|randomi[sz]ed|enrol\w*|drop-?outs?)\b",
+    _CI,
+)
 # "92% versus 47% of patients ...": the first share of a pair, the words after the second
 _SHARE_PAIR_AHEAD_RE = re.compile(
     rf"{SP}?%[\])]?{SP}?(?:vs\.?|versus){SP}?(?P<second>{UNSIGNED})(?={SP}?%)"
@@ -136,6 +151,7 @@ _PERCENT_EXCLUDE_AFTER_RE = re.compile(
 _WORD_PERCENT_RE = re.compile(rf"\b(?P<word>{WORD_NUMBER}){SP}percent\b", _CI)
 _COUNT_BEFORE_RE = re.compile(
     rf"(?:(?P<events>\d+){SP}of{SP}(?:the{SP})?(?P<total>\d+)(?:{SP}[\w-]+){{0,2}}"
+    rf"|(?<![\d/])(?P<events3>\d+){SP}?/{SP}?(?P<total3>\d+)"
     rf"|(?P<events2>\d+)(?:{SP}(?:participants|patients|subjects))?)"
     rf"{SP}?[\[(]{SP}?$"
 )
@@ -293,7 +309,7 @@ class _RatesRules:
         ]
         if chained:
             _, last = max(chained, key=lambda found: found[0])  # the last found
-            if last.rule in ("event_share", "event_share_with_count"):
+            if last.rule in ("event_share", "event_share_with_count", "counted_share_pair"):
                 self.share_rules[token.start] = last.rule  # a later share of its list
             return last.kind, last.label
         after = _RATE_RE.search(self.text, token.end, min(clause_end, token.end + 40))
@@ -331,7 +347,28 @@ class _RatesRules:
         if arm:
             self.share_arms[token.start] = arm
             return "other", None
+        if token.start in self._counted_pairs:
+            self.share_rules[token.start] = "counted_share_pair"
+            return "other", self._counted_pairs[token.start]
         return None
+
+    @cached_property
+    def _counted_pairs(self) -> dict[int, str | None]:
+        """Start of each share of a counted pair ("14/120 (11.7%) vs 22/118 (18.6%)") ->
+        what the shares are of (the words before the pair), in a sentence not describing the
+        patients."""
+        if "/" not in self.text or _DESCRIBES_PATIENTS_RE.search(self.text):
+            return {}
+        found: dict[int, str | None] = {}
+        for match in _COUNTED_PAIR_RE.finditer(self.text):
+            subject = _COUNTED_SUBJECT_RE.search(
+                self.text,
+                max(self._clause_start(match.start()), match.start() - 60),
+                match.start(),
+            )
+            label = _LEADING_WORDS_RE.sub("", subject["words"]) if subject else None
+            found[match.start("first")] = found[match.start("second")] = label
+        return found
 
     def _verb_after_pair(self, token: _Token) -> re.Match | None:
         """The verb after the second share of "92% versus 47% of patients reached ..."."""
@@ -498,8 +535,9 @@ class _RatesRules:
                 count = None  # "week 8 (28.3%)": a timepoint, not a count of patients
             if count:
                 start = window_start + count.start()
-                n_events = _count(count["events"] or count["events2"])
-                n_total = _count(count["total"]) if count["total"] else None
+                n_events = _count(count["events"] or count["events3"] or count["events2"])
+                total = count["total"] or count["total3"]
+                n_total = _count(total) if total else None
             else:
                 following = _COUNT_AFTER_RE.match(self.text, pct_end)
                 if following:
@@ -651,6 +689,14 @@ RULES = (
         (_ACCOUNTS_FOR_RE.pattern, _SHARE_OF_WHAT_RE.pattern),
         (Example("Expectancy accounted for up to 40% of the drug response in the trials.",
                  "other", 40.0),),
+    ),
+    Rule(
+        "counted_share_pair",
+        "adverse_event",
+        "one share per arm, each with its counts, compared ('mortality was 14/120 (11.7%) vs "
+        "22/118 (18.6%)')",
+        (_COUNTED_PAIR_RE.pattern,),
+        (Example("Readmission was 9/85 (10.6%) vs 17/88 (19.3%), P = 0.11.", "other", 19.3),),
     ),
     Rule(
         "event_share",
