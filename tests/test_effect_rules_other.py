@@ -49,3 +49,21 @@ def test_times_as_likely_is_read_once_when_a_named_ratio_gives_the_same_value() 
 
 def test_follow_up_durations_are_not_per_arm_values() -> None:
     assert extract_effects("Patients were followed for 12 vs 14 weeks, p = 0.2.") == []
+
+
+def test_per_arm_medians_with_their_iqr() -> None:
+    sentence = "Stays were shorter with the drug (median 5 [IQR 4-7] vs 7 [5-9] days; P = 0.002)."
+    assert [(e.value, e.p) for e in extract_effects(sentence)] == [(5.0, 0.002), (7.0, 0.002)]
+
+
+def test_per_arm_values_given_for_two_groups_in_turn() -> None:
+    sentence = "Mean pain scores were 3.1 and 4.6 in the block and sham groups, respectively."
+    effects = extract_effects(sentence)
+    assert [(e.value, e.arm, e.label) for e in effects] == [
+        (3.1, "block", "Mean pain scores"),
+        (4.6, "sham", "Mean pain scores"),
+    ]
+    assert (
+        extract_effects("Mean ages were 45 and 47 in the drug and placebo groups, respectively.")
+        == []
+    )

@@ -367,6 +367,8 @@ class _SentenceExtractor(
             self._correlations()
         if self.p_values and ("vs" in self.text or "versus" in self.text):
             self._arm_values()
+        if "respectively" in self.text and " groups" in self.text:
+            self._arm_values_respectively()
         if _may_give_times_likely(self.text):
             self._times_likely()
         if " to " in self.text and ("from" in self.text or "%" in self.text):

@@ -39,10 +39,21 @@ _UNIT = (
     r"(?:days?|weeks?|months?|hours?|h|min(?:utes)?|seconds?|s|mL|ml|L|dL|kg|g|mg|µg|mmHg|cm|mm"
     r"|points?|mmol/L|mg/dL|ng/mL|pg/mL|bpm|beats/min)"
 )
-_SPREAD = rf"(?:{SP}?±{SP}?{UNSIGNED})?"
+# an SD after "±", or an IQR or range in brackets: "5 [IQR 4-7]", "7 (5-9)"
+_SPREAD = (
+    rf"(?:{SP}?±{SP}?{UNSIGNED}|{SP}?[\[(](?:IQR|range)?[,:]?{SP}?{UNSIGNED}{SP}?(?:-|–|to|,)"
+    rf"{SP}?{UNSIGNED}[\])])?"
+)
 _ARM_VALUES_RE = re.compile(
-    rf"(?<![\w.±/-])(?P<a>{UNSIGNED}){_SPREAD}(?:{SP}?(?P<unit_a>{_UNIT}))?{SP}(?:vs\.?|versus)"
+    rf"(?<![\w.±/-])(?:(?:mean|median){SP})?(?P<a>{UNSIGNED}){_SPREAD}(?:{SP}?(?P<unit_a>{_UNIT}))?{SP}(?:vs\.?|versus)"
     rf"{SP}(?P<b>{UNSIGNED}){_SPREAD}(?:{SP}?(?P<unit>{_UNIT}))?{SP}?[,;]{SP}?(?=[Pp]{SP}?[=<>≤≥])"
+)
+# "Mean scores at day 28 were 18.2 and 24.6 in the ketamine and placebo groups, respectively"
+_ARM_VALUES_RESPECTIVELY_RE = re.compile(
+    rf"\b(?:were|was|of){SP}(?P<a>{UNSIGNED}){_SPREAD}(?:{SP}?(?P<unit_a>{_UNIT}))?{SP}"
+    rf"(?:and|vs\.?|versus){SP}(?P<b>{UNSIGNED}){_SPREAD}(?:{SP}?(?P<unit>{_UNIT}))?,?{SP}"
+    rf"(?:in|for){SP}the{SP}(?P<first>[\w/+-]+(?:{SP}[\w/+-]+){{0,2}}?){SP}and{SP}"
+    rf"(?P<second>[\w/+-]+(?:{SP}[\w/+-]+){{0,2}}?){SP}(?:groups|arms),?{SP}respectively"
 )
 # Values that describe the patients, not an outcome: "aged 45 vs 50 years, p = 0.2"
 _PATIENT_DESCRIPTION_RE = re.compile(
@@ -91,7 +102,10 @@ def _may_give_times_likely(text: str) -> bool:
 
 
 def _may_compare_arm_values(text: str) -> bool:
-    """A cheap test: per-arm values compared need "vs"/"versus" and a P."""
+    """A cheap test: per-arm values compared need "vs"/"versus" and a P, or groups named in
+    turn ("respectively")."""
+    if "respectively" in text and " groups" in text:
+        return True
     return (
         ("vs" in text or "versus" in text)
         and ("P" in text or "p" in text)
@@ -160,6 +174,23 @@ class _OtherRules:
                     effect.p, effect.p_operator = p_value[2], p_value[3]
             self.taken.append(match.span())
 
+    def _arm_values_respectively(self) -> None:
+        """ "Mean scores were 18.2 and 24.6 in the ketamine and placebo groups, respectively":
+        each value its group's, labelled with the sentence's subject."""
+        if _PATIENT_DESCRIPTION_RE.search(self.text):
+            return
+        for match in _ARM_VALUES_RESPECTIVELY_RE.finditer(self.text):
+            if self._overlaps(self.taken, match.start("a"), match.end("b")):
+                continue
+            subject = _SUBJECT_RE.match(self.text)
+            label = _FUNCTION_WORDS_RE.sub("", subject["subject"]) if subject else None
+            for group, arm in (("a", "first"), ("b", "second")):
+                effect = self._make(
+                    "arm_values_compared", "other", _number(match[group]), *match.span(group)
+                )
+                effect.label, effect.arm = label, match[arm]
+            self.taken.append((match.start("a"), match.end("b")))
+
     def _measured(self, start: int) -> str | None:
         """What a pair of per-arm values measures: the words before its bracket, or the
         sentence's subject when those words name a group."""
@@ -194,8 +225,9 @@ RULES = (
         "arm_values_compared",
         "other",
         "one value per arm compared by the P right after them ('7.5 vs 19.5 days, p = 0.07', "
-        "'578 ± 291 mL vs. 684 ± 245 mL; P = 0.002'): each value, labelled by what it measures",
-        (_ARM_VALUES_RE.pattern,),
+        "'578 ± 291 mL vs. 684 ± 245 mL; P = 0.002'), or given for two groups in turn ('were "
+        "18.2 and 24.6 in the A and B groups, respectively'): each value, labelled",
+        (_ARM_VALUES_RE.pattern, _ARM_VALUES_RESPECTIVELY_RE.pattern),
         (
             Example(
                 "Patients on the drug left hospital sooner (6 vs 9 days, p = 0.04).", "other", 9.0
@@ -205,6 +237,18 @@ RULES = (
                 "55.0 ± 10.1 min; P < 0.001).",
                 "other",
                 41.5,
+            ),
+            Example(
+                "Length of stay was shorter with the drug (median 4 [IQR 3-6] vs 6 [4-8] "
+                "days; P = 0.01).",
+                "other",
+                6.0,
+            ),
+            Example(
+                "Mean fatigue scores at week 6 were 21.0 and 27.5 in the active and sham "
+                "groups, respectively.",
+                "other",
+                27.5,
             ),
         ),
     ),
