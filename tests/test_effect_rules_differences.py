@@ -62,3 +62,14 @@ def test_a_level_change_takes_its_subject_and_a_named_rate_keeps_its_kind() -> N
     ]
     effects = extract_effects("It raised time in remission from 20.5% to 26.0% of life-years.")
     assert [e.kind for e in effects] == ["other", "other"]
+
+
+def test_changes_in_points_per_arm_are_two_mean_changes() -> None:
+    sentence = "Sleep quality improved by 6.4 points with the drug versus 2.2 points with placebo."
+    assert [(e.rule, e.kind, e.value) for e in extract_effects(sentence)] == [
+        ("changes_by_points", "mean_change", 6.4),
+        ("changes_by_points", "mean_change", 2.2),
+    ]
+    # one change alone, or a difference between the groups, is not this rule's
+    sentence = "Scores were lower with the drug than with placebo by 3.1 points."
+    assert "changes_by_points" not in {e.rule for e in extract_effects(sentence)}

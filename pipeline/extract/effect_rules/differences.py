@@ -118,6 +118,16 @@ def _may_change_level(text: str) -> bool:
 _NOT_A_CHANGE_RE = re.compile(r"\b(?:rang\w*|var(?:ied|ying|ies)|dose|dosage)\b", _CI)
 
 
+# "improved by 12.3 points with the drug versus 4.1 points with placebo": a change per arm
+_POINTS = r"(?:points?|pts)"
+_CHANGES_BY_POINTS_RE = re.compile(
+    rf"\b(?:improv|decreas|reduc|increas|declin|fell|rose|dropp)\w*{SP}by{SP}(?P<a>{UNSIGNED}){SP}"
+    rf"{_POINTS}(?:{SP}(?:with|in|for|on|among){SP}[\w/+ -]{{1,40}}?)?{SP}?,?{SP}?"
+    rf"(?:versus|vs\.?|compared{SP}with|and){SP}(?:by{SP})?(?P<b>{UNSIGNED}){SP}{_POINTS}",
+    _CI,
+)
+
+
 _AND_BEFORE_RE = re.compile(rf"(?:,{SP}?(?:and{SP})?|{SP}and{SP})$")
 
 
@@ -286,6 +296,17 @@ class _DifferencesRules:
         subject = _SUBJECT_BEFORE_RE.search(self.text, max(0, verb_start - 60), verb_start)
         return subject["words"] if subject else None
 
+    def _changes_by_points(self) -> None:
+        """ "improved by 12.3 points with the drug versus 4.1 points with placebo": two mean
+        changes, positive as written."""
+        for match in _CHANGES_BY_POINTS_RE.finditer(self.text):
+            if self._overlaps(self.taken, match.start("a"), match.end()):
+                continue
+            for name in ("a", "b"):
+                start, end = match.span(name)
+                self._make("changes_by_points", "mean_change", _number(match[name]), start, end)
+                self.taken.append((start, end))
+
     def _point_changes(self) -> None:
         """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage
         points" or "by 45.3 pp and 32.5 pp": each value a mean change, positive as written."""
@@ -386,6 +407,20 @@ RULES = (
             Example("Serum ferritin decreased from 310 to 190 over the year.", "other", 310.0),
             Example("The proportion of patients on opioids declined to 12% by the last visit.",
                     "other", 12.0),
+        ),
+    ),
+    Rule(
+        "changes_by_points",
+        "change",
+        "a change in points per arm ('improved by 12.3 points with the drug versus 4.1 points "
+        "with placebo'): two mean changes",
+        (_CHANGES_BY_POINTS_RE.pattern,),
+        (
+            Example(
+                "Function improved by 9.5 points with training versus 3.0 points with usual care.",
+                "mean_change",
+                3.0,
+            ),
         ),
     ),
     Rule(

@@ -381,6 +381,7 @@ class _SentenceExtractor(
             self._count_rates()
         if " by " in self.text and ("pp" in self.text or "points" in self.text):
             self._point_changes()
+            self._changes_by_points()
         for reader in _NEW_READERS:
             reader.read(self)
         self.effect_starts = sorted(e.start - self.sentence.start for e in self.effects)
