@@ -73,3 +73,15 @@ def test_changes_in_points_per_arm_are_two_mean_changes() -> None:
     # one change alone, or a difference between the groups, is not this rule's
     sentence = "Scores were lower with the drug than with placebo by 3.1 points."
     assert "changes_by_points" not in {e.rule for e in extract_effects(sentence)}
+
+
+def test_a_difference_in_percentage_points_without_an_interval_is_other() -> None:
+    effects = extract_effects("Remission rates differed by 6.5 pp between the arms.")
+    assert [(e.rule, e.kind, e.value, e.label) for e in effects] == [
+        ("percentage_point_difference", "other", 6.5, "difference in percentage points")
+    ]
+    # a change within a group in percentage points stays a change
+    effects = extract_effects(
+        "Impairment decreased from baseline by 20.5 and 11.0 percentage points."
+    )
+    assert {e.kind for e in effects} == {"mean_change"}

@@ -128,6 +128,16 @@ _CHANGES_BY_POINTS_RE = re.compile(
 )
 
 
+# "12 percentage points higher with the drug", "differed by 7.5 pp": a difference between two
+# shares in percentage points ("other", as the contract has no kind for it)
+_POINT_DIFFERENCE_RE = re.compile(
+    rf"(?:\bdiffer\w*{SP}by{SP}(?P<a>{UNSIGNED}){SP}(?:percentage{SP}points?|pp)\b"
+    rf"|(?<![\w.])(?P<b>{UNSIGNED}){SP}(?:percentage{SP}points?|pp){SP}(?:higher|lower|greater"
+    rf"|more|fewer|less)\b)",
+    _CI,
+)
+
+
 _AND_BEFORE_RE = re.compile(rf"(?:,{SP}?(?:and{SP})?|{SP}and{SP})$")
 
 
@@ -307,6 +317,18 @@ class _DifferencesRules:
                 self._make("changes_by_points", "mean_change", _number(match[name]), start, end)
                 self.taken.append((start, end))
 
+    def _point_differences(self) -> None:
+        """A difference between two shares in percentage points, without an interval."""
+        for match in _POINT_DIFFERENCE_RE.finditer(self.text):
+            name = "a" if match["a"] else "b"
+            if self._overlaps(self.taken, *match.span(name)):
+                continue
+            effect = self._make(
+                "percentage_point_difference", "other", _number(match[name]), *match.span()
+            )
+            effect.label = "difference in percentage points"
+            self.taken.append(match.span())
+
     def _point_changes(self) -> None:
         """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage
         points" or "by 45.3 pp and 32.5 pp": each value a mean change, positive as written."""
@@ -420,6 +442,20 @@ RULES = (
                 "Function improved by 9.5 points with training versus 3.0 points with usual care.",
                 "mean_change",
                 3.0,
+            ),
+        ),
+    ),
+    Rule(
+        "percentage_point_difference",
+        "difference",
+        "a difference between two shares in percentage points without an interval ('12 "
+        "percentage points higher with the drug', 'differed by 7.5 pp')",
+        (_POINT_DIFFERENCE_RE.pattern,),
+        (
+            Example(
+                "Remission was 11 percentage points higher with the drug than with placebo.",
+                "other",
+                11.0,
             ),
         ),
     ),

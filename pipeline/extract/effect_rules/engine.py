@@ -382,6 +382,8 @@ class _SentenceExtractor(
         if " by " in self.text and ("pp" in self.text or "points" in self.text):
             self._point_changes()
             self._changes_by_points()
+        if "pp" in self.text or "percentage point" in self.text:
+            self._point_differences()
         for reader in _NEW_READERS:
             reader.read(self)
         self.effect_starts = sorted(e.start - self.sentence.start for e in self.effects)
