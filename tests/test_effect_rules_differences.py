@@ -85,3 +85,16 @@ def test_a_difference_in_percentage_points_without_an_interval_is_other() -> Non
         "Impairment decreased from baseline by 20.5 and 11.0 percentage points."
     )
     assert {e.kind for e in effects} == {"mean_change"}
+
+
+def test_a_change_with_its_sign_written_out_in_brackets() -> None:
+    sentence = "Sick days fell with the drug (- 1.2 days) and rose with usual care (+ 0.8 days)."
+    assert [(e.rule, e.value) for e in extract_effects(sentence)] == [
+        ("signed_change_in_brackets", -1.2),
+        ("signed_change_in_brackets", 0.8),
+    ]
+    # an SD in brackets after a change is not a second change; digits are not signs
+    sentence = "Changes were -16.8 (3.00) and -16.9 (2.61) in the two groups."
+    assert "signed_change_in_brackets" not in {e.rule for e in extract_effects(sentence)}
+    # no words of change: a signed value in brackets is left alone
+    assert extract_effects("The two readers agreed (+ 0.8 days).") == []

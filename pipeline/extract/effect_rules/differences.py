@@ -138,6 +138,19 @@ _POINT_DIFFERENCE_RE = re.compile(
 )
 
 
+# "trended lower in the drug cohort (- 0.4 days) ... and higher (+ 1.6 days)": a change with
+# its sign written out, alone in its brackets, in a sentence about change
+_SIGNED_IN_BRACKETS_RE = re.compile(
+    rf"\({SP}?(?P<sign>[{MINUS_CHARS}+]){SP}?(?P<value>{UNSIGNED})"
+    rf"(?:{SP}?(?:days?|weeks?|months?|hours?|points?|kg|mmHg|bpm|%))?{SP}?\)"
+)
+_TRENDED_RE = re.compile(
+    r"\b(?:trend\w*|chang\w*|decreas\w*|increas\w*|reduc\w*|improv\w*|declin\w*|rose|fell"
+    r"|higher|lower)\b",
+    _CI,
+)
+
+
 _AND_BEFORE_RE = re.compile(rf"(?:,{SP}?(?:and{SP})?|{SP}and{SP})$")
 
 
@@ -329,6 +342,24 @@ class _DifferencesRules:
             effect.label = "difference in percentage points"
             self.taken.append(match.span())
 
+    def _signed_changes_in_brackets(self) -> None:
+        """ "(+ 0.1 days)", "(- 0.4 days)": a change, its sign written out, in a sentence about
+        change; a plus sign keeps the value positive."""
+        if not _TRENDED_RE.search(self.text):
+            return
+        for match in _SIGNED_IN_BRACKETS_RE.finditer(self.text):
+            if self._overlaps(self.taken, *match.span()) or self._overlaps(
+                self.blocked, *match.span()
+            ):
+                continue
+            value = _number(match["value"])
+            if match["sign"] != "+":
+                value = -value
+            start = match.start("sign")
+            end = match.end() - 1  # without the closing bracket
+            self._make("signed_change_in_brackets", "mean_change", value, start, end)
+            self.taken.append((start, end))
+
     def _point_changes(self) -> None:
         """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage
         points" or "by 45.3 pp and 32.5 pp": each value a mean change, positive as written."""
@@ -456,6 +487,21 @@ RULES = (
                 "Remission was 11 percentage points higher with the drug than with placebo.",
                 "other",
                 11.0,
+            ),
+        ),
+    ),
+    Rule(
+        "signed_change_in_brackets",
+        "change",
+        "a change whose sign is written out, alone in its brackets, in a sentence about change "
+        "('trended lower (- 0.4 days) ... and higher (+ 1.6 days)')",
+        (_SIGNED_IN_BRACKETS_RE.pattern,),
+        (
+            Example(
+                "Sick days fell in the drug cohort (- 1.2 days) and rose in the usual-care cohort "
+                "(+ 0.8 days).",
+                "mean_change",
+                0.8,
             ),
         ),
     ),

@@ -384,6 +384,8 @@ class _SentenceExtractor(
             self._changes_by_points()
         if "pp" in self.text or "percentage point" in self.text:
             self._point_differences()
+        if "(+" in self.text or "(-" in self.text or "(−" in self.text:
+            self._signed_changes_in_brackets()
         for reader in _NEW_READERS:
             reader.read(self)
         self.effect_starts = sorted(e.start - self.sentence.start for e in self.effects)
