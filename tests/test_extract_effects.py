@@ -969,10 +969,11 @@ def test_the_subgroup_a_sentence_names_is_recorded(text: str, subgroups: list) -
     assert [e.subgroup for e in extract_effects(text)] == subgroups
 
 
-def test_a_number_with_a_thousands_separator_is_not_read_in_part() -> None:
+def test_a_number_with_a_thousands_separator_is_read_whole_never_in_part() -> None:
     text = "Reports were disproportionate (ROR 1,482.50; PRR 640.10)."
-    assert [(e.label, e.value) for e in extract_effects(text)] == [
-        ("proportional reporting ratio", 640.1)
+    assert [(e.kind, e.label, e.value) for e in extract_effects(text)] == [
+        ("odds_ratio", None, 1482.5),
+        ("other", "proportional reporting ratio", 640.1),
     ]
 
 

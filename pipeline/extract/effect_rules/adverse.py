@@ -42,6 +42,66 @@ _AE_RE = re.compile(
 )
 
 
+# Any event listed with its share in a sentence about adverse events, beyond the vocabulary:
+# "... adverse events were nasopharyngitis (5.9% versus 2.4%) and pruritus (5.9% versus 0%)"
+_LISTED_EVENT_RE = re.compile(
+    rf"(?<![\w-])(?P<label>[a-z][a-z-]{{3,30}}(?:{SP}[a-z][a-z-]{{1,30}}){{0,2}}){SP}?\({SP}?"
+    rf"(?P<pct>{UNSIGNED}){SP}?%(?:{SP}?(?:vs\.?|versus|v\.){SP}?(?P<pct2>{UNSIGNED}){SP}?%)?"
+    rf"{SP}?\)"
+)
+_FUNCTION_WORDS = frozenset(
+    [
+        "and",
+        "or",
+        "were",
+        "was",
+        "are",
+        "is",
+        "including",
+        "include",
+        "included",
+        "of",
+        "with",
+        "the",
+        "a",
+        "an",
+        "most",
+        "common",
+        "frequent",
+        "reported",
+        "observed",
+        "followed",
+        "by",
+        "as",
+        "such",
+        "than",
+    ]
+)
+
+
+def _event_words(words: str) -> str:
+    """The event's name: the words before the bracket after the last function word ("placebo
+    were rhinitis" -> "rhinitis")."""
+    kept: list[str] = []
+    for word in reversed(words.split()):
+        if word in _FUNCTION_WORDS:
+            break
+        kept.insert(0, word)
+    return " ".join(kept)
+
+
+_NOT_AN_EVENT_RE = re.compile(
+    r"\b(?:patients?|participants?|subjects?|groups?|arms?|placebo|controls?|total|overall"
+    r"|respectively|versus|vs|week|weeks|day|days|month|months|doses?|trials?|studies|study"
+    r"|white|black|asian|hispanic|caucasian|female|male|women|men|married|employed|smokers?)\b"
+)
+
+
+def _may_list_adverse_events(text: str) -> bool:
+    """Whether a sentence is about adverse events (and may list them with their shares)."""
+    return "dverse" in text or "side effect" in text or "TEAE" in text
+
+
 def _may_name_adverse_event(text: str) -> bool:
     low = text.lower()
     for term in _AE_TERMS:  # noqa: SIM110 - a loop is cheaper than any() over a generator
@@ -73,19 +133,43 @@ class _AdverseRules:
             effect.n_events = _count(match["n"]) if match["n"] else None
             self.taken.append((start, pct_end))
             if match["pct2"]:
-                end2 = _PERCENT_SIGN_RE.match(self.text, match.end("pct2")).end()
-                second = self._make(
-                    "named_adverse_event",
-                    "other",
-                    _number(match["pct2"]),
-                    match.start("pct2"),
-                    end2,
-                )
-                second.label = label
-                self.taken.append((match.start("pct2"), end2))
+                self._second_share(match, label)
+
+    def _listed_adverse_events(self) -> None:
+        for match in _LISTED_EVENT_RE.finditer(self.text):
+            if self._overlaps(self.taken, match.start("pct"), match.end()):
+                continue
+            label = _event_words(match["label"])
+            if len(label) < 4 or _NOT_AN_EVENT_RE.search(label):
+                continue
+            pct_end = _PERCENT_SIGN_RE.match(self.text, match.end("pct")).end()
+            effect = self._make(
+                "listed_adverse_event", "other", _number(match["pct"]), match.start("pct"), pct_end
+            )
+            effect.label = label
+            self.taken.append((match.start("pct"), pct_end))
+            if match["pct2"]:
+                self._second_share(match, label, "listed_adverse_event")
+
+    def _second_share(self, match: re.Match, label: str, rule: str = "named_adverse_event"):
+        """The second share of "(8.2% versus 2.4%)": the other arm's."""
+        end2 = _PERCENT_SIGN_RE.match(self.text, match.end("pct2")).end()
+        second = self._make(rule, "other", _number(match["pct2"]), match.start("pct2"), end2)
+        second.label = label
+        self.taken.append((match.start("pct2"), end2))
+        return second
 
 
 RULES = (
+    Rule(
+        "listed_adverse_event",
+        "adverse_event",
+        "an event listed with its share (or one share per arm) in a sentence about adverse "
+        "events, whatever its name ('adverse events were rhinitis (4.1% versus 1.2%)')",
+        (_LISTED_EVENT_RE.pattern,),
+        (Example("The most frequent adverse events with the drug were rhinitis (4.1% versus "
+                 "1.2%) and back pain (3.0% vs 2.2%).", "other", 3.0),),
+    ),
     Rule(
         "reported_by",
         "adverse_event",

@@ -11,6 +11,7 @@ from functools import cached_property
 
 from pipeline.extract.effect_rules.base import Example, Rule
 from pipeline.extract.effect_rules.effect import RATE_KINDS
+from pipeline.extract.effect_rules.rates import _RATE_RE
 from pipeline.extract.effect_rules.reading import (
     _BLOCK_AFTER_RE,
     _CI,
@@ -24,7 +25,7 @@ from pipeline.extract.numbers import MINUS_CHARS, SP, UNSIGNED
 # there, with their spellings)
 STATISTIC_NAMES: dict[str, tuple[str, ...]] = {
     "smd": ("standardized mean difference", "standardised mean difference", "SMD",
-            "effect size"),
+            "effect size", "effect-size", "ES"),
     "mean_difference": ("mean difference", "MD", "WMD", "difference", "differed", "Δ",
                         "pooled estimate"),
 }  # fmt: skip
@@ -54,13 +55,21 @@ _PERCENT_CHANGE_BEFORE_RE = re.compile(
     rf"\b(?:reduc|decreas|increas|lower|rais|improv)\w*{SP}(?P<label>[^%;\d]{{0,100}}?){SP}by{SP}?$",
     _CI,
 )
+# "the mean improvement of depressive symptoms was 33 %": a relative change named before it
+_PERCENT_CHANGE_NAMED_RE = re.compile(
+    rf"\b(?:mean|average|relative|median){SP}(?P<word>improvement|reduction|decrease|increase"
+    rf"|decline){SP}(?:of|in){SP}(?P<label>[^%;\d]{{3,80}}?){SP}(?:was|were){SP}$",
+    _CI,
+)
 _DEFINITION_RE = re.compile(
     r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to",
     _CI,
 )
 
 
-_SIGNED_LIST_RE = re.compile(rf"{SP}?,{SP}?(?:and{SP})?[{MINUS_CHARS}]{SP}?{UNSIGNED}")
+# "-11.5 (p < 0.0001), -5.1 (p = 0.03), and +3.8": each value may carry its own P
+_OWN_P = rf"(?:{SP}?\({SP}?[Pp]{SP}?[=<>≤≥][^()]{{0,25}}\))?"
+_SIGNED_LIST_RE = re.compile(rf"{_OWN_P}{SP}?,{SP}?(?:and{SP})?[{MINUS_CHARS}+]{SP}?{UNSIGNED}")
 _POINTS_TRAIL_RE = re.compile(rf"{SP}?[\[(]{SP}?{UNSIGNED}{SP}?[\])]{SP}points?\b")
 # "13.3/8.7 mmHg": systolic/diastolic pairs; "r = 0.06 [-0.05, 0.17]": a correlation with its CI
 _PRESSURE_PAIR_RE = re.compile(r"(?<![\d.>≥<≤/])(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)(?![\d./])")
@@ -77,6 +86,68 @@ _POINT_CHANGE_RE = re.compile(
     rf"\b(?:decreas|increas|reduc|improv|declin)\w*{SP}(?:from{SP}baseline{SP})?by{SP}"
     rf"(?P<first>{UNSIGNED})(?:{SP}(?P<unit1>{_POINT_UNIT}))?(?:{SP}and{SP}(?P<second>{UNSIGNED}))?"
     rf"{SP}(?P<unit>{_POINT_UNIT})"
+)
+
+
+# "increase time in remission from 25.3% to 31.1%", "decreased from 12.4 to 8.1": a level
+# before and after a change, each an effect ("other", labelled with what changed); "the
+# proportion ... decreased to 33%": the level after it. Not "ranging from 12 to 41".
+_CHANGE_VERB = r"(?:increas|decreas|reduc|improv|declin|fell|rose|dropp|lower|rais)\w*"
+_FROM_TO_RE = re.compile(
+    rf"\b{_CHANGE_VERB}{SP}(?:(?P<label>[^.;%\d()]{{3,60}}?){SP})?from{SP}(?P<before>{UNSIGNED})"
+    rf"(?P<pct1>{SP}?%)?(?:{SP}at{SP}baseline)?{SP}to{SP}(?P<after>{UNSIGNED})(?P<pct2>{SP}?%)?",
+    _CI,
+)
+_SHARE_CHANGED_TO_RE = re.compile(
+    rf"\b(?:proportion|percentage|share|rate|incidence)\sof\s(?P<label>[^.;%()]{{3,80}}?)\s"
+    rf"{_CHANGE_VERB}\sto\s(?P<after>{UNSIGNED}){SP}?%",
+    _CI,
+)
+_RATE_NOUN_RE = re.compile(r"\brates?\b", _CI)
+_SUBJECT_BEFORE_RE = re.compile(
+    rf"(?P<words>\b[A-Za-z][\w-]*(?:{SP}[A-Za-z][\w-]*){{0,4}}){SP}(?:was{SP}|were{SP})?$"
+)
+_YEAR_RE = re.compile(r"(?:19|20)\d\d")
+
+
+def _may_change_level(text: str) -> bool:
+    """A cheap test: levels before and after a change need "from ... to" and a number."""
+    return " from " in text and " to " in text and _FROM_TO_RE.search(text) is not None
+
+
+_NOT_A_CHANGE_RE = re.compile(r"\b(?:rang\w*|var(?:ied|ying|ies)|dose|dosage)\b", _CI)
+
+
+# "improved by 12.3 points with the drug versus 4.1 points with placebo": a change per arm
+_POINTS = r"(?:points?|pts)"
+_CHANGES_BY_POINTS_RE = re.compile(
+    rf"\b(?:improv|decreas|reduc|increas|declin|fell|rose|dropp)\w*{SP}by{SP}(?P<a>{UNSIGNED}){SP}"
+    rf"{_POINTS}(?:{SP}(?:with|in|for|on|among){SP}[\w/+ -]{{1,40}}?)?{SP}?,?{SP}?"
+    rf"(?:versus|vs\.?|compared{SP}with|and){SP}(?:by{SP})?(?P<b>{UNSIGNED}){SP}{_POINTS}",
+    _CI,
+)
+
+
+# "12 percentage points higher with the drug", "differed by 7.5 pp": a difference between two
+# shares in percentage points ("other", as the contract has no kind for it)
+_POINT_DIFFERENCE_RE = re.compile(
+    rf"(?:\bdiffer\w*{SP}by{SP}(?P<a>{UNSIGNED}){SP}(?:percentage{SP}points?|pp)\b"
+    rf"|(?<![\w.])(?P<b>{UNSIGNED}){SP}(?:percentage{SP}points?|pp){SP}(?:higher|lower|greater"
+    rf"|more|fewer|less)\b)",
+    _CI,
+)
+
+
+# "trended lower in the drug cohort (- 0.4 days) ... and higher (+ 1.6 days)": a change with
+# its sign written out, alone in its brackets, in a sentence about change
+_SIGNED_IN_BRACKETS_RE = re.compile(
+    rf"\({SP}?(?P<sign>[{MINUS_CHARS}+]){SP}?(?P<value>{UNSIGNED})"
+    rf"(?:{SP}?(?:days?|weeks?|months?|hours?|points?|kg|mmHg|bpm|%))?{SP}?\)"
+)
+_TRENDED_RE = re.compile(
+    r"\b(?:trend\w*|chang\w*|decreas\w*|increas\w*|reduc\w*|improv\w*|declin\w*|rose|fell"
+    r"|higher|lower)\b",
+    _CI,
 )
 
 
@@ -121,9 +192,21 @@ class _DifferencesRules:
         keyword = self._nearest_strong(token.start)
         if keyword and keyword[2] == "mean_difference":
             return "mean_difference"
+        if self._names_mean_difference_before(token.start):
+            # "(least squares mean difference versus placebo) ... (-3.1 [2.21]; ES 0.36)"
+            return "mean_difference"
         if self._change_cue_before(token.start):
             return "mean_change"
         return None
+
+    def _names_mean_difference_before(self, pos: int) -> bool:
+        """Whether the sentence names a mean difference in words before `pos`."""
+        if "ifference" not in self.low:
+            return False
+        return any(
+            kind == "mean_difference" and end <= pos and "mean" in self.low[start:end]
+            for start, end, kind in self.strong
+        )
 
     def _backward_cis(self) -> None:
         """A labelled CI whose estimate comes earlier: "lower ... by 7.95 points (95% CI, ...)"."""
@@ -185,12 +268,97 @@ class _DifferencesRules:
         by = _PERCENT_CHANGE_BEFORE_RE.search(self.text, max(0, token.start - 130), token.start)
         if by:
             return by["label"].strip() or "change"
+        named = _PERCENT_CHANGE_NAMED_RE.search(self.text, max(0, token.start - 130), token.start)
+        if named:
+            return f"{named['word'].lower()} of {named['label'].strip()}"
         previous = self.last_percent_change
-        if previous and _AND_BEFORE_RE.search(before):
+        if previous and _AND_BEFORE_RE.search(before) and not self._verb_after_pair(token):
             last_end = previous.end - self.sentence.start
             if 0 <= token.start - last_end < 120:
                 return previous.label
         return None
+
+    def _levels_changed(self) -> None:
+        """The levels before and after a change ("increase time in remission from 25.3% to
+        31.1%"), and a share's level after one ("the proportion of ... decreased to 33%")."""
+        for match in _FROM_TO_RE.finditer(self.text):
+            if _NOT_A_CHANGE_RE.search(self.text, match.start(), match.start("before")):
+                continue
+            if bool(match["pct1"]) != bool(match["pct2"]) and match["pct1"]:
+                continue  # "from 20% to 30 patients": not one measure
+            if _BLOCK_AFTER_RE.match(self.text, match.end("after")) or _YEAR_RE.fullmatch(
+                match["after"]
+            ):
+                continue  # "from 28 to 84 mg", "from 2 to 4 weeks", "from 2015 to 2020"
+            label = (match["label"] or "").strip() or self._what_changed(match.start())
+            # a rate only when the words name one: not "time in remission"
+            rate = _RATE_RE.search(label or "") if match["pct2"] else None
+            rate = rate if rate and _RATE_NOUN_RE.search(label) else None
+            kind = rate.lastgroup if rate else "other"  # "the response rate rose from 30% to 45%"
+            for name, end_name in (("before", "pct1"), ("after", "pct2")):
+                end = match.end(end_name) if match[end_name] else match.end(name)
+                if self._overlaps(self.taken, match.start(name), end):
+                    continue
+                effect = self._make(
+                    "level_before_after", kind, _number(match[name]), match.start(name), end
+                )
+                effect.label = None if rate else label
+                self.taken.append((match.start(name), end))
+        for match in _SHARE_CHANGED_TO_RE.finditer(self.text):
+            end = self.text.index("%", match.end("after")) + 1
+            if self._overlaps(self.taken, match.start("after"), end):
+                continue
+            effect = self._make(
+                "level_before_after", "other", _number(match["after"]), match.start("after"), end
+            )
+            effect.label = match["label"].strip()
+            self.taken.append((match.start("after"), end))
+
+    def _what_changed(self, verb_start: int) -> str | None:
+        """The words right before a change verb ("Depression scores decreased from ...")."""
+        subject = _SUBJECT_BEFORE_RE.search(self.text, max(0, verb_start - 60), verb_start)
+        return subject["words"] if subject else None
+
+    def _changes_by_points(self) -> None:
+        """ "improved by 12.3 points with the drug versus 4.1 points with placebo": two mean
+        changes, positive as written."""
+        for match in _CHANGES_BY_POINTS_RE.finditer(self.text):
+            if self._overlaps(self.taken, match.start("a"), match.end()):
+                continue
+            for name in ("a", "b"):
+                start, end = match.span(name)
+                self._make("changes_by_points", "mean_change", _number(match[name]), start, end)
+                self.taken.append((start, end))
+
+    def _point_differences(self) -> None:
+        """A difference between two shares in percentage points, without an interval."""
+        for match in _POINT_DIFFERENCE_RE.finditer(self.text):
+            name = "a" if match["a"] else "b"
+            if self._overlaps(self.taken, *match.span(name)):
+                continue
+            effect = self._make(
+                "percentage_point_difference", "other", _number(match[name]), *match.span()
+            )
+            effect.label = "difference in percentage points"
+            self.taken.append(match.span())
+
+    def _signed_changes_in_brackets(self) -> None:
+        """ "(+ 0.1 days)", "(- 0.4 days)": a change, its sign written out, in a sentence about
+        change; a plus sign keeps the value positive."""
+        if not _TRENDED_RE.search(self.text):
+            return
+        for match in _SIGNED_IN_BRACKETS_RE.finditer(self.text):
+            if self._overlaps(self.taken, *match.span()) or self._overlaps(
+                self.blocked, *match.span()
+            ):
+                continue
+            value = _number(match["value"])
+            if match["sign"] != "+":
+                value = -value
+            start = match.start("sign")
+            end = match.end() - 1  # without the closing bracket
+            self._make("signed_change_in_brackets", "mean_change", value, start, end)
+            self.taken.append((start, end))
 
     def _point_changes(self) -> None:
         """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage
@@ -258,7 +426,8 @@ RULES = (
         "change",
         "a list of signed changes ('-12.1, -10.4 and -6.3')",
         (_SIGNED_LIST_RE.pattern,),
-        (),
+        (Example("Changes from baseline were -9.4 (p < 0.001), -4.2 (p = 0.02) and +1.1.",
+                 "mean_change", -9.4),),
     ),
     Rule(
         "blood_pressure_pair",
@@ -272,9 +441,69 @@ RULES = (
         "relative_change",
         "change",
         "a relative difference in percent ('decreased the risk of relapse by 51%')",
-        (_PERCENT_CHANGE_AFTER_RE.pattern, _PERCENT_CHANGE_BEFORE_RE.pattern),
+        (_PERCENT_CHANGE_AFTER_RE.pattern, _PERCENT_CHANGE_BEFORE_RE.pattern,
+         _PERCENT_CHANGE_NAMED_RE.pattern),
         (Example("Esketamine decreased the risk of relapse by 51% compared with placebo.",
-                 "percent_change", 51.0),),
+                 "percent_change", 51.0),
+         Example("The mean reduction of anxiety scores was 41 % at the last visit.",
+                 "percent_change", 41.0),),
+    ),
+    Rule(
+        "level_before_after",
+        "change",
+        "the levels before and after a change ('increased time in remission from 25.3% to "
+        "31.1%'), or a share's level after it ('the proportion of ... decreased to 33%')",
+        (_FROM_TO_RE.pattern, _SHARE_CHANGED_TO_RE.pattern),
+        (
+            Example("The drug increased the share of days at target from 41.0% to 55.5%.",
+                    "other", 55.5),
+            Example("Serum ferritin decreased from 310 to 190 over the year.", "other", 310.0),
+            Example("The proportion of patients on opioids declined to 12% by the last visit.",
+                    "other", 12.0),
+        ),
+    ),
+    Rule(
+        "changes_by_points",
+        "change",
+        "a change in points per arm ('improved by 12.3 points with the drug versus 4.1 points "
+        "with placebo'): two mean changes",
+        (_CHANGES_BY_POINTS_RE.pattern,),
+        (
+            Example(
+                "Function improved by 9.5 points with training versus 3.0 points with usual care.",
+                "mean_change",
+                3.0,
+            ),
+        ),
+    ),
+    Rule(
+        "percentage_point_difference",
+        "difference",
+        "a difference between two shares in percentage points without an interval ('12 "
+        "percentage points higher with the drug', 'differed by 7.5 pp')",
+        (_POINT_DIFFERENCE_RE.pattern,),
+        (
+            Example(
+                "Remission was 11 percentage points higher with the drug than with placebo.",
+                "other",
+                11.0,
+            ),
+        ),
+    ),
+    Rule(
+        "signed_change_in_brackets",
+        "change",
+        "a change whose sign is written out, alone in its brackets, in a sentence about change "
+        "('trended lower (- 0.4 days) ... and higher (+ 1.6 days)')",
+        (_SIGNED_IN_BRACKETS_RE.pattern,),
+        (
+            Example(
+                "Sick days fell in the drug cohort (- 1.2 days) and rose in the usual-care cohort "
+                "(+ 0.8 days).",
+                "mean_change",
+                0.8,
+            ),
+        ),
     ),
     Rule(
         "percentage_points",

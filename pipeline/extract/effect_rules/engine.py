@@ -10,7 +10,11 @@ from collections.abc import Callable
 from functools import cached_property
 
 from pipeline.extract.effect_rules import rule_modules
-from pipeline.extract.effect_rules.adverse import _AdverseRules, _may_name_adverse_event
+from pipeline.extract.effect_rules.adverse import (
+    _AdverseRules,
+    _may_list_adverse_events,
+    _may_name_adverse_event,
+)
 from pipeline.extract.effect_rules.arm_assignment import (
     _VERSUS_AFTER_RE,
     _arm,
@@ -27,14 +31,18 @@ from pipeline.extract.effect_rules.context import (
     _subgroups,
     _timepoint,
 )
-from pipeline.extract.effect_rules.differences import _DifferencesRules
+from pipeline.extract.effect_rules.differences import _DifferencesRules, _may_change_level
 from pipeline.extract.effect_rules.effect import (
     BETWEEN_GROUP_KINDS,
     Effect,
     QuarantinedEffect,
     quarantine_reason,
 )
-from pipeline.extract.effect_rules.other import _OtherRules
+from pipeline.extract.effect_rules.other import (
+    _may_compare_arm_values,
+    _may_give_times_likely,
+    _OtherRules,
+)
 from pipeline.extract.effect_rules.rates import (
     _may_hold_counts,
     _may_name_event,
@@ -57,6 +65,7 @@ from pipeline.extract.effect_rules.reading import (
     _p_number,
     _Spans,
     _Token,
+    _with_thousands,
 )
 from pipeline.extract.effect_rules.statistics import (
     _OTHER_STATISTICS,
@@ -84,6 +93,9 @@ def _may_report_effect(text: str, low: str) -> bool:
         or bool(_SIGNED_NUMBER_RE.search(text))
         or _may_name_statistic(text, low)
         or ((_may_name_rate(low) or _may_name_event(text)) and _may_hold_counts(text))
+        or _may_compare_arm_values(text)
+        or _may_change_level(text)
+        or _may_give_times_likely(text)
     )
 
 
@@ -258,10 +270,15 @@ class _SentenceExtractor(
             )
             for m in NUMBER_RE.finditer(self.text)
         ]
+        if "," in self.text:
+            self.tokens = _with_thousands(
+                self.text, self.tokens, lambda end: has_percent and self._is_percent(end)
+            )
         self.scales: list[re.Match] | None = None
         self.timepoints: list[re.Match] | None = None
         self.subgroups: list[tuple[int, int, str]] | None = None
         self.share_arms: dict[int, str] = {}  # the arm named beside a share (rates)
+        self.share_rules: dict[int, str] = {}  # the rule that named a share's event (rates)
         # rates and labelled shares, for "X% vs Y%" lists
         self.proportions = _Proportions(sentence.start)
         self.last_percent_change: Effect | None = None
@@ -333,6 +350,8 @@ class _SentenceExtractor(
     def run(self) -> list[Effect]:
         if "%" in self.text and _may_name_adverse_event(self.text):
             self._adverse_event_rates()
+        if "%" in self.text and _may_list_adverse_events(self.text):
+            self._listed_adverse_events()
         previous_kind: str | None = None
         previous_end = -1
         for token in self.tokens:
@@ -346,12 +365,27 @@ class _SentenceExtractor(
             self._pressure_changes()
         if "r" in self.text and "=" in self.text:
             self._correlations()
+        if self.p_values and ("vs" in self.text or "versus" in self.text):
+            self._arm_values()
+        if "respectively" in self.text and " groups" in self.text:
+            self._arm_values_respectively()
+        if _may_give_times_likely(self.text):
+            self._times_likely()
+        if " to " in self.text and ("from" in self.text or "%" in self.text):
+            self._levels_changed()
         self._rates()
+        if self.proportions:
+            self._share_list_arms()
         self._word_percent_rates()
         if (_may_name_rate(self.low) or _may_name_event(self.text)) and _may_hold_counts(self.text):
             self._count_rates()
         if " by " in self.text and ("pp" in self.text or "points" in self.text):
             self._point_changes()
+            self._changes_by_points()
+        if "pp" in self.text or "percentage point" in self.text:
+            self._point_differences()
+        if "(+" in self.text or "(-" in self.text or "(−" in self.text:
+            self._signed_changes_in_brackets()
         for reader in _NEW_READERS:
             reader.read(self)
         self.effect_starts = sorted(e.start - self.sentence.start for e in self.effects)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right, insort
+from functools import cached_property
 
 from pipeline.extract.effect_rules.adverse import _REPORTED_AFTER_RE, _REPORTED_BY_RE
 from pipeline.extract.effect_rules.base import Example, Rule
@@ -17,12 +18,13 @@ from pipeline.extract.effect_rules.reading import (
     _count,
     _Token,
 )
-from pipeline.extract.numbers import MINUS_CHARS, SP, WORD_NUMBER, parse_word_number
+from pipeline.extract.numbers import MINUS_CHARS, SP, UNSIGNED, WORD_NUMBER, parse_word_number
 from pipeline.vocab import RATE_OUTCOME
 
 # Rate outcome words; "verb" forms after a percentage ("63% remitted") bind first.
 _RATE_WORDS = [
-    ("response_rate", r"respon(?:se|ses|der|ders|ded|d)\b|respond"),
+    # not "corresponding": "the corresponding risk was 6%" names no response
+    ("response_rate", r"(?<!cor)respon(?:se|ses|der|ders|ded|d)\b|(?<!cor)respond"),
     ("remission_rate", r"remi(?:ssion|ssions|tted|tter|tters|t)\b"),
     ("relapse_rate", r"relaps(?:e|es|ed)\b"),
 ]
@@ -52,16 +54,81 @@ _NO_RELAPSE_RE = re.compile(r"\bno relapse|relapse-free|without relapse|free of 
 
 
 # "26% continued to improve", "(9.5%) discontinued esketamine", "24% worsened"
+# also "44% (n = 138) intensified treatment", "(82%) of 17 patients experienced ...",
+# "92% versus 47% of patients reached treatment targets" (the verb after the second share)
 _PROPORTION_VERB_RE = re.compile(
-    rf"{SP}?%[\])]?{SP}(?:of{SP}(?:the{SP})?(?:patients|participants){SP}"
+    rf"{SP}?%[\])]?(?:{SP}?\(n{SP}?={SP}?\d+\))?{SP}(?:of{SP}(?:the{SP})?(?:\d+{SP})?"
+    rf"(?:patients|participants){SP}"
     rf"(?:[\[(]\d+{SP}?/{SP}?\d+[\])]{SP})?(?:had{SP})?)?"
     rf"(?P<label>(?:continued to improve|maintained|worsened|improved|remained|further improved"
-    rf"|discontinued|experienced|developed)\b[^,;.()%\d]{{0,40}})"
+    rf"|discontinued|experienced|developed|intensified|transitioned|switched|reached|achieved"
+    rf"|attained|required|needed|stopped|restarted)\b[^,;.()%\d]{{0,40}})"
+)
+# "the placebo response accounts for (up to) 72% of the treatment response": a share of an
+# effect, not of patients
+_ACCOUNTS_FOR_RE = re.compile(
+    rf"\baccount(?:s|ed)?{SP}for{SP}(?:up{SP}to{SP}|about{SP}|approximately{SP}|nearly{SP})?$", _CI
+)
+_SHARE_OF_WHAT_RE = re.compile(rf"{SP}?%{SP}of{SP}(?:the{SP})?(?P<label>[^,;.()%\d]{{3,60}})")
+# "Mortality was 14/120 (11.7%) vs 22/118 (18.6%)": one share per arm, each with its counts
+_COUNTED_SHARE = rf"\d+{SP}?/{SP}?\d+{SP}?[\[(]{SP}?(?P<{{}}>{UNSIGNED}){SP}?%{SP}?[\])]"
+_COUNTED_PAIR_RE = re.compile(
+    rf"(?<![\d/.]){_COUNTED_SHARE.format('first')}(?:{SP}(?:with|in|for|on){SP}[\w/+ -]{{1,30}}?)?"
+    rf"{SP}?,?{SP}?(?:vs\.?|versus|compared{SP}with){SP}?{_COUNTED_SHARE.format('second')}"
+)
+_COUNTED_SUBJECT_RE = re.compile(
+    rf"(?P<words>\b[A-Za-z][\w-]*(?:{SP}[\w-]+){{0,5}}?){SP}?(?:was|were|:|,)?{SP}?$"
+)
+_DESCRIBES_PATIENTS_RE = re.compile(
+    r"\b(?:female|male|women|men|white|black|age[sd]?|baseline|BMI|married|employed|smok\w*"
+    r"|history|complet\w*|randomi[sz]ed|enrol\w*|drop-?outs?)\b",
+    _CI,
+)
+# "92% versus 47% of patients ...": the first share of a pair, the words after the second
+_SHARE_PAIR_AHEAD_RE = re.compile(
+    rf"{SP}?%[\])]?{SP}?(?:vs\.?|versus){SP}?(?P<second>{UNSIGNED})(?={SP}?%)"
 )
 # A sentence reporting how often adverse events occurred: its other percentages are AE rates.
 
 
 _PARTIAL_RE = re.compile(r"partial\s$", re.IGNORECASE)
+
+# An event's share of patients, the event named before it: "AF occurred in 7.7%", "bleeding
+# was observed in 37 patients (25.2%)", "the percentage of patients who died ... was 8.1%",
+# "POAF incidence of 12.9%", "pregnancy rate compared to placebo (47.7% vs. 42.9%)".
+_EVENT_VERB = (
+    r"(?:occurred|(?:was|were)\s(?:observed|seen|reported|found|noted|diagnosed|recorded)"
+    r"|(?:increased|decreased|rose|fell)\b[^%;()\d]{0,20}?(?:\d+(?:\.\d+)?[^%;()\d]{1,20}?)?)"
+)
+_EVENT_OCCURRED_RE = re.compile(
+    rf"(?P<label>\b[A-Za-z][\w/-]*(?:{SP}[\w/-]+){{0,5}}?){SP}{_EVENT_VERB}{SP}(?:in|among|by)"
+    rf"{SP}$"
+)
+_SHARE_OF_EVENT_RE = re.compile(
+    r"\b(?:percentage|proportion)\sof\s(?:the\s)?(?:patients|participants|subjects|women|men)"
+    r"\s(?:who|with)\s(?P<label>[^;%\d]{3,80}?)\s(?:was|were)\s$",
+    _CI,
+)
+_INCIDENCE_RE = re.compile(
+    rf"(?:\b(?P<label>[A-Za-z][\w-]*){SP})?\bincidence(?:{SP}of{SP}(?P<label2>[^;%\d,]{{3,50}}?))?"
+    rf"{SP}(?:of|to|was|were|at){SP}$|(?P<label3>\b(?:[\w-]+{SP}){{0,2}}?[\w-]+{SP}"
+    rf"(?:rate|incidence))\b[^%\d;()]{{0,40}}?[\[(]$",
+    _CI,
+)
+# "in 30 of the 1279 drug patients (", "by 27 patients (", "in 200 drug (": a count just before
+_EVENT_COUNT_BEFORE_RE = re.compile(
+    rf"\b(?:in|by|among){SP}(?P<events>\d+)(?:{SP}of{SP}(?:the{SP})?\d+)?(?:{SP}[\w-]+){{0,2}}?"
+    rf"{SP}?[\[(]{SP}?$"
+)
+# Shares that describe the patients rather than an outcome
+_BASELINE_RE = re.compile(
+    r"\bbaseline\b|\bpresent\b|\bhistory\b|\bat (?:entry|enrol)|\bcharacteristic"
+    r"|\b(?:were|was) (?:female|women|male|men)\b|\bcomplet|\benrol|\bincluded\b"
+    r"|\bdrop-?outs?\b|\battrition\b|\bretention\b|\brecruit",
+    _CI,
+)
+_LEADING_WORDS_RE = re.compile(r"^(?:(?:and|or|in|of|the|with|a|an)\s)+", _CI)
+_EVENT_WINDOW = 90  # characters before a share searched for its event
 
 
 _RATE_WORD_REACH = 60  # characters between an outcome word and its percentage
@@ -69,7 +136,7 @@ _PERCENT_EXCLUDE_BEFORE_RE = re.compile(
     rf"(?:[≥≤<>~±＞＜]=?|\d{SP}?[-–]{SP}?|%{SP}?[-–]{SP}?|\bCI{SP}?"
     rf"|\b(?:stud(?:y|ies)|trials|articles|reports){SP}?\("
     rf"|\b(?:approximately|about|around|over|up to|more than|less than|nearly|"
-    rf"almost|by|ca\.|roughly|only|least|than|to))\s?(?:{SP})?$",
+    rf"almost|by|ca\.|roughly|only|least|than|(?<!incidence\s)(?<!rate\s)to))\s?(?:{SP})?$",
     re.IGNORECASE,
 )
 _PERCENT_EXCLUDE_AFTER_RE = re.compile(
@@ -84,6 +151,7 @@ _PERCENT_EXCLUDE_AFTER_RE = re.compile(
 _WORD_PERCENT_RE = re.compile(rf"\b(?P<word>{WORD_NUMBER}){SP}percent\b", _CI)
 _COUNT_BEFORE_RE = re.compile(
     rf"(?:(?P<events>\d+){SP}of{SP}(?:the{SP})?(?P<total>\d+)(?:{SP}[\w-]+){{0,2}}"
+    rf"|(?<![\d/])(?P<events3>\d+){SP}?/{SP}?(?P<total3>\d+)"
     rf"|(?P<events2>\d+)(?:{SP}(?:participants|patients|subjects))?)"
     rf"{SP}?[\[(]{SP}?$"
 )
@@ -115,6 +183,17 @@ _ARM_SHARE_BEFORE_RE = re.compile(
     rf"\b\d+{SP}(?:of{SP}(?:the{SP})?\d+{SP}[\w-]+{SP})?(?:patients|participants){SP}"
     rf"{_ARM_NAMED}{SP}?[\[(]{SP}?$"
 )
+# "more common in the drug group (134 [8.3%] events) than the placebo group (38 [2.4%])"
+_ARM_THEN_COUNT_RE = re.compile(
+    rf"\b(?:in|than){SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,2}}?[\w/+-]+){SP}(?:group|arm)"
+    rf"{SP}?\({SP}?\d+{SP}?\[{SP}?$"
+)
+# "..., and 5 patients (3.2%) in the A, B, and C groups": the groups of a list of shares
+_GROUPS_AFTER_RE = re.compile(
+    rf"[\])]?,?{SP}in{SP}the{SP}(?P<items>[^.;()%]{{3,150}}?){SP}(?:groups|arms)\b"
+)
+_SHARE_LIST_GAP_RE = re.compile(rf"[\])]?,?{SP}?(?:and{SP}|or{SP})?")
+_GROUP_SPLIT_RE = re.compile(rf",{SP}?(?:and{SP}|or{SP})?|{SP}(?:and|or){SP}")
 # A rate written as counts alone: "4 of 15 patients responded", "14/70 participants remitted",
 # "Four of the 7 esketamine-assigned patients achieved a treatment response".
 _COUNTS_RE = re.compile(
@@ -154,8 +233,9 @@ def _may_hold_counts(text: str) -> bool:
 
 
 def _may_name_event(text: str) -> bool:
-    """Whether a sentence may give an event's share as counts ("patients experienced ...")."""
-    return "experienced" in text or "developed" in text
+    """Whether a sentence may give an event's share as counts ("patients experienced ...",
+    "bleeding occurred in 30 of 1279 patients")."""
+    return "experienced" in text or "developed" in text or "occur" in text or "observed" in text
 
 
 def _may_name_rate(low: str) -> bool:
@@ -229,6 +309,8 @@ class _RatesRules:
         ]
         if chained:
             _, last = max(chained, key=lambda found: found[0])  # the last found
+            if last.rule in ("event_share", "event_share_with_count", "counted_share_pair"):
+                self.share_rules[token.start] = last.rule  # a later share of its list
             return last.kind, last.label
         after = _RATE_RE.search(self.text, token.end, min(clause_end, token.end + 40))
         return (after.lastgroup, None) if after else None
@@ -240,11 +322,18 @@ class _RatesRules:
         if _NO_RELAPSE_RE.search(self.text, window_start, token.start):
             composite_start = max(clause_start, token.start - 200)
             return "other", self._no_relapse_label(composite_start, token.start)
-        verb = _PROPORTION_VERB_RE.match(self.text, token.end)
+        verb = _PROPORTION_VERB_RE.match(self.text, token.end) or self._verb_after_pair(token)
         if verb and not _RATE_RE.search(verb["label"]):
             return "other", _TRAILING_AND_RE.sub(
                 "", verb["label"].strip()
             )  # "24% worsened", "(6.9%) experienced ..."
+        event = self._event_share(token)
+        if event:
+            arm = self._share_of_an_arm(token)
+            if arm:  # "death occurred in 52 (3.9%) of 1330 patients assigned to the drug"
+                self.share_arms[token.start] = arm
+                del self.share_rules[token.start]
+            return "other", event
         context = self._proportion_context(token)
         if context and context[0] == "response_rate" and self._rate_word_is_partial(token):
             return "other", "partial response"
@@ -258,7 +347,80 @@ class _RatesRules:
         if arm:
             self.share_arms[token.start] = arm
             return "other", None
+        if token.start in self._counted_pairs:
+            self.share_rules[token.start] = "counted_share_pair"
+            return "other", self._counted_pairs[token.start]
         return None
+
+    @cached_property
+    def _counted_pairs(self) -> dict[int, str | None]:
+        """Start of each share of a counted pair ("14/120 (11.7%) vs 22/118 (18.6%)") ->
+        what the shares are of (the words before the pair), in a sentence not describing the
+        patients."""
+        if "/" not in self.text or _DESCRIBES_PATIENTS_RE.search(self.text):
+            return {}
+        found: dict[int, str | None] = {}
+        for match in _COUNTED_PAIR_RE.finditer(self.text):
+            subject = _COUNTED_SUBJECT_RE.search(
+                self.text,
+                max(self._clause_start(match.start()), match.start() - 60),
+                match.start(),
+            )
+            label = _LEADING_WORDS_RE.sub("", subject["words"]) if subject else None
+            found[match.start("first")] = found[match.start("second")] = label
+        return found
+
+    def _verb_after_pair(self, token: _Token) -> re.Match | None:
+        """The verb after the second share of "92% versus 47% of patients reached ..."."""
+        pair = _SHARE_PAIR_AHEAD_RE.match(self.text, token.end)
+        return _PROPORTION_VERB_RE.match(self.text, pair.end()) if pair else None
+
+    def _event_share(self, token: _Token) -> str | None:
+        """The event a percentage is the share of, named before it ("AF occurred in 7.7%",
+        "bleeding occurred in 30 of the 1279 patients (2.3%)", "the incidence of POAF was
+        2.9%"); None when no event is named so, when the words name response, remission or
+        relapse (a rate, read by the rate rules) or when the sentence describes the patients."""
+        window_start = max(self._clause_start(token.start), token.start - _EVENT_WINDOW)
+        count = _EVENT_COUNT_BEFORE_RE.search(self.text, window_start, token.start)
+        before = count.start("events") if count else token.start
+        found = (
+            _EVENT_OCCURRED_RE.search(self.text, window_start, before)
+            or _SHARE_OF_EVENT_RE.search(self.text, max(0, token.start - 160), token.start)
+            or _INCIDENCE_RE.search(self.text, window_start, token.start)
+        )
+        if not found:
+            return None
+        named = found.groupdict()
+        label = _LEADING_WORDS_RE.sub(
+            "", (named.get("label2") or named.get("label3") or named["label"] or "").strip()
+        )
+        if not label and named.get("label") is not None:
+            return None
+        label = label or "incidence"
+        if named.get("label3") and " " not in label:
+            return None  # "the rate (75%)": no event named
+        if _RATE_RE.search(found.group()) or _BASELINE_RE.search(self.text):
+            return None
+        self.share_rules[token.start] = "event_share_with_count" if count else "event_share"
+        return label
+
+    def _event_before_counts(self, start: int, end: int) -> tuple[int, str] | None:
+        """(end of the span, event) when counts of patients follow a named event ("bleeding
+        occurred in 30 of 1279 patients"), in a sentence that does not describe the patients."""
+        if not ("occur" in self.text or "observed" in self.text):
+            return None
+        found = _EVENT_OCCURRED_RE.search(
+            self.text, max(self._clause_start(start), start - 90), start
+        )
+        people = _PEOPLE_AFTER_COUNTS_RE.match(self.text, end)
+        if (
+            not found
+            or not people
+            or _RATE_RE.search(found.group())
+            or _BASELINE_RE.search(self.text)
+        ):
+            return None
+        return people.end(), _LEADING_WORDS_RE.sub("", found["label"].strip())
 
     def _share_of_an_arm(self, token: _Token) -> str | None:
         """The arm a percentage is the share of, when the arm is named beside it: "130
@@ -267,12 +429,18 @@ class _RatesRules:
         if not any(word in self.text for word in ("group", " arm", "assigned", "receiving")):
             return None
         pct_end = _PERCENT_SIGN_RE.match(self.text, token.end).end()
-        named = _ARM_SHARE_AFTER_RE.match(self.text, pct_end) or _ARM_SHARE_BEFORE_RE.search(
-            self.text, max(0, token.start - 70), token.start
+        named = (
+            _ARM_SHARE_AFTER_RE.match(self.text, pct_end)
+            or _ARM_SHARE_BEFORE_RE.search(self.text, max(0, token.start - 70), token.start)
+            or _ARM_THEN_COUNT_RE.search(self.text, max(0, token.start - 60), token.start)
         )
         if not named:
             return None
-        return named["group"] or named["assigned"] or named["receiving"]
+        return next(
+            named[g]
+            for g in ("group", "assigned", "receiving")
+            if named.re.groupindex.get(g) and named[g]
+        )
 
     def _outcome_of_a_respective_pair(self, last_word: re.Match, token: _Token) -> str | None:
         """ "Response and remission rates were 31% and 22.8%, respectively": the first value
@@ -320,6 +488,25 @@ class _RatesRules:
                 effect.label = change_label
                 self.taken.append((token.start, pct_end))
                 continue
+            share_of = _ACCOUNTS_FOR_RE.search(self.text, max(0, token.start - 40), token.start)
+            what = share_of and _SHARE_OF_WHAT_RE.match(self.text, token.end)
+            if what:  # "accounts for 66% of the treatment response"
+                effect = self._make(
+                    "share_of_an_effect", "other", token.value, token.start, pct_end
+                )
+                effect.label = f"share of the {what['label'].strip()}"
+                self.taken.append((token.start, pct_end))
+                continue
+            measure = self._accuracy_measure(token, pct_end)
+            if measure and not _PERCENT_EXCLUDE_BEFORE_RE.search(
+                self.text, max(0, token.start - 16), token.start
+            ):  # "67% accuracy", "sensitivity of 85%"; not a bound (">95% accuracy")
+                effect = self._make(
+                    "predictive_accuracy", "other", token.value, token.start, pct_end
+                )
+                effect.label = measure
+                self.taken.append((token.start, pct_end))
+                continue
             reported = self.names_events and (
                 _REPORTED_BY_RE.search(self.text, max(0, token.start - 70), token.start)
                 or _REPORTED_AFTER_RE.match(self.text, pct_end)
@@ -348,21 +535,48 @@ class _RatesRules:
                 count = None  # "week 8 (28.3%)": a timepoint, not a count of patients
             if count:
                 start = window_start + count.start()
-                n_events = _count(count["events"] or count["events2"])
-                n_total = _count(count["total"]) if count["total"] else None
+                n_events = _count(count["events"] or count["events3"] or count["events2"])
+                total = count["total"] or count["total3"]
+                n_total = _count(total) if total else None
             else:
                 following = _COUNT_AFTER_RE.match(self.text, pct_end)
                 if following:
                     n_events, n_total = _count(following["events"]), _count(following["total"])
             rule = "rate_percent" if kind in RATE_KINDS else "proportion_percent"
-            if kind == "other" and label is None:
+            if kind == "other" and (label is None or token.start in self.share_arms):
                 rule = "arm_share_percent"
+            rule = self.share_rules.get(token.start, rule)
             effect = self._make(rule, kind, token.value, start, pct_end)
             if token.start in self.share_arms:
                 effect.arm = self.share_arms[token.start]
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
             self.proportions.append(effect)
             self.taken.append((start, pct_end))
+
+    def _share_list_arms(self) -> None:
+        """ "in 10 patients (6.1%), 6 patients (3.7%), and 5 patients (3.2%) in the A, B, and C
+        groups": a list of shares followed by as many groups, the i-th share the i-th group's."""
+        if "groups" not in self.text and "arms" not in self.text:
+            return
+        base = self.sentence.start
+        ends = {effect.end - base: at for at, effect in enumerate(self.proportions)}
+        for match in _GROUPS_AFTER_RE.finditer(self.text):
+            at = ends.get(match.start(), ends.get(match.start() + 1))
+            if at is None:
+                continue
+            chain = [self.proportions[at]]
+            while at > 0:
+                at -= 1
+                earlier = self.proportions[at]
+                gap = self.text[earlier.end - base : chain[0].start - base]
+                if earlier.label != chain[0].label or not _SHARE_LIST_GAP_RE.fullmatch(gap):
+                    break
+                chain.insert(0, earlier)
+            items = [i for i in _GROUP_SPLIT_RE.split(match["items"]) if i.strip()]
+            if len(chain) < 2 or len(items) != len(chain):
+                continue
+            for effect, item in zip(chain, items, strict=True):
+                effect.arm = item.strip()
 
     def _word_percent_rates(self) -> None:
         if "ercent" not in self.text:
@@ -392,6 +606,7 @@ class _RatesRules:
             events, total = _count(match["events"]), _count(match["total"])
             if events is None or total == 0 or events > total:
                 continue
+            rule = "rate_from_counts"
             clause_end = self._clause_end(end)
             verb = _RATE_VERB_RE.search(self.text, end, min(clause_end, end + 70))
             event = _EVENT_AFTER_COUNTS_RE.match(self.text, end)
@@ -400,6 +615,10 @@ class _RatesRules:
                 kind, span_end = verb.lastgroup, verb.end()
             elif event:  # "14/70 patients experienced treatment-emergent transient hypertension"
                 kind, span_end, label = "other", event.end(), event["label"].strip()
+            elif occurred := self._event_before_counts(start, end):
+                # "events occurred in 624 of 3003 patients in the drug group"
+                kind, span_end, label = "other", occurred[0], occurred[1]
+                rule = "event_share_from_counts"
             else:
                 before = _RATE_IN_COUNTS_RE.search(
                     self.text, max(self._clause_start(start), start - 60), start
@@ -410,7 +629,7 @@ class _RatesRules:
                 if not people:
                     continue  # "in 1/2 of the trials": not a count of patients
                 kind, span_end, start = before.lastgroup, people.end(), before.start()
-            effect = self._make("rate_from_counts", kind, 100 * events / total, start, span_end)
+            effect = self._make(rule, kind, 100 * events / total, start, span_end)
             effect.n_events, effect.n_total, effect.label = events, total, label
             self.proportions.append(effect)
             self.taken.append((start, span_end))
@@ -461,6 +680,61 @@ RULES = (
             Example("Death occurred in 52 (3.9%) of 1330 patients assigned to the new drug.",
                     "other", 3.9),
         ),
+    ),
+    Rule(
+        "share_of_an_effect",
+        "other",
+        "the part of one effect another accounts for ('the placebo response accounts for 66% of "
+        "the treatment response')",
+        (_ACCOUNTS_FOR_RE.pattern, _SHARE_OF_WHAT_RE.pattern),
+        (Example("Expectancy accounted for up to 40% of the drug response in the trials.",
+                 "other", 40.0),),
+    ),
+    Rule(
+        "counted_share_pair",
+        "adverse_event",
+        "one share per arm, each with its counts, compared ('mortality was 14/120 (11.7%) vs "
+        "22/118 (18.6%)')",
+        (_COUNTED_PAIR_RE.pattern,),
+        (Example("Readmission was 9/85 (10.6%) vs 17/88 (19.3%), P = 0.11.", "other", 19.3),),
+    ),
+    Rule(
+        "event_share",
+        "adverse_event",
+        "the share of patients with an event the words name before it ('stroke occurred in "
+        "4.1%', 'the percentage of patients who died was 8.1%', 'an incidence of 12.9%', 'the "
+        "pregnancy rate (47.7% vs. 42.9%)'); later shares of a list continue it",
+        (_EVENT_OCCURRED_RE.pattern, _SHARE_OF_EVENT_RE.pattern, _INCIDENCE_RE.pattern),
+        (
+            Example("Delirium occurred in 6.2% and 9.8% of the two groups.", "other", 6.2),
+            Example("The proportion of patients who needed a transfusion was 11.5% with the "
+                    "drug.", "other", 11.5),
+            Example("The new regimen lowered the infection incidence to 3.4%.", "other", 3.4),
+            Example("Live birth rate was higher than with the comparator (31.0% vs. 24.5%).",
+                    "other", 31.0),
+        ),
+    ),
+    Rule(
+        "event_share_with_count",
+        "adverse_event",
+        "an event's share with its count, the event named before the count ('bleeding was "
+        "observed in 12 patients (4.0%)', 'occurred in 30 of the 1279 patients (2.3%)')",
+        (_EVENT_COUNT_BEFORE_RE.pattern, _EVENT_OCCURRED_RE.pattern),
+        (
+            Example("Wound infection was observed in 12 patients (4.0%), 9 patients (3.1%) and "
+                    "15 patients (5.2%) in the three groups.", "other", 3.1),
+            Example("Major bleeding occurred in 18 of the 950 treated patients (1.9%).",
+                    "other", 1.9),
+        ),
+    ),
+    Rule(
+        "event_share_from_counts",
+        "adverse_event",
+        "an event's share written as counts alone after the event ('events occurred in 62 of "
+        "300 patients'): 100 x events / total",
+        (_EVENT_OCCURRED_RE.pattern, _COUNTS_RE.pattern),
+        (Example("A first fracture occurred in 45 of 900 patients in the active group.",
+                 "other", 5.0),),
     ),
     Rule(
         "rate_from_counts",

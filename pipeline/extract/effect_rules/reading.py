@@ -52,7 +52,10 @@ class _TooLargeCount(int):
 
 
 def _number(text: str) -> float:
-    """`parse_number`, with an `_Unrepresentable` (signed infinity) where a float cannot hold it."""
+    """`parse_number`, with an `_Unrepresentable` (signed infinity) where a float cannot hold it;
+    thousands separators ("1,354.63", matched only as such) are dropped."""
+    if "," in text:
+        text = text.replace(",", "")
     try:
         return parse_number(text)
     except NumberOutOfRange as error:
@@ -86,19 +89,23 @@ _DECIMAL_COMMA_RE = re.compile(r"(?<![\d,.])(?:0,\d+|[1-9]\d*,\d{1,2}|\d+,\d{4,}
 _LEVEL = rf"(?P<level>\d{{2}}(?:\.\d+)?){SP}?%"
 _CI_NAME = r"(?:CIs?|confidence intervals?|credible intervals?|CrI)"
 _BOUND_UNIT = rf"(?:{SP}?%|{SP}?(?:pp|points?|percentage points|weeks?|days?|mmHg))?"
-_LOW = rf"\$?(?P<low>{SIGNED}){SP}?%?"
-_HIGH = rf"\$?(?P<high>{SIGNED}){_BOUND_UNIT}"
-_RANGE_SEP = rf"(?:{SP}?(?:to|and|–|—|-|,|;){SP}?|{SP}(?=[{MINUS_CHARS}]))"
+# a bound written with thousands separators ("1,354.63") is read whole
+_THOUSANDS = r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d|,\d|\.\d)"
+_LOW = rf"\$?(?P<low>{_THOUSANDS}|{SIGNED}){SP}?%?"
+_HIGH = rf"\$?(?P<high>{_THOUSANDS}|{SIGNED}){_BOUND_UNIT}"
+_RANGE_SEP = rf"(?:{SP}?(?:to|and|–|—|-|,|;|~|～){SP}?|{SP}(?=[{MINUS_CHARS}]))"
 # "95% CI, 0.29-0.84", "(95% confidence interval [CI], 3.20 to 12.71)", "95%CI: 1.18 to 1.64",
 # "95% CI = [-1.00, -0.03]", "95% CI - 1.24; - 0.53", "[95% confidence interval 1.402, 2.087]"
 _LABELLED_CI = (
-    rf"{_LEVEL}{SP}?{_CI_NAME}(?:{SP}?[\[(](?:CI|CIs)[\])])?{SP}?(?:[:=,]|of|was|were)?{SP}?"
+    # the level before the name, or after it ("[CI 95%: -2.9 to -0.79]")
+    rf"(?:(?P<name_first>{_CI_NAME}){SP}?)?{_LEVEL}(?(name_first)|{SP}?{_CI_NAME})"
+    rf"(?:{SP}?[\[(](?:CI|CIs)[\])])?{SP}?(?:[:=,]|of|was|were)?{SP}?"
     rf"[\[(]?{SP}?{_LOW}{_RANGE_SEP}{_HIGH}{SP}?[\])]?"
 )
 _LABELLED_CI_RE = re.compile(_LABELLED_CI)
 _CI_NAME_RE = re.compile(_CI_NAME)
 _BARE_CI = (
-    rf"[\[(]{SP}?\$?(?P<blow>{SIGNED}){SP}?%?(?:{SP}?(?:to|–|—|-|,){SP}?)"
+    rf"[\[(]{SP}?\$?(?P<blow>{SIGNED}){SP}?%?(?:{SP}?(?:to|–|—|-|,|~|～){SP}?)"
     rf"\$?(?P<bhigh>{SIGNED}){_BOUND_UNIT}{SP}?[\]);]"
 )
 
@@ -139,6 +146,10 @@ _BLOCK_AFTER_RE = re.compile(
 
 _CLAUSE_BREAK_RE = re.compile(r"[;:]")
 
+# A number written with thousands separators: "2,257.80", "1,093" (not "0.11,1.21" or "1,2")
+_THOUSANDS_NUMBER_RE = re.compile(_THOUSANDS)
+_THOUSANDS_HINT_RE = re.compile(r"\d,\d{3}")
+
 
 @dataclass
 class _Token:
@@ -146,6 +157,22 @@ class _Token:
     end: int
     value: float
     percent: bool
+
+
+def _with_thousands(text: str, tokens: list[_Token], percent) -> list[_Token]:
+    """The number tokens with each number written with thousands separators ("2,257.80") as
+    one token, in place of the pieces the separators split it into; `percent(end)` tells
+    whether a % follows a token."""
+    if not _THOUSANDS_HINT_RE.search(text):
+        return tokens
+    merged = [
+        _Token(m.start(), m.end(), float(m.group().replace(",", "")), percent(m.end()))
+        for m in _THOUSANDS_NUMBER_RE.finditer(text)
+    ]
+    if not merged:
+        return tokens
+    kept = [t for t in tokens if not any(m.start <= t.start < m.end for m in merged)]
+    return sorted(kept + merged, key=lambda t: t.start)
 
 
 _DIGIT_RE = re.compile(r"\d")

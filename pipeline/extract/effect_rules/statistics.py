@@ -17,6 +17,7 @@ from pipeline.extract.effect_rules import rule_modules
 from pipeline.extract.effect_rules.base import Example, Rule
 from pipeline.extract.effect_rules.differences import (
     _DIFFERENCE_CUES_RE,
+    _OWN_P,
     _POINTS_TRAIL_RE,
     _SD_TRAIL_RE,
     _SIGNED_LIST_RE,
@@ -83,7 +84,12 @@ def _term_trie(terms: list[str]) -> str:
 
 _STRONG_RE = re.compile(
     "|".join(
-        [r"Hedges['’]?s?\s?g", r"Cohen['’]?s?\s?d", r"d(?=\s?[=:])", r"g(?=\s?[=:])"]
+        [
+            r"Hedges?['’]?s?\s?g",
+            r"Cohen['’]?s?\s?d",
+            r"d(?:\s[a-z]{1,3}(?:\s\d+[a-z])?)?(?=\s?[=:])",
+            r"g(?=\s?[=:])",
+        ]
         + [_term_trie(_STRONG_ALTERNATIVES)]
     )
 )
@@ -129,7 +135,11 @@ def _may_name_statistic(text: str, low: str | None = None) -> bool:
     for word in _STATISTIC_WORDS:  # noqa: SIM110
         if word in low:
             return True
-    return False
+    return "=" in text and "d " in text and _D_SUBSCRIPT_RE.search(text) is not None
+
+
+# "d pl = -1.85": Cohen's d with a subscript (the cheap test's words miss it)
+_D_SUBSCRIPT_RE = re.compile(r"(?<!\w)d\s[a-z]{1,3}(?:\s\d+[a-z])?\s?=")
 
 
 def _strong_kind(match: re.Match, text: str) -> str | None:
@@ -140,9 +150,10 @@ def _strong_kind(match: re.Match, text: str) -> str | None:
     if end < len(text) and text[end].isalnum():
         return None
     word = match.group()
-    if word.startswith("Hedges") or word == "g":
+    if word.startswith("Hedge") or word == "g":
         return "hedges_g"
-    if word.startswith("Cohen") or word == "d":
+    if word.startswith("Cohen") or word == "d" or word.startswith("d "):
+        # "d = 0.8", and "d pl = -1.85", "d tr 7d = -3.01": d with a subscript
         return "cohens_d"
     key = word.lower()
     found = _TERM_KIND.get(key) or _TERM_KIND.get(key[:-1])
@@ -161,21 +172,29 @@ _UNLABELLED_RANGE_RE = re.compile(
     rf"(?:{SP}?%)?(?!\d|\.\d|{SP}?(?:mg|kg|years?|days?|weeks?|months?|patients|%))"
 )
 # Between a named statistic and its value: "OR = ", "hazard ratio [HR], ", "MD (95% CI) = $"
+# also "the mean difference in pain was -1.2", "the odds ratio for remission was 2.1": the
+# outcome named between the statistic and a verb
 _NAME_TO_VALUE_RE = re.compile(
-    rf"[\])]?(?:{SP}?[\[(][^\[\]()\d]{{1,25}}[\])])?{SP}?(?:[:=,]|of|was|were|is|"
+    rf"[\])]?(?:{SP}?[\[(][^\[\]()\d]{{1,25}}[\])])?"
+    rf"(?:{SP}(?:in|for|of){SP}[A-Za-z][\w/-]{{0,15}}(?:{SP}[A-Za-z][\w/-]{{0,15}}){{0,3}}{SP}"
+    rf"(?=was|were|is))?"
+    rf"{SP}?(?:[:=,]|of|was|were|is|"
     rf"was estimated at)?{SP}?(?:[\[(](?:95{SP}?%{SP}?CI|SE)[\])]{SP}?[:=]?{SP}?)?"
     rf"(?:\${SP}?)?"
 )
 _OPENING_BRACKET_RE = re.compile(rf"{SP}?[\[(]")
+# "coef = -1949 to -2114": the first number of a range that summarises several estimates
+_RANGE_AFTER_RE = re.compile(rf"{SP}?(?:to|–|—){SP}?{SIGNED}")
 # Between two values of one list: "0.48 and 0.63", "-5.1 for the 56-mg dose and -6.8"
 _LIST_CONTINUES_RE = re.compile(
-    rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{SP}?[,;]?{SP}?(?:and|or|vs\.?|versus)?{SP}?"
+    rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{_OWN_P}{SP}?[,;]?{SP}?"
+    rf"(?:and|or|vs\.?|versus)?{SP}?\+?"
 )
 
 
 # the patterns): a longer gap between a name and a number cannot match, and is not sliced.
-_NAME_TO_VALUE_LONGEST = 70
-_LIST_CONTINUES_LONGEST = 50
+_NAME_TO_VALUE_LONGEST = 134  # with an outcome named before the verb ("OR for remission was")
+_LIST_CONTINUES_LONGEST = 90  # 50 for the words, 40 for a value's own bracketed P
 _OPENING_BRACKET_LONGEST = 2
 
 
@@ -217,7 +236,10 @@ class _StatisticsRules:
                 trail["bare"] and not self._bare_ci_allowed(token)
             ):
                 ci, low, high = None, None, None
-        if not ci and _BLOCK_AFTER_RE.match(self.text, token.end):
+        if not ci and (
+            _BLOCK_AFTER_RE.match(self.text, token.end)
+            or _RANGE_AFTER_RE.match(self.text, token.end)
+        ):
             return None
         adjacent = self._adjacent_keyword(token.start)
         se_text = trail and (trail["se"] or trail["se2"])
@@ -335,7 +357,9 @@ RULES = (
         "ratio",
         "a number right after a named statistic, without an interval ('NNT, 6', 'OR = 2.2')",
         (_STRONG_RE.pattern, _NAME_TO_VALUE_RE.pattern),
-        (Example("Ketamine was superior (Cohen's d = 0.8).", "cohens_d", 0.8),),
+        (Example("Ketamine was superior (Cohen's d = 0.8).", "cohens_d", 0.8),
+         Example("The hazard ratio for relapse was 0.55 in the maintenance phase.",
+                 "hazard_ratio", 0.55)),
     ),
     Rule(
         "named_statistic_with_range",
