@@ -84,3 +84,22 @@ def test_a_risk_difference_in_percent_without_an_interval_is_read() -> None:
     assert [(e.kind, e.label, e.value) for e in extract_effects(text)] == [
         ("other", "risk difference", -12.5)
     ]
+
+
+def test_each_share_of_a_pair_gets_the_arm_named_beside_it() -> None:
+    """Rule `shares_of_named_arms`: the second share of a pair is read as the first one's
+    kind; its arm is the group named beside it, as the first one's is."""
+    from pipeline.extract.effects import extract_effects
+
+    sentences = {
+        "Bleeding occurred in 21 patients in the drugx group (4.1%) and 35 patients in the "
+        "comparator group (6.8%).": ["drugx", "comparator"],
+        "The event occurred in 8.4% in the drugx arm and 15.0% in the usual care arm.": [
+            "drugx",
+            "usual care",
+        ],
+        "Stroke occurred in 40 (2.5%) of 1600 patients assigned to drugx and 52 (3.3%) of "
+        "1590 patients assigned to placebo.": ["drugx", "placebo"],
+    }
+    for sentence, arms in sentences.items():
+        assert [e.arm for e in extract_effects(sentence)] == arms, sentence

@@ -397,6 +397,8 @@ class _ArmAssignmentRules:
         "placebo 31.0%"), then the sentence's two arms: in a pair "X% vs Y%" the first value
         is the first arm's, and a between-group effect gets "A vs B"."""
         self.mentions = list(_ARM_MENTION_RE.finditer(self.text))
+        if self.share_arms:
+            self._shares_of_named_arms()
         self._arm_lists()
         if self.mentions:
             self._arms_named_before()
@@ -410,6 +412,24 @@ class _ArmAssignmentRules:
                 # "... for the 0.2 and 0.4 mg/kg groups were -16.8 and -16.9, respectively":
                 # the arms are a list written earlier, not the study's two arms
                 self.no_arm.update((id(left), id(right)))
+
+    def _shares_of_named_arms(self) -> None:
+        """A share whose arm is named beside it, in a sentence that names an arm beside
+        another share: "130 patients in the drug group (3.2%) and 146 patients in the control
+        group (3.5%)", "12.9% in the drug arm and 32.3% in the control arm". The second share
+        is read as the first one's kind, so the arm beside it is read here."""
+        base = self.sentence.start
+        for effect in self.effects:
+            if effect.arm is not None or effect.kind in BETWEEN_GROUP_KINDS:
+                continue
+            if id(effect) in self.no_arm or "%" not in effect.quote:
+                continue
+            start, end = effect.start - base, effect.end - base
+            token = next(
+                (t for t in reversed(self.tokens) if t.percent and start <= t.start < end), None
+            )
+            if token is not None:
+                effect.arm = self._share_of_an_arm(token)
 
     def _arms_named_before(self) -> None:
         """Per-arm values with their arm written right before them. In a pair "X vs Y" both
