@@ -103,3 +103,25 @@ def test_each_share_of_a_pair_gets_the_arm_named_beside_it() -> None:
     }
     for sentence, arms in sentences.items():
         assert [e.arm for e in extract_effects(sentence)] == arms, sentence
+
+
+def test_a_study_stating_two_arms_of_different_treatments_compares_them() -> None:
+    """Rule `stated_arms_comparison`: where the words name no comparison, the two arms the
+    facts state (with their sizes) are the study's comparison, a control second."""
+    from pipeline.extract import extract_text
+    from pipeline.extract.effect_rules.arm_assignment import stated_arms_comparison
+
+    abstract = (
+        "Adults with treatment-resistant depression received esketamine nasal spray (n = 210) "
+        "or quetiapine extended release (n = 205) for 8 weeks. Esketamine shortened the time "
+        "to remission (hazard ratio 1.52; 95% CI 1.20 to 1.93)."
+    )
+    title = "Esketamine nasal spray over quetiapine extended release: a randomised trial"
+    result = extract_text("1", title, abstract)
+    assert [e.arm for e in result.effects] == [
+        "esketamine nasal spray vs quetiapine extended release"
+    ]
+    assert stated_arms_comparison(["placebo", "ketamine"]) == ("ketamine", "placebo")
+    # two doses of one drug, or three arms: no comparison is made of them
+    assert stated_arms_comparison(["esketamine 56 mg", "esketamine 84 mg"]) is None
+    assert stated_arms_comparison(["ketamine", "midazolam", "placebo"]) is None

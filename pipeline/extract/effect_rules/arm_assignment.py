@@ -245,6 +245,20 @@ def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
 
 
 _ANY_KETAMINE_RE = re.compile(vocab.ANY_KETAMINE_PATTERN, re.IGNORECASE)
+
+
+def stated_arms_comparison(labels: list[str]) -> tuple[str, str] | None:
+    """The comparison of a study whose facts state exactly two arms of different treatments
+    ("esketamine nasal spray (n = 336) or quetiapine extended release (n = 340)"): the
+    ketamine arm first, a control second; None for other counts, or two doses of one drug."""
+    if len(labels) != 2:
+        return None
+    first, second = labels
+    if not _arm_key(first) or not _arm_key(second) or _arm_key(first) == _arm_key(second):
+        return None
+    if _arm_key(first) & _CONTROLS and not _ANY_KETAMINE_RE.search(first):
+        first, second = second, first
+    return first, second
 # One word naming a treatment in a trial of another drug: "edoxaban", "SOC", "placebo"
 _TREATMENT = r"[A-Za-z][\w-]{2,}"
 _NOT_A_TREATMENT = frozenset(
