@@ -259,6 +259,8 @@ def stated_arms_comparison(labels: list[str]) -> tuple[str, str] | None:
     if _arm_key(first) & _CONTROLS and not _ANY_KETAMINE_RE.search(first):
         first, second = second, first
     return first, second
+
+
 # One word naming a treatment in a trial of another drug: "edoxaban", "SOC", "placebo"
 _TREATMENT = r"[A-Za-z][\w-]{2,}"
 _NOT_A_TREATMENT = frozenset(
