@@ -125,3 +125,32 @@ def test_a_study_stating_two_arms_of_different_treatments_compares_them() -> Non
     # two doses of one drug, or three arms: no comparison is made of them
     assert stated_arms_comparison(["esketamine 56 mg", "esketamine 84 mg"]) is None
     assert stated_arms_comparison(["ketamine", "midazolam", "placebo"]) is None
+
+
+def test_randomized_to_two_arms_with_a_ratio_or_a_background_treatment() -> None:
+    """Rules `randomized_to` (with a ratio written "1:1", "(2:1)" or "in a 1:1 ratio"),
+    `add_on_after` (both arms take the same background drug) and `randomized_labels` (arms
+    given short names in brackets as they are defined)."""
+    from pipeline.extract.effect_rules.arm_assignment import study_arms
+
+    assert study_arms("", "Adults were randomized 1:1 to ketamine or midazolam.") == (
+        "ketamine",
+        "midazolam",
+    )
+    assert study_arms(
+        "", "Patients were randomly assigned in a 2:1 ratio to esketamine or placebo."
+    )
+    add_on = (
+        "Patients were randomized 1:1 to receive esketamine or matching placebo, each in "
+        "conjunction with a newly initiated oral antidepressant."
+    )
+    assert study_arms("", add_on) == (
+        "esketamine plus antidepressant",
+        "matching placebo plus antidepressant",
+    )
+    labelled = (
+        "The study randomized older adults (1:1) to flexibly dosed esketamine and a new oral "
+        "antidepressant (esketamine/antidepressant) or a new oral antidepressant and placebo "
+        "spray (antidepressant/placebo)."
+    )
+    assert study_arms("", labelled) == ("esketamine/antidepressant", "antidepressant/placebo")

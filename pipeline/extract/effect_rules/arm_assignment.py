@@ -212,9 +212,28 @@ def assign_arms(
             effect.arm = f"{effect.arm} vs {second}"  # "esketamine 28 mg: -4.2" vs placebo
 
 
+_RATIO = rf"(?:{SP}(?:\(\d+:\d+\)|\d+:\d+|in{SP}an?{SP}\d+:\d+{SP}ratio))?"
 _RANDOMIZED_TO_RE = re.compile(
-    rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)(?:{SP}\([\d:]+\))?"
+    rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned){_RATIO}"
     rf"{SP}to{SP}(?:receive{SP})?(?:either{SP})?(?P<a>{_ARM_PHRASE}){SP}or{SP}(?P<b>{_ARM_PHRASE})",
+    _CI,
+)
+# An add-on design: both arms take the same background treatment, written after them
+# ("to esketamine or placebo, each in conjunction with a newly initiated oral antidepressant").
+_ADD_ON_AFTER_RE = re.compile(
+    rf",?{SP}(?:each|both){SP}(?:in{SP}conjunction{SP}with|combined{SP}with|with|plus"
+    rf"|added{SP}to|in{SP}addition{SP}to){SP}(?:an?{SP})?(?:(?:newly{SP})?initiated{SP}|new{SP})?"
+    rf"(?:oral{SP})?(?P<c>{_ARM_WORD})\b",
+    _CI,
+)
+# Arms given short names in brackets as they are defined: "randomized (1:1) to esketamine and
+# a new oral antidepressant (esketamine/antidepressant) or a new oral antidepressant and
+# placebo (antidepressant/placebo)".
+_ARM_LABEL = rf"{_ARM_WORD}(?:{SP}?(?:/|\+){SP}?|{SP}plus{SP}){_ARM_WORD}"
+_RANDOMIZED_LABELS_RE = re.compile(
+    rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)\b"
+    rf"(?:[^.;()]|\([^.;()]{{1,12}}\)){{0,80}}?\bto{SP}[^.;()]{{1,100}}?\((?P<a>{_ARM_LABEL})\)"
+    rf"{SP}or{SP}[^.;()]{{1,100}}?\((?P<b>{_ARM_LABEL})\)",
     _CI,
 )
 
@@ -228,12 +247,24 @@ def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
         for regex, needles, before, after in (
             (_COMPARISON_RE, (" vs", "versus", " than ", "compared", " v. "), 70, 90),
             (_RANDOMIZED_TO_RE, ("random", "assigned"), 0, 150),
+            (_RANDOMIZED_LABELS_RE, ("random", "assigned"), 0, 320),
         ):
             for start, end in _windows(low, needles, before, after):
                 for match in regex.finditer(text, start, end):
                     first, second = _arm_name(match["a"]), _arm_name(match["b"])
                     if not first or not second or _arm_key(first) == _arm_key(second):
                         continue
+                    add_on = regex is _RANDOMIZED_TO_RE and _ADD_ON_AFTER_RE.match(
+                        text, match.end()
+                    )
+                    if add_on and not {_arm_key(add_on["c"])} & {
+                        _arm_key(first),
+                        _arm_key(second),
+                    }:
+                        first, second = (
+                            f"{first} plus {add_on['c']}",
+                            f"{second} plus {add_on['c']}",
+                        )
                     found.setdefault(
                         frozenset([_arm_key(first), _arm_key(second)]), (first, second)
                     )
