@@ -154,3 +154,35 @@ def test_randomized_to_two_arms_with_a_ratio_or_a_background_treatment() -> None
         "spray (antidepressant/placebo)."
     )
     assert study_arms("", labelled) == ("esketamine/antidepressant", "antidepressant/placebo")
+
+
+def test_a_review_compares_the_treatment_its_title_names_with_a_control() -> None:
+    """Rule `review_comparison`: a review's one comparison, its treatment (named in its title)
+    against a control, as its methods or results write it; none where the treatment is also
+    compared with another treatment, or where the compared word is not the title's."""
+    from pipeline.extract import extract_text
+    from pipeline.extract.effect_rules.arm_assignment import review_comparison
+
+    title = "Drugx for gout flares: a systematic review and meta-analysis"
+    cases = {
+        "We included RCTs comparing drugx with placebo or no treatment.": ("drugx", "placebo"),
+        "Trials of drugx versus usual care were pooled.": ("drugx", "usual care"),
+        "Compared with placebo, oral drugx reduced flares.": ("drugx", "placebo"),
+        "The drugx group had fewer flares than the control group.": ("drugx", "control group"),
+        "Of 900 patients, 450 (50.0%) were allocated to drugx and 450 (50.0%) received placebo.": (
+            "drugx",
+            "placebo",
+        ),
+    }
+    for abstract, comparison in cases.items():
+        assert review_comparison(title, abstract) == comparison, abstract
+    assert review_comparison(title, "Flares were fewer with aspirin versus placebo.") is None
+    both = "RCTs comparing drugx with placebo were pooled. Drugx versus colchicine was also seen."
+    assert review_comparison(title, both) is None
+    abstract = (
+        "We pooled trials comparing drugx with placebo. Drugx reduced the risk of a flare "
+        "(RR 0.61, 95% CI 0.45 to 0.83)."
+    )
+    result = extract_text("1", title, abstract, publication_types=["Meta-Analysis"])
+    assert result.trial.design == "review"
+    assert [e.arm for e in result.effects] == ["drugx vs placebo"]

@@ -358,6 +358,96 @@ def other_treatment_arms(title: str, abstract: str) -> tuple[str, str] | None:
     return _treatment_pair(*names.values()) if len(names) == 2 else None
 
 
+# A review's one comparison: its treatment against a control, as its methods or results write
+# it ("RCTs comparing metformin with placebo or no treatment", "colchicine versus standard of
+# care", "Compared with placebo, adjunctive esketamine ...", "the drug group showed better
+# results than the control group", "allocated to colchicine and 3591 received placebo").
+_REVIEW_CONTROL = (
+    r"(?:placebo(?:/no treatment)?|controls?(?: groups?)?|sham|no treatment|usual care"
+    r"|standard(?: of)? care)"
+)
+_REVIEW_TREATMENT = (
+    rf"(?:(?:low|high)-dose{SP})?(?P<a>[A-Za-z][\w-]{{3,}})(?:{SP}(?:nasal{SP}spray|NS)\b)?"
+)
+_REVIEW_COMPARISON_RES = (
+    re.compile(
+        rf"\bcompar(?:ing|ed|es){SP}(?:the{SP})?(?:(?:use|effects?|effectiveness){SP}of{SP})?"
+        rf"{_REVIEW_TREATMENT}(?:{SP}(?:treatment|therapy))?(?:{SP}\([^()]{{1,60}}\))?{SP}"
+        rf"(?:with|to|versus|vs\.?|against){SP}(?:an?{SP}|the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"{_REVIEW_TREATMENT}(?:{SP}(?:groups?|arms?))?{SP}(?:versus|vs\.?|compared{SP}(?:with|to)"
+        rf"|relative{SP}to){SP}(?:the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\bcompared{SP}(?:with|to){SP}(?P<b>{_REVIEW_CONTROL}),{SP}(?:(?:adjunctive|intranasal"
+        rf"|intravenous|oral){SP})*{_REVIEW_TREATMENT}\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"{_REVIEW_TREATMENT}{SP}(?:groups?|arms?)\b[^.;,()]{{1,50}}?\bthan{SP}(?:in{SP})?"
+        rf"(?:the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\b(?:allocated|assigned|randomi[sz]ed){SP}to{SP}{_REVIEW_TREATMENT}{SP}and\b"
+        rf"(?:[^.;]|\.\d){{1,40}}?\breceived{SP}(?P<b>{_REVIEW_CONTROL})\b",
+        re.IGNORECASE,
+    ),
+)
+_REVIEW_NEEDLES = (
+    ("compar",),
+    ("versus", "vs", "compared", "relative to"),
+    ("compared",),
+    (" than ",),
+    ("received",),
+)
+# The treatment compared with anything ("metformin versus letrozole"): a second comparison.
+_ANY_COMPARISON_RE = re.compile(
+    rf"\b(?P<a>[A-Za-z][\w-]{{3,}}){SP}(?:versus|vs\.?|compared{SP}(?:with|to)){SP}(?:the{SP})?"
+    rf"(?P<b>[A-Za-z][\w-]+)",
+    re.IGNORECASE,
+)
+
+
+def review_comparison(title: str, abstract: str) -> tuple[str, str] | None:
+    """A review's one comparison of the treatment its title names against a control, from
+    its abstract (see `_REVIEW_COMPARISON_RES`); None when it names none, when the treatment
+    is not in the title, or when a treatment is compared with several controls or another
+    treatment."""
+    low_title = f" {title.lower()} "
+    found: dict[str, tuple[str, str]] = {}
+    low_abstract = abstract.lower()
+    for regex, needles in zip(_REVIEW_COMPARISON_RES, _REVIEW_NEEDLES, strict=True):
+        if not any(needle in low_abstract for needle in needles):
+            continue  # a cheap test first: most abstracts have none of the words
+        for match in regex.finditer(abstract):
+            treatment = match["a"]
+            low = treatment.lower()
+            if low in _NOT_A_TREATMENT or low in _CONTROL_WORDS:
+                continue
+            if not re.search(rf"\b{re.escape(low)}\b", low_title):
+                continue
+            control = match["b"].lower()
+            found.setdefault(low, (_as_in_text(treatment), control))
+    if len(found) != 1:
+        return None
+    (treatment, control), low = next(iter(found.values())), next(iter(found))
+    for match in _ANY_COMPARISON_RE.finditer(abstract):
+        other = match["b"].lower()
+        if match["a"].lower() == low and other not in _CONTROL_WORDS | {
+            "placebo/no",
+            "standard",
+            "usual",
+            "no",
+            "sham",
+        }:
+            return None  # the treatment is compared with another treatment too
+    return treatment, control
+
+
 # What may follow the second treatment of a comparison: its noun phrase has ended
 _PHRASE_ENDS_RE = re.compile(
     rf"$|[\s]*[,.;:()\[\]]|{SP}(?:for|in|among|on|to|after|before|during|with|alone|plus|and|or"
