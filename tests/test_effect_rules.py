@@ -186,3 +186,23 @@ def test_a_review_compares_the_treatment_its_title_names_with_a_control() -> Non
     result = extract_text("1", title, abstract, publication_types=["Meta-Analysis"])
     assert result.trial.design == "review"
     assert [e.arm for e in result.effects] == ["drugx vs placebo"]
+
+
+def test_a_risk_difference_or_nnh_gets_the_comparison_as_a_ratio_does() -> None:
+    """Rule `between_groups`: a risk difference and a number needed to harm (labelled "other")
+    compare the two arms, so they get the study's comparison, never one arm's name."""
+    from pipeline.extract import extract_text
+
+    abstract = (
+        "Patients were randomly assigned to receive drugx or placebo. Stroke occurred in 4.0% "
+        "in the drugx group and 5.5% in the placebo group (hazard ratio 0.72, 95% CI 0.55 to "
+        "0.94; absolute risk reduction 1.5%, 95% CI 0.2 to 2.8). Nausea led to "
+        "stopping in 6.0% vs 1.0% (NNH=20)."
+    )
+    result = extract_text("1", "A randomized trial of drugx in atrial fibrillation", abstract)
+    arms = {(e.label or e.kind): e.arm for e in result.effects if e.value in (0.72, 1.5, 20)}
+    assert arms == {
+        "hazard_ratio": "drugx vs placebo",
+        "risk difference": "drugx vs placebo",
+        "number needed to harm": "drugx vs placebo",
+    }

@@ -33,6 +33,19 @@ _PAIR_GAP_RE = re.compile(
 )
 
 
+# Statistics labelled "other" (no kind of their own) that compare two groups, as a between-
+# group kind does: "absolute risk reduction 1.1%", "NNH=17".
+_BETWEEN_GROUP_LABELS = frozenset(["risk difference", "number needed to harm"])
+
+
+def between_groups(effect: Effect) -> bool:
+    """Whether an effect compares two groups: a between-group kind, or a risk difference or
+    number needed to harm (kind "other", labelled)."""
+    return effect.kind in BETWEEN_GROUP_KINDS or (
+        effect.kind == "other" and effect.label in _BETWEEN_GROUP_LABELS
+    )
+
+
 _ARM_WORD_RE = re.compile(_ARM_WORD, _CI)
 # The same words in lower-cased text (which holds no ASCII capital): a case-sensitive scan, faster.
 _ARM_WORD_LOWER_RE = re.compile(_ARM_WORD.lower(), re.ASCII)
@@ -189,7 +202,7 @@ def assign_arms(
         if left.arm is None and right.arm is None and _PAIR_GAP_RE.fullmatch(gap):
             left.arm, right.arm = first, second
     for effect in effects:
-        if effect.kind not in BETWEEN_GROUP_KINDS or id(effect) in skip:
+        if not between_groups(effect) or id(effect) in skip:
             continue
         if effect.arm is None or (
             _arm_key(effect.arm) == _arm_key(second) and _arm_key(second) & _CONTROLS
@@ -557,7 +570,7 @@ class _ArmAssignmentRules:
         is read as the first one's kind, so the arm beside it is read here."""
         base = self.sentence.start
         for effect in self.effects:
-            if effect.arm is not None or effect.kind in BETWEEN_GROUP_KINDS:
+            if effect.arm is not None or between_groups(effect):
                 continue
             if id(effect) in self.no_arm or "%" not in effect.quote:
                 continue
@@ -580,7 +593,7 @@ class _ArmAssignmentRules:
             if id(effect) in self.no_arm:
                 continue
             arm = _arm_before(self.text, effect.start - base, self.mentions)
-            if effect.kind not in BETWEEN_GROUP_KINDS:
+            if not between_groups(effect):
                 named[id(effect)] = arm
             elif arm and _LABELLED_BEFORE_RE.search(
                 self.text, max(0, effect.start - base - _ANCHORED_WINDOW), effect.start - base
@@ -627,10 +640,10 @@ class _ArmAssignmentRules:
                 continue
             items = [i for i in _LIST_SPLIT_RE.split(after["items"].strip()) if i]
             if not all(_ARM_WORD_RE.search(i) or _DOSE_ITEM_RE.match(i) for i in items):
-                if group[0].kind not in BETWEEN_GROUP_KINDS:
+                if not between_groups(group[0]):
                     self.no_arm.update(id(e) for e in group)  # "for men and women": not arms
                 continue
-            if len(items) == 1 and group[0].kind in BETWEEN_GROUP_KINDS:
+            if len(items) == 1 and between_groups(group[0]):
                 for effect in group:  # "NNT of 8 and 6 for esketamine vs placebo"
                     effect.arm = _comparison_name(items[0])
                 continue
