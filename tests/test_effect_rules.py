@@ -206,3 +206,39 @@ def test_a_risk_difference_or_nnh_gets_the_comparison_as_a_ratio_does() -> None:
         "risk difference": "drugx vs placebo",
         "number needed to harm": "drugx vs placebo",
     }
+
+
+def test_no_pair_arms_for_a_list_of_three_or_an_estimate_after_than() -> None:
+    """`assign_arms`: three values written as a list are more groups than the study's two,
+    and an estimate written after "than" belongs to the group named there, not the study's
+    comparison: both keep no arm rather than a wrong one."""
+    from pipeline.extract.effects import extract_effects
+
+    three = (
+        "Visits decreased from baseline in the esketamine, lithium and psychotherapy cohorts by "
+        "40%, 12%, and 25%."
+    )
+    found = extract_effects(three, study_arms=("esketamine", "ECT"))
+    assert [e.arm for e in found if e.value in (12, 25)] == [None, None]
+    than = (
+        "The difference versus placebo was larger for the esketamine trials (mean difference = "
+        "3.9, 95% CI 2.0 to 5.8) than for the lithium trials (mean difference = 1.8, 95% CI "
+        "1.1 to 2.5)."
+    )
+    assert [e.arm for e in extract_effects(than)] == ["esketamine vs placebo", None]
+
+
+def test_a_list_of_values_then_its_list_of_cohorts() -> None:
+    """`_arm_lists`: "by 41.0 pp and 30.2 pp in the esketamine and quetiapine cohorts (...)":
+    the i-th value is the i-th cohort's."""
+    from pipeline.extract.effects import extract_effects
+
+    text = (
+        "Total work loss decreased from baseline by 41.0 pp and 30.2 pp in the esketamine "
+        "and quetiapine cohorts (MD = 10.8 pp; 95% CI, 3.1-18.5 pp)."
+    )
+    assert [e.arm for e in extract_effects(text)] == [
+        "esketamine",
+        "quetiapine",
+        "esketamine vs quetiapine",
+    ]

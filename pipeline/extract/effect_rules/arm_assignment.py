@@ -145,7 +145,8 @@ _LIST_GAP_RE = re.compile(
 )
 _ARM_LIST_RE = re.compile(
     rf"[\])]*,?{SP}(?:for|in){SP}(?:the{SP})?(?P<items>(?:vs\.|[^;.()]){{1,120}}?)"
-    rf"(?:{SP}(?:dose{SP})?(?:groups|arms))?(?:,?{SP}respectively)?(?=[;.)]|$)"
+    rf"(?:(?:{SP}(?:dose{SP})?(?:groups|arms|cohorts))?(?:,?{SP}respectively)?(?=[;.)]|$)"
+    rf"|{SP}(?:dose{SP})?(?:groups|arms|cohorts)(?={SP}?[\[(]))"
 )
 _DOSE_ITEM_RE = re.compile(rf"\d+(?:\.\d+)?{SP}?-?mg")
 
@@ -192,17 +193,32 @@ def assign_arms(
 ) -> None:
     """Give effects without an arm the arms of a two-arm comparison: the values of a pair
     written "X vs Y" (or "X and Y") get `first` and `second`, between-group effects "A vs B".
-    Effects whose id is in `skip` are left alone."""
-    for left, right in zip(effects, effects[1:], strict=False):
-        if left.sentence_start != right.sentence_start or left.kind != right.kind:
-            continue
+    Effects whose id is in `skip` are left alone, and so are a list of three or more values
+    ("by 58%, 21%, and 37%": more groups than two) and an estimate written after "than" the
+    one before it ("higher for the pooled A trials (MD = 4.1) than for the B trials (MD =
+    2.1)": the second is B's, not the study's comparison)."""
+    joined = [_joined(left, right) for left, right in zip(effects, effects[1:], strict=False)]
+    for at, (left, right) in enumerate(zip(effects, effects[1:], strict=False)):
+        if (
+            not joined[at]
+            or (at > 0 and joined[at - 1])
+            or (at + 1 < len(joined) and joined[at + 1])
+        ):
+            continue  # not joined as a pair, or part of a longer list
         if id(left) in skip or id(right) in skip:
             continue
-        gap = left.sentence[left.end - left.sentence_start : right.start - right.sentence_start]
-        if left.arm is None and right.arm is None and _PAIR_GAP_RE.fullmatch(gap):
+        if left.arm is None and right.arm is None and _PAIR_GAP_RE.fullmatch(_gap(left, right)):
             left.arm, right.arm = first, second
+    previous: Effect | None = None
     for effect in effects:
-        if not between_groups(effect) or id(effect) in skip:
+        after_than = (
+            previous is not None
+            and previous.sentence_start == effect.sentence_start
+            and _THAN_RE.search(_gap(previous, effect))
+        )
+        if between_groups(effect):
+            previous = effect
+        if not between_groups(effect) or id(effect) in skip or after_than:
             continue
         if effect.arm is None or (
             _arm_key(effect.arm) == _arm_key(second) and _arm_key(second) & _CONTROLS
@@ -223,6 +239,23 @@ def assign_arms(
             and _arm_key(second) & _CONTROLS
         ):
             effect.arm = f"{effect.arm} vs {second}"  # "esketamine 28 mg: -4.2" vs placebo
+
+
+_THAN_RE = re.compile(r"\bthan\b")
+
+
+def _gap(left: Effect, right: Effect) -> str:
+    """The words between two effects of one sentence."""
+    return left.sentence[left.end - left.sentence_start : right.start - right.sentence_start]
+
+
+def _joined(left: Effect, right: Effect) -> bool:
+    """Whether two effects of one kind and sentence are written side by side as a pair or
+    list ("64% vs 28%", "58%, 21%")."""
+    if left.sentence_start != right.sentence_start or left.kind != right.kind:
+        return False
+    gap = _gap(left, right)
+    return bool(_PAIR_GAP_RE.fullmatch(gap) or _LIST_GAP_RE.fullmatch(gap))
 
 
 _RATIO = rf"(?:{SP}(?:\(\d+:\d+\)|\d+:\d+|in{SP}an?{SP}\d+:\d+{SP}ratio))?"
