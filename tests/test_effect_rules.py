@@ -242,3 +242,20 @@ def test_a_list_of_values_then_its_list_of_cohorts() -> None:
         "quetiapine",
         "esketamine vs quetiapine",
     ]
+
+
+def test_shares_listed_after_the_events_reported_for_an_arm() -> None:
+    """Rule `events_reported_for_an_arm`: "the adverse events reported for X were A (n%), B
+    (n%)" are X's; "reported for X (versus Y) were A (a% versus b%)" pairs are X's and Y's."""
+    from pipeline.extract.effects import extract_effects
+
+    one = (
+        "The most common adverse events reported for ketamine (combined doses) were vomiting "
+        "(30 participants [15.2%]) and drowsiness (22 [11.1%])."
+    )
+    assert [e.arm for e in extract_effects(one)] == ["ketamine", "ketamine"]
+    pairs = (
+        "The most frequent adverse events reported for drugx (versus placebo) were insomnia "
+        "(9.4% versus 3.5%) and dry mouth (7.1% versus 1.2%)."
+    )
+    assert [e.arm for e in extract_effects(pairs)] == ["drugx", "placebo", "drugx", "placebo"]

@@ -242,6 +242,16 @@ def assign_arms(
 
 
 _THAN_RE = re.compile(r"\bthan\b")
+# "The most common adverse events reported for X (combined doses) were ...", "... observed
+# with X (versus placebo) were ...": the arm (and its comparator) a list of shares is about.
+_EVENTS_FOR_RE = re.compile(
+    rf"\b(?:reported|observed|seen|occurring)(?:{SP}most{SP}often)?{SP}(?:for|with|in|among)"
+    rf"{SP}(?:the{SP})?(?P<a>[A-Za-z][\w/+-]{{2,}})(?:{SP}(?:group|arm))?{SP}?"
+    rf"(?:\((?:combined{SP}doses|(?:versus|vs\.?){SP}(?:the{SP})?(?P<b>[A-Za-z][\w/+-]{{2,}}))\)"
+    rf"{SP}?)?,?{SP}(?:were|was|included)\b",
+    _CI,
+)
+_VERSUS_GAP_RE = re.compile(rf"[\])]?{SP}?,?{SP}?(?:vs\.?|versus){SP}?")
 
 
 def _gap(left: Effect, right: Effect) -> str:
@@ -582,6 +592,8 @@ class _ArmAssignmentRules:
         self.mentions = list(_ARM_MENTION_RE.finditer(self.text))
         if self.share_arms:
             self._shares_of_named_arms()
+        if " for " in self.text or " with " in self.text or " in " in self.text:
+            self._events_reported_for_an_arm()
         self._arm_lists()
         if self.mentions:
             self._arms_named_before()
@@ -613,6 +625,31 @@ class _ArmAssignmentRules:
             )
             if token is not None:
                 effect.arm = self._share_of_an_arm(token)
+
+    def _events_reported_for_an_arm(self) -> None:
+        """Shares listed after "the adverse events reported for X were": each is X's ("nausea
+        (24.8%), dizziness (21.7%)"); after "reported for X (versus Y) were", each pair "a%
+        versus b%" is X's and Y's, and a lone share is left alone."""
+        found = _EVENTS_FOR_RE.search(self.text)
+        if found is None or found["a"].lower() in _NOT_A_TREATMENT:
+            return
+        first, second = _as_in_text(found["a"]), found["b"] and _as_in_text(found["b"])
+        base = self.sentence.start
+        after = [
+            e
+            for e in self.effects
+            if e.start - base >= found.end() and not between_groups(e) and "%" in e.quote
+        ]
+        paired: set[int] = set()
+        for left, right in zip(after, after[1:], strict=False):
+            if _VERSUS_GAP_RE.fullmatch(_gap(left, right)):
+                paired |= {id(left), id(right)}
+                if second and left.arm is None and right.arm is None:
+                    left.arm, right.arm = first, second
+        if second is None:
+            for effect in after:
+                if effect.arm is None and id(effect) not in paired:
+                    effect.arm = first
 
     def _arms_named_before(self) -> None:
         """Per-arm values with their arm written right before them. In a pair "X vs Y" both
