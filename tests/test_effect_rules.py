@@ -259,3 +259,21 @@ def test_shares_listed_after_the_events_reported_for_an_arm() -> None:
         "(9.4% versus 3.5%) and dry mouth (7.1% versus 1.2%)."
     )
     assert [e.arm for e in extract_effects(pairs)] == ["drugx", "placebo", "drugx", "placebo"]
+
+
+def test_an_arm_of_two_names_with_group_is_one_arm() -> None:
+    """`_arm`: "in the esketamine and antidepressant group" names one arm of both words;
+    "in the ketamine and placebo groups" names two, so the value before it is neither's."""
+    from pipeline.extract.effects import extract_effects
+
+    text = (
+        "Relapse occurred in 20 (25.0%) in the esketamine and antidepressant group and 35 "
+        "(44.0%) in the antidepressant and placebo group."
+    )
+    assert [e.arm for e in extract_effects(text)] == [
+        "esketamine and antidepressant",
+        "antidepressant and placebo",
+    ]
+    assert [
+        e.arm for e in extract_effects("Remission was 40.0% in the ketamine and placebo groups.")
+    ] == [None]

@@ -570,11 +570,25 @@ _VERSUS_AFTER_RE = re.compile(
 )
 
 
+# After an arm named beside a value, "and" another name with "group": the arm is both names
+# ("in the esketamine and antidepressant group"); with "groups": a list of arms, not one.
+_AND_GROUP_AFTER_RE = re.compile(
+    rf"{SP}and{SP}(?P<rest>(?:[\w/+.-]+{SP}){{0,2}}?[\w/+.-]+){SP}(?P<word>group|arm|cohort"
+    rf"|groups|arms|cohorts)\b"
+)
+
+
 def _arm(text: str, end: int) -> str | None:
-    match = _ARM_RE.match(text[end : end + 70])
+    window = text[end : end + 70]
+    match = _ARM_RE.match(window)
     if not match:
         return None
     arm = match["arm"].strip()
+    joined = _AND_GROUP_AFTER_RE.match(window, match.end("arm"))
+    if joined and joined["word"].endswith("s"):
+        return None  # "in the esketamine and placebo groups": the value is not one arm's
+    if joined:
+        arm = f"{arm} and {joined['rest']}"  # "esketamine and antidepressant group"
     if arm.lower() in ("both", "each", "all", "patients", "participants", "those", "this"):
         return None
     if _RATE_RE.search(arm) or (arm[:1].isdigit() and "mg" not in arm):
