@@ -277,3 +277,25 @@ def test_an_arm_of_two_names_with_group_is_one_arm() -> None:
     assert [
         e.arm for e in extract_effects("Remission was 40.0% in the ketamine and placebo groups.")
     ] == [None]
+
+
+def test_a_relative_difference_in_percent_gets_the_comparison() -> None:
+    """`between_groups`: a percent change written as one arm's relative difference from the
+    other ("38.5% more days ... versus", "lowered the risk of relapse by 45% ... compared
+    with") gets the comparison; a change within one arm does not."""
+    from pipeline.extract.effects import extract_effects
+
+    arms = ("ketamine", "midazolam")
+    more = "Ketamine-treated patients had 38.5% more days in remission versus the comparator."
+    assert [e.arm for e in extract_effects(more, study_arms=arms)] == ["ketamine vs midazolam"]
+    risk = (
+        "Ketamine lowered the risk of relapse by 45% (hazard ratio, 0.55; 95% CI, 0.31-0.97) "
+        "compared with midazolam."
+    )
+    found = extract_effects(risk, study_arms=arms)
+    assert [(e.kind, e.arm.lower()) for e in found] == [
+        ("percent_change", "ketamine vs midazolam"),
+        ("hazard_ratio", "ketamine vs midazolam"),
+    ]
+    within = "Depression scores fell by 41% from baseline at day 7."
+    assert [e.arm for e in extract_effects(within, study_arms=arms)] == [None]

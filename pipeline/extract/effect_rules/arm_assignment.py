@@ -38,11 +38,39 @@ _PAIR_GAP_RE = re.compile(
 _BETWEEN_GROUP_LABELS = frozenset(["risk difference", "number needed to harm"])
 
 
+# A percentage that is one arm's relative difference from the other: "43.2% more weeks ...
+# versus the comparator", "decreased the risk of relapse by 51% ... compared with placebo".
+_RELATIVE_AFTER_RE = re.compile(
+    rf"{SP}?%?{SP}(?:more|fewer|greater|higher|lower|less|reduction|increase|decrease)\b"
+    rf"[^;]*?\b(?:versus|vs\.?|compared{SP}(?:with|to)|relative{SP}to|than)\b",
+    _CI,
+)
+_RISK_BY_BEFORE_RE = re.compile(rf"\b(?:risk|odds|hazard){SP}of{SP}[\w-]+{SP}by{SP}?$", _CI)
+_COMPARED_AFTER_RE = re.compile(
+    rf"\b(?:versus|vs\.?|compared{SP}(?:with|to)|relative{SP}to|than)\b", _CI
+)
+
+
 def between_groups(effect: Effect) -> bool:
-    """Whether an effect compares two groups: a between-group kind, or a risk difference or
-    number needed to harm (kind "other", labelled)."""
-    return effect.kind in BETWEEN_GROUP_KINDS or (
-        effect.kind == "other" and effect.label in _BETWEEN_GROUP_LABELS
+    """Whether an effect compares two groups: a between-group kind, a risk difference or
+    number needed to harm (kind "other", labelled), or a percent change written as one arm's
+    relative difference from the other (see `_RELATIVE_AFTER_RE`, `_RISK_BY_BEFORE_RE`)."""
+    if effect.kind in BETWEEN_GROUP_KINDS:
+        return True
+    if effect.kind == "other":
+        return effect.label in _BETWEEN_GROUP_LABELS
+    if effect.kind != "percent_change":
+        return False
+    start = effect.start - effect.sentence_start
+    end = start + len(effect.quote)
+    value_end = next(
+        (m.end() for m in reversed(list(NUMBER_RE.finditer(effect.sentence, start, end)))), end
+    )
+    if _RELATIVE_AFTER_RE.match(effect.sentence, value_end):
+        return True
+    before = effect.sentence[max(0, start - 60) : start]
+    return bool(
+        _RISK_BY_BEFORE_RE.search(before) and _COMPARED_AFTER_RE.search(effect.sentence, end)
     )
 
 
