@@ -297,5 +297,5 @@ def test_a_relative_difference_in_percent_gets_the_comparison() -> None:
         ("percent_change", "ketamine vs midazolam"),
         ("hazard_ratio", "ketamine vs midazolam"),
     ]
-    within = "Depression scores fell by 41% from baseline at day 7."
+    within = "Depression scores showed a 41% reduction from baseline at day 7."
     assert [e.arm for e in extract_effects(within, study_arms=arms)] == [None]
