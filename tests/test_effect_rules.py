@@ -125,6 +125,9 @@ def test_a_study_stating_two_arms_of_different_treatments_compares_them() -> Non
     # two doses of one drug, or three arms: no comparison is made of them
     assert stated_arms_comparison(["esketamine 56 mg", "esketamine 84 mg"]) is None
     assert stated_arms_comparison(["ketamine", "midazolam", "placebo"]) is None
+    # another treatment against placebo; two unnamed groups are no comparison
+    assert stated_arms_comparison(["placebo group", "drugx group"]) == ("drugx", "placebo")
+    assert stated_arms_comparison(["control group", "intervention group"]) is None
 
 
 def test_randomized_to_two_arms_with_a_ratio_or_a_background_treatment() -> None:

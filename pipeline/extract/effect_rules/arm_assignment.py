@@ -360,6 +360,21 @@ def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
 
 
 _ANY_KETAMINE_RE = re.compile(vocab.ANY_KETAMINE_PATTERN, re.IGNORECASE)
+_GROUP_SUFFIX_RE = re.compile(rf"{SP}(?:group|arm)$", re.IGNORECASE)
+_PLACEBO_LABEL_RE = re.compile(r"^(?:matching )?(?:placebo|sham|saline|vehicle)$", re.IGNORECASE)
+
+
+def _treatment_and_placebo(first: str, second: str) -> tuple[str, str] | None:
+    """Two stated arms of another treatment: one word naming it and a placebo ("finerenone
+    group", "placebo group"), the placebo second; None for any other two labels."""
+    first, second = (_GROUP_SUFFIX_RE.sub("", label.strip()) for label in (first, second))
+    if _PLACEBO_LABEL_RE.match(first):
+        first, second = second, first
+    if not _PLACEBO_LABEL_RE.match(second) or not re.fullmatch(_TREATMENT, first):
+        return None
+    if first.lower() in _NOT_A_TREATMENT or first.lower() in _CONTROL_WORDS:
+        return None
+    return _as_in_text(first), second
 
 
 def stated_arms_comparison(labels: list[str]) -> tuple[str, str] | None:
@@ -369,7 +384,9 @@ def stated_arms_comparison(labels: list[str]) -> tuple[str, str] | None:
     if len(labels) != 2:
         return None
     first, second = labels
-    if not _arm_key(first) or not _arm_key(second) or _arm_key(first) == _arm_key(second):
+    if not _arm_key(first) or not _arm_key(second):
+        return _treatment_and_placebo(first, second)
+    if _arm_key(first) == _arm_key(second):
         return None
     if _arm_key(first) & _CONTROLS and not _ANY_KETAMINE_RE.search(first):
         first, second = second, first
