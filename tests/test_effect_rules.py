@@ -302,3 +302,22 @@ def test_a_relative_difference_in_percent_gets_the_comparison() -> None:
     ]
     within = "Depression scores showed a 41% reduction from baseline at day 7."
     assert [e.arm for e in extract_effects(within, study_arms=arms)] == [None]
+
+
+def test_the_arm_written_after_a_value_and_its_unit() -> None:
+    """Rule `arm_written_after_the_value`: "12.1/7.9 mmHg for ketamine" (both numbers of the
+    pressure) and "9.4% of all esketamine-treated patients" are that arm's."""
+    from pipeline.extract.effects import extract_effects
+
+    pressure = (
+        "The largest systolic/diastolic increases were 12.1/7.9 mmHg for ketamine and 5.2/3.3 "
+        "mmHg for midazolam."
+    )
+    assert [e.arm for e in extract_effects(pressure)] == [
+        "ketamine",
+        "ketamine",
+        "midazolam",
+        "midazolam",
+    ]
+    share = "Adverse events of dizziness were reported in 9.4% of all esketamine-treated patients."
+    assert [e.arm for e in extract_effects(share)] == ["esketamine"]

@@ -270,6 +270,14 @@ def assign_arms(
 
 
 _THAN_RE = re.compile(r"\bthan\b")
+# The arm written right after a value and its unit (see `_arm_written_after_the_value`).
+_ARM_AFTER_UNIT_RE = re.compile(
+    rf"(?:/\d+(?:\.\d+)?)?{SP}?mmHg{SP}(?:for|in|with){SP}(?:the{SP})?"
+    rf"(?P<arm>{_ARM_MENTION_RE.pattern})(?![\w/+-])"
+    rf"|{SP}?%?[\])]?{SP}of{SP}(?:all{SP})?(?:the{SP})?(?:\d+{SP})?"
+    rf"(?P<treated>{_ARM_MENTION_RE.pattern})-treated{SP}(?:patients|participants)\b",
+    _CI,
+)
 # "The most common adverse events reported for X (combined doses) were ...", "... observed
 # with X (versus placebo) were ...": the arm (and its comparator) a list of shares is about.
 _EVENTS_FOR_RE = re.compile(
@@ -653,6 +661,8 @@ class _ArmAssignmentRules:
             self._shares_of_named_arms()
         if " for " in self.text or " with " in self.text or " in " in self.text:
             self._events_reported_for_an_arm()
+        if self.mentions and ("mmHg" in self.text or "-treated" in self.text):
+            self._arm_written_after_the_value()
         self._arm_lists()
         if self.mentions:
             self._arms_named_before()
@@ -684,6 +694,17 @@ class _ArmAssignmentRules:
             )
             if token is not None:
                 effect.arm = self._share_of_an_arm(token)
+
+    def _arm_written_after_the_value(self) -> None:
+        """A value whose arm follows its unit: "13.3/8.7 mmHg for esketamine/antidepressant"
+        (both numbers of the pressure), "in 12.8% of all esketamine-treated patients"."""
+        base = self.sentence.start
+        for effect in self.effects:
+            if effect.arm is not None or between_groups(effect) or id(effect) in self.no_arm:
+                continue
+            after = _ARM_AFTER_UNIT_RE.match(self.text, effect.end - base)
+            if after:
+                effect.arm = after["arm"] or after["treated"]
 
     def _events_reported_for_an_arm(self) -> None:
         """Shares listed after "the adverse events reported for X were": each is X's ("nausea
