@@ -321,3 +321,20 @@ def test_the_arm_written_after_a_value_and_its_unit() -> None:
     ]
     share = "Adverse events of dizziness were reported in 9.4% of all esketamine-treated patients."
     assert [e.arm for e in extract_effects(share)] == ["esketamine"]
+
+
+def test_a_share_of_the_same_group_a_clause_later() -> None:
+    """Rule `the_same_group_a_clause_later`: "..., and 2 patients (25.0%) remitted" after a
+    share of the named group is that group's; not when the sentence names a second arm."""
+    from pipeline.extract.effects import extract_effects
+
+    same = (
+        "Five of the 8 ketamine-assigned patients (62.5%) had a response at 4 hours, and 2 "
+        "patients (25.0%) achieved remission."
+    )
+    assert [e.arm for e in extract_effects(same)] == ["ketamine", "ketamine"]
+    other = (
+        "Five of the 8 ketamine-assigned patients (62.5%) had a response, and 2 patients "
+        "(25.0%) achieved remission with midazolam."
+    )
+    assert [e.arm for e in extract_effects(other)][1] != "ketamine"

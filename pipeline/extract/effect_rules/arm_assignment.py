@@ -270,6 +270,9 @@ def assign_arms(
 
 
 _THAN_RE = re.compile(r"\bthan\b")
+# "..., and 3 patients (42.9%)": a later clause counting patients of the same group
+_COUNTED_LATER_RE = re.compile(rf",{SP}and{SP}[^,;]{{0,40}}$")
+_COUNTED_PATIENTS_RE = re.compile(rf"\d+{SP}(?:patients|participants){SP}?\(")
 # The arm written right after a value and its unit (see `_arm_written_after_the_value`).
 _ARM_AFTER_UNIT_RE = re.compile(
     rf"(?:/\d+(?:\.\d+)?)?{SP}?mmHg{SP}(?:for|in|with){SP}(?:the{SP})?"
@@ -666,6 +669,8 @@ class _ArmAssignmentRules:
         self._arm_lists()
         if self.mentions:
             self._arms_named_before()
+        if len(self.effects) > 1 and self.mentions:
+            self._the_same_group_a_clause_later()
         arms = _sentence_arms(self.text, self.mentions)
         if arms:
             assign_arms(self.effects, *arms, skip=self.no_arm)
@@ -694,6 +699,28 @@ class _ArmAssignmentRules:
             )
             if token is not None:
                 effect.arm = self._share_of_an_arm(token)
+
+    def _the_same_group_a_clause_later(self) -> None:
+        """A share counted "and 3 patients (42.9%) achieved remission" a clause after a share
+        of a named group ("Four of the 7 esketamine-assigned patients (57.1%) responded") is
+        that group's, when the sentence names no other arm."""
+        if len({_arm_key(m.group()) for m in self.mentions}) != 1:
+            return
+        base = self.sentence.start
+        named: Effect | None = None
+        for effect in self.effects:
+            if between_groups(effect):
+                continue
+            if effect.arm is not None and _arm_key(effect.arm):
+                named = effect
+            elif (
+                named is not None
+                and effect.arm is None
+                and id(effect) not in self.no_arm
+                and _COUNTED_LATER_RE.search(self.text, named.end - base, effect.start - base + 1)
+                and _COUNTED_PATIENTS_RE.match(effect.quote)
+            ):
+                effect.arm = named.arm
 
     def _arm_written_after_the_value(self) -> None:
         """A value whose arm follows its unit: "13.3/8.7 mmHg for esketamine/antidepressant"
