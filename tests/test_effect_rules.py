@@ -321,6 +321,11 @@ def test_the_arm_written_after_a_value_and_its_unit() -> None:
     ]
     share = "Adverse events of dizziness were reported in 9.4% of all esketamine-treated patients."
     assert [e.arm for e in extract_effects(share)] == ["esketamine"]
+    counted = (
+        "Two of 40 (5%) ketamine-treated participants had adverse events that led to study "
+        "discontinuation."
+    )
+    assert [e.arm for e in extract_effects(counted)] == ["ketamine"]
 
 
 def test_a_share_of_the_same_group_a_clause_later() -> None:

@@ -277,7 +277,7 @@ _COUNTED_PATIENTS_RE = re.compile(rf"\d+{SP}(?:patients|participants){SP}?\(")
 _ARM_AFTER_UNIT_RE = re.compile(
     rf"(?:/\d+(?:\.\d+)?)?{SP}?mmHg{SP}(?:for|in|with){SP}(?:the{SP})?"
     rf"(?P<arm>{_ARM_MENTION_RE.pattern})(?![\w/+-])"
-    rf"|{SP}?%?[\])]?{SP}of{SP}(?:all{SP})?(?:the{SP})?(?:\d+{SP})?"
+    rf"|{SP}?%?[\])]?{SP}(?:of{SP}(?:all{SP})?(?:the{SP})?(?:\d+{SP})?)?"
     rf"(?P<treated>{_ARM_MENTION_RE.pattern})-treated{SP}(?:patients|participants)\b",
     _CI,
 )
