@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING
 
 from pipeline import vocab
 from pipeline.extract.arms import Arm, study_structure
+from pipeline.extract.effect_rules.arm_assignment import (
+    review_comparison,
+    stated_arms_comparison,
+)
 from pipeline.extract.effects import Effect, QuarantinedEffect, extract_effects, study_arms
 
 if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it late
@@ -106,7 +110,11 @@ def arms_of_study(
     comparators = [c for c in trial.comparator or [] if c != "ketamine_dose"]
 
     def comparison() -> tuple[str, str] | None:
-        arms = study_arms(title, abstract)
+        arms = study_arms(title, abstract) or stated_arms_comparison(
+            [str(arm["label"]) for arm in trial.arms]
+        )
+        if arms is None and trial.design == "review" and len(drugs) <= 1:
+            arms = review_comparison(title, abstract)
         if (
             arms is None
             and len(drugs) == 1

@@ -33,6 +33,47 @@ _PAIR_GAP_RE = re.compile(
 )
 
 
+# Statistics labelled "other" (no kind of their own) that compare two groups, as a between-
+# group kind does: "absolute risk reduction 1.1%", "NNH=17".
+_BETWEEN_GROUP_LABELS = frozenset(["risk difference", "number needed to harm"])
+
+
+# A percentage that is one arm's relative difference from the other: "43.2% more weeks ...
+# versus the comparator", "decreased the risk of relapse by 51% ... compared with placebo".
+_RELATIVE_AFTER_RE = re.compile(
+    rf"{SP}?%?{SP}(?:more|fewer|greater|higher|lower|less|reduction|increase|decrease)\b"
+    rf"[^;]*?\b(?:versus|vs\.?|compared{SP}(?:with|to)|relative{SP}to|than)\b",
+    _CI,
+)
+_RISK_BY_BEFORE_RE = re.compile(rf"\b(?:risk|odds|hazard){SP}of{SP}[\w-]+{SP}by{SP}?$", _CI)
+_COMPARED_AFTER_RE = re.compile(
+    rf"\b(?:versus|vs\.?|compared{SP}(?:with|to)|relative{SP}to|than)\b", _CI
+)
+
+
+def between_groups(effect: Effect) -> bool:
+    """Whether an effect compares two groups: a between-group kind, a risk difference or
+    number needed to harm (kind "other", labelled), or a percent change written as one arm's
+    relative difference from the other (see `_RELATIVE_AFTER_RE`, `_RISK_BY_BEFORE_RE`)."""
+    if effect.kind in BETWEEN_GROUP_KINDS:
+        return True
+    if effect.kind == "other":
+        return effect.label in _BETWEEN_GROUP_LABELS
+    if effect.kind != "percent_change":
+        return False
+    start = effect.start - effect.sentence_start
+    end = start + len(effect.quote)
+    value_end = next(
+        (m.end() for m in reversed(list(NUMBER_RE.finditer(effect.sentence, start, end)))), end
+    )
+    if _RELATIVE_AFTER_RE.match(effect.sentence, value_end):
+        return True
+    before = effect.sentence[max(0, start - 60) : start]
+    return bool(
+        _RISK_BY_BEFORE_RE.search(before) and _COMPARED_AFTER_RE.search(effect.sentence, end)
+    )
+
+
 _ARM_WORD_RE = re.compile(_ARM_WORD, _CI)
 # The same words in lower-cased text (which holds no ASCII capital): a case-sensitive scan, faster.
 _ARM_WORD_LOWER_RE = re.compile(_ARM_WORD.lower(), re.ASCII)
@@ -132,7 +173,8 @@ _LIST_GAP_RE = re.compile(
 )
 _ARM_LIST_RE = re.compile(
     rf"[\])]*,?{SP}(?:for|in){SP}(?:the{SP})?(?P<items>(?:vs\.|[^;.()]){{1,120}}?)"
-    rf"(?:{SP}(?:dose{SP})?(?:groups|arms))?(?:,?{SP}respectively)?(?=[;.)]|$)"
+    rf"(?:(?:{SP}(?:dose{SP})?(?:groups|arms|cohorts))?(?:,?{SP}respectively)?(?=[;.)]|$)"
+    rf"|{SP}(?:dose{SP})?(?:groups|arms|cohorts)(?={SP}?[\[(]))"
 )
 _DOSE_ITEM_RE = re.compile(rf"\d+(?:\.\d+)?{SP}?-?mg")
 
@@ -179,17 +221,32 @@ def assign_arms(
 ) -> None:
     """Give effects without an arm the arms of a two-arm comparison: the values of a pair
     written "X vs Y" (or "X and Y") get `first` and `second`, between-group effects "A vs B".
-    Effects whose id is in `skip` are left alone."""
-    for left, right in zip(effects, effects[1:], strict=False):
-        if left.sentence_start != right.sentence_start or left.kind != right.kind:
-            continue
+    Effects whose id is in `skip` are left alone, and so are a list of three or more values
+    ("by 58%, 21%, and 37%": more groups than two) and an estimate written after "than" the
+    one before it ("higher for the pooled A trials (MD = 4.1) than for the B trials (MD =
+    2.1)": the second is B's, not the study's comparison)."""
+    joined = [_joined(left, right) for left, right in zip(effects, effects[1:], strict=False)]
+    for at, (left, right) in enumerate(zip(effects, effects[1:], strict=False)):
+        if (
+            not joined[at]
+            or (at > 0 and joined[at - 1])
+            or (at + 1 < len(joined) and joined[at + 1])
+        ):
+            continue  # not joined as a pair, or part of a longer list
         if id(left) in skip or id(right) in skip:
             continue
-        gap = left.sentence[left.end - left.sentence_start : right.start - right.sentence_start]
-        if left.arm is None and right.arm is None and _PAIR_GAP_RE.fullmatch(gap):
+        if left.arm is None and right.arm is None and _PAIR_GAP_RE.fullmatch(_gap(left, right)):
             left.arm, right.arm = first, second
+    previous: Effect | None = None
     for effect in effects:
-        if effect.kind not in BETWEEN_GROUP_KINDS or id(effect) in skip:
+        after_than = (
+            previous is not None
+            and previous.sentence_start == effect.sentence_start
+            and _THAN_RE.search(_gap(previous, effect))
+        )
+        if between_groups(effect):
+            previous = effect
+        if not between_groups(effect) or id(effect) in skip or after_than:
             continue
         if effect.arm is None or (
             _arm_key(effect.arm) == _arm_key(second) and _arm_key(second) & _CONTROLS
@@ -212,9 +269,66 @@ def assign_arms(
             effect.arm = f"{effect.arm} vs {second}"  # "esketamine 28 mg: -4.2" vs placebo
 
 
+_THAN_RE = re.compile(r"\bthan\b")
+# "..., and 3 patients (42.9%)": a later clause counting patients of the same group
+_COUNTED_LATER_RE = re.compile(rf",{SP}and{SP}[^,;]{{0,40}}$")
+_COUNTED_PATIENTS_RE = re.compile(rf"\d+{SP}(?:patients|participants){SP}?\(")
+# The arm written right after a value and its unit (see `_arm_written_after_the_value`).
+_ARM_AFTER_UNIT_RE = re.compile(
+    rf"(?:/\d+(?:\.\d+)?)?{SP}?mmHg{SP}(?:for|in|with){SP}(?:the{SP})?"
+    rf"(?P<arm>{_ARM_MENTION_RE.pattern})(?![\w/+-])"
+    rf"|{SP}?%?[\])]?{SP}(?:of{SP}(?:all{SP})?(?:the{SP})?(?:\d+{SP})?)?"
+    rf"(?P<treated>{_ARM_MENTION_RE.pattern})-treated{SP}(?:patients|participants)\b",
+    _CI,
+)
+# "The most common adverse events reported for X (combined doses) were ...", "... observed
+# with X (versus placebo) were ...": the arm (and its comparator) a list of shares is about.
+_EVENTS_FOR_RE = re.compile(
+    rf"\b(?:reported|observed|seen|occurring)(?:{SP}most{SP}often)?{SP}(?:for|with|in|among)"
+    rf"{SP}(?:the{SP})?(?P<a>[A-Za-z][\w/+-]{{2,}})(?:{SP}(?:group|arm))?{SP}?"
+    rf"(?:\((?:combined{SP}doses|(?:versus|vs\.?){SP}(?:the{SP})?(?P<b>[A-Za-z][\w/+-]{{2,}}))\)"
+    rf"{SP}?)?,?{SP}(?:were|was|included)\b",
+    _CI,
+)
+_VERSUS_GAP_RE = re.compile(rf"[\])]?{SP}?,?{SP}?(?:vs\.?|versus){SP}?")
+
+
+def _gap(left: Effect, right: Effect) -> str:
+    """The words between two effects of one sentence."""
+    return left.sentence[left.end - left.sentence_start : right.start - right.sentence_start]
+
+
+def _joined(left: Effect, right: Effect) -> bool:
+    """Whether two effects of one kind and sentence are written side by side as a pair or
+    list ("64% vs 28%", "58%, 21%")."""
+    if left.sentence_start != right.sentence_start or left.kind != right.kind:
+        return False
+    gap = _gap(left, right)
+    return bool(_PAIR_GAP_RE.fullmatch(gap) or _LIST_GAP_RE.fullmatch(gap))
+
+
+_RATIO = rf"(?:{SP}(?:\(\d+:\d+\)|\d+:\d+|in{SP}an?{SP}\d+:\d+{SP}ratio))?"
 _RANDOMIZED_TO_RE = re.compile(
-    rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)(?:{SP}\([\d:]+\))?"
+    rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned){_RATIO}"
     rf"{SP}to{SP}(?:receive{SP})?(?:either{SP})?(?P<a>{_ARM_PHRASE}){SP}or{SP}(?P<b>{_ARM_PHRASE})",
+    _CI,
+)
+# An add-on design: both arms take the same background treatment, written after them
+# ("to esketamine or placebo, each in conjunction with a newly initiated oral antidepressant").
+_ADD_ON_AFTER_RE = re.compile(
+    rf",?{SP}(?:each|both){SP}(?:in{SP}conjunction{SP}with|combined{SP}with|with|plus"
+    rf"|added{SP}to|in{SP}addition{SP}to){SP}(?:an?{SP})?(?:(?:newly{SP})?initiated{SP}|new{SP})?"
+    rf"(?:oral{SP})?(?P<c>{_ARM_WORD})\b",
+    _CI,
+)
+# Arms given short names in brackets as they are defined: "randomized (1:1) to esketamine and
+# a new oral antidepressant (esketamine/antidepressant) or a new oral antidepressant and
+# placebo (antidepressant/placebo)".
+_ARM_LABEL = rf"{_ARM_WORD}(?:{SP}?(?:/|\+){SP}?|{SP}plus{SP}){_ARM_WORD}"
+_RANDOMIZED_LABELS_RE = re.compile(
+    rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)\b"
+    rf"(?:[^.;()]|\([^.;()]{{1,12}}\)){{0,80}}?\bto{SP}[^.;()]{{1,100}}?\((?P<a>{_ARM_LABEL})\)"
+    rf"{SP}or{SP}[^.;()]{{1,100}}?\((?P<b>{_ARM_LABEL})\)",
     _CI,
 )
 
@@ -228,12 +342,24 @@ def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
         for regex, needles, before, after in (
             (_COMPARISON_RE, (" vs", "versus", " than ", "compared", " v. "), 70, 90),
             (_RANDOMIZED_TO_RE, ("random", "assigned"), 0, 150),
+            (_RANDOMIZED_LABELS_RE, ("random", "assigned"), 0, 320),
         ):
             for start, end in _windows(low, needles, before, after):
                 for match in regex.finditer(text, start, end):
                     first, second = _arm_name(match["a"]), _arm_name(match["b"])
                     if not first or not second or _arm_key(first) == _arm_key(second):
                         continue
+                    add_on = regex is _RANDOMIZED_TO_RE and _ADD_ON_AFTER_RE.match(
+                        text, match.end()
+                    )
+                    if add_on and not {_arm_key(add_on["c"])} & {
+                        _arm_key(first),
+                        _arm_key(second),
+                    }:
+                        first, second = (
+                            f"{first} plus {add_on['c']}",
+                            f"{second} plus {add_on['c']}",
+                        )
                     found.setdefault(
                         frozenset([_arm_key(first), _arm_key(second)]), (first, second)
                     )
@@ -245,6 +371,39 @@ def study_arms(title: str, abstract: str) -> tuple[str, str] | None:
 
 
 _ANY_KETAMINE_RE = re.compile(vocab.ANY_KETAMINE_PATTERN, re.IGNORECASE)
+_GROUP_SUFFIX_RE = re.compile(rf"{SP}(?:group|arm)$", re.IGNORECASE)
+_PLACEBO_LABEL_RE = re.compile(r"^(?:matching )?(?:placebo|sham|saline|vehicle)$", re.IGNORECASE)
+
+
+def _treatment_and_placebo(first: str, second: str) -> tuple[str, str] | None:
+    """Two stated arms of another treatment: one word naming it and a placebo ("finerenone
+    group", "placebo group"), the placebo second; None for any other two labels."""
+    first, second = (_GROUP_SUFFIX_RE.sub("", label.strip()) for label in (first, second))
+    if _PLACEBO_LABEL_RE.match(first):
+        first, second = second, first
+    if not _PLACEBO_LABEL_RE.match(second) or not re.fullmatch(_TREATMENT, first):
+        return None
+    if first.lower() in _NOT_A_TREATMENT or first.lower() in _CONTROL_WORDS:
+        return None
+    return _as_in_text(first), second
+
+
+def stated_arms_comparison(labels: list[str]) -> tuple[str, str] | None:
+    """The comparison of a study whose facts state exactly two arms of different treatments
+    ("esketamine nasal spray (n = 336) or quetiapine extended release (n = 340)"): the
+    ketamine arm first, a control second; None for other counts, or two doses of one drug."""
+    if len(labels) != 2:
+        return None
+    first, second = labels
+    if not _arm_key(first) or not _arm_key(second):
+        return _treatment_and_placebo(first, second)
+    if _arm_key(first) == _arm_key(second):
+        return None
+    if _arm_key(first) & _CONTROLS and not _ANY_KETAMINE_RE.search(first):
+        first, second = second, first
+    return first, second
+
+
 # One word naming a treatment in a trial of another drug: "edoxaban", "SOC", "placebo"
 _TREATMENT = r"[A-Za-z][\w-]{2,}"
 _NOT_A_TREATMENT = frozenset(
@@ -309,6 +468,96 @@ def other_treatment_arms(title: str, abstract: str) -> tuple[str, str] | None:
                 if pair and (text is title or all(names_an_arm(word) for word in pair)):
                     return pair
     return _treatment_pair(*names.values()) if len(names) == 2 else None
+
+
+# A review's one comparison: its treatment against a control, as its methods or results write
+# it ("RCTs comparing metformin with placebo or no treatment", "colchicine versus standard of
+# care", "Compared with placebo, adjunctive esketamine ...", "the drug group showed better
+# results than the control group", "allocated to colchicine and 3591 received placebo").
+_REVIEW_CONTROL = (
+    r"(?:placebo(?:/no treatment)?|controls?(?: groups?)?|sham|no treatment|usual care"
+    r"|standard(?: of)? care)"
+)
+_REVIEW_TREATMENT = (
+    rf"(?:(?:low|high)-dose{SP})?(?P<a>[A-Za-z][\w-]{{3,}})(?:{SP}(?:nasal{SP}spray|NS)\b)?"
+)
+_REVIEW_COMPARISON_RES = (
+    re.compile(
+        rf"\bcompar(?:ing|ed|es){SP}(?:the{SP})?(?:(?:use|effects?|effectiveness){SP}of{SP})?"
+        rf"{_REVIEW_TREATMENT}(?:{SP}(?:treatment|therapy))?(?:{SP}\([^()]{{1,60}}\))?{SP}"
+        rf"(?:with|to|versus|vs\.?|against){SP}(?:an?{SP}|the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"{_REVIEW_TREATMENT}(?:{SP}(?:groups?|arms?))?{SP}(?:versus|vs\.?|compared{SP}(?:with|to)"
+        rf"|relative{SP}to){SP}(?:the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\bcompared{SP}(?:with|to){SP}(?P<b>{_REVIEW_CONTROL}),{SP}(?:(?:adjunctive|intranasal"
+        rf"|intravenous|oral){SP})*{_REVIEW_TREATMENT}\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"{_REVIEW_TREATMENT}{SP}(?:groups?|arms?)\b[^.;,()]{{1,50}}?\bthan{SP}(?:in{SP})?"
+        rf"(?:the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\b(?:allocated|assigned|randomi[sz]ed){SP}to{SP}{_REVIEW_TREATMENT}{SP}and\b"
+        rf"(?:[^.;]|\.\d){{1,40}}?\breceived{SP}(?P<b>{_REVIEW_CONTROL})\b",
+        re.IGNORECASE,
+    ),
+)
+_REVIEW_NEEDLES = (
+    ("compar",),
+    ("versus", "vs", "compared", "relative to"),
+    ("compared",),
+    (" than ",),
+    ("received",),
+)
+# The treatment compared with anything ("metformin versus letrozole"): a second comparison.
+_ANY_COMPARISON_RE = re.compile(
+    rf"\b(?P<a>[A-Za-z][\w-]{{3,}}){SP}(?:versus|vs\.?|compared{SP}(?:with|to)){SP}(?:the{SP})?"
+    rf"(?P<b>[A-Za-z][\w-]+)",
+    re.IGNORECASE,
+)
+
+
+def review_comparison(title: str, abstract: str) -> tuple[str, str] | None:
+    """A review's one comparison of the treatment its title names against a control, from
+    its abstract (see `_REVIEW_COMPARISON_RES`); None when it names none, when the treatment
+    is not in the title, or when a treatment is compared with several controls or another
+    treatment."""
+    low_title = f" {title.lower()} "
+    found: dict[str, tuple[str, str]] = {}
+    low_abstract = abstract.lower()
+    for regex, needles in zip(_REVIEW_COMPARISON_RES, _REVIEW_NEEDLES, strict=True):
+        if not any(needle in low_abstract for needle in needles):
+            continue  # a cheap test first: most abstracts have none of the words
+        for match in regex.finditer(abstract):
+            treatment = match["a"]
+            low = treatment.lower()
+            if low in _NOT_A_TREATMENT or low in _CONTROL_WORDS:
+                continue
+            if not re.search(rf"\b{re.escape(low)}\b", low_title):
+                continue
+            control = match["b"].lower()
+            found.setdefault(low, (_as_in_text(treatment), control))
+    if len(found) != 1:
+        return None
+    (treatment, control), low = next(iter(found.values())), next(iter(found))
+    for match in _ANY_COMPARISON_RE.finditer(abstract):
+        other = match["b"].lower()
+        if match["a"].lower() == low and other not in _CONTROL_WORDS | {
+            "placebo/no",
+            "standard",
+            "usual",
+            "no",
+            "sham",
+        }:
+            return None  # the treatment is compared with another treatment too
+    return treatment, control
 
 
 # What may follow the second treatment of a comparison: its noun phrase has ended
@@ -377,11 +626,25 @@ _VERSUS_AFTER_RE = re.compile(
 )
 
 
+# After an arm named beside a value, "and" another name with "group": the arm is both names
+# ("in the esketamine and antidepressant group"); with "groups": a list of arms, not one.
+_AND_GROUP_AFTER_RE = re.compile(
+    rf"{SP}and{SP}(?P<rest>(?:[\w/+.-]+{SP}){{0,2}}?[\w/+.-]+){SP}(?P<word>group|arm|cohort"
+    rf"|groups|arms|cohorts)\b"
+)
+
+
 def _arm(text: str, end: int) -> str | None:
-    match = _ARM_RE.match(text[end : end + 70])
+    window = text[end : end + 70]
+    match = _ARM_RE.match(window)
     if not match:
         return None
     arm = match["arm"].strip()
+    joined = _AND_GROUP_AFTER_RE.match(window, match.end("arm"))
+    if joined and joined["word"].endswith("s"):
+        return None  # "in the esketamine and placebo groups": the value is not one arm's
+    if joined:
+        arm = f"{arm} and {joined['rest']}"  # "esketamine and antidepressant group"
     if arm.lower() in ("both", "each", "all", "patients", "participants", "those", "this"):
         return None
     if _RATE_RE.search(arm) or (arm[:1].isdigit() and "mg" not in arm):
@@ -397,9 +660,17 @@ class _ArmAssignmentRules:
         "placebo 31.0%"), then the sentence's two arms: in a pair "X% vs Y%" the first value
         is the first arm's, and a between-group effect gets "A vs B"."""
         self.mentions = list(_ARM_MENTION_RE.finditer(self.text))
+        if self.share_arms:
+            self._shares_of_named_arms()
+        if " for " in self.text or " with " in self.text or " in " in self.text:
+            self._events_reported_for_an_arm()
+        if self.mentions and ("mmHg" in self.text or "-treated" in self.text):
+            self._arm_written_after_the_value()
         self._arm_lists()
         if self.mentions:
             self._arms_named_before()
+        if len(self.effects) > 1 and self.mentions:
+            self._the_same_group_a_clause_later()
         arms = _sentence_arms(self.text, self.mentions)
         if arms:
             assign_arms(self.effects, *arms, skip=self.no_arm)
@@ -410,6 +681,82 @@ class _ArmAssignmentRules:
                 # "... for the 0.2 and 0.4 mg/kg groups were -16.8 and -16.9, respectively":
                 # the arms are a list written earlier, not the study's two arms
                 self.no_arm.update((id(left), id(right)))
+
+    def _shares_of_named_arms(self) -> None:
+        """A share whose arm is named beside it, in a sentence that names an arm beside
+        another share: "130 patients in the drug group (3.2%) and 146 patients in the control
+        group (3.5%)", "12.9% in the drug arm and 32.3% in the control arm". The second share
+        is read as the first one's kind, so the arm beside it is read here."""
+        base = self.sentence.start
+        for effect in self.effects:
+            if effect.arm is not None or between_groups(effect):
+                continue
+            if id(effect) in self.no_arm or "%" not in effect.quote:
+                continue
+            start, end = effect.start - base, effect.end - base
+            token = next(
+                (t for t in reversed(self.tokens) if t.percent and start <= t.start < end), None
+            )
+            if token is not None:
+                effect.arm = self._share_of_an_arm(token)
+
+    def _the_same_group_a_clause_later(self) -> None:
+        """A share counted "and 3 patients (42.9%) achieved remission" a clause after a share
+        of a named group ("Four of the 7 esketamine-assigned patients (57.1%) responded") is
+        that group's, when the sentence names no other arm."""
+        if len({_arm_key(m.group()) for m in self.mentions}) != 1:
+            return
+        base = self.sentence.start
+        named: Effect | None = None
+        for effect in self.effects:
+            if between_groups(effect):
+                continue
+            if effect.arm is not None and _arm_key(effect.arm):
+                named = effect
+            elif (
+                named is not None
+                and effect.arm is None
+                and id(effect) not in self.no_arm
+                and _COUNTED_LATER_RE.search(self.text, named.end - base, effect.start - base + 1)
+                and _COUNTED_PATIENTS_RE.match(effect.quote)
+            ):
+                effect.arm = named.arm
+
+    def _arm_written_after_the_value(self) -> None:
+        """A value whose arm follows its unit: "13.3/8.7 mmHg for esketamine/antidepressant"
+        (both numbers of the pressure), "in 12.8% of all esketamine-treated patients"."""
+        base = self.sentence.start
+        for effect in self.effects:
+            if effect.arm is not None or between_groups(effect) or id(effect) in self.no_arm:
+                continue
+            after = _ARM_AFTER_UNIT_RE.match(self.text, effect.end - base)
+            if after:
+                effect.arm = after["arm"] or after["treated"]
+
+    def _events_reported_for_an_arm(self) -> None:
+        """Shares listed after "the adverse events reported for X were": each is X's ("nausea
+        (24.8%), dizziness (21.7%)"); after "reported for X (versus Y) were", each pair "a%
+        versus b%" is X's and Y's, and a lone share is left alone."""
+        found = _EVENTS_FOR_RE.search(self.text)
+        if found is None or found["a"].lower() in _NOT_A_TREATMENT:
+            return
+        first, second = _as_in_text(found["a"]), found["b"] and _as_in_text(found["b"])
+        base = self.sentence.start
+        after = [
+            e
+            for e in self.effects
+            if e.start - base >= found.end() and not between_groups(e) and "%" in e.quote
+        ]
+        paired: set[int] = set()
+        for left, right in zip(after, after[1:], strict=False):
+            if _VERSUS_GAP_RE.fullmatch(_gap(left, right)):
+                paired |= {id(left), id(right)}
+                if second and left.arm is None and right.arm is None:
+                    left.arm, right.arm = first, second
+        if second is None:
+            for effect in after:
+                if effect.arm is None and id(effect) not in paired:
+                    effect.arm = first
 
     def _arms_named_before(self) -> None:
         """Per-arm values with their arm written right before them. In a pair "X vs Y" both
@@ -423,7 +770,7 @@ class _ArmAssignmentRules:
             if id(effect) in self.no_arm:
                 continue
             arm = _arm_before(self.text, effect.start - base, self.mentions)
-            if effect.kind not in BETWEEN_GROUP_KINDS:
+            if not between_groups(effect):
                 named[id(effect)] = arm
             elif arm and _LABELLED_BEFORE_RE.search(
                 self.text, max(0, effect.start - base - _ANCHORED_WINDOW), effect.start - base
@@ -470,10 +817,10 @@ class _ArmAssignmentRules:
                 continue
             items = [i for i in _LIST_SPLIT_RE.split(after["items"].strip()) if i]
             if not all(_ARM_WORD_RE.search(i) or _DOSE_ITEM_RE.match(i) for i in items):
-                if group[0].kind not in BETWEEN_GROUP_KINDS:
+                if not between_groups(group[0]):
                     self.no_arm.update(id(e) for e in group)  # "for men and women": not arms
                 continue
-            if len(items) == 1 and group[0].kind in BETWEEN_GROUP_KINDS:
+            if len(items) == 1 and between_groups(group[0]):
                 for effect in group:  # "NNT of 8 and 6 for esketamine vs placebo"
                     effect.arm = _comparison_name(items[0])
                 continue

@@ -21,6 +21,7 @@ from pipeline.extract.effect_rules.arm_assignment import (
     _arm_name,
     _ArmAssignmentRules,
     assign_arms,
+    between_groups,
 )
 from pipeline.extract.effect_rules.context import (
     _TIMEPOINT_RE,
@@ -138,7 +139,7 @@ def extract_effects(
             e
             for e in found
             if id(e) not in extractor.no_arm
-            and (e.arm is None or (e.kind in BETWEEN_GROUP_KINDS and " vs " not in e.arm))
+            and (e.arm is None or (between_groups(e) and " vs " not in e.arm))
         ]
         if single_arm:
             for effect in open_arms:

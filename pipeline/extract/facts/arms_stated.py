@@ -54,6 +54,60 @@ ASSIGNED_ARMS = FactRule(
 _ASSIGNED_ARMS_RE = re.compile(ASSIGNED_ARMS.pattern)
 
 
+EQUAL_GROUPS = FactRule(
+    "k_groups_of_n_each",
+    "arms",
+    "groups of one size: 'randomized into two groups of 70 patients each', 'divided into three "
+    "groups (n = 20 each)'; labelled as the abstract names them ('Group 1 (control group)', or "
+    "a list after a colon), else 'group 1', 'group 2', ...",
+    rf"\b(?P<k>two|three|four|2|3|4){SP}(?:equal{SP})?(?:groups|arms){SP}(?:of{SP}(?P<n>\d+)"
+    rf"(?:{SP}(?:patients|participants|subjects|adults|children|women|men))?{SP}each\b"
+    rf"|\({SP}?n{SP}?={SP}?(?P<n2>\d+){SP}(?:each|per{SP}group|in{SP}each){SP}?\))",
+    ("each", "per group"),
+    (
+        Example(
+            "In all, 80 adults were randomized into two groups of 40 patients each.",
+            [("group 1", 40), ("group 2", 40)],
+        ),
+        Example(
+            "Patients were randomly divided into three groups (n = 25 each): ketamine, "
+            "esketamine and saline.",
+            [("ketamine", 25), ("esketamine", 25), ("saline", 25)],
+        ),
+    ),
+    flags=re.I,
+)
+_EQUAL_GROUPS_RE = re.compile(EQUAL_GROUPS.pattern, EQUAL_GROUPS.flags)
+_GROUP_NAMED_RE = re.compile(
+    rf"\b[Gg]roup{SP}(?P<number>\d|[A-D]){SP}?\((?P<label>[^()]{{2,40}})\)"
+)
+_LISTED_AFTER_RE = re.compile(rf"\)?{SP}?:{SP}(?P<list>[^.;()]{{3,120}})(?=[.;]|$)")
+_EACH_AFTER_RE = re.compile(rf"{SP}?(?:each|per{SP}group|in{SP}each)\b", re.I)
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4}
+
+
+def _equal_groups(abstract: str) -> list[dict]:
+    """Groups of one size, "two groups of 70 patients each" (see EQUAL_GROUPS)."""
+    low = lower(abstract)
+    if "each" not in low and "per group" not in low:
+        return []
+    found = _EQUAL_GROUPS_RE.search(abstract)
+    if found is None:
+        return []
+    k = _COUNT_WORDS.get(found["k"].lower()) or int(found["k"])
+    n = int(found["n"] or found["n2"])
+    named = {m["number"]: m["label"].strip() for m in _GROUP_NAMED_RE.finditer(abstract)}
+    listed = _LISTED_AFTER_RE.match(abstract, found.end())
+    items = [i for i in re.split(r",\s(?:and\s)?|\sand\s", listed["list"])] if listed else []
+    if len(named) == k:
+        labels = list(named.values())
+    elif len(items) == k and all(len(item.split()) <= 4 for item in items):
+        labels = [item.strip() for item in items]
+    else:
+        labels = [f"group {i}" for i in range(1, k + 1)]
+    return [{"label": label, "n": n} for label in labels]
+
+
 _ARM_SPACE_N_RE = re.compile(rf"(?<=[A-Za-z]){SP}(?P<open>)n{SP}?={SP}?(?P<n>\d+)\b")
 # Everything up to the words that assign people to an arm: "Adults were randomly assigned to".
 _ASSIGNMENT_WORDS_RE = re.compile(
@@ -142,6 +196,8 @@ def stated_arms(abstract: str, design: str | None = None) -> list[dict]:
             anchors = spaced if len(spaced) >= 2 else []
         reports_p = bool(_P_VALUE_RE.search(sentence))
         for match in anchors:
+            if _EACH_AFTER_RE.match(sentence, match.end()):
+                continue  # "three groups (n = 20 each)": every group's size (EQUAL_GROUPS)
             window = sentence[max(0, match.start() - 60) : match.start()]
             window = re.sub(r"\([^()]*\)\s*$", "", window)
             window = re.split(r"[(\[;:]|\bor\b|\band\b|\bversus\b|\bvs\b", window)[-1]
@@ -162,7 +218,12 @@ def stated_arms(abstract: str, design: str | None = None) -> list[dict]:
             arms.append({"label": label, "n": int(match["n"])})
     if not randomized and len(arms) < 2:
         arms = []  # one size in a study without randomisation is its sample, not an arm
-    return arms or _assigned_groups(abstract) or _listed_arms(abstract, randomized)
+    return (
+        arms
+        or _assigned_groups(abstract)
+        or _listed_arms(abstract, randomized)
+        or (_equal_groups(abstract) if randomized else [])
+    )
 
 
 def _names_a_treatment(label: str) -> bool:
@@ -249,7 +310,7 @@ def _assigned_groups(abstract: str) -> list[dict]:
     return [{"label": label, "n": n} for label, n in groups.items()]
 
 
-RULES: tuple[FactRule, ...] = (ARM_N, ASSIGNED_ARMS, GROUP_COUNT)
+RULES: tuple[FactRule, ...] = (ARM_N, ASSIGNED_ARMS, GROUP_COUNT, EQUAL_GROUPS)
 
 
 def read(rule: FactRule, text: str) -> list[tuple[str, int]]:

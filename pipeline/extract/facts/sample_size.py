@@ -138,6 +138,17 @@ N_ENROLLED_RULES: tuple[FactRule, ...] = (
         [Example("Overall, 33 inpatients were recruited.", 33)],
     ),
     _enrolled(
+        "n_people_entered_the_trial",
+        "'eight children entered the trial', 'started the study'",
+        rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?{_PEOPLE}{SP}(?:entered|started|began){SP}the{SP}"
+        rf"(?:trial|study)\b",
+        ("entered", "started", "began"),
+        [
+            Example("Of 40 screened, twelve children entered the trial.", 12),
+            Example("Then 30 patients entered the open-label phase.", None),
+        ],
+    ),
+    _enrolled(
         "of_the_n_enrolled",
         "'Of the 120 enrolled'",
         rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:enrolled|included)\b",
@@ -301,11 +312,12 @@ _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
     "completed", "participated", "took part", "received", "administered", "assigned", "allocated",
     "total of", "were treated", "data from", "data of", "data on", "records of", "records from",
+    "entered", "started", "began",
 )  # fmt: skip
 _ENROLLED_NEEDLES = (
     "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
     "participated", "took part", "received", "administered", "total of", "were treated",
-    "data from", "data of", "data on", "records of", "records from",
+    "data from", "data of", "data on", "records of", "records from", "entered", "started", "began",
 )  # fmt: skip
 _NUMBER_WORDS = frozenset(
     [
@@ -439,6 +451,18 @@ SAMPLE_RULES: tuple[FactRule, ...] = (
         flags=0,
     ),
     FactRule(
+        "n_people_were_analyzed",
+        "n_sample",
+        "a sentence opening 'Sixteen subjects were analyzed.'",
+        rf"(?:^|(?<=[.:]{SP}))(?P<n>\d[\d,]*|(?i:{WORD_NUMBER})){SP}(?:[\w-]+{SP}){{0,2}}?"
+        rf"{_PEOPLE}{SP}were{SP}analy[sz]ed\b",
+        examples=(
+            Example("METHODS: Twenty-two outpatients were analyzed.", 22),
+            Example("Of these, 18 patients were analyzed.", None),
+        ),
+        flags=0,
+    ),
+    FactRule(
         "in_n_people_described",
         "n_sample",
         "'... in 18 patients (55.6% males, ...)'",
@@ -458,8 +482,9 @@ def sample_size(abstract: str) -> int | None:
     """The whole sample of a single-group or records study, when only these forms state it."""
     for regex in _SAMPLE_RES:
         found = regex.search(abstract)
-        if found and int(found["n"].replace(",", "")) > 1:
-            return int(found["n"].replace(",", ""))
+        count = parse_count(found["n"]) if found else None
+        if count and count > 1:
+            return count
     return None
 
 
@@ -524,4 +549,4 @@ def read(rule: FactRule, text: str) -> int | None:
     found = re.search(rule.pattern, text, rule.flags)
     if found is None:
         return None
-    return int((found["n"] or found.groupdict().get("total") or "0").replace(",", "")) or None
+    return parse_count(found["n"] or found.groupdict().get("total") or "0") or None
