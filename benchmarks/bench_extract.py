@@ -122,15 +122,19 @@ def score_set(name: str, records: dict) -> Score | None:
 
 
 _DOSE_NUMBER_RE = re.compile(r"(?<![\d.·])(\d*[.·]?\d+)\s?-?(mg/kg|µg/kg|mcg/kg|mg|µg|mcg|g)\b")
-_QUOTE_NUMBER_RE = re.compile(rf"[{MINUS_CHARS}]?\s?(?:\d+(?:[.·]\d+)?|[.·]\d+)")
+_QUOTE_NUMBER_RE = re.compile(
+    rf"[{MINUS_CHARS}]?\s?(?:\d{{1,3}}(?:,\d{{3}})+(?:[.·]\d+)?|\d+(?:[.·]\d+)?|[.·]\d+)"
+)
 
 
 def _written_numbers(text: str) -> set[float]:
-    """Every number written in `text`, as written (minus signs of every kind, "·" as a point)."""
+    """Every number written in `text`, as written (minus signs of every kind, "·" as a point,
+    thousands separated by commas: "2,257.80"), and each part of such a number as a list would be."""
     found = set()
     for match in _QUOTE_NUMBER_RE.finditer(text):
         written = re.sub(rf"[{MINUS_CHARS}]\s?", "-", match.group()).replace("·", ".")
-        found.add(float(written))
+        found.add(float(written.replace(",", "")))
+        found.update(float(part) for part in written.split(","))
     return found
 
 
@@ -156,10 +160,17 @@ def structure_checks(annotations: list[dict], records: dict) -> str:
         result = extract_record(record)
         arms = {arm.arm_id: arm for arm in result.arms}
         for effect in result.effects:
-            if effect.rule in ("rate_from_counts", "percent_in_words"):
-                continue  # 100 x events / total (the contract), or a number written in words
+            if effect.rule == "percent_in_words":
+                continue  # a number written in words
             values += 1
-            values_off += effect.value not in _written_numbers(effect.quote)
+            written = _written_numbers(effect.quote)
+            from_counts = (  # 100 x events / total (the contract), both counts as written
+                bool(effect.n_total)
+                and effect.n_events in written
+                and effect.n_total in written
+                and effect.value == 100 * effect.n_events / effect.n_total
+            )
+            values_off += effect.value not in written and not from_counts
         for arm in result.arms:
             if arm.dose is not None:
                 doses += 1

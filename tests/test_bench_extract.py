@@ -112,3 +112,10 @@ def test_a_missing_development_file_is_named_and_nothing_is_scored(sets, capsys)
     out = capsys.readouterr().out
     assert "not present yet" in out and "development_2.jsonl missing" in out
     assert "overall" not in out
+
+
+def test_numbers_written_with_thousands_separators_are_read_whole() -> None:
+    assert 2257.8 in bench_extract._written_numbers("ROR 2,257.80 (95% CI 1,354.63-1,919.79)")
+    assert 1354.63 in bench_extract._written_numbers("ROR 2,257.80 (95% CI 1,354.63-1,919.79)")
+    assert {0.11, 1.21} <= bench_extract._written_numbers("(0.11,1.21)")
+    assert -0.4 in bench_extract._written_numbers("MD \u2212 0.4")
