@@ -129,7 +129,7 @@ _QUOTE_NUMBER_RE = re.compile(
 
 def _written_numbers(text: str) -> set[float]:
     """Every number written in `text`, as written (minus signs of every kind, "·" as a point,
-    thousands separated by commas: "2,257.80"), and each part of such a number as a list would be."""
+    thousands separated by commas: "2,257.80"), and each part of it, as a list would read it."""
     found = set()
     for match in _QUOTE_NUMBER_RE.finditer(text):
         written = re.sub(rf"[{MINUS_CHARS}]\s?", "-", match.group()).replace("·", ".")
