@@ -34,6 +34,7 @@ from pipeline.extract.facts.sample_size import (
     _RANDOMIZED_NEEDLES,
     cohorts,
     first_count,
+    patients_and_controls,
     sample_size,
     split_total,
     total_n,
@@ -112,8 +113,10 @@ def classify(
             # the arms' sizes, all stated, before a count enrolled ahead of a lead-in or screening
             facts.n_randomized = sum(arm["n"] for arm in facts.arms)
         elif randomized is None:
-            facts.n_randomized = split_total(abstract) or first_count(
-                _N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES
+            facts.n_randomized = (
+                split_total(abstract)
+                or patients_and_controls(abstract)
+                or first_count(_N_ENROLLED_PATTERNS, abstract, _ENROLLED_NEEDLES)
             )
         found = cohorts(abstract) if design in ("observational", "post_hoc") else []
         if len(found) >= 2:  # claims and registry cohorts, or a trial's arms in a post hoc

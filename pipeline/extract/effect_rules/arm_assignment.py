@@ -1,6 +1,12 @@
-"""Which arm an effect belongs to, from its sentence: an arm named right before a value, a
-pair "X% vs Y%" of a two-arm comparison, a list of values followed by its list of arms, and
-between-group effects "A vs B"; and the study's one comparison from its title or abstract."""
+"""Which arm an effect belongs to, from its sentence: an arm named right before a value or
+after it ("in the control group (3.5%)", "13.3/8.7 mmHg for X", "of all X-treated patients"),
+a pair "X% vs Y%" of a two-arm comparison, a list of values followed by its list of arms, the
+shares listed after "the adverse events reported for X (versus Y) were", and between-group
+effects "A vs B" (ratios, differences, risk differences, NNH, relative differences in percent);
+and the study's one comparison from its title or abstract ("X versus Y", "randomized 1:1 to X
+or Y", add-on designs, arms named in brackets), from its two stated arms, or for a review from
+its treatment against a control. A list of three values, or an estimate after "than", gets no
+pair arm: a wrong arm is worse than none."""
 
 from __future__ import annotations
 

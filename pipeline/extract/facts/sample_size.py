@@ -277,6 +277,36 @@ SPLIT_TOTAL = FactRule(
 _SPLIT_TOTAL_RE = re.compile(SPLIT_TOTAL.pattern)
 
 
+PATIENTS_AND_CONTROLS = FactRule(
+    "n_patients_and_m_healthy_controls",
+    "n_total",
+    "a sample of patients and healthy controls: 'Twenty patients with MDD and 20 healthy "
+    "controls received ...' (the sum, never the patients alone)",
+    rf"\b(?P<n>\d[\d,]*|(?i:{WORD_NUMBER})){SP}(?:[\w-]+{SP})?{_PEOPLE}(?:{SP}with{SP}[^.;,]{{1,40}}?)?"
+    rf"{SP}and{SP}(?P<m>\d[\d,]*|(?i:{WORD_NUMBER})){SP}(?:(?:age|sex)[\w-]*{SP})?(?:healthy|matched)"
+    rf"{SP}(?:controls|volunteers|(?:control{SP})?(?:subjects|participants|individuals))\b",
+    ("healthy", "matched"),
+    (
+        Example("Thirty patients with TRD and 30 healthy controls were scanned.", 60),
+        Example("We studied 25 adults with PTSD and 20 matched controls.", 45),
+    ),
+    flags=0,
+)
+_PATIENTS_AND_CONTROLS_RE = re.compile(PATIENTS_AND_CONTROLS.pattern)
+
+
+def patients_and_controls(abstract: str) -> int | None:
+    """The whole sample of patients and healthy controls ("20 patients with MDD and 20
+    healthy controls"): the sum of the two counts."""
+    if "healthy" not in abstract and "matched" not in abstract:
+        return None
+    found = _PATIENTS_AND_CONTROLS_RE.search(abstract)
+    if found is None:
+        return None
+    n, m = parse_count(found["n"]), parse_count(found["m"])
+    return n + m if n and m else None
+
+
 def split_total(abstract: str) -> int | None:
     """The sum of a total written in two parts ("A total of 500 had X, and 300 with Y")."""
     found = _SPLIT_TOTAL_RE.search(abstract) if "total of" in abstract else None
@@ -534,7 +564,8 @@ def cohorts(abstract: str) -> list[tuple[str, int]]:
 RANDOMIZED_NEEDLES = _RANDOMIZED_NEEDLES
 ENROLLED_NEEDLES = _ENROLLED_NEEDLES
 RULES: tuple[FactRule, ...] = (
-    *N_RANDOMIZED_RULES, *N_ENROLLED_RULES, TOTAL_N, TOTAL_N_DESCRIBED, SPLIT_TOTAL, *SAMPLE_RULES,
+    *N_RANDOMIZED_RULES, *N_ENROLLED_RULES, TOTAL_N, TOTAL_N_DESCRIBED, SPLIT_TOTAL,
+    PATIENTS_AND_CONTROLS, *SAMPLE_RULES,
 )  # fmt: skip
 
 
@@ -546,6 +577,8 @@ def read(rule: FactRule, text: str) -> int | None:
         return first_count([rule.pattern], text, _ENROLLED_NEEDLES)
     if rule is SPLIT_TOTAL:
         return split_total(text)
+    if rule is PATIENTS_AND_CONTROLS:
+        return patients_and_controls(text)
     found = re.search(rule.pattern, text, rule.flags)
     if found is None:
         return None
