@@ -18,9 +18,10 @@ import io
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
 
@@ -660,14 +661,17 @@ def parse_record_chunk(chunk: Chunk) -> list[ParsedRecord | Quarantined]:
     ]
 
 
-def parse_record_chunk_as_rows(chunk: Chunk) -> list[ParsedRecord | Quarantined]:
-    """`parse_record_chunk` in a worker process: each article comes back as its warehouse rows
-    (`ArticleRows`), which unpickle several times faster than the Article dataclasses and leave
-    the writing process nothing to convert."""
+# What a worker sends back for a good record: its article's warehouse rows and its extraction.
+# The record's bytes do not travel back: the reading process still holds them.
+SentBack = tuple[ArticleRows, object | None]
+
+
+def parse_record_chunk_as_rows(chunk: Chunk) -> list[SentBack | Quarantined]:
+    """`parse_record_chunk` in a worker process: each good record comes back as its article's
+    warehouse rows (`ArticleRows`, which unpickle several times faster than the Article
+    dataclasses and leave the writing process nothing to convert) and its extraction."""
     return [
-        replace(item, article=article_rows(item.article))
-        if isinstance(item, ParsedRecord)
-        else item
+        (article_rows(item.article), item.extraction) if isinstance(item, ParsedRecord) else item
         for item in parse_record_chunk(chunk)
     ]
 
@@ -712,12 +716,37 @@ def parse_pubmed_xml(
         stream = io.BytesIO(bytes(stream))
     size = RECORDS_PER_CHUNK if pool is not None else 1
     chunks = _chunks(stream, source, origin, size, follow_up)
-    work = parse_record_chunk if pool is None else parse_record_chunk_as_rows
-    for results in ordered_map(pool, work, chunks):
-        for item in results:
+    if pool is None:
+        results = map(parse_record_chunk, chunks)
+    else:
+        results = _parsed_in_workers(pool, chunks, source)
+    for items in results:
+        for item in items:
             if isinstance(item, Quarantined):
                 log.warning("quarantined %s: %s", item.location, item.error)
             yield item
+
+
+def _parsed_in_workers(
+    pool: Executor, chunks: Iterator[Chunk], source: str
+) -> Iterator[list[ParsedRecord | Quarantined]]:
+    """The results of each chunk, parsed in the pool, in order: a good record's ParsedRecord is
+    put back together from the bytes sent and the rows and extraction received."""
+    sent: deque[list[bytes]] = deque()  # the records of the chunks in flight, in order
+
+    def sending() -> Iterator[Chunk]:
+        for chunk in chunks:
+            sent.append(chunk[0])
+            yield chunk
+
+    for received in ordered_map(pool, parse_record_chunk_as_rows, sending()):
+        records = sent.popleft()
+        yield [
+            item
+            if isinstance(item, Quarantined)
+            else ParsedRecord(RawRecord(item[0].pmid, record, "xml", source), *item)
+            for record, item in zip(records, received, strict=True)
+        ]
 
 
 # --- JSON-lines snapshot records --------------------------------------------------------------

@@ -874,3 +874,17 @@ def test_records_parsed_in_workers_come_back_as_the_rows_of_the_same_articles(
     for mine, theirs in zip(in_process[::2], in_workers[::2], strict=True):
         assert theirs.raw == mine.raw
         assert theirs.article == article_rows(mine.article)
+
+
+@pytest.mark.slow
+def test_a_truncated_response_parsed_in_workers_gives_every_whole_record_first(
+    sample_records: list[bytes], monkeypatch
+) -> None:
+    monkeypatch.setattr(parse, "RECORDS_PER_CHUNK", 1)
+    body = article_set(*sample_records)[:-60]  # cut inside the last record
+    got = []
+    with worker_pool(2) as pool, pytest.raises(TruncatedXMLError):
+        for item in parse_pubmed_xml(body, "snapshot", pool=pool):
+            got.append(item)
+    assert [item.raw.payload for item in got] == sample_records[:2]
+    assert [item.article.pmid for item in got] == SAMPLE_PMIDS[:2]
