@@ -37,6 +37,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from pipeline import warehouse
+from pipeline.article_rows import ArticleRows
 from pipeline.errors import PipelineError, as_interrupt
 from pipeline.models import Article, Quarantined, RawRecord
 from pipeline.parallel import worker_pool
@@ -264,7 +265,9 @@ def plan_batches(found: SearchResult, needed: set[str], batch_size: int) -> list
     return batches
 
 
-def _unique_articles(articles: list[Article]) -> list[Article]:
+def _unique_articles(
+    articles: list[Article | ArticleRows],
+) -> list[Article | ArticleRows]:
     """One article per PMID (the last one), as the loader's upsert expects."""
     return list({a.pmid: a for a in articles}.values())
 
@@ -382,7 +385,7 @@ def _fetching_ahead(client: EntrezClient) -> Iterator[None]:
 
 @dataclass
 class _Batch:
-    articles: list[Article] = field(default_factory=list)
+    articles: list[Article | ArticleRows] = field(default_factory=list)
     raws: list[RawRecord] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     pmids: dict[str, str | None] = field(default_factory=dict)  # pmid -> query (sightings)
@@ -453,7 +456,7 @@ def ingest_snapshot(
             pmid = record_pmid(record)
             return pmid not in live and stored.get(pmid) != hashlib.sha256(record).hexdigest()
 
-        def write_extractions(articles: list[Article]) -> None:
+        def write_extractions(articles: list[Article | ArticleRows]) -> None:
             done = [batch.extractions[a.pmid] for a in articles if a.pmid in batch.extractions]
             n = extraction_store.write_extractions(con, done)
             extracted["articles"] += n

@@ -22,6 +22,13 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline import config
+from pipeline.article_rows import (
+    ARTICLE_CHILD_TABLES,
+    ARTICLE_TABLES,
+    TABLE_COLUMNS,
+    ArticleRows,
+    article_rows,
+)
 from pipeline.errors import PipelineError, WarehouseLockedError, as_interrupt
 from pipeline.models import Article, Quarantined, RawRecord
 from pipeline.redaction import redact, redact_bytes
@@ -162,98 +169,30 @@ def dump_schema(con) -> str:
 
 # --- loads --------------------------------------------------------------------------------
 
-ARTICLE_CHILD_TABLES = (
-    "core.abstract_sections",
-    "core.authors",
-    "core.mesh_headings",
-    "core.chemicals",
-    "core.publication_types",
-    "core.trial_ids",
-    "core.comments_corrections",
-)
-
-# The columns each load writes, in the order `_frames` builds its rows.
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "core.articles": (
-        "pmid", "title", "abstract", "journal_title", "journal_iso", "volume", "issue", "pages",
-        "pub_date", "pub_year", "doi", "pmcid", "languages", "keywords", "date_revised",
-        "abstract_complete", "is_retracted", "has_erratum", "source", "checksum", "run_id",
-        "loaded_at",
-    ),
-    "core.abstract_sections": (
-        "pmid", "section_no", "label", "nlm_category", "text", "start_offset", "end_offset",
-    ),
-    "core.authors": (
-        "pmid", "position", "last_name", "fore_name", "initials", "collective_name",
-        "affiliations", "orcid",
-    ),
-    "core.mesh_headings": (
-        "pmid", "position", "descriptor_ui", "descriptor", "major_topic", "qualifier_ui",
-        "qualifier", "qualifier_major",
-    ),
-    "core.chemicals": ("pmid", "ui", "name", "registry_number"),
-    "core.publication_types": ("pmid", "name"),
-    "core.trial_ids": ("pmid", "registry", "accession", "source"),
-    "core.comments_corrections": ("pmid", "ref_type", "ref_pmid", "ref_source"),
-}  # fmt: skip
 RAW_COLUMNS = ("pmid", "checksum", "format", "source", "run_id", "retrieved_at", "payload")
 QUARANTINE_COLUMNS = ("run_id", "stage", "pmid", "location", "error", "payload", "created_at")
 
 
 def _frames(
-    articles: list[Article],
+    articles: Sequence[Article | ArticleRows],
     raws: dict[str, RawRecord],
     run_id: str,
     loaded_at: datetime,
     checksums: dict[str, str] | None = None,
 ) -> dict[str, list[tuple]]:
-    """Rows for core.articles and its child tables (columns as in TABLE_COLUMNS), in one pass."""
-    rows: dict[str, list[tuple]] = {name: [] for name in ("core.articles", *ARTICLE_CHILD_TABLES)}
+    """Rows for core.articles and its child tables (columns as in TABLE_COLUMNS), in one pass;
+    an article may come as its rows already (`ArticleRows`, made where it was parsed)."""
+    rows: dict[str, list[tuple]] = {name: [] for name in ARTICLE_TABLES}
     articles_rows = rows["core.articles"]
-    section_rows = rows["core.abstract_sections"]
-    author_rows = rows["core.authors"]
-    mesh_rows = rows["core.mesh_headings"]
-    chemical_rows = rows["core.chemicals"]
-    type_rows = rows["core.publication_types"]
-    trial_rows = rows["core.trial_ids"]
-    comment_rows = rows["core.comments_corrections"]
+    child_rows = [rows[name] for name in ARTICLE_CHILD_TABLES]
     for a in articles:
-        pmid = a.pmid
+        one = a if isinstance(a, ArticleRows) else article_rows(a)
+        pmid = one.pmid
         raw = raws[pmid]
         checksum = checksums[pmid] if checksums else raw.checksum
-        articles_rows.append(
-            (pmid, a.title, a.abstract, a.journal_title, a.journal_iso, a.volume, a.issue,
-             a.pages, a.pub_date, a.pub_year, a.doi, a.pmcid, list(a.languages), list(a.keywords),
-             a.date_revised, a.abstract_complete, a.is_retracted, a.has_erratum, raw.source,
-             checksum, run_id, loaded_at)
-        )  # fmt: skip
-        for s in a.sections:
-            section_rows.append((pmid, s.order, s.label, s.nlm_category, s.text, s.start, s.end))
-        for au in a.authors:
-            author_rows.append(
-                (pmid, au.position, au.last_name, au.fore_name, au.initials,
-                 au.collective_name, list(au.affiliations), au.orcid)
-            )  # fmt: skip
-        for m in a.mesh:
-            mesh_rows.append(
-                (pmid, m.position, m.descriptor_ui, m.descriptor, m.major_topic, None, None, None)
-            )
-            for q_name, q_ui, q_major in m.qualifiers:
-                mesh_rows.append(
-                    (pmid, m.position, m.descriptor_ui, m.descriptor, m.major_topic, q_ui, q_name,
-                     q_major)
-                )  # fmt: skip
-        for c in a.chemicals:
-            chemical_rows.append((pmid, c.ui, c.name, c.registry_number))
-        for name in dict.fromkeys(a.publication_types):
-            type_rows.append((pmid, name))
-        seen_ids = set()
-        for t in a.trial_ids:
-            if (t.registry, t.accession) not in seen_ids:
-                seen_ids.add((t.registry, t.accession))
-                trial_rows.append((pmid, t.registry, t.accession, t.source))
-        for cc in a.comments_corrections:
-            comment_rows.append((pmid, cc.ref_type, cc.ref_pmid, cc.ref_source))
+        articles_rows.append((*one.article, raw.source, checksum, run_id, loaded_at))
+        for table_rows, new in zip(child_rows, one.children, strict=True):
+            table_rows.extend(new)
     return rows
 
 
@@ -306,7 +245,7 @@ def _bulk_insert(con, table: str, rows: list[tuple], columns: Sequence[str] | No
 
 def load_batch(
     con,
-    articles: list[Article],
+    articles: Sequence[Article | ArticleRows],
     raws: Iterable[RawRecord],
     run_id: str,
     quarantined: Iterable[Quarantined] = (),
@@ -323,6 +262,7 @@ def load_batch(
     core.run_batches (its `batch_pmids`) commits in the same transaction, so a resumed run
     never loses the marker of a batch whose articles landed. `with_articles` runs inside the
     same transaction once the articles are in (the snapshot ingest writes their extraction so).
+    An article may be given as its rows (`ArticleRows`), as worker processes send it.
     """
     loaded_at = now()
     raws = list(raws)

@@ -13,7 +13,9 @@ from Bio import Entrez
 from lxml import etree
 
 from pipeline import parse
+from pipeline.article_rows import article_rows
 from pipeline.models import Article, Author, Quarantined, TrialId
+from pipeline.parallel import worker_pool
 from pipeline.parse import (
     NotArticleSetError,
     ParsedRecord,
@@ -855,3 +857,34 @@ def test_an_abstract_pubmed_cut_short_is_marked_incomplete(sustain1_record: byte
     )
     assert parse_article_xml(record).abstract_complete is False
     assert parse_article_xml(sustain1_record).abstract_complete is True
+
+
+@pytest.mark.slow
+def test_records_parsed_in_workers_come_back_as_the_rows_of_the_same_articles(
+    sample_xml: bytes, sample_records: list[bytes], monkeypatch
+) -> None:
+    monkeypatch.setattr(parse, "RECORDS_PER_CHUNK", 2)  # two chunks
+    broken = sample_records[1].replace(b"</PMID>", b"</PMIDX>", 1)
+    body = article_set(sample_records[0], broken, sample_records[2])
+    in_process = list(parse_pubmed_xml(body, "snapshot"))
+    with worker_pool(2) as pool:
+        in_workers = list(parse_pubmed_xml(body, "snapshot", pool=pool))
+    assert [type(i) for i in in_workers] == [ParsedRecord, Quarantined, ParsedRecord]
+    assert in_workers[1] == in_process[1]
+    for mine, theirs in zip(in_process[::2], in_workers[::2], strict=True):
+        assert theirs.raw == mine.raw
+        assert theirs.article == article_rows(mine.article)
+
+
+@pytest.mark.slow
+def test_a_truncated_response_parsed_in_workers_gives_every_whole_record_first(
+    sample_records: list[bytes], monkeypatch
+) -> None:
+    monkeypatch.setattr(parse, "RECORDS_PER_CHUNK", 1)
+    body = article_set(*sample_records)[:-60]  # cut inside the last record
+    got = []
+    with worker_pool(2) as pool, pytest.raises(TruncatedXMLError):
+        for item in parse_pubmed_xml(body, "snapshot", pool=pool):
+            got.append(item)
+    assert [item.raw.payload for item in got] == sample_records[:2]
+    assert [item.article.pmid for item in got] == SAMPLE_PMIDS[:2]

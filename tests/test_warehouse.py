@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import warehouse
+from pipeline.article_rows import article_rows
 from pipeline.errors import PipelineError, WarehouseLockedError
 from pipeline.models import AbstractSection, Article, Quarantined, RawRecord
 from pipeline.parse import ParsedRecord, parse_pubmed_xml
@@ -193,6 +194,28 @@ def test_loading_the_same_batch_twice_changes_nothing(con, parsed: list[ParsedRe
     runs = con.execute("SELECT DISTINCT run_id FROM core.articles").fetchall()
     assert runs == [("run-2",)]  # the article rows are the latest load's
     assert con.execute("SELECT DISTINCT run_id FROM raw.records").fetchall() == [("run-1",)]
+
+
+def test_articles_given_as_their_rows_load_the_same_rows(
+    tmp_path: Path, parsed: list[ParsedRecord]
+) -> None:
+    tables = {}
+    for name, as_rows in (("articles", False), ("rows", True)):
+        connection = warehouse.connect(tmp_path / f"{name}.duckdb")
+        articles = [article_rows(i.article) if as_rows else i.article for i in parsed]
+        warehouse.load_batch(connection, articles, [i.raw for i in parsed], "run-1")
+        tables[name] = {
+            t: sorted(
+                map(repr, connection.execute(f"SELECT * EXCLUDE (loaded_at) FROM {t}").fetchall())
+            )
+            if t == "core.articles"
+            else rows
+            for t, rows in contents(connection).items()
+            if t != "raw.records"
+        }
+        connection.close()
+    assert tables["rows"] == tables["articles"]
+    assert len(tables["rows"]["core.authors"]) > 10
 
 
 def test_a_revised_record_replaces_the_article_and_keeps_both_raw_versions(

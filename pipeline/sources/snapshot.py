@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
+from pipeline.article_rows import ArticleRows
 from pipeline.checksums import file_sha256
 from pipeline.errors import PipelineError
 from pipeline.models import Article, Quarantined, RawRecord
@@ -95,10 +96,11 @@ class SnapshotRecord:
     """A record read from a snapshot: `article` is None when an XML record of the same PMID
     supersedes this JSON one (its raw bytes are still kept). `duplicate_of` names the location
     of an identical earlier copy: such a record is counted, not loaded again. `extraction` is
-    what a follow-up computed from the article while it was parsed (see `iter_snapshot`)."""
+    what a follow-up computed from the article while it was parsed (see `iter_snapshot`). An
+    XML article parsed in a worker process comes as its warehouse rows (`ArticleRows`)."""
 
     raw: RawRecord
-    article: Article | None
+    article: Article | ArticleRows | None
     query: str | None
     location: str
     duplicate_of: str | None = None
