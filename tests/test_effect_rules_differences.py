@@ -98,3 +98,15 @@ def test_a_change_with_its_sign_written_out_in_brackets() -> None:
     assert "signed_change_in_brackets" not in {e.rule for e in extract_effects(sentence)}
     # no words of change: a signed value in brackets is left alone
     assert extract_effects("The two readers agreed (+ 0.8 days).") == []
+
+
+def test_relative_changes_listed_per_group_after_a_word_of_change() -> None:
+    sentence = "Hospital days fell in both arms (home care, 40%; ward care, 15.5%)."
+    effects = extract_effects(sentence)
+    assert [(e.rule, e.kind, e.value, e.arm) for e in effects] == [
+        ("group_percent_changes", "percent_change", 40.0, "home care"),
+        ("group_percent_changes", "percent_change", 15.5, "ward care"),
+    ]
+    # without a word of change, group shares are not changes
+    sentence = "Shares by site were listed (north, 40%; south, 15.5%)."
+    assert "group_percent_changes" not in {e.rule for e in extract_effects(sentence)}

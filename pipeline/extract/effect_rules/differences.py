@@ -151,6 +151,20 @@ _TRENDED_RE = re.compile(
 )
 
 
+# "costs decreased in all cohorts (drug A, 50%; drug B, 22%; usual care, 17%)": a relative
+# change per group, each group named before its percent
+_GROUP_PERCENT = rf"[A-Za-z][\w/+-]*(?:{SP}[\w/+-]+){{0,3}}{SP}?[,:]{SP}?{UNSIGNED}{SP}?%"
+_GROUP_PERCENTS_RE = re.compile(
+    rf"\b(?P<verb>decreas|increas|reduc|declin|fell|rose|dropp|lower|improv)\w*\b[^.;()%\d]{{0,60}}"
+    rf"\((?P<items>{_GROUP_PERCENT}(?:{SP}?;{SP}?{_GROUP_PERCENT})+){SP}?\)",
+    _CI,
+)
+_GROUP_PERCENT_RE = re.compile(
+    rf"(?P<group>[A-Za-z][\w/+-]*(?:{SP}[\w/+-]+){{0,3}}){SP}?[,:]{SP}?(?P<value>{UNSIGNED})"
+    rf"{SP}?%"
+)
+
+
 _AND_BEFORE_RE = re.compile(rf"(?:,{SP}?(?:and{SP})?|{SP}and{SP})$")
 
 
@@ -360,6 +374,21 @@ class _DifferencesRules:
             self._make("signed_change_in_brackets", "mean_change", value, start, end)
             self.taken.append((start, end))
 
+    def _group_percent_changes(self) -> None:
+        """ "decreased in all cohorts (drug A, 50%; drug B, 22%)": one relative change per
+        group, the group its arm, labelled with what changed."""
+        for match in _GROUP_PERCENTS_RE.finditer(self.text):
+            label = self._what_changed(match.start())
+            for item in _GROUP_PERCENT_RE.finditer(self.text, match.start("items"), match.end()):
+                start, end = item.span()
+                if self._overlaps(self.taken, start, end):
+                    continue
+                effect = self._make(
+                    "group_percent_changes", "percent_change", _number(item["value"]), start, end
+                )
+                effect.arm, effect.label = item["group"], label
+                self.taken.append((start, end))
+
     def _point_changes(self) -> None:
         """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage
         points" or "by 45.3 pp and 32.5 pp": each value a mean change, positive as written."""
@@ -502,6 +531,20 @@ RULES = (
                 "(+ 0.8 days).",
                 "mean_change",
                 0.8,
+            ),
+        ),
+    ),
+    Rule(
+        "group_percent_changes",
+        "change",
+        "a relative change per group listed after a word of change ('costs decreased in all "
+        "cohorts (drug A, 50%; drug B, 22%)')",
+        (_GROUP_PERCENTS_RE.pattern,),
+        (
+            Example(
+                "Visits declined in every arm (nurse-led, 31%; usual care, 12%).",
+                "percent_change",
+                12.0,
             ),
         ),
     ),

@@ -373,6 +373,8 @@ class _SentenceExtractor(
             self._times_likely()
         if " to " in self.text and ("from" in self.text or "%" in self.text):
             self._levels_changed()
+        if "%;" in self.text or "% ;" in self.text:
+            self._group_percent_changes()
         self._rates()
         if self.proportions:
             self._share_list_arms()
