@@ -110,9 +110,18 @@ _SUBJECT_BEFORE_RE = re.compile(
 _YEAR_RE = re.compile(r"(?:19|20)\d\d")
 
 
+# cheap tests before the patterns above: a number right after "from" or "to"
+_FROM_NUMBER_RE = re.compile(rf"from{SP}\d")
+_TO_NUMBER_RE = re.compile(rf"to{SP}\d")
+
+
 def _may_change_level(text: str) -> bool:
-    """A cheap test: levels before and after a change need "from ... to" and a number."""
-    return " from " in text and " to " in text and _FROM_TO_RE.search(text) is not None
+    """A cheap test: levels before and after a change need "from <number> ... to"."""
+    return (
+        " to " in text
+        and _FROM_NUMBER_RE.search(text) is not None
+        and _FROM_TO_RE.search(text) is not None
+    )
 
 
 _NOT_A_CHANGE_RE = re.compile(r"\b(?:rang\w*|var(?:ied|ying|ies)|dose|dosage)\b", _CI)
@@ -295,7 +304,8 @@ class _DifferencesRules:
     def _levels_changed(self) -> None:
         """The levels before and after a change ("increase time in remission from 25.3% to
         31.1%"), and a share's level after one ("the proportion of ... decreased to 33%")."""
-        for match in _FROM_TO_RE.finditer(self.text):
+        from_to = _FROM_TO_RE.finditer(self.text) if _FROM_NUMBER_RE.search(self.text) else ()
+        for match in from_to:
             if _NOT_A_CHANGE_RE.search(self.text, match.start(), match.start("before")):
                 continue
             if bool(match["pct1"]) != bool(match["pct2"]) and match["pct1"]:
@@ -318,7 +328,12 @@ class _DifferencesRules:
                 )
                 effect.label = None if rate else label
                 self.taken.append((match.start(name), end))
-        for match in _SHARE_CHANGED_TO_RE.finditer(self.text):
+        changed_to = (
+            _SHARE_CHANGED_TO_RE.finditer(self.text)
+            if "%" in self.text and _TO_NUMBER_RE.search(self.text)
+            else ()
+        )
+        for match in changed_to:
             end = self.text.index("%", match.end("after")) + 1
             if self._overlaps(self.taken, match.start("after"), end):
                 continue
