@@ -122,14 +122,18 @@ def score_set(name: str, records: dict) -> Score | None:
 
 
 _DOSE_NUMBER_RE = re.compile(r"(?<![\d.·])(\d*[.·]?\d+)\s?-?(mg/kg|µg/kg|mcg/kg|mg|µg|mcg|g)\b")
-_QUOTE_NUMBER_RE = re.compile(rf"[{MINUS_CHARS}]?\s?(?:\d+(?:[.·]\d+)?|[.·]\d+)")
+_QUOTE_NUMBER_RE = re.compile(
+    rf"[{MINUS_CHARS}]?\s?(?:\d{{1,3}}(?:,\d{{3}})+(?:[.·]\d+)?(?![\d.])|\d+(?:[.·]\d+)?|[.·]\d+)"
+)
 
 
 def _written_numbers(text: str) -> set[float]:
-    """Every number written in `text`, as written (minus signs of every kind, "·" as a point)."""
+    """Every number written in `text`, as written (minus signs of every kind, "·" as a point,
+    thousands separators as in "2,257.80")."""
     found = set()
     for match in _QUOTE_NUMBER_RE.finditer(text):
         written = re.sub(rf"[{MINUS_CHARS}]\s?", "-", match.group()).replace("·", ".")
+        written = written.replace(",", "")
         found.add(float(written))
     return found
 
@@ -141,6 +145,13 @@ def _annotated_dose(words: str | None) -> tuple[float, str] | None:
         return None
     number, unit = found[0]
     return float(number.replace("·", ".")), unit.replace("mcg", "µg")
+
+
+def _from_counts(effect) -> bool:
+    """Whether an effect's value is the contract's 100 x events / total of its counts."""
+    if not effect.n_events or not effect.n_total:
+        return effect.rule == "rate_from_counts"
+    return abs(effect.value - 100 * effect.n_events / effect.n_total) < 1e-9
 
 
 def structure_checks(annotations: list[dict], records: dict) -> str:
@@ -156,8 +167,8 @@ def structure_checks(annotations: list[dict], records: dict) -> str:
         result = extract_record(record)
         arms = {arm.arm_id: arm for arm in result.arms}
         for effect in result.effects:
-            if effect.rule in ("rate_from_counts", "percent_in_words"):
-                continue  # 100 x events / total (the contract), or a number written in words
+            if effect.rule == "percent_in_words" or _from_counts(effect):
+                continue  # a number written in words, or 100 x events / total (the contract)
             values += 1
             values_off += effect.value not in _written_numbers(effect.quote)
         for arm in result.arms:

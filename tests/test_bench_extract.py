@@ -112,3 +112,17 @@ def test_a_missing_development_file_is_named_and_nothing_is_scored(sets, capsys)
     out = capsys.readouterr().out
     assert "not present yet" in out and "development_2.jsonl missing" in out
     assert "overall" not in out
+
+
+def test_numbers_in_a_quote_are_read_as_written() -> None:
+    assert bench_extract._written_numbers("ROR 2,257.80, PRR 9.1") == {2257.8, 9.1}
+    assert bench_extract._written_numbers("(0.11,1.21)") == {0.11, 1.21}
+    assert bench_extract._written_numbers("trended lower (- 0.4 days)") == {-0.4}
+
+
+def test_a_value_computed_from_its_counts_is_not_checked_against_its_quote() -> None:
+    from types import SimpleNamespace
+
+    computed = SimpleNamespace(rule="event_share_from_counts", value=25.0, n_events=5, n_total=20)
+    written = SimpleNamespace(rule="rate_percent", value=24.0, n_events=5, n_total=20)
+    assert bench_extract._from_counts(computed) and not bench_extract._from_counts(written)
