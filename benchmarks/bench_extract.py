@@ -123,18 +123,18 @@ def score_set(name: str, records: dict) -> Score | None:
 
 _DOSE_NUMBER_RE = re.compile(r"(?<![\d.·])(\d*[.·]?\d+)\s?-?(mg/kg|µg/kg|mcg/kg|mg|µg|mcg|g)\b")
 _QUOTE_NUMBER_RE = re.compile(
-    rf"[{MINUS_CHARS}]?\s?(?:\d{{1,3}}(?:,\d{{3}})+(?:[.·]\d+)?|\d+(?:[.·]\d+)?|[.·]\d+)"
+    rf"[{MINUS_CHARS}]?\s?(?:\d{{1,3}}(?:,\d{{3}})+(?:[.·]\d+)?(?![\d.])|\d+(?:[.·]\d+)?|[.·]\d+)"
 )
 
 
 def _written_numbers(text: str) -> set[float]:
     """Every number written in `text`, as written (minus signs of every kind, "·" as a point,
-    thousands separated by commas: "2,257.80"), and each part of it, as a list would read it."""
+    thousands separators as in "2,257.80")."""
     found = set()
     for match in _QUOTE_NUMBER_RE.finditer(text):
         written = re.sub(rf"[{MINUS_CHARS}]\s?", "-", match.group()).replace("·", ".")
-        found.add(float(written.replace(",", "")))
-        found.update(float(part) for part in written.split(","))
+        written = written.replace(",", "")
+        found.add(float(written))
     return found
 
 
@@ -145,6 +145,13 @@ def _annotated_dose(words: str | None) -> tuple[float, str] | None:
         return None
     number, unit = found[0]
     return float(number.replace("·", ".")), unit.replace("mcg", "µg")
+
+
+def _from_counts(effect) -> bool:
+    """Whether an effect's value is the contract's 100 x events / total of its counts."""
+    if not effect.n_events or not effect.n_total:
+        return effect.rule == "rate_from_counts"
+    return abs(effect.value - 100 * effect.n_events / effect.n_total) < 1e-9
 
 
 def structure_checks(annotations: list[dict], records: dict) -> str:
@@ -160,17 +167,10 @@ def structure_checks(annotations: list[dict], records: dict) -> str:
         result = extract_record(record)
         arms = {arm.arm_id: arm for arm in result.arms}
         for effect in result.effects:
-            if effect.rule == "percent_in_words":
-                continue  # a number written in words
+            if effect.rule == "percent_in_words" or _from_counts(effect):
+                continue  # a number written in words, or 100 x events / total (the contract)
             values += 1
-            written = _written_numbers(effect.quote)
-            from_counts = (  # 100 x events / total (the contract), both counts as written
-                bool(effect.n_total)
-                and effect.n_events in written
-                and effect.n_total in written
-                and effect.value == 100 * effect.n_events / effect.n_total
-            )
-            values_off += effect.value not in written and not from_counts
+            values_off += effect.value not in _written_numbers(effect.quote)
         for arm in result.arms:
             if arm.dose is not None:
                 doses += 1

@@ -114,8 +114,15 @@ def test_a_missing_development_file_is_named_and_nothing_is_scored(sets, capsys)
     assert "overall" not in out
 
 
-def test_numbers_written_with_thousands_separators_are_read_whole() -> None:
-    assert 2257.8 in bench_extract._written_numbers("ROR 2,257.80 (95% CI 1,354.63-1,919.79)")
-    assert 1354.63 in bench_extract._written_numbers("ROR 2,257.80 (95% CI 1,354.63-1,919.79)")
-    assert {0.11, 1.21} <= bench_extract._written_numbers("(0.11,1.21)")
-    assert -0.4 in bench_extract._written_numbers("MD \u2212 0.4")
+def test_numbers_in_a_quote_are_read_as_written() -> None:
+    assert bench_extract._written_numbers("ROR 2,257.80, PRR 9.1") == {2257.8, 9.1}
+    assert bench_extract._written_numbers("(0.11,1.21)") == {0.11, 1.21}
+    assert bench_extract._written_numbers("trended lower (- 0.4 days)") == {-0.4}
+
+
+def test_a_value_computed_from_its_counts_is_not_checked_against_its_quote() -> None:
+    from types import SimpleNamespace
+
+    computed = SimpleNamespace(rule="event_share_from_counts", value=25.0, n_events=5, n_total=20)
+    written = SimpleNamespace(rule="rate_percent", value=24.0, n_events=5, n_total=20)
+    assert bench_extract._from_counts(computed) and not bench_extract._from_counts(written)

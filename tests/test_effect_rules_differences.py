@@ -98,3 +98,25 @@ def test_a_change_with_its_sign_written_out_in_brackets() -> None:
     assert "signed_change_in_brackets" not in {e.rule for e in extract_effects(sentence)}
     # no words of change: a signed value in brackets is left alone
     assert extract_effects("The two readers agreed (+ 0.8 days).") == []
+
+
+def test_relative_changes_listed_per_group_after_a_word_of_change() -> None:
+    sentence = "Hospital days fell in both arms (home care, 40%; ward care, 15.5%)."
+    effects = extract_effects(sentence)
+    assert [(e.rule, e.kind, e.value, e.arm) for e in effects] == [
+        ("group_percent_changes", "percent_change", 40.0, "home care"),
+        ("group_percent_changes", "percent_change", 15.5, "ward care"),
+    ]
+    # without a word of change, group shares are not changes
+    sentence = "Shares by site were listed (north, 40%; south, 15.5%)."
+    assert "group_percent_changes" not in {e.rule for e in extract_effects(sentence)}
+
+
+def test_a_respective_list_of_changes_does_not_give_every_value_the_first_scale() -> None:
+    sentence = (
+        "Respective mean changes in MADRS, QIDS and SDS scores from baseline were -9.0 "
+        "(p < 0.001), -4.1 (p = 0.02), and -2.0 (p = 0.3)."
+    )
+    effects = extract_effects(sentence, study_scale="MADRS")
+    assert [e.value for e in effects] == [-9.0, -4.1, -2.0]
+    assert [e.scale for e in effects[1:]] == [None, None]

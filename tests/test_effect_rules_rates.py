@@ -102,3 +102,12 @@ def test_a_counted_pair_of_shares_gives_one_share_per_arm_with_its_counts() -> N
 
 def test_a_counted_pair_describing_the_patients_is_not_read() -> None:
     assert _read("Women were 30/60 (50%) vs 28/58 (48.3%) of the groups.") == []
+
+
+def test_a_share_after_by_is_read_when_it_is_a_share_of_patients() -> None:
+    sentence = (
+        "Rescue medication was started by 4.2% (5/120) of patients in the drug group and "
+        "9.8% (12/122) of patients in the placebo group."
+    )
+    effects = extract_effects(sentence)
+    assert [(e.value, e.n_events, e.n_total) for e in effects] == [(4.2, 5, 120), (9.8, 12, 122)]

@@ -110,9 +110,18 @@ _SUBJECT_BEFORE_RE = re.compile(
 _YEAR_RE = re.compile(r"(?:19|20)\d\d")
 
 
+# cheap tests before the patterns above: a number right after "from" or "to"
+_FROM_NUMBER_RE = re.compile(rf"from{SP}\d")
+_TO_NUMBER_RE = re.compile(rf"to{SP}\d")
+
+
 def _may_change_level(text: str) -> bool:
-    """A cheap test: levels before and after a change need "from ... to" and a number."""
-    return " from " in text and " to " in text and _FROM_TO_RE.search(text) is not None
+    """A cheap test: levels before and after a change need "from <number> ... to"."""
+    return (
+        " to " in text
+        and _FROM_NUMBER_RE.search(text) is not None
+        and _FROM_TO_RE.search(text) is not None
+    )
 
 
 _NOT_A_CHANGE_RE = re.compile(r"\b(?:rang\w*|var(?:ied|ying|ies)|dose|dosage)\b", _CI)
@@ -148,6 +157,20 @@ _TRENDED_RE = re.compile(
     r"\b(?:trend\w*|chang\w*|decreas\w*|increas\w*|reduc\w*|improv\w*|declin\w*|rose|fell"
     r"|higher|lower)\b",
     _CI,
+)
+
+
+# "costs decreased in all cohorts (drug A, 50%; drug B, 22%; usual care, 17%)": a relative
+# change per group, each group named before its percent
+_GROUP_PERCENT = rf"[A-Za-z][\w/+-]*(?:{SP}[\w/+-]+){{0,3}}{SP}?[,:]{SP}?{UNSIGNED}{SP}?%"
+_GROUP_PERCENTS_RE = re.compile(
+    rf"\b(?P<verb>decreas|increas|reduc|declin|fell|rose|dropp|lower|improv)\w*\b[^.;()%\d]{{0,60}}"
+    rf"\((?P<items>{_GROUP_PERCENT}(?:{SP}?;{SP}?{_GROUP_PERCENT})+){SP}?\)",
+    _CI,
+)
+_GROUP_PERCENT_RE = re.compile(
+    rf"(?P<group>[A-Za-z][\w/+-]*(?:{SP}[\w/+-]+){{0,3}}){SP}?[,:]{SP}?(?P<value>{UNSIGNED})"
+    rf"{SP}?%"
 )
 
 
@@ -281,7 +304,8 @@ class _DifferencesRules:
     def _levels_changed(self) -> None:
         """The levels before and after a change ("increase time in remission from 25.3% to
         31.1%"), and a share's level after one ("the proportion of ... decreased to 33%")."""
-        for match in _FROM_TO_RE.finditer(self.text):
+        from_to = _FROM_TO_RE.finditer(self.text) if _FROM_NUMBER_RE.search(self.text) else ()
+        for match in from_to:
             if _NOT_A_CHANGE_RE.search(self.text, match.start(), match.start("before")):
                 continue
             if bool(match["pct1"]) != bool(match["pct2"]) and match["pct1"]:
@@ -304,7 +328,12 @@ class _DifferencesRules:
                 )
                 effect.label = None if rate else label
                 self.taken.append((match.start(name), end))
-        for match in _SHARE_CHANGED_TO_RE.finditer(self.text):
+        changed_to = (
+            _SHARE_CHANGED_TO_RE.finditer(self.text)
+            if "%" in self.text and _TO_NUMBER_RE.search(self.text)
+            else ()
+        )
+        for match in changed_to:
             end = self.text.index("%", match.end("after")) + 1
             if self._overlaps(self.taken, match.start("after"), end):
                 continue
@@ -359,6 +388,21 @@ class _DifferencesRules:
             end = match.end() - 1  # without the closing bracket
             self._make("signed_change_in_brackets", "mean_change", value, start, end)
             self.taken.append((start, end))
+
+    def _group_percent_changes(self) -> None:
+        """ "decreased in all cohorts (drug A, 50%; drug B, 22%)": one relative change per
+        group, the group its arm, labelled with what changed."""
+        for match in _GROUP_PERCENTS_RE.finditer(self.text):
+            label = self._what_changed(match.start())
+            for item in _GROUP_PERCENT_RE.finditer(self.text, match.start("items"), match.end()):
+                start, end = item.span()
+                if self._overlaps(self.taken, start, end):
+                    continue
+                effect = self._make(
+                    "group_percent_changes", "percent_change", _number(item["value"]), start, end
+                )
+                effect.arm, effect.label = item["group"], label
+                self.taken.append((start, end))
 
     def _point_changes(self) -> None:
         """Within-group changes written "decreased from baseline by 30.3 and 17.3 percentage
@@ -502,6 +546,20 @@ RULES = (
                 "(+ 0.8 days).",
                 "mean_change",
                 0.8,
+            ),
+        ),
+    ),
+    Rule(
+        "group_percent_changes",
+        "change",
+        "a relative change per group listed after a word of change ('costs decreased in all "
+        "cohorts (drug A, 50%; drug B, 22%)')",
+        (_GROUP_PERCENTS_RE.pattern,),
+        (
+            Example(
+                "Visits declined in every arm (nurse-led, 31%; usual care, 12%).",
+                "percent_change",
+                12.0,
             ),
         ),
     ),

@@ -149,6 +149,8 @@ def extract_effects(
             assign_arms(found, *arms.value(), skip=extractor.no_arm)
         if study_scale:
             for effect in found:
+                if id(effect) in extractor.no_scale:
+                    continue
                 if effect.scale is None and _measured_on_a_scale(effect):
                     effect.scale = study_scale
         effects.extend(found)
@@ -285,6 +287,7 @@ class _SentenceExtractor(
         self.last_percent_change: Effect | None = None
         self.next_matches: dict[tuple[re.Pattern, int], tuple[int, re.Match | None]] = {}
         self.no_arm: set[int] = set()  # ids of effects whose arm the sentence leaves ambiguous
+        self.no_scale: set[int] = set()  # ids of effects whose scale the sentence leaves open
         self.mentions: list[re.Match] = []  # the arms the sentence names (_ARM_MENTION_RE)
         low = self.low if "%" in self.text else ""
         self.names_events = "side effect" in low or "adverse" in low or "teae" in low
@@ -374,6 +377,8 @@ class _SentenceExtractor(
             self._times_likely()
         if " to " in self.text and ("from" in self.text or "%" in self.text):
             self._levels_changed()
+        if "%;" in self.text or "% ;" in self.text:
+            self._group_percent_changes()
         self._rates()
         if self.proportions:
             self._share_list_arms()
@@ -472,7 +477,11 @@ class _SentenceExtractor(
             starts = self.effect_starts
             next_effect = starts[after] if after < len(starts) else end + 1000
             effect.subgroup = _subgroup(self.subgroups, self.text, start, end, next_effect)
-        if effect.kind != "other":
+        if effect.rule == "statistic_list" and "espective " in self.text:
+            # "Respective changes in A, B and C were -11.5, -5.1 and +3.8": each its own scale
+            # (the adjective; "..., respectively" lists keep the one scale they name)
+            self.no_scale.add(id(effect))
+        elif effect.kind != "other":
             if self.scales is None:
                 self.scales = _scale_matches(self.text)
             effect.scale = _scale(self.scales, start)

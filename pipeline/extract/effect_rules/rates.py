@@ -84,6 +84,11 @@ _DESCRIBES_PATIENTS_RE = re.compile(
     r"|history|complet\w*|randomi[sz]ed|enrol\w*|drop-?outs?)\b",
     _CI,
 )
+# "... by 2.1% (6/280) of patients in the drug group"
+_OF_PATIENTS_AFTER_RE = re.compile(
+    rf"{SP}?%[\])]?(?:{SP}?\(\d+{SP}?/{SP}?\d+\))?{SP}of{SP}(?:the{SP})?"
+    rf"(?:patients|participants|subjects)\b"
+)
 # "92% versus 47% of patients ...": the first share of a pair, the words after the second
 _SHARE_PAIR_AHEAD_RE = re.compile(
     rf"{SP}?%[\])]?{SP}?(?:vs\.?|versus){SP}?(?P<second>{UNSIGNED})(?={SP}?%)"
@@ -519,7 +524,14 @@ class _RatesRules:
                 continue
             before = self.text[max(0, token.start - 16) : token.start]
             after = self.text[token.end : token.end + 40]
-            if _PERCENT_EXCLUDE_BEFORE_RE.search(before) or _PERCENT_EXCLUDE_AFTER_RE.match(after):
+            excluded = _PERCENT_EXCLUDE_BEFORE_RE.search(before)
+            if (
+                excluded
+                and excluded.group().strip() == "by"
+                and _OF_PATIENTS_AFTER_RE.match(self.text, token.end)
+            ):
+                excluded = None  # "initiated by 2.1% (6/280) of patients": a share, not a change
+            if excluded or _PERCENT_EXCLUDE_AFTER_RE.match(after):
                 continue
             found = self._proportion_kind(token)
             if not found:
