@@ -36,7 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EUTILS_RETRY_DELAYS", "seconds between retries, comma-separated (e.g. 1,2,4,8)"),
     Setting("CTGOV_BASE_URL", "another ClinicalTrials.gov API v2 server (tests use 127.0.0.1)"),
     Setting("PIPELINE_DB", "the warehouse file (default warehouse/evidence.duckdb); --db wins"),
-    Setting("PIPELINE_DB_MEMORY_LIMIT", "caps DuckDB's buffer cache (default 128MB), e.g. 1GB"),
+    Setting("PIPELINE_DB_MEMORY_LIMIT", "caps DuckDB's buffer cache (default 256MB), e.g. 1GB"),
     Setting("CLINIC_EXPORT", "the clinic export `make ingest` imports instead of the demo data"),
     Setting("CLINIC_MAPPING", "the column mapping (TOML) for CLINIC_EXPORT"),
     Setting("PIPELINE_CLINIC_KEY_FILE", "the pseudonymisation key (outside any git work tree)"),
@@ -75,10 +75,8 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
 
 
 # DuckDB's own default is 80% of RAM, and its buffer cache grows with the warehouse; queries
-# past the cap spill to disk. The process holds about the cap again beyond it while loading
-# (measured: 20,000 records peaked at 552 MiB in the writer with 256MB, 479 with 128MB, for
-# about the same CPU time).
-DEFAULT_DB_MEMORY_LIMIT = "128MB"
+# past the cap spill to disk.
+DEFAULT_DB_MEMORY_LIMIT = "256MB"
 
 
 def db_memory_limit() -> str:

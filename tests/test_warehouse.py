@@ -321,4 +321,4 @@ def test_duckdb_is_capped_by_default(tmp_path, monkeypatch):
     con = warehouse.connect(tmp_path / "w.duckdb")
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.close()
-    assert limit == "122.0 MiB"  # 128 MB
+    assert limit == "244.1 MiB"  # 256 MB
