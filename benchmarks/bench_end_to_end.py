@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.bench_ingest import DEFAULT_SOURCE, REPO, run_child, write_scaled
-from benchmarks.processes import tree_cpu_seconds, tree_rss_mib
+from benchmarks.processes import descendants, rss_mib, tree_cpu_seconds
 from pipeline.parallel import default_workers
 
 log = logging.getLogger("benchmarks.bench_end_to_end")
@@ -57,6 +57,9 @@ class EndToEnd:
     cpu_seconds: float = 0.0  # user + system time of the command and every process it started
     stages: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     stage_cpu: dict[str, float] = field(default_factory=dict)  # stage -> CPU seconds (tree)
+    stage_peak_mib: dict[str, float] = field(default_factory=dict)  # stage -> peak RSS (tree)
+    writer_peak_mib: float = 0.0  # the command's own process (it writes to DuckDB)
+    worker_peak_mib: float = 0.0  # the largest of its worker processes, alone
 
     @property
     def per_second(self) -> float:
@@ -94,13 +97,25 @@ def run_ingest(
     child = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    peak = 0.0
+    peak = writer_peak = worker_peak = 0.0
+    stage_peaks: dict[str, float] = {}
+    current = [STAGE_ENDS[0][0]]  # the stage running now, as the log says
     done = threading.Event()
 
+    def measure(stage: str) -> None:
+        """One sample of the tree's memory, counted in `stage`."""
+        nonlocal peak, writer_peak, worker_peak
+        writer = rss_mib(child.pid)
+        workers_rss = [rss_mib(p) for p in descendants(child.pid)]
+        total = writer + sum(workers_rss)
+        peak = max(peak, total)
+        writer_peak = max(writer_peak, writer)
+        worker_peak = max(worker_peak, *workers_rss, 0.0)
+        stage_peaks[stage] = max(stage_peaks.get(stage, 0.0), total)
+
     def sample() -> None:
-        nonlocal peak
         while not done.is_set():
-            peak = max(peak, tree_rss_mib(child.pid))
+            measure(current[0])
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -115,6 +130,8 @@ def run_ingest(
             if stage not in ends and marker in line and line.startswith("INFO"):
                 ends[stage] = time.perf_counter() - started
                 cpu_at[stage] = tree_cpu_seconds(child.pid)
+                measure(stage)  # a stage shorter than the sampling interval is still seen
+                current[0] = _next_stage(stage)
     child.wait()
     seconds = time.perf_counter() - started
     cpu_seconds = _children_cpu_seconds() - cpu_before
@@ -131,7 +148,16 @@ def run_ingest(
             previous, previous_cpu = ends[stage], cpu_at[stage]
     stages["the rest (exit)"] = seconds - previous
     stage_cpu["the rest (exit)"] = max(0.0, cpu_seconds - previous_cpu)
-    return EndToEnd(records, workers, seconds, peak, cpu_seconds, stages, stage_cpu)
+    return EndToEnd(
+        records, workers, seconds, peak, cpu_seconds, stages, stage_cpu,
+        {k: v for k, v in stage_peaks.items() if k in stages}, writer_peak, worker_peak,
+    )  # fmt: skip
+
+
+def _next_stage(ended: str) -> str:
+    """The stage that runs after `ended` (the exit after the last one)."""
+    names = [name for name, _ in STAGE_ENDS] + ["the rest (exit)"]
+    return names[names.index(ended) + 1]
 
 
 def report(
@@ -189,6 +215,14 @@ def report(
             for stage, seconds in r.stages.items()
         )
         lines.append(f"{r.records:,} records, {r.workers} workers: {shares}")
+    lines.append("")
+    for r in runs:
+        peaks = ", ".join(f"{stage} {mib:.0f}" for stage, mib in r.stage_peak_mib.items())
+        lines.append(
+            f"peak MiB at {r.records:,} records, {r.workers} workers: "
+            f"writer {r.writer_peak_mib:.0f}, largest worker {r.worker_peak_mib:.0f}; "
+            f"whole tree per stage: {peaks}"
+        )
     return "\n".join(lines)
 
 
@@ -235,13 +269,14 @@ def main(argv: list[str] | None = None) -> int:
                 log.info("ingest --snapshot of %s records, %d workers", f"{size:,}", workers)
                 runs.append(run_ingest(xml, workdir, workers, size))
                 log.info(  # said as it comes, so a run stopped early still leaves its numbers
-                    "%s records, %d workers: %.1f s (%.1f CPU s), peak %.0f MiB, load average "
-                    "%.1f; %s",
+                    "%s records, %d workers: %.1f s (%.1f CPU s), peak %.0f MiB (writer %.0f, "
+                    "largest worker %.0f), load average %.1f; %s",
                     f"{size:,}", workers, runs[-1].seconds, runs[-1].cpu_seconds,
-                    runs[-1].peak_rss_mib,
+                    runs[-1].peak_rss_mib, runs[-1].writer_peak_mib, runs[-1].worker_peak_mib,
                     os.getloadavg()[0],
                     ", ".join(
-                        f"{k} {v:.1f} s ({runs[-1].stage_cpu.get(k, 0):.1f} CPU s)"
+                        f"{k} {v:.1f} s ({runs[-1].stage_cpu.get(k, 0):.1f} CPU s, "
+                        f"peak {runs[-1].stage_peak_mib.get(k, 0):.0f} MiB)"
                         for k, v in runs[-1].stages.items()
                     ),
                 )  # fmt: skip

@@ -1122,7 +1122,7 @@ def _stored_outcomes_in_pools(con, keys: set[tuple]) -> pd.DataFrame:
     ).df()
 
 
-REFRESH_CHUNK_PMIDS = 2_000  # trials whose rows are computed and written at a time
+REFRESH_CHUNK_PMIDS = 1_000  # trials whose rows are computed and written at a time
 
 
 def _registry_linked(con) -> set[str]:

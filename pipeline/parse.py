@@ -624,7 +624,7 @@ def _book_article(root: etree._Element) -> Article:
     )
 
 
-RECORDS_PER_CHUNK = 100  # records handed to a worker process at a time
+RECORDS_PER_CHUNK = 50  # records handed to a worker process at a time (and held as results)
 
 
 def parse_record(
