@@ -439,6 +439,26 @@ def test_a_load_that_fails_midway_leaves_the_old_rows(con, client, fake, monkeyp
     ]
 
 
+def test_ctrl_c_inside_a_study_load_is_recorded_as_interrupted(con, client, fake, monkeypatch):
+    """DuckDB raises RuntimeError('Query interrupted') for Ctrl-C inside a query: the run is
+    interrupted, not failed, and the study being written is left as it was."""
+    original = store._insert
+    inserts = []
+
+    def interrupted(con_, table, rows_, columns):
+        inserts.append(table)
+        if len(inserts) == 3:
+            raise RuntimeError("Query interrupted")
+        original(con_, table, rows_, columns)
+
+    monkeypatch.setattr(store, "_insert", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ingest.ingest_registry_live(con, client)
+    assert rows(con, "SELECT status, message FROM core.registry_runs") == [
+        ("interrupted", "interrupted; studies loaded are kept")
+    ]
+
+
 def test_a_body_that_stays_truncated_is_recorded_as_failed_and_nothing_loaded(con, client, fake):
     fake.fault("study", "truncate", times=None, when=lambda r: r.nct_id == "NCT02918318")
     summary = ingest.ingest_registry_live(con, client)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tqdm import tqdm
@@ -113,6 +115,21 @@ def _finish(con, summary: RegistryRunSummary, status: str, message: str | None =
     _save(con, summary, finished=True)
 
 
+@contextmanager
+def _finished_if_stopped(con, summary: RegistryRunSummary) -> Iterator[None]:
+    """Record the run as interrupted (Ctrl-C, SIGTERM, also inside a DuckDB query) or failed
+    when it stops early, then re-raise."""
+    try:
+        yield
+    except BaseException as error:
+        interrupt = as_interrupt(error)
+        if interrupt is None:
+            _finish(con, summary, "failed", str(error))
+            raise
+        _finish(con, summary, "interrupted", "interrupted; studies loaded are kept")
+        raise interrupt from interrupt.__cause__
+
+
 # --- snapshot -----------------------------------------------------------------------------------
 
 
@@ -123,7 +140,7 @@ def ingest_registry_snapshot(con, snapshot: RegistrySnapshot) -> RegistryRunSumm
     stored from the same bytes is left as it is.
     """
     summary = _start(con, "snapshot", str(snapshot.location))
-    try:
+    with _finished_if_stopped(con, summary):
         stored = store.stored_studies(con)
         for fetched in snapshot.documents():
             summary.n_candidates += 1
@@ -137,13 +154,6 @@ def ingest_registry_snapshot(con, snapshot: RegistrySnapshot) -> RegistryRunSumm
             _parse_and_load(con, summary, fetched)
         store.refresh_links(con)
         summary.crosscheck = refresh_crosscheck(con)
-    except BaseException as error:
-        interrupt = as_interrupt(error)
-        if interrupt is None:
-            _finish(con, summary, "failed", str(error))
-            raise
-        _finish(con, summary, "interrupted", "interrupted; studies loaded are kept")
-        raise interrupt from interrupt.__cause__
     _finish(con, summary, "completed")
     log.debug(summary.sentence())  # the command, or the ingest's step runner, reports it once
     return summary
@@ -196,7 +206,7 @@ def ingest_registry_live(
 ) -> RegistryRunSummary:
     """Fetch what is new or changed from the live registry, one study per transaction."""
     summary = _start(con, "live", client.policy.base_url)
-    try:
+    with _finished_if_stopped(con, summary):
         linked = store.refresh_links(con)
         weak = sorted(n for n, only_text in linked.items() if only_text)
         if weak:
@@ -234,13 +244,6 @@ def ingest_registry_live(
         )  # fmt: skip
         for nct_id in tqdm(to_fetch, desc="registry studies", unit="study", disable=None):
             _fetch_one(con, client, summary, nct_id)
-    except BaseException as error:
-        interrupt = as_interrupt(error)
-        if interrupt is None:
-            _finish(con, summary, "failed", str(error))
-            raise
-        _finish(con, summary, "interrupted", "interrupted; studies loaded are kept")
-        raise interrupt from interrupt.__cause__
     store.refresh_links(con)
     summary.crosscheck = refresh_crosscheck(con)
     _finish(con, summary, "completed")
