@@ -141,47 +141,33 @@ def test_an_interrupted_run_resumes_without_refetching(con, client, fake):
     assert scalar(con, "SELECT count(*) FROM core.articles") == 8
 
 
-def test_ctrl_c_marks_the_run_interrupted_and_keeps_whole_batches(con, client, fake, monkeypatch):
+@pytest.mark.parametrize(
+    ("where", "stop"),
+    [
+        ("fetch", KeyboardInterrupt()),  # Ctrl-C while a request is on its way
+        # A signal that lands while DuckDB writes a batch comes out of DuckDB as an error
+        ("load", RuntimeError("Query interrupted")),
+    ],
+)
+def test_ctrl_c_marks_the_run_interrupted_and_keeps_whole_batches(
+    con, client, fake, monkeypatch, where, stop
+):
     pmids = fake.add_records(6)
-    original = client.fetch
+    owner, name = (client, "fetch") if where == "fetch" else (warehouse, "load_batch")
+    original = getattr(owner, name)
     calls = []
 
-    def fetch_then_stop(request):
-        calls.append(request)
+    def second_call_stops(*args, **kwargs):
+        calls.append(args)
         if len(calls) == 2:
-            raise KeyboardInterrupt
-        return original(request)
-
-    monkeypatch.setattr(client, "fetch", fetch_then_stop)
-    with pytest.raises(KeyboardInterrupt):
-        live(con, client)
-    assert runs(con) == [("interrupted", 6, 3, 3, 0)]
-    monkeypatch.setattr(client, "fetch", original)
-    before = len(fetched(fake))
-    live(con, client)
-    assert sorted(fetched(fake)[before:]) == pmids[3:]
-
-
-def test_ctrl_c_inside_a_batch_load_is_an_interruption_not_a_failure(
-    con, client, fake, monkeypatch
-):
-    """A signal that lands while DuckDB writes a batch comes out of DuckDB as RuntimeError('Query
-    interrupted'): the run is still recorded as interrupted, and the next run resumes."""
-    pmids = fake.add_records(6)
-    original = warehouse.load_batch
-    loads = []
-
-    def load_then_stop(*args, **kwargs):
-        loads.append(args)
-        if len(loads) == 2:
-            raise RuntimeError("Query interrupted")
+            raise stop
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(warehouse, "load_batch", load_then_stop)
+    monkeypatch.setattr(owner, name, second_call_stops)
     with pytest.raises(KeyboardInterrupt):
         live(con, client)
     assert runs(con) == [("interrupted", 6, 3, 3, 0)]
-    monkeypatch.setattr(warehouse, "load_batch", original)
+    monkeypatch.setattr(owner, name, original)
     before = len(fetched(fake))
     live(con, client)
     assert sorted(fetched(fake)[before:]) == pmids[3:]
