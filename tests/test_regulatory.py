@@ -12,7 +12,7 @@ from pipeline.cli import main
 from pipeline.errors import PipelineError
 from pipeline.evidence import regulatory
 
-# SHA-256 of ../shared/data/regulatory/SOURCES.md as handed over (copied byte for byte).
+# SHA-256 of pipeline/data/regulatory/SOURCES.md, a byte-for-byte copy of the file handed over.
 SOURCES_SHA256 = "d94617f6494ba755fd2bff895212893488952ee077732e70856040a6096d032b"
 
 
