@@ -46,15 +46,14 @@ _BETWEEN_GROUP_LABELS = frozenset(["risk difference", "number needed to harm"])
 
 # A percentage that is one arm's relative difference from the other: "43.2% more weeks ...
 # versus the comparator", "decreased the risk of relapse by 51% ... compared with placebo".
+_COMPARED_WITH = rf"\b(?:versus|vs\.?|compared{SP}(?:with|to)|relative{SP}to|than)\b"
 _RELATIVE_AFTER_RE = re.compile(
     rf"{SP}?%?{SP}(?:more|fewer|greater|higher|lower|less|reduction|increase|decrease)\b"
-    rf"[^;]*?\b(?:versus|vs\.?|compared{SP}(?:with|to)|relative{SP}to|than)\b",
+    rf"[^;]*?{_COMPARED_WITH}",
     _CI,
 )
 _RISK_BY_BEFORE_RE = re.compile(rf"\b(?:risk|odds|hazard){SP}of{SP}[\w-]+{SP}by{SP}?$", _CI)
-_COMPARED_AFTER_RE = re.compile(
-    rf"\b(?:versus|vs\.?|compared{SP}(?:with|to)|relative{SP}to|than)\b", _CI
-)
+_COMPARED_AFTER_RE = re.compile(_COMPARED_WITH, _CI)
 
 
 def between_groups(effect: Effect) -> bool:
