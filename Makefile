@@ -75,7 +75,8 @@ bench-baseline: $(STAMP)
 bench-parse: $(STAMP)
 	$(PY) -m benchmarks.bench_ingest --articles 20000 --memory-sizes 40000 --duckdb-memory-limit 200MB
 
-## Extraction on the development, held-out and the pool's tuning, untouched and fresh sets, one each:
+## Extraction on the development, held-out and the pool's tuning, untouched, fresh and third blind
+## sets, one each:
 ## precision/recall (strict: value and CI), N randomized, arm agreement, dose exactness, speed.
 bench-extract: $(STAMP)
 	$(PY) -m benchmarks.bench_extract --set all

@@ -55,6 +55,7 @@ SETS: dict[str, tuple[Path, ...]] = {
     "tuning": (ANNOTATION_DIR / "pool_tuning.jsonl",),
     "untouched": (ANNOTATION_DIR / "pool_untouched.jsonl",),
     "fresh": (ANNOTATION_DIR / "pool_fresh.jsonl",),
+    "blind3": (ANNOTATION_DIR / "pool_blind_3.jsonl",),
 }
 TITLES = {
     "dev": "development set",
@@ -62,6 +63,7 @@ TITLES = {
     "tuning": "pool tuning set",
     "untouched": "pool untouched set (never tuned on)",
     "fresh": "pool fresh set (second blind draw, never tuned on)",
+    "blind3": "pool third blind draw (never tuned on)",
 }
 # Sets whose misses may be listed: a rule is never written from the others.
 TUNABLE = ("dev", "tuning")
@@ -217,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         default="all",
         dest="which",
         help="annotated set(s) to score: development (both its files together), held-out, the "
-        "pool's tuning or untouched half, the pool's second blind draw (fresh), or all (one "
-        "table each)",
+        "pool's tuning or untouched half, the pool's second and third blind draws (fresh, "
+        "blind3), or all (one table each)",
     )
     parser.add_argument(
         "--repeat", type=int, default=10, help="passes over the abstracts per round"

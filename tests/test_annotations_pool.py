@@ -3,7 +3,8 @@
 84 records drawn at random from the pool (tests/data/pubmed_pool/blind_draw.txt) were annotated
 from their text before the extractor was run on any of them, then split at random into a tuning
 half and an untouched half that no rule is written from. A second draw of 40 (blind_draw_2.txt)
-is the fresh set, annotated the same way and never tuned on. The development set's per-record
+is the fresh set, annotated the same way; a third draw of 40 (blind_draw_3.txt) is the third blind
+set, never tuned on. The development set's per-record
 checks apply, plus: arms carry their words as written with offsets, each set is its draw exactly,
 and no PMID is in another annotated set.
 """
@@ -28,9 +29,11 @@ HALVES = (
 # The second blind draw (blind_draw_2.txt): 40 further records, annotated before the extractor
 # was run on any of them, never tuned on.
 FRESH = dev.ANNOTATIONS.parent / "pool_fresh.jsonl"
+# The third blind draw (blind_draw_3.txt): 40 further records, annotated the same way.
+BLIND_3 = dev.ANNOTATIONS.parent / "pool_blind_3.jsonl"
 
 
-@pytest.fixture(scope="module", params=(*HALVES, FRESH), ids=lambda path: path.stem)
+@pytest.fixture(scope="module", params=(*HALVES, FRESH, BLIND_3), ids=lambda path: path.stem)
 def annotations(request) -> list[tuple[int, dict[str, Any]]]:
     return dev.load_annotations(request.param)
 
@@ -121,6 +124,25 @@ def test_the_fresh_set_is_the_second_blind_draw_exactly():
     assert annotated == drawn
 
 
+def test_the_third_blind_set_is_the_third_draw_exactly():
+    drawn = (POOL_DIR / "blind_draw_3.txt").read_text(encoding="utf-8").split()
+    annotated = [record["pmid"] for _, record in dev.load_annotations(BLIND_3)]
+    assert len(drawn) == 40 and len(annotated) == len(set(annotated)) == 40
+    assert annotated == drawn
+
+
+def test_the_third_draw_is_the_seeded_sample_of_the_records_not_drawn_before():
+    pmids = [json.loads(line)["pmid"] for line in (POOL_DIR / "records.jsonl").open()]
+    before = {
+        pmid
+        for name in ("blind_draw.txt", "blind_draw_2.txt")
+        for pmid in (POOL_DIR / name).read_text(encoding="utf-8").split()
+    }
+    rest = [pmid for pmid in pmids if pmid not in before]
+    drawn = (POOL_DIR / "blind_draw_3.txt").read_text(encoding="utf-8").split()
+    assert len(rest) == 116 and random.Random(20261210).sample(rest, 40) == drawn
+
+
 def test_the_second_draw_is_the_seeded_sample_of_the_records_not_drawn_before():
     pmids = [json.loads(line)["pmid"] for line in (POOL_DIR / "records.jsonl").open()]
     first = set((POOL_DIR / "blind_draw.txt").read_text(encoding="utf-8").split())
@@ -135,4 +157,6 @@ def test_no_pmid_is_in_another_annotated_set():
     others = heldout.development_pmids() | {
         record["pmid"] for _, record in dev.load_annotations(heldout.HELDOUT)
     }
+    blind_3 = {record["pmid"] for _, record in dev.load_annotations(BLIND_3)}
     assert not pool & others and not fresh & (others | pool)
+    assert not blind_3 & (others | pool | fresh)

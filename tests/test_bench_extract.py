@@ -91,8 +91,9 @@ def test_the_sets_are_the_development_held_out_and_pool_files() -> None:
         "tuning": ["pool_tuning.jsonl"],
         "untouched": ["pool_untouched.jsonl"],
         "fresh": ["pool_fresh.jsonl"],
+        "blind3": ["pool_blind_3.jsonl"],
     }
-    assert not {"untouched", "heldout", "fresh"} & set(bench_extract.TUNABLE)
+    assert not {"untouched", "heldout", "fresh", "blind3"} & set(bench_extract.TUNABLE)
     with pytest.raises(SystemExit):
         bench_extract.main(["--set", "heldout2"])
 
