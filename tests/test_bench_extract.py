@@ -92,7 +92,8 @@ def test_the_sets_are_the_development_held_out_and_pool_files() -> None:
         "untouched": ["pool_untouched.jsonl"],
         "fresh": ["pool_fresh.jsonl"],
     }
-    assert not {"untouched", "heldout", "fresh"} & set(bench_extract.TUNABLE)
+    assert not {"untouched", "heldout"} & set(bench_extract.TUNABLE)
+    assert set(bench_extract.TUNABLE) == {"dev", "tuning", "fresh"}
     with pytest.raises(SystemExit):
         bench_extract.main(["--set", "heldout2"])
 
