@@ -111,3 +111,9 @@ def test_a_share_after_by_is_read_when_it_is_a_share_of_patients() -> None:
     )
     effects = extract_effects(sentence)
     assert [(e.value, e.n_events, e.n_total) for e in effects] == [(4.2, 5, 120), (9.8, 12, 122)]
+
+
+def test_shares_of_the_patients_social_circumstances_are_baseline_not_outcomes() -> None:
+    sentence = "Sick leave was reported by 21.4% of patients; 28.0% were unemployed."
+    assert _read(sentence) == []
+    assert _read("Insomnia was reported by 21.4% of patients.") != []

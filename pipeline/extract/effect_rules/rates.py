@@ -125,11 +125,14 @@ _EVENT_COUNT_BEFORE_RE = re.compile(
     rf"\b(?:in|by|among){SP}(?P<events>\d+)(?:{SP}of{SP}(?:the{SP})?\d+)?(?:{SP}[\w-]+){{0,2}}?"
     rf"{SP}?[\[(]{SP}?$"
 )
-# Shares that describe the patients rather than an outcome
+# Shares that describe the patients rather than an outcome; also their social circumstances
+# (work, sick leave, marital status, schooling), which describe who was studied
 _BASELINE_RE = re.compile(
     r"\bbaseline\b|\bpresent\b|\bhistory\b|\bat (?:entry|enrol)|\bcharacteristic"
     r"|\b(?:were|was) (?:female|women|male|men)\b|\bcomplet|\benrol|\bincluded\b"
-    r"|\bdrop-?outs?\b|\battrition\b|\bretention\b|\brecruit",
+    r"|\bdrop-?outs?\b|\battrition\b|\bretention\b|\brecruit"
+    r"|\b(?:were|was) (?:un)?employed\b|\bsick leave\b|\b(?:were|was) (?:married|single"
+    r"|divorced|widowed)\b|\bmarital\b|\beducation(?:al)? level",
     _CI,
 )
 _LEADING_WORDS_RE = re.compile(r"^(?:(?:and|or|in|of|the|with|a|an)\s)+", _CI)
@@ -503,6 +506,8 @@ class _RatesRules:
                 self.taken.append((token.start, pct_end))
                 continue
             measure = self._accuracy_measure(token, pct_end)
+            if measure and self._measure_is_set(token):
+                continue  # "for 100% sensitivity, the thresholds were ...": fixed, not found
             if measure and not _PERCENT_EXCLUDE_BEFORE_RE.search(
                 self.text, max(0, token.start - 16), token.start
             ):  # "67% accuracy", "sensitivity of 85%"; not a bound (">95% accuracy")

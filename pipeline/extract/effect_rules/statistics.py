@@ -17,6 +17,7 @@ from pipeline.extract.effect_rules import rule_modules
 from pipeline.extract.effect_rules.base import Example, Rule
 from pipeline.extract.effect_rules.differences import (
     _DIFFERENCE_CUES_RE,
+    _IN_POINTS_RE,
     _OWN_P,
     _POINTS_TRAIL_RE,
     _SD_TRAIL_RE,
@@ -256,6 +257,8 @@ class _StatisticsRules:
                     low = high = None
         if ci:
             kind = self._kind_for(token, end)
+            if kind == "point_difference":
+                rule = "percentage_point_difference"
         elif (
             adjacent
             and adjacent[2] != "mean_difference"
@@ -326,6 +329,12 @@ class _StatisticsRules:
     def _kind_for(self, token: _Token, ci_end: int) -> str:
         """The kind of an estimate with a CI: the nearest statistic named, else the words."""
         keyword = self._nearest_strong(token.start)
+        if _IN_POINTS_RE.match(self.text, token.end) and (
+            keyword is None
+            or keyword[2] == "mean_difference"
+            and self.low.startswith("differ", keyword[0])
+        ):  # "a difference of 7.2 percentage points": of two shares, not of means ("MD = 13 pp")
+            return "point_difference"
         if keyword:
             return keyword[2]
         if token.percent:
