@@ -117,3 +117,23 @@ def test_shares_of_the_patients_social_circumstances_are_baseline_not_outcomes()
     sentence = "Sick leave was reported by 21.4% of patients; 28.0% were unemployed."
     assert _read(sentence) == []
     assert _read("Insomnia was reported by 21.4% of patients.") != []
+
+
+def test_shares_of_arms_named_with_a_decimal_dose_or_after_who_were_receiving() -> None:
+    sentence = (
+        "Bleeding rates were 0.5% in the placebo group, 0.2% in the 2.5-mg drug group, and "
+        "0.1% in the 5-mg drug group."
+    )
+    assert [(e.value, e.arm) for e in extract_effects(sentence)] == [
+        (0.5, "placebo"),
+        (0.2, "2.5-mg drug"),
+        (0.1, "5-mg drug"),
+    ]
+    sentence = (
+        "Events occurred in 73 of the 829 patients (8.8%) who were receiving placebo, as "
+        "compared with 14 of the 840 patients (1.7%) who were receiving 2.5 mg of the drug."
+    )
+    assert [(e.value, e.arm) for e in extract_effects(sentence)] == [
+        (8.8, "placebo"),
+        (1.7, "2.5 mg of the drug"),
+    ]

@@ -980,3 +980,11 @@ def test_a_number_with_a_thousands_separator_is_read_whole_never_in_part() -> No
 def test_an_interval_without_label_at_the_end_of_a_sentence_is_read() -> None:
     (effect,) = extract_effects("Mortality was lower with the drug, HR 0.61, 0.44 to 0.85.")
     assert (effect.value, effect.ci_low, effect.ci_high) == (0.61, 0.44, 0.85)
+
+
+def test_an_action_named_after_a_value_is_not_its_arm() -> None:
+    sentence = "The drug outperformed placebo (RR 0.35; 95% CI 0.16-0.59) in reducing mortality."
+    assert [e.arm for e in extract_effects(sentence)] == [None]
+    assert [e.arm for e in extract_effects("Relapse was 12% in the tapering group.")] == [
+        "tapering"
+    ]

@@ -626,6 +626,8 @@ _ARM_RE = re.compile(
 )
 
 
+# an action named after a value ("in reducing", "for preventing"), not an arm
+_GERUND_RE = re.compile(r"[a-z]+ing\b")
 _VERSUS_AFTER_RE = re.compile(
     rf"{SP}(?:vs\.?|versus|compared{SP}(?:with|to)){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})", _CI
 )
@@ -654,6 +656,8 @@ def _arm(text: str, end: int) -> str | None:
         return None
     if _RATE_RE.search(arm) or (arm[:1].isdigit() and "mg" not in arm):
         return None  # "for remission", "with 57 ...": an outcome or a number, not an arm
+    if _GERUND_RE.match(arm) and not window.startswith("the", match.start("arm") - 4):
+        return None  # "(RR 0.35) in reducing 30-day mortality": what was achieved, not an arm
     return arm
 
 

@@ -178,14 +178,18 @@ _OUTCOME_PAIR_RE = re.compile(
 _TRAILING_AND_RE = re.compile(r"\s+(?:and|or)$")
 _RESPECTIVELY_AHEAD_RE = re.compile(r"(?:[^;.]|\.\d){0,60}?\brespectively\b")
 # An arm named beside a share of its patients (see `_share_of_an_arm`).
+# an arm's words: "5-mg apixaban", "2.5-mg apixaban" (a decimal point inside a dose)
+_ARM_WORD_CHARS = r"(?:[\w/+-]|\.(?=\d))+"
 _ARM_NAMED = (
-    rf"(?:in{SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,2}}?[\w/+-]+){SP}(?:group|arm)\b"
+    rf"(?:in{SP}the{SP}(?P<group>(?:{_ARM_WORD_CHARS}{SP}){{0,2}}?{_ARM_WORD_CHARS}){SP}"
+    rf"(?:group|arm)\b"
     rf"|(?:assigned|randomi[sz]ed){SP}to{SP}(?:the{SP})?(?P<assigned>[\w-]+)"
-    rf"|receiving{SP}(?:the{SP})?(?P<receiving>[\w-]+))"
+    rf"|receiving{SP}(?:the{SP})?(?P<receiving>(?:{UNSIGNED}{SP}?-?mg{SP}(?:of{SP}(?:the{SP})?)?)?"
+    rf"[\w-]+))"
 )
 _ARM_SHARE_AFTER_RE = re.compile(
     rf"[\])]?(?:{SP}?[\[(][^\[\]()]{{1,15}}[\])])?{SP}(?:of{SP}(?:the{SP})?(?:\d+{SP})?)?"
-    rf"(?:(?:patients|participants){SP})?{_ARM_NAMED}"
+    rf"(?:(?:patients|participants){SP})?(?:who{SP}(?:were|was){SP})?{_ARM_NAMED}"
 )
 _ARM_SHARE_BEFORE_RE = re.compile(
     rf"\b\d+{SP}(?:of{SP}(?:the{SP})?\d+{SP}[\w-]+{SP})?(?:patients|participants){SP}"
@@ -193,7 +197,8 @@ _ARM_SHARE_BEFORE_RE = re.compile(
 )
 # "more common in the drug group (134 [8.3%] events) than the placebo group (38 [2.4%])"
 _ARM_THEN_COUNT_RE = re.compile(
-    rf"\b(?:in|than){SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,2}}?[\w/+-]+){SP}(?:group|arm)"
+    rf"\b(?:in|than){SP}the{SP}(?P<group>(?:{_ARM_WORD_CHARS}{SP}){{0,2}}?{_ARM_WORD_CHARS})"
+    rf"{SP}(?:group|arm)"
     rf"{SP}?\({SP}?\d+{SP}?\[{SP}?$"
 )
 # "..., and 5 patients (3.2%) in the A, B, and C groups": the groups of a list of shares
@@ -689,13 +694,17 @@ RULES = (
         "arm_share_percent",
         "adverse_event",
         "the share of one arm's patients with an event, the arm named beside it ('41 patients "
-        "in the active group (5.1%)', '(9.8%) in the control group')",
+        "in the active group (5.1%)', '(9.8%) in the control group', '(1.7%) who were "
+        "receiving 2.5 mg of apixaban')",
         (_ARM_SHARE_AFTER_RE.pattern, _ARM_SHARE_BEFORE_RE.pattern),
         (
             Example("Bleeding occurred in 41 patients in the active group (5.1%).", "other", 5.1),
             Example("The event rate was 7.4% in the control arm.", "other", 7.4),
             Example("Death occurred in 52 (3.9%) of 1330 patients assigned to the new drug.",
                     "other", 3.9),
+            Example("Death occurred in 12 of 800 patients (1.5%) who were receiving 2.5 mg of "
+                    "the drug.", "other", 1.5),
+            Example("Bleeding was 0.4% in the 2.5-mg drug group.", "other", 0.4),
         ),
     ),
     Rule(
