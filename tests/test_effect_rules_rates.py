@@ -137,3 +137,12 @@ def test_shares_of_arms_named_with_a_decimal_dose_or_after_who_were_receiving() 
         (8.8, "placebo"),
         (1.7, "2.5 mg of the drug"),
     ]
+
+
+def test_two_shares_compared_by_a_ratio_are_one_share_per_arm() -> None:
+    sentence = "Infection was rarer with the drug (12.5% vs. 20.1%; RR 0.62, 95% CI 0.41-0.93)."
+    assert [(e.kind, e.value) for e in extract_effects(sentence)][:2] == [
+        ("other", 12.5),
+        ("other", 20.1),
+    ]
+    assert _read("Women were 55% vs 60% of the groups (P = 0.3).") == []

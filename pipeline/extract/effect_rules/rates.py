@@ -93,6 +93,17 @@ _OF_PATIENTS_AFTER_RE = re.compile(
 _SHARE_PAIR_AHEAD_RE = re.compile(
     rf"{SP}?%[\])]?{SP}?(?:vs\.?|versus){SP}?(?P<second>{UNSIGNED})(?={SP}?%)"
 )
+# "lower in the drug group (17.3% vs. 46.3%; RR 0.37 ...)", "(1344 patients [9.8%] vs. 1563
+# patients [11.3%]; hazard ratio ...)": the first share of a compared pair (the second continues
+# it), in a sentence that compares the arms with a statistic or a P
+_COMPARED_PAIR_AHEAD_RE = re.compile(
+    rf"{SP}?%[\])]?(?:{SP}\([^()]{{1,20}}\))?{SP}?,?{SP}?(?:vs\.?|versus){SP}?"
+    rf"(?:\d+(?:{SP}[\w-]+){{0,4}}?{SP}?[\[(]{SP}?)?{UNSIGNED}{SP}?%"
+)
+_PAIR_SUBJECT_RE = re.compile(
+    rf"(?P<words>\b[A-Za-z][\w-]*(?:{SP}[\w-]+){{0,5}}?){SP}?(?:was|were|:|,)?{SP}?"
+    rf"(?:\({SP}?|\[{SP}?)?(?:\d+(?:{SP}[\w-]+){{0,2}}?{SP}?[\[(]{SP}?)?$"
+)
 # A sentence reporting how often adverse events occurred: its other percentages are AE rates.
 
 
@@ -363,7 +374,23 @@ class _RatesRules:
         if token.start in self._counted_pairs:
             self.share_rules[token.start] = "counted_share_pair"
             return "other", self._counted_pairs[token.start]
-        return None
+        return self._compared_pair(token)
+
+    def _compared_pair(self, token: _Token) -> tuple[str, str | None] | None:
+        """ "POAF incidence was lower (17.3% vs. 46.3%; RR 0.37 ...)": the first share of a pair
+        compared by a ratio or a P in the same sentence, labelled with the words before it
+        (the second share continues it); not in a sentence describing the patients."""
+        if not (self.p_values or self.strong) or not ("vs" in self.text or "versus" in self.text):
+            return None
+        if not _COMPARED_PAIR_AHEAD_RE.match(self.text, token.end):
+            return None
+        if _BASELINE_RE.search(self.text) or _DESCRIBES_PATIENTS_RE.search(self.text):
+            return None
+        subject = _PAIR_SUBJECT_RE.search(
+            self.text, max(self._clause_start(token.start), token.start - 60), token.start
+        )
+        self.share_rules[token.start] = "compared_share_pair"
+        return "other", _LEADING_WORDS_RE.sub("", subject["words"]) if subject else None
 
     @cached_property
     def _counted_pairs(self) -> dict[int, str | None]:
@@ -723,6 +750,20 @@ RULES = (
         "22/118 (18.6%)')",
         (_COUNTED_PAIR_RE.pattern,),
         (Example("Readmission was 9/85 (10.6%) vs 17/88 (19.3%), P = 0.11.", "other", 19.3),),
+    ),
+    Rule(
+        "compared_share_pair",
+        "adverse_event",
+        "two shares compared by a ratio or a P in their sentence ('incidence was lower with the "
+        "drug (17.3% vs. 46.3%; RR 0.37)', '(1344 patients [9.8%] vs. 1563 patients [11.3%]; "
+        "hazard ratio 0.85)'): one share per arm",
+        (_COMPARED_PAIR_AHEAD_RE.pattern,),
+        (
+            Example("Readmission was less frequent with the drug (12.5% vs. 20.1%; RR 0.62, "
+                    "95% CI 0.41-0.93).", "other", 12.5),
+            Example("The drug reduced strokes (210 patients [3.1%] vs. 260 patients [3.9%]; "
+                    "P = 0.01).", "other", 3.1),
+        ),
     ),
     Rule(
         "event_share",
