@@ -146,3 +146,11 @@ def test_two_shares_compared_by_a_ratio_are_one_share_per_arm() -> None:
         ("other", 20.1),
     ]
     assert _read("Women were 55% vs 60% of the groups (P = 0.3).") == []
+
+
+def test_a_difference_in_rates_is_not_a_rate_and_names_no_single_arm() -> None:
+    sentence = "The difference in response rates was 25% for drug A and 9% for drug B."
+    assert [(e.kind, e.value, e.label, e.arm) for e in extract_effects(sentence)] == [
+        ("other", 25.0, "difference in response rates", None),
+        ("other", 9.0, "difference in response rates", None),
+    ]

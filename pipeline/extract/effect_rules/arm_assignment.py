@@ -62,8 +62,10 @@ def between_groups(effect: Effect) -> bool:
     relative difference from the other (see `_RELATIVE_AFTER_RE`, `_RISK_BY_BEFORE_RE`)."""
     if effect.kind in BETWEEN_GROUP_KINDS:
         return True
-    if effect.kind == "other":
-        return effect.label in _BETWEEN_GROUP_LABELS
+    if effect.kind == "other":  # also a difference of two shares or rates
+        return effect.label in _BETWEEN_GROUP_LABELS or (effect.label or "").startswith(
+            "difference in "
+        )
     if effect.kind != "percent_change":
         return False
     start = effect.start - effect.sentence_start

@@ -33,6 +33,8 @@ _RATE_LABEL_RE = re.compile(
     "|".join(f"(?P<{kind}>(?:{pattern})(?:{SP}rates?)?{SP}?:$)" for kind, pattern in _RATE_WORDS),
     _CI,
 )
+# "the (mean) difference in response rates was 25%": a difference of two rates, not a rate
+_DIFFERENCE_IN_RATES_RE = re.compile(r"\bdifferences?\s(?:in|of|between)\s(?:the\s)?$", _CI)
 _EITHER_OUTCOME_RE = re.compile(r"\brespon\w*\s(?:and/)?or\sremi\w*", _CI)
 _SHARE_OF_RATE_RE = re.compile(
     r"\b(?:probability|proportion|percentage|likelihood|rate)\sof\s(?:[\w-]+\s)?"
@@ -190,7 +192,7 @@ _TRAILING_AND_RE = re.compile(r"\s+(?:and|or)$")
 _RESPECTIVELY_AHEAD_RE = re.compile(r"(?:[^;.]|\.\d){0,60}?\brespectively\b")
 # An arm named beside a share of its patients (see `_share_of_an_arm`).
 # an arm's words: "5-mg apixaban", "2.5-mg apixaban" (a decimal point inside a dose)
-_ARM_WORD_CHARS = r"(?:[\w/+-]|\.(?=\d))+"
+_ARM_WORD_CHARS = r"[\w/+-]+(?:\.\d[\w/+-]*)?"
 _ARM_NAMED = (
     rf"(?:in{SP}the{SP}(?P<group>(?:{_ARM_WORD_CHARS}{SP}){{0,2}}?{_ARM_WORD_CHARS}){SP}"
     rf"(?:group|arm)\b"
@@ -305,6 +307,12 @@ class _RatesRules:
         window_start = max(clause_start, token.start - _RATE_WORD_REACH)
         before = list(_RATE_RE.finditer(self.text, window_start, token.start))
         if before:
+            difference = _DIFFERENCE_IN_RATES_RE.search(
+                self.text, max(0, before[-1].start() - 30), before[-1].start()
+            )
+            if difference:  # "the difference in response rates was 25%": not a rate itself
+                word = RATE_OUTCOME[before[-1].lastgroup]
+                return "other", f"difference in {word} rates"
             if _EITHER_OUTCOME_RE.search(
                 self.text, max(0, before[-1].start() - 30), before[-1].end()
             ):
@@ -599,6 +607,10 @@ class _RatesRules:
             if token.start in self.share_arms:
                 effect.arm = self.share_arms[token.start]
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
+            if label and label.startswith("difference in "):
+                # "the difference in response rates was 25% for drug A": A against its control,
+                # which one arm's name after it does not say
+                self.no_arm.add(id(effect))
             self.proportions.append(effect)
             self.taken.append((start, pct_end))
 
@@ -702,10 +714,13 @@ RULES = (
     Rule(
         "proportion_percent",
         "adverse_event",
-        "another share of patients: adverse events, discontinuation, partial response",
+        "another share of patients: adverse events, discontinuation, partial response; a "
+        "difference of two rates ('the difference in response rates was 25%')",
         (_PROPORTION_VERB_RE.pattern,),
         (
             Example("Overall, 24% worsened during the follow-up.", "other", 24.0),
+            Example("Against placebo, the difference in remission rates was 14% for the drug.",
+                    "other", 14.0),
             Example("Remission by day 30 and no relapse to month 6 was seen in 18.5% of the "
                     "drug group.", "other", 18.5),
         ),
