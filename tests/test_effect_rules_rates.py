@@ -154,3 +154,18 @@ def test_a_difference_in_rates_is_not_a_rate_and_names_no_single_arm() -> None:
         ("other", 25.0, "difference in response rates", None),
         ("other", 9.0, "difference in response rates", None),
     ]
+
+
+def test_shares_of_arms_with_their_counts_of_events_or_cases() -> None:
+    sentence = (
+        "Stroke occurred in 30 of the 1274 patients randomly assigned to receive dabigatran "
+        "(2.4%), as compared with 50 events in the warfarin group (3.9%)."
+    )
+    assert [(e.value, e.arm) for e in extract_effects(sentence)] == [
+        (2.4, "dabigatran"),
+        (3.9, "warfarin"),
+    ]
+    sentence = "Transfusions were needed in 4.7% (7 cases) of the drug group."
+    assert [(e.value, e.arm) for e in extract_effects(sentence)] == [(4.7, "drug")]
+    sentence = "The safety outcome occurred in 8.1% of the patients in each group."
+    assert [e.arm for e in extract_effects(sentence)] == [None]

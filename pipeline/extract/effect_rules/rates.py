@@ -100,7 +100,7 @@ _SHARE_PAIR_AHEAD_RE = re.compile(
 # it), in a sentence that compares the arms with a statistic or a P
 _COMPARED_PAIR_AHEAD_RE = re.compile(
     rf"{SP}?%[\])]?(?:{SP}\([^()]{{1,20}}\))?{SP}?,?{SP}?(?:vs\.?|versus){SP}?"
-    rf"(?:\d+(?:{SP}[\w-]+){{0,4}}?{SP}?[\[(]{SP}?)?{UNSIGNED}{SP}?%"
+    rf"(?:\d+(?:{SP}[\w-]+){{0,6}}?{SP}?[\[(]{SP}?)?{UNSIGNED}{SP}?%"
 )
 _PAIR_SUBJECT_RE = re.compile(
     rf"(?P<words>\b[A-Za-z][\w-]*(?:{SP}[\w-]+){{0,5}}?){SP}?(?:was|were|:|,)?{SP}?"
@@ -194,9 +194,10 @@ _RESPECTIVELY_AHEAD_RE = re.compile(r"(?:[^;.]|\.\d){0,60}?\brespectively\b")
 # an arm's words: "5-mg apixaban", "2.5-mg apixaban" (a decimal point inside a dose)
 _ARM_WORD_CHARS = r"[\w/+-]+(?:\.\d[\w/+-]*)?"
 _ARM_NAMED = (
-    rf"(?:in{SP}the{SP}(?P<group>(?:{_ARM_WORD_CHARS}{SP}){{0,2}}?{_ARM_WORD_CHARS}){SP}"
+    rf"(?:(?:in|of){SP}the{SP}(?P<group>(?:{_ARM_WORD_CHARS}{SP}){{0,2}}?{_ARM_WORD_CHARS}){SP}"
     rf"(?:group|arm)\b"
-    rf"|(?:assigned|randomi[sz]ed){SP}to{SP}(?:the{SP})?(?P<assigned>[\w-]+)"
+    rf"|(?:randomly{SP})?(?:assigned|randomi[sz]ed){SP}to{SP}(?:receive{SP})?(?:the{SP})?"
+    rf"(?P<assigned>[\w-]+)"
     rf"|receiving{SP}(?:the{SP})?(?P<receiving>(?:{UNSIGNED}{SP}?-?mg{SP}(?:of{SP}(?:the{SP})?)?)?"
     rf"[\w-]+))"
 )
@@ -205,9 +206,11 @@ _ARM_SHARE_AFTER_RE = re.compile(
     rf"(?:(?:patients|participants){SP})?(?:who{SP}(?:were|was){SP})?{_ARM_NAMED}"
 )
 _ARM_SHARE_BEFORE_RE = re.compile(
-    rf"\b\d+{SP}(?:of{SP}(?:the{SP})?\d+{SP}[\w-]+{SP})?(?:patients|participants){SP}"
-    rf"{_ARM_NAMED}{SP}?[\[(]{SP}?$"
+    rf"\b\d+{SP}(?:of{SP}(?:the{SP})?\d+{SP}(?:[\w-]+{SP})?)?(?:patients|participants|events)"
+    rf"{SP}{_ARM_NAMED}{SP}?[\[(]{SP}?$"
 )
+# words of a group that is no one arm
+_NO_ONE_ARM_RE = re.compile(r"\b(?:each|both|all|either|two|three|patients|participants)\b", _CI)
 # "more common in the drug group (134 [8.3%] events) than the placebo group (38 [2.4%])"
 _ARM_THEN_COUNT_RE = re.compile(
     rf"\b(?:in|than){SP}the{SP}(?P<group>(?:{_ARM_WORD_CHARS}{SP}){{0,2}}?{_ARM_WORD_CHARS})"
@@ -484,11 +487,12 @@ class _RatesRules:
         )
         if not named:
             return None
-        return next(
+        arm = next(
             named[g]
             for g in ("group", "assigned", "receiving")
             if named.re.groupindex.get(g) and named[g]
         )
+        return None if _NO_ONE_ARM_RE.search(arm) else arm  # "of the patients in each group"
 
     def _outcome_of_a_respective_pair(self, last_word: re.Match, token: _Token) -> str | None:
         """ "Response and remission rates were 31% and 22.8%, respectively": the first value
@@ -678,6 +682,8 @@ class _RatesRules:
                 kind, span_end, label = "other", event.end(), event["label"].strip()
             elif occurred := self._event_before_counts(start, end):
                 # "events occurred in 624 of 3003 patients in the drug group"
+                if "%" in self.text[end : min(clause_end, end + 80)]:
+                    continue  # "... 30 of 1274 patients assigned to A (2.4%)": as written
                 kind, span_end, label = "other", occurred[0], occurred[1]
                 rule = "event_share_from_counts"
             else:
@@ -747,6 +753,9 @@ RULES = (
             Example("Death occurred in 12 of 800 patients (1.5%) who were receiving 2.5 mg of "
                     "the drug.", "other", 1.5),
             Example("Bleeding was 0.4% in the 2.5-mg drug group.", "other", 0.4),
+            Example("Stroke occurred in 30 of the 1274 patients randomly assigned to receive "
+                    "the drug (2.4%).", "other", 2.4),
+            Example("Transfusions were needed in 4.7% (7 cases) of the drug group.", "other", 4.7),
         ),
     ),
     Rule(
