@@ -52,3 +52,14 @@ def test_a_named_statistic_with_its_outcome_named_before_the_verb() -> None:
     ]
     # an unsigned number after "difference in ... was" is not a difference
     assert _read("The difference in the rates of relapse was 12 patients.") == []
+
+
+def test_a_list_of_changes_each_named_before_its_value_with_its_sd() -> None:
+    sentence = "Mean [SD] changes from baseline: phase A, -12.8 [9.7]; phase B, +1.1 [9.9]."
+    assert [(e.kind, e.value) for e in extract_effects(sentence)] == [
+        ("mean_change", -12.8),
+        ("mean_change", 1.1),
+    ]
+    # an effect size named before does not start such a list
+    sentence = "Scores fell more with the drug (ES 0.23; late group -3.1 [2.21], p = 0.002)."
+    assert "mean_change" not in [e.kind for e in extract_effects(sentence) if e.value == -3.1]

@@ -111,12 +111,12 @@ def _may_give_times_likely(text: str) -> bool:
 
 
 def _may_compare_arm_values(text: str) -> bool:
-    """A cheap test: per-arm values compared need "vs"/"versus" and a P, or groups named in
-    turn ("respectively")."""
+    """A cheap test: per-arm values compared need "vs"/"versus" (or "than", "compared" for
+    values in brackets after their arms) and a P, or groups named in turn ("respectively")."""
     if "respectively" in text and " groups" in text:
         return True
     return (
-        ("vs" in text or "versus" in text)
+        ("vs" in text or "versus" in text or "than" in text or "compared" in text)
         and ("P" in text or "p" in text)
         and ("=" in text or "<" in text or "≤" in text)
     )

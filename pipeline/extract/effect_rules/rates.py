@@ -389,10 +389,13 @@ class _RatesRules:
 
     def _compared_pair(self, token: _Token) -> tuple[str, str | None] | None:
         """ "POAF incidence was lower (17.3% vs. 46.3%; RR 0.37 ...)": the first share of a pair
-        compared by a ratio or a P in the same sentence, labelled with the words before it
-        (the second share continues it); not in a sentence describing the patients."""
-        if not (self.p_values or self.strong) or not ("vs" in self.text or "versus" in self.text):
+        compared by a ratio or a P in the same sentence, or in a sentence about "the proportion
+        of" patients, labelled with the words before it (the second share continues it); not in
+        a sentence describing the patients."""
+        if not ("vs" in self.text or "versus" in self.text):
             return None
+        if not (self.p_values or self.strong or "proportion of" in self.low):
+            return None  # compared by a statistic, or shares the sentence names as such
         if not _COMPARED_PAIR_AHEAD_RE.match(self.text, token.end):
             return None
         if _BASELINE_RE.search(self.text) or _DESCRIBES_PATIENTS_RE.search(self.text):

@@ -30,7 +30,7 @@ from pipeline.extract.effect_rules.reading import (
     _number,
     _Token,
 )
-from pipeline.extract.numbers import MINUS_CHARS, SIGNED, SP
+from pipeline.extract.numbers import MINUS_CHARS, SIGNED, SP, UNSIGNED
 
 RATE_KINDS = vocab.RATE_KINDS
 
@@ -186,6 +186,10 @@ _NAME_TO_VALUE_RE = re.compile(
 _OPENING_BRACKET_RE = re.compile(rf"{SP}?[\[(]")
 # "coef = -1949 to -2114": the first number of a range that summarises several estimates
 _RANGE_AFTER_RE = re.compile(rf"{SP}?(?:to|–|—){SP}?{SIGNED}")
+# Between two items of a list, each named before its value with its spread in brackets:
+# "induction -12.8 [9.73]; optimization/maintenance +1.1 [9.93]", "IND, -16.4 [8.76]; OP/MAINT,"
+_LABELLED_ITEM_GAP_RE = re.compile(rf"{SP}?;{SP}?[A-Za-z][\w/+-]*(?:{SP}[\w/+-]+){{0,2}}?,?{SP}\+?")
+_BRACKETED_SPREAD_RE = re.compile(rf"{SP}?\[{SP}?{UNSIGNED}{SP}?\]")
 # Between two values of one list: "0.48 and 0.63", "-5.1 for the 56-mg dose and -6.8"
 _LIST_CONTINUES_RE = re.compile(
     rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{_OWN_P}{SP}?[,;]?{SP}?"
@@ -322,6 +326,12 @@ class _StatisticsRules:
         if token.start - previous_end > _LIST_CONTINUES_LONGEST:
             return False
         gap = self.text[previous_end : token.start]
+        if (
+            self.text[previous_end - 1] == "]"
+            and _LABELLED_ITEM_GAP_RE.fullmatch(gap)
+            and _BRACKETED_SPREAD_RE.match(self.text, token.end)
+        ):  # "(IND, -16.4 [8.76]; OP/MAINT, 0.3 [8.12])": the next phase's value, both with SDs
+            return True
         return bool(_LIST_CONTINUES_RE.fullmatch(gap)) and not _BLOCK_AFTER_RE.match(
             self.text, token.end
         )
@@ -388,6 +398,8 @@ RULES = (
         "ratio",
         "the later numbers of a list a named statistic starts ('effect sizes were 0.48 and 0.63')",
         (_STRONG_RE.pattern, _LIST_CONTINUES_RE.pattern),
-        (Example("The effect sizes were 0.48 and 0.63.", "smd", 0.63),),
+        (Example("The effect sizes were 0.48 and 0.63.", "smd", 0.63),
+         Example("Mean [SD] changes from baseline: phase A, -12.8 [9.7]; phase B, +1.1 [9.9].",
+                 "mean_change", 1.1)),
     ),
 )  # fmt: skip
