@@ -186,6 +186,7 @@ _NAME_TO_VALUE_RE = re.compile(
 _OPENING_BRACKET_RE = re.compile(rf"{SP}?[\[(]")
 # "coef = -1949 to -2114": the first number of a range that summarises several estimates
 _RANGE_AFTER_RE = re.compile(rf"{SP}?(?:to|–|—){SP}?{SIGNED}")
+_POINTS_AFTER_RE = re.compile(rf"{SP}?(?:points?|pts)\b")
 # Between two items of a list, each named before its value with its spread in brackets:
 # "induction -12.8 [9.73]; optimization/maintenance +1.1 [9.93]", "IND, -16.4 [8.76]; OP/MAINT,"
 _LABELLED_ITEM_GAP_RE = re.compile(rf"{SP}?;{SP}?[A-Za-z][\w/+-]*(?:{SP}[\w/+-]+){{0,2}}?,?{SP}\+?")
@@ -267,6 +268,7 @@ class _StatisticsRules:
             adjacent
             and adjacent[2] != "mean_difference"
             or (adjacent and token.value is not None and self._signed(token))
+            or (adjacent and self._mean_difference_in_points(adjacent, token))
         ):
             kind, rule = adjacent[2], "named_statistic"
         elif (
@@ -308,6 +310,15 @@ class _StatisticsRules:
             effect.se = _number(se_text)
         self.taken.append((start, end))
         return effect
+
+    def _mean_difference_in_points(self, adjacent: tuple[int, int, str], token: _Token) -> bool:
+        """ "mean difference of 1.71 points": a mean difference named as such (not the bare word
+        "difference"), its value in points."""
+        return (
+            adjacent[2] == "mean_difference"
+            and not self.low.startswith("differ", adjacent[0])
+            and _POINTS_AFTER_RE.match(self.text, token.end) is not None
+        )
 
     def _signed(self, token: _Token) -> bool:
         return self.text[token.start] in MINUS_CHARS
@@ -378,7 +389,9 @@ RULES = (
         (_STRONG_RE.pattern, _NAME_TO_VALUE_RE.pattern),
         (Example("Ketamine was superior (Cohen's d = 0.8).", "cohens_d", 0.8),
          Example("The hazard ratio for relapse was 0.55 in the maintenance phase.",
-                 "hazard_ratio", 0.55)),
+                 "hazard_ratio", 0.55),
+         Example("Against placebo the mean difference was 2.05 points, p = 0.02.",
+                 "mean_difference", 2.05)),
     ),
     Rule(
         "named_statistic_with_range",
