@@ -128,3 +128,11 @@ def test_a_respective_list_of_changes_does_not_give_every_value_the_first_scale(
     effects = extract_effects(sentence, study_scale="MADRS")
     assert [e.value for e in effects] == [-9.0, -4.1, -2.0]
     assert [e.scale for e in effects[1:]] == [None, None]
+
+
+def test_a_percentage_that_defines_an_analysis_variable_is_not_a_change() -> None:
+    sentence = (
+        "Predictors were tested by logistic regression with a dependent variable of a 50% "
+        "reduction in rating scale scores."
+    )
+    assert extract_effects(sentence) == []

@@ -66,8 +66,11 @@ _PERCENT_CHANGE_NAMED_RE = re.compile(
     rf"|decline){SP}(?:of|in){SP}(?P<label>[^%;\d]{{3,80}}?){SP}(?:was|were){SP}$",
     _CI,
 )
+# A percentage that defines an outcome (a threshold, a criterion, an analysis variable: "a
+# dependent variable of a 50% reduction in scores") is a plan, not a result
 _DEFINITION_RE = re.compile(
-    r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to",
+    r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to"
+    r"|variable|cut-?off",
     _CI,
 )
 
