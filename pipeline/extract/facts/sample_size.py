@@ -97,6 +97,18 @@ N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
         [Example("We randomly assigned 812 adults with asthma to drug A or placebo.", 812)],
     ),
     _randomized(
+        "allocated_n_people_to_the_groups",
+        "'randomization was used to allocate 300 participants to either group'",
+        rf"\b(?:allocat|assign)(?:e|ed|ing){SP}(?:a{SP}total{SP}of{SP})?{_COUNT}{SP}"
+        rf"(?:[\w-]+{SP}){{0,2}}?{_PEOPLE}{SP}to{SP}(?:either|both|each{SP}of|one{SP}of|two|three"
+        rf"|four|the{SP}(?:two|three|four))\b",
+        ("allocat", "assign"),
+        [
+            Example("Block randomization was used to allocate 120 women to either group.", 120),
+            Example("We assigned 64 adults to two arms at random.", 64),
+        ],
+    ),
+    _randomized(
         "upper_n_then_randomized",
         "'Adults (N = 120) were randomized'",
         rf"\(N{SP}?={SP}?{_COUNT}\){SP}(?:were{SP})?(?:randomi[sz]ed|randomly)",
