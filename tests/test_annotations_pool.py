@@ -3,8 +3,9 @@
 84 records drawn at random from the pool (tests/data/pubmed_pool/blind_draw.txt) were annotated
 from their text before the extractor was run on any of them, then split at random into a tuning
 half and an untouched half that no rule is written from. A second draw of 40 (blind_draw_2.txt)
-is the fresh set, annotated the same way; a third draw of 40 (blind_draw_3.txt) is the third blind
-set, never tuned on. The development set's per-record
+is the fresh set, annotated the same way, scored blind with extractors 1.7.0 and 1.8.0 and tuned on
+from 1.9.0; a third draw of 40 (blind_draw_3.txt) is the third blind set, never tuned on. The
+development set's per-record
 checks apply, plus: arms carry their words as written with offsets, each set is its draw exactly,
 and no PMID is in another annotated set.
 """
@@ -27,7 +28,7 @@ HALVES = (
     dev.ANNOTATIONS.parent / "pool_untouched.jsonl",
 )
 # The second blind draw (blind_draw_2.txt): 40 further records, annotated before the extractor
-# was run on any of them, never tuned on.
+# was run on any of them; scored blind with 1.7.0 and 1.8.0, tuned on from 1.9.0.
 FRESH = dev.ANNOTATIONS.parent / "pool_fresh.jsonl"
 # The third blind draw (blind_draw_3.txt): 40 further records, annotated the same way.
 BLIND_3 = dev.ANNOTATIONS.parent / "pool_blind_3.jsonl"

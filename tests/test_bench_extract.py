@@ -93,7 +93,8 @@ def test_the_sets_are_the_development_held_out_and_pool_files() -> None:
         "fresh": ["pool_fresh.jsonl"],
         "blind3": ["pool_blind_3.jsonl"],
     }
-    assert not {"untouched", "heldout", "fresh", "blind3"} & set(bench_extract.TUNABLE)
+    assert not {"untouched", "heldout", "blind3"} & set(bench_extract.TUNABLE)
+    assert set(bench_extract.TUNABLE) == {"dev", "tuning", "fresh"}
     with pytest.raises(SystemExit):
         bench_extract.main(["--set", "heldout2"])
 

@@ -31,6 +31,17 @@ def test_levels_before_and_after_a_change_are_two_effects_labelled_with_what_cha
     ]
 
 
+def test_a_level_before_a_change_over_time_is_the_baseline_not_an_effect() -> None:
+    sentence = (
+        "Pain scores fell from 7 to 3 (P<0.001), and platelet counts rose from 150 to "
+        "210/uL (P=0.02)."
+    )
+    assert [(e.value, e.p) for e in extract_effects(sentence)] == [(3.0, 0.001), (210.0, 0.02)]
+    # what a treatment changed, named after the verb, compares two levels: both are effects
+    sentence = "The programme raised adherence from 48.0% to 61.5% of doses taken."
+    assert [e.value for e in extract_effects(sentence)] == [48.0, 61.5]
+
+
 def test_a_share_after_a_change_is_its_level() -> None:
     sentence = "The proportion of patients using rescue medication fell to 18% (P = 0.01)."
     assert [(e.value, e.p) for e in extract_effects(sentence)] == [(18.0, 0.01)]
@@ -51,10 +62,7 @@ def test_a_mean_improvement_named_before_its_percent_is_a_relative_change() -> N
 
 def test_a_level_change_takes_its_subject_and_a_named_rate_keeps_its_kind() -> None:
     effects = extract_effects("Fatigue scores decreased from 28.4 to 12.1 with the drug.")
-    assert [(e.value, e.label) for e in effects] == [
-        (28.4, "Fatigue scores"),
-        (12.1, "Fatigue scores"),
-    ]
+    assert [(e.value, e.label) for e in effects] == [(12.1, "Fatigue scores")]
     effects = extract_effects("The remission rate increased from 30% to 45% (p = 0.02).")
     assert [(e.kind, e.value) for e in effects] == [
         ("remission_rate", 30.0),
@@ -120,3 +128,11 @@ def test_a_respective_list_of_changes_does_not_give_every_value_the_first_scale(
     effects = extract_effects(sentence, study_scale="MADRS")
     assert [e.value for e in effects] == [-9.0, -4.1, -2.0]
     assert [e.scale for e in effects[1:]] == [None, None]
+
+
+def test_a_percentage_that_defines_an_analysis_variable_is_not_a_change() -> None:
+    sentence = (
+        "Predictors were tested by logistic regression with a dependent variable of a 50% "
+        "reduction in rating scale scores."
+    )
+    assert extract_effects(sentence) == []

@@ -67,3 +67,13 @@ def test_per_arm_values_given_for_two_groups_in_turn() -> None:
         extract_effects("Mean ages were 45 and 47 in the drug and placebo groups, respectively.")
         == []
     )
+
+
+def test_a_measure_the_analysis_fixed_is_not_a_result() -> None:
+    sentence = "For 100% sensitivity, the thresholds were 31% and 24% of the upper limit."
+    assert [e for e in extract_effects(sentence) if e.rule == "predictive_accuracy"] == []
+    sentence = "The model reached accuracies of 70.1% at week 2 and 66.0% at week 6."
+    assert [(e.rule, e.value) for e in extract_effects(sentence)] == [
+        ("predictive_accuracy", 70.1),
+        ("predictive_accuracy", 66.0),
+    ]

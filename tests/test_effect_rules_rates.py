@@ -111,3 +111,61 @@ def test_a_share_after_by_is_read_when_it_is_a_share_of_patients() -> None:
     )
     effects = extract_effects(sentence)
     assert [(e.value, e.n_events, e.n_total) for e in effects] == [(4.2, 5, 120), (9.8, 12, 122)]
+
+
+def test_shares_of_the_patients_social_circumstances_are_baseline_not_outcomes() -> None:
+    sentence = "Sick leave was reported by 21.4% of patients; 28.0% were unemployed."
+    assert _read(sentence) == []
+    assert _read("Insomnia was reported by 21.4% of patients.") != []
+
+
+def test_shares_of_arms_named_with_a_decimal_dose_or_after_who_were_receiving() -> None:
+    sentence = (
+        "Bleeding rates were 0.5% in the placebo group, 0.2% in the 2.5-mg drug group, and "
+        "0.1% in the 5-mg drug group."
+    )
+    assert [(e.value, e.arm) for e in extract_effects(sentence)] == [
+        (0.5, "placebo"),
+        (0.2, "2.5-mg drug"),
+        (0.1, "5-mg drug"),
+    ]
+    sentence = (
+        "Events occurred in 73 of the 829 patients (8.8%) who were receiving placebo, as "
+        "compared with 14 of the 840 patients (1.7%) who were receiving 2.5 mg of the drug."
+    )
+    assert [(e.value, e.arm) for e in extract_effects(sentence)] == [
+        (8.8, "placebo"),
+        (1.7, "2.5 mg of the drug"),
+    ]
+
+
+def test_two_shares_compared_by_a_ratio_are_one_share_per_arm() -> None:
+    sentence = "Infection was rarer with the drug (12.5% vs. 20.1%; RR 0.62, 95% CI 0.41-0.93)."
+    assert [(e.kind, e.value) for e in extract_effects(sentence)][:2] == [
+        ("other", 12.5),
+        ("other", 20.1),
+    ]
+    assert _read("Women were 55% vs 60% of the groups (P = 0.3).") == []
+
+
+def test_a_difference_in_rates_is_not_a_rate_and_names_no_single_arm() -> None:
+    sentence = "The difference in response rates was 25% for drug A and 9% for drug B."
+    assert [(e.kind, e.value, e.label, e.arm) for e in extract_effects(sentence)] == [
+        ("other", 25.0, "difference in response rates", None),
+        ("other", 9.0, "difference in response rates", None),
+    ]
+
+
+def test_shares_of_arms_with_their_counts_of_events_or_cases() -> None:
+    sentence = (
+        "Stroke occurred in 30 of the 1274 patients randomly assigned to receive dabigatran "
+        "(2.4%), as compared with 50 events in the warfarin group (3.9%)."
+    )
+    assert [(e.value, e.arm) for e in extract_effects(sentence)] == [
+        (2.4, "dabigatran"),
+        (3.9, "warfarin"),
+    ]
+    sentence = "Transfusions were needed in 4.7% (7 cases) of the drug group."
+    assert [(e.value, e.arm) for e in extract_effects(sentence)] == [(4.7, "drug")]
+    sentence = "The safety outcome occurred in 8.1% of the patients in each group."
+    assert [e.arm for e in extract_effects(sentence)] == [None]

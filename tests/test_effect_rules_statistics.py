@@ -52,3 +52,22 @@ def test_a_named_statistic_with_its_outcome_named_before_the_verb() -> None:
     ]
     # an unsigned number after "difference in ... was" is not a difference
     assert _read("The difference in the rates of relapse was 12 patients.") == []
+
+
+def test_a_list_of_changes_each_named_before_its_value_with_its_sd() -> None:
+    sentence = "Mean [SD] changes from baseline: phase A, -12.8 [9.7]; phase B, +1.1 [9.9]."
+    assert [(e.kind, e.value) for e in extract_effects(sentence)] == [
+        ("mean_change", -12.8),
+        ("mean_change", 1.1),
+    ]
+    # an effect size named before does not start such a list
+    sentence = "Scores fell more with the drug (ES 0.23; late group -3.1 [2.21], p = 0.002)."
+    assert "mean_change" not in [e.kind for e in extract_effects(sentence) if e.value == -3.1]
+
+
+def test_a_mean_difference_named_as_such_in_points_is_read_without_a_sign() -> None:
+    sentence = "Against placebo, the mean difference was 2.05 points (p = 0.02)."
+    assert [(e.kind, e.value, e.p) for e in extract_effects(sentence)] == [
+        ("mean_difference", 2.05, 0.02)
+    ]
+    assert extract_effects("The difference of 3 points was not significant.") == []

@@ -980,3 +980,23 @@ def test_a_number_with_a_thousands_separator_is_read_whole_never_in_part() -> No
 def test_an_interval_without_label_at_the_end_of_a_sentence_is_read() -> None:
     (effect,) = extract_effects("Mortality was lower with the drug, HR 0.61, 0.44 to 0.85.")
     assert (effect.value, effect.ci_low, effect.ci_high) == (0.61, 0.44, 0.85)
+
+
+def test_an_action_named_after_a_value_is_not_its_arm() -> None:
+    sentence = "The drug outperformed placebo (RR 0.35; 95% CI 0.16-0.59) in reducing mortality."
+    assert [e.arm for e in extract_effects(sentence)] == [None]
+    assert [e.arm for e in extract_effects("Relapse was 12% in the tapering group.")] == [
+        "tapering"
+    ]
+
+
+def test_a_share_right_after_its_group_or_in_a_sentence_about_one_group_takes_that_arm() -> None:
+    sentence = (
+        "The combined group showed a lower infection incidence (7%) compared to the probiotic "
+        "group (15%) and the control group (31%) (P<0.01)."
+    )
+    assert [e.arm for e in extract_effects(sentence)] == [None, "probiotic", "control"]
+    sentence = "In the antibiotic group, 70 patients (27.3%; 95% CI, 22.0% to 33.2%) had surgery."
+    assert [e.arm for e in extract_effects(sentence)] == ["antibiotic"]
+    sentence = "Diarrhoea was as frequent in both groups (12%) (P = 0.4)."
+    assert [e.arm for e in extract_effects(sentence)] in ([], [None])

@@ -62,8 +62,10 @@ def between_groups(effect: Effect) -> bool:
     relative difference from the other (see `_RELATIVE_AFTER_RE`, `_RISK_BY_BEFORE_RE`)."""
     if effect.kind in BETWEEN_GROUP_KINDS:
         return True
-    if effect.kind == "other":
-        return effect.label in _BETWEEN_GROUP_LABELS
+    if effect.kind == "other":  # also a difference of two shares or rates
+        return effect.label in _BETWEEN_GROUP_LABELS or (effect.label or "").startswith(
+            "difference in "
+        )
     if effect.kind != "percent_change":
         return False
     start = effect.start - effect.sentence_start
@@ -626,6 +628,23 @@ _ARM_RE = re.compile(
 )
 
 
+# "the Saccharomyces boulardii group (": a group named right before its share's bracket
+_GROUP_BEFORE_BRACKET_RE = re.compile(
+    rf"\b(?:the{SP})?(?P<group>(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+){SP}(?:group|arm){SP}?\({SP}?$"
+)
+# "In the antibiotic group, 70 patients (27.3%) ...": the sentence is about one group
+_IN_THE_GROUP_OPENING_RE = re.compile(
+    rf"In{SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+){SP}(?:group|arm),"
+)
+# "70 patients (": a count of one group's patients right before its share
+_COUNT_BRACKET_RE = re.compile(rf"\b\d+{SP}(?:[\w-]+{SP})?\({SP}?$")
+_LEADING_JOINS_RE = re.compile(r"^(?:(?:to|and|or|vs|versus|than|in|of|with|the)\s)+", re.I)
+_NOT_ONE_GROUP_RE = re.compile(
+    r"\b(?:each|both|all|either|two|three|four|other|same|study|age|patients|participants)\b",
+    re.IGNORECASE,
+)
+# an action named after a value ("in reducing", "for preventing"), not an arm
+_GERUND_RE = re.compile(r"[a-z]+ing\b")
 _VERSUS_AFTER_RE = re.compile(
     rf"{SP}(?:vs\.?|versus|compared{SP}(?:with|to)){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})", _CI
 )
@@ -654,6 +673,8 @@ def _arm(text: str, end: int) -> str | None:
         return None
     if _RATE_RE.search(arm) or (arm[:1].isdigit() and "mg" not in arm):
         return None  # "for remission", "with 57 ...": an outcome or a number, not an arm
+    if _GERUND_RE.match(arm) and not window.startswith("the", match.start("arm") - 4):
+        return None  # "(RR 0.35) in reducing 30-day mortality": what was achieved, not an arm
     return arm
 
 
@@ -672,6 +693,8 @@ class _ArmAssignmentRules:
         if self.mentions and ("mmHg" in self.text or "-treated" in self.text):
             self._arm_written_after_the_value()
         self._arm_lists()
+        if "group (" in self.text or "arm (" in self.text or "In the " in self.text:
+            self._group_named_before_a_share()
         if self.mentions:
             self._arms_named_before()
         if len(self.effects) > 1 and self.mentions:
@@ -704,6 +727,30 @@ class _ArmAssignmentRules:
             )
             if token is not None:
                 effect.arm = self._share_of_an_arm(token)
+
+    def _group_named_before_a_share(self) -> None:
+        """A share right after the group it is of: "compared to the BQP group (17%)", or in a
+        sentence opening "In the antibiotic group, 70 patients (27.3%) ..."."""
+        base = self.sentence.start
+        opening = _IN_THE_GROUP_OPENING_RE.match(self.text)
+        for effect in self.effects:
+            if effect.arm is not None or between_groups(effect) or id(effect) in self.no_arm:
+                continue
+            if "%" not in effect.quote:
+                continue
+            start = effect.start - base
+            named = _GROUP_BEFORE_BRACKET_RE.search(self.text, max(0, start - 60), start)
+            group = named["group"] if named else None
+            if (
+                group is None
+                and opening
+                and _COUNT_BRACKET_RE.search(self.text, max(0, start - 30), start)
+            ):
+                group = opening["group"]
+            if group:
+                group = _LEADING_JOINS_RE.sub("", group.rsplit(" the ", 1)[-1])
+            if group and not _NOT_ONE_GROUP_RE.search(group):
+                effect.arm = group
 
     def _the_same_group_a_clause_later(self) -> None:
         """A share counted "and 3 patients (42.9%) achieved remission" a clause after a share

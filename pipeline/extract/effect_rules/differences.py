@@ -29,7 +29,12 @@ STATISTIC_NAMES: dict[str, tuple[str, ...]] = {
     "mean_difference": ("mean difference", "MD", "WMD", "difference", "differed", "Δ",
                         "pooled estimate"),
 }  # fmt: skip
-LABELLED_AS_OTHER: dict[str, str] = {}
+# A difference between two shares in percentage points ("the difference in risk was 0.4
+# percentage points (95% CI ...)"): no kind of its own in the contract (a mean difference is a
+# difference of means, not of shares).
+LABELLED_AS_OTHER: dict[str, str] = {"point_difference": "difference in percentage points"}
+# after an estimate: its unit is percentage points
+_IN_POINTS_RE = re.compile(r"\s?(?:percentage\spoints?|pp)\b")
 
 _DIFFERENCE_CUES_RE = re.compile(
     r"\b(?:greater|lower|higher|less|more|compared|than|vs\.?|versus|between|superior)\b",
@@ -61,8 +66,11 @@ _PERCENT_CHANGE_NAMED_RE = re.compile(
     rf"|decline){SP}(?:of|in){SP}(?P<label>[^%;\d]{{3,80}}?){SP}(?:was|were){SP}$",
     _CI,
 )
+# A percentage that defines an outcome (a threshold, a criterion, an analysis variable: "a
+# dependent variable of a 50% reduction in scores") is a plan, not a result
 _DEFINITION_RE = re.compile(
-    r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to",
+    r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to"
+    r"|variable|cut-?off",
     _CI,
 )
 
@@ -319,7 +327,14 @@ class _DifferencesRules:
             rate = _RATE_RE.search(label or "") if match["pct2"] else None
             rate = rate if rate and _RATE_NOUN_RE.search(label) else None
             kind = rate.lastgroup if rate else "other"  # "the response rate rose from 30% to 45%"
-            for name, end_name in (("before", "pct1"), ("after", "pct2")):
+            levels = (("before", "pct1"), ("after", "pct2"))
+            if kind == "other" and not match["label"]:
+                # "CRP levels fell from 95 to 14": a quantity that changed over time, its level
+                # before the change the patients' baseline (not an effect), the level after it
+                # the result; "raise adherence from 48% to 61%" (what a treatment changed,
+                # named after the verb) compares two levels, each an effect
+                levels = levels[1:]
+            for name, end_name in levels:
                 end = match.end(end_name) if match[end_name] else match.end(name)
                 if self._overlaps(self.taken, match.start(name), end):
                     continue
@@ -495,13 +510,15 @@ RULES = (
     Rule(
         "level_before_after",
         "change",
-        "the levels before and after a change ('increased time in remission from 25.3% to "
-        "31.1%'), or a share's level after it ('the proportion of ... decreased to 33%')",
+        "the levels before and after a change a treatment made ('increased time in remission "
+        "from 25.3% to 31.1%'); the level after a quantity changed over time ('CRP fell from 95 "
+        "to 14': 14, the level before is the baseline); a share's level after a change ('the "
+        "proportion of ... decreased to 33%')",
         (_FROM_TO_RE.pattern, _SHARE_CHANGED_TO_RE.pattern),
         (
             Example("The drug increased the share of days at target from 41.0% to 55.5%.",
                     "other", 55.5),
-            Example("Serum ferritin decreased from 310 to 190 over the year.", "other", 310.0),
+            Example("Serum ferritin decreased from 310 to 190 over the year.", "other", 190.0),
             Example("The proportion of patients on opioids declined to 12% by the last visit.",
                     "other", 12.0),
         ),
@@ -523,14 +540,21 @@ RULES = (
     Rule(
         "percentage_point_difference",
         "difference",
-        "a difference between two shares in percentage points without an interval ('12 "
-        "percentage points higher with the drug', 'differed by 7.5 pp')",
+        "a difference between two shares in percentage points ('12 percentage points higher "
+        "with the drug', 'differed by 7.5 pp', 'a difference of 7.2 percentage points (95% CI "
+        "5.0 to 9.3)' when no mean difference is named)",
         (_POINT_DIFFERENCE_RE.pattern,),
         (
             Example(
                 "Remission was 11 percentage points higher with the drug than with placebo.",
                 "other",
                 11.0,
+            ),
+            Example(
+                "Events were fewer with the drug, a difference of 3.1 percentage points (95% CI, "
+                "1.2 to 5.0).",
+                "other",
+                3.1,
             ),
         ),
     ),

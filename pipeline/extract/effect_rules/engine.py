@@ -485,7 +485,7 @@ class _SentenceExtractor(
             if self.scales is None:
                 self.scales = _scale_matches(self.text)
             effect.scale = _scale(self.scales, start)
-        if effect.arm is None:
+        if effect.arm is None and id(effect) not in self.no_arm:
             effect.arm = _arm(self.text, end)
             if effect.arm and effect.kind in BETWEEN_GROUP_KINDS:
                 # "NNT of 6 for esketamine+AD vs. placebo+AD": the arm is the comparison

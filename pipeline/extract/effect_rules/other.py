@@ -83,10 +83,19 @@ _FUNCTION_WORDS_RE = re.compile(
 # "67% accuracy", "a 92.9% predictive value", "sensitivity of 85%", "specificity was 90.1%"
 _MEASURES = (
     r"(?:overall\s|balanced\s|classification\s|diagnostic\s|predictive\s|prediction\s)?"
-    r"(?:positive\spredictive\svalue|negative\spredictive\svalue|predictive\svalue|accuracy"
-    r"|sensitivity|specificity|PPV|NPV)"
+    r"(?:positive\spredictive\svalues?|negative\spredictive\svalues?|predictive\svalues?"
+    r"|accurac(?:y|ies)|sensitivit(?:y|ies)|specificit(?:y|ies)|PPV|NPV)"
 )
-_MEASURE_AFTER_RE = re.compile(rf"{SP}?%{SP}?(?P<label>{_MEASURES})\b")
+# "68.60% of accuracy" too
+_MEASURE_AFTER_RE = re.compile(rf"{SP}?%{SP}?(?:of{SP})?(?P<label>{_MEASURES})\b")
+# "accuracies of 68.5% at T1 and 66.3% at T2": the later values of a list of one measure
+_MEASURE_LIST_GAP_RE = re.compile(
+    rf"(?:{SP}(?:at|in|for|on){SP}[\w-]+(?:{SP}\d+)?)?{SP}?,?{SP}?(?:and{SP}|or{SP})?"
+)
+_MEASURE_LIST_LONGEST = 40
+# "for 100% sensitivity, the threshold was ...", "at 90% specificity": a level the analysis
+# fixed, not a result
+_MEASURE_SET_BEFORE_RE = re.compile(rf"\b(?:for|at|to){SP}(?:a{SP})?$", re.IGNORECASE)
 _MEASURE_BEFORE_RE = re.compile(
     rf"\b(?P<label>{_MEASURES})(?:{SP}(?:of|was|were|reached|is|at))?(?:{SP}?[=:])?{SP}?$"
 )
@@ -102,12 +111,12 @@ def _may_give_times_likely(text: str) -> bool:
 
 
 def _may_compare_arm_values(text: str) -> bool:
-    """A cheap test: per-arm values compared need "vs"/"versus" and a P, or groups named in
-    turn ("respectively")."""
+    """A cheap test: per-arm values compared need "vs"/"versus" (or "than", "compared" for
+    values in brackets after their arms) and a P, or groups named in turn ("respectively")."""
     if "respectively" in text and " groups" in text:
         return True
     return (
-        ("vs" in text or "versus" in text)
+        ("vs" in text or "versus" in text or "than" in text or "compared" in text)
         and ("P" in text or "p" in text)
         and ("=" in text or "<" in text or "≤" in text)
     )
@@ -133,7 +142,24 @@ class _OtherRules:
         if after:
             return after["label"]
         before = _MEASURE_BEFORE_RE.search(self.text, max(0, token.start - 40), token.start)
-        return before["label"] if before else None
+        if before:
+            return before["label"]
+        last = self.effects[-1] if self.effects else None
+        if last is not None and last.rule == "predictive_accuracy":
+            gap_start = last.end - self.sentence.start
+            if 0 <= token.start - gap_start <= _MEASURE_LIST_LONGEST and (
+                _MEASURE_LIST_GAP_RE.fullmatch(self.text, gap_start, token.start)
+            ):
+                return last.label
+        return None
+
+    def _measure_is_set(self, token) -> bool:
+        """Whether a measure's percentage is a level the analysis fixed ("for 100%
+        sensitivity, the thresholds were ..."), not a result."""
+        return (
+            _MEASURE_SET_BEFORE_RE.search(self.text, max(0, token.start - 8), token.start)
+            is not None
+        )
 
     def _times_likely(self) -> None:
         """ "esketamine was 3 times likely to result in remission": other, labelled; not when
@@ -212,6 +238,12 @@ RULES = (
             Example("The classifier identified responders with 74% accuracy.", "other", 74.0),
             Example("Remote ratings gave an 88.5% predictive value for remission.", "other", 88.5),
             Example("The screening tool had a sensitivity of 81.2% in the clinic.", "other", 81.2),
+            Example(
+                "Models predicted relapse with accuracies of 71.5% at week 4 and 69.0% at week 8.",
+                "other",
+                69.0,
+            ),
+            Example("Response was predicted with 70.2% of accuracy.", "other", 70.2),
         ),
     ),
     Rule(

@@ -33,6 +33,8 @@ _RATE_LABEL_RE = re.compile(
     "|".join(f"(?P<{kind}>(?:{pattern})(?:{SP}rates?)?{SP}?:$)" for kind, pattern in _RATE_WORDS),
     _CI,
 )
+# "the (mean) difference in response rates was 25%": a difference of two rates, not a rate
+_DIFFERENCE_IN_RATES_RE = re.compile(r"\bdifferences?\s(?:in|of|between)\s(?:the\s)?$", _CI)
 _EITHER_OUTCOME_RE = re.compile(r"\brespon\w*\s(?:and/)?or\sremi\w*", _CI)
 _SHARE_OF_RATE_RE = re.compile(
     r"\b(?:probability|proportion|percentage|likelihood|rate)\sof\s(?:[\w-]+\s)?"
@@ -93,6 +95,17 @@ _OF_PATIENTS_AFTER_RE = re.compile(
 _SHARE_PAIR_AHEAD_RE = re.compile(
     rf"{SP}?%[\])]?{SP}?(?:vs\.?|versus){SP}?(?P<second>{UNSIGNED})(?={SP}?%)"
 )
+# "lower in the drug group (17.3% vs. 46.3%; RR 0.37 ...)", "(1344 patients [9.8%] vs. 1563
+# patients [11.3%]; hazard ratio ...)": the first share of a compared pair (the second continues
+# it), in a sentence that compares the arms with a statistic or a P
+_COMPARED_PAIR_AHEAD_RE = re.compile(
+    rf"{SP}?%[\])]?(?:{SP}\([^()]{{1,20}}\))?{SP}?,?{SP}?(?:vs\.?|versus){SP}?"
+    rf"(?:\d+(?:{SP}[\w-]+){{0,6}}?{SP}?[\[(]{SP}?)?{UNSIGNED}{SP}?%"
+)
+_PAIR_SUBJECT_RE = re.compile(
+    rf"(?P<words>\b[A-Za-z][\w-]*(?:{SP}[\w-]+){{0,5}}?){SP}?(?:was|were|:|,)?{SP}?"
+    rf"(?:\({SP}?|\[{SP}?)?(?:\d+(?:{SP}[\w-]+){{0,2}}?{SP}?[\[(]{SP}?)?$"
+)
 # A sentence reporting how often adverse events occurred: its other percentages are AE rates.
 
 
@@ -125,11 +138,14 @@ _EVENT_COUNT_BEFORE_RE = re.compile(
     rf"\b(?:in|by|among){SP}(?P<events>\d+)(?:{SP}of{SP}(?:the{SP})?\d+)?(?:{SP}[\w-]+){{0,2}}?"
     rf"{SP}?[\[(]{SP}?$"
 )
-# Shares that describe the patients rather than an outcome
+# Shares that describe the patients rather than an outcome; also their social circumstances
+# (work, sick leave, marital status, schooling), which describe who was studied
 _BASELINE_RE = re.compile(
     r"\bbaseline\b|\bpresent\b|\bhistory\b|\bat (?:entry|enrol)|\bcharacteristic"
     r"|\b(?:were|was) (?:female|women|male|men)\b|\bcomplet|\benrol|\bincluded\b"
-    r"|\bdrop-?outs?\b|\battrition\b|\bretention\b|\brecruit",
+    r"|\bdrop-?outs?\b|\battrition\b|\bretention\b|\brecruit"
+    r"|\b(?:were|was) (?:un)?employed\b|\bsick leave\b|\b(?:were|was) (?:married|single"
+    r"|divorced|widowed)\b|\bmarital\b|\beducation(?:al)? level",
     _CI,
 )
 _LEADING_WORDS_RE = re.compile(r"^(?:(?:and|or|in|of|the|with|a|an)\s)+", _CI)
@@ -175,22 +191,30 @@ _OUTCOME_PAIR_RE = re.compile(
 _TRAILING_AND_RE = re.compile(r"\s+(?:and|or)$")
 _RESPECTIVELY_AHEAD_RE = re.compile(r"(?:[^;.]|\.\d){0,60}?\brespectively\b")
 # An arm named beside a share of its patients (see `_share_of_an_arm`).
+# an arm's words: "5-mg apixaban", "2.5-mg apixaban" (a decimal point inside a dose)
+_ARM_WORD_CHARS = r"[\w/+-]+(?:\.\d[\w/+-]*)?"
 _ARM_NAMED = (
-    rf"(?:in{SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,2}}?[\w/+-]+){SP}(?:group|arm)\b"
-    rf"|(?:assigned|randomi[sz]ed){SP}to{SP}(?:the{SP})?(?P<assigned>[\w-]+)"
-    rf"|receiving{SP}(?:the{SP})?(?P<receiving>[\w-]+))"
+    rf"(?:(?:in|of){SP}the{SP}(?P<group>(?:{_ARM_WORD_CHARS}{SP}){{0,2}}?{_ARM_WORD_CHARS}){SP}"
+    rf"(?:group|arm)\b"
+    rf"|(?:randomly{SP})?(?:assigned|randomi[sz]ed){SP}to{SP}(?:receive{SP})?(?:the{SP})?"
+    rf"(?P<assigned>[\w-]+)"
+    rf"|receiving{SP}(?:the{SP})?(?P<receiving>(?:{UNSIGNED}{SP}?-?mg{SP}(?:of{SP}(?:the{SP})?)?)?"
+    rf"[\w-]+))"
 )
 _ARM_SHARE_AFTER_RE = re.compile(
     rf"[\])]?(?:{SP}?[\[(][^\[\]()]{{1,15}}[\])])?{SP}(?:of{SP}(?:the{SP})?(?:\d+{SP})?)?"
-    rf"(?:(?:patients|participants){SP})?{_ARM_NAMED}"
+    rf"(?:(?:patients|participants){SP})?(?:who{SP}(?:were|was){SP})?{_ARM_NAMED}"
 )
 _ARM_SHARE_BEFORE_RE = re.compile(
-    rf"\b\d+{SP}(?:of{SP}(?:the{SP})?\d+{SP}[\w-]+{SP})?(?:patients|participants){SP}"
-    rf"{_ARM_NAMED}{SP}?[\[(]{SP}?$"
+    rf"\b\d+{SP}(?:of{SP}(?:the{SP})?\d+{SP}(?:[\w-]+{SP})?)?(?:patients|participants|events)"
+    rf"{SP}{_ARM_NAMED}{SP}?[\[(]{SP}?$"
 )
+# words of a group that is no one arm
+_NO_ONE_ARM_RE = re.compile(r"\b(?:each|both|all|either|two|three|patients|participants)\b", _CI)
 # "more common in the drug group (134 [8.3%] events) than the placebo group (38 [2.4%])"
 _ARM_THEN_COUNT_RE = re.compile(
-    rf"\b(?:in|than){SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,2}}?[\w/+-]+){SP}(?:group|arm)"
+    rf"\b(?:in|than){SP}the{SP}(?P<group>(?:{_ARM_WORD_CHARS}{SP}){{0,2}}?{_ARM_WORD_CHARS})"
+    rf"{SP}(?:group|arm)"
     rf"{SP}?\({SP}?\d+{SP}?\[{SP}?$"
 )
 # "..., and 5 patients (3.2%) in the A, B, and C groups": the groups of a list of shares
@@ -286,6 +310,12 @@ class _RatesRules:
         window_start = max(clause_start, token.start - _RATE_WORD_REACH)
         before = list(_RATE_RE.finditer(self.text, window_start, token.start))
         if before:
+            difference = _DIFFERENCE_IN_RATES_RE.search(
+                self.text, max(0, before[-1].start() - 30), before[-1].start()
+            )
+            if difference:  # "the difference in response rates was 25%": not a rate itself
+                word = RATE_OUTCOME[before[-1].lastgroup]
+                return "other", f"difference in {word} rates"
             if _EITHER_OUTCOME_RE.search(
                 self.text, max(0, before[-1].start() - 30), before[-1].end()
             ):
@@ -355,7 +385,26 @@ class _RatesRules:
         if token.start in self._counted_pairs:
             self.share_rules[token.start] = "counted_share_pair"
             return "other", self._counted_pairs[token.start]
-        return None
+        return self._compared_pair(token)
+
+    def _compared_pair(self, token: _Token) -> tuple[str, str | None] | None:
+        """ "POAF incidence was lower (17.3% vs. 46.3%; RR 0.37 ...)": the first share of a pair
+        compared by a ratio or a P in the same sentence, or in a sentence about "the proportion
+        of" patients, labelled with the words before it (the second share continues it); not in
+        a sentence describing the patients."""
+        if not ("vs" in self.text or "versus" in self.text):
+            return None
+        if not (self.p_values or self.strong or "proportion of" in self.low):
+            return None  # compared by a statistic, or shares the sentence names as such
+        if not _COMPARED_PAIR_AHEAD_RE.match(self.text, token.end):
+            return None
+        if _BASELINE_RE.search(self.text) or _DESCRIBES_PATIENTS_RE.search(self.text):
+            return None
+        subject = _PAIR_SUBJECT_RE.search(
+            self.text, max(self._clause_start(token.start), token.start - 60), token.start
+        )
+        self.share_rules[token.start] = "compared_share_pair"
+        return "other", _LEADING_WORDS_RE.sub("", subject["words"]) if subject else None
 
     @cached_property
     def _counted_pairs(self) -> dict[int, str | None]:
@@ -441,11 +490,12 @@ class _RatesRules:
         )
         if not named:
             return None
-        return next(
+        arm = next(
             named[g]
             for g in ("group", "assigned", "receiving")
             if named.re.groupindex.get(g) and named[g]
         )
+        return None if _NO_ONE_ARM_RE.search(arm) else arm  # "of the patients in each group"
 
     def _outcome_of_a_respective_pair(self, last_word: re.Match, token: _Token) -> str | None:
         """ "Response and remission rates were 31% and 22.8%, respectively": the first value
@@ -503,6 +553,8 @@ class _RatesRules:
                 self.taken.append((token.start, pct_end))
                 continue
             measure = self._accuracy_measure(token, pct_end)
+            if measure and self._measure_is_set(token):
+                continue  # "for 100% sensitivity, the thresholds were ...": fixed, not found
             if measure and not _PERCENT_EXCLUDE_BEFORE_RE.search(
                 self.text, max(0, token.start - 16), token.start
             ):  # "67% accuracy", "sensitivity of 85%"; not a bound (">95% accuracy")
@@ -562,6 +614,10 @@ class _RatesRules:
             if token.start in self.share_arms:
                 effect.arm = self.share_arms[token.start]
             effect.n_events, effect.n_total, effect.label = n_events, n_total, label
+            if label and label.startswith("difference in "):
+                # "the difference in response rates was 25% for drug A": A against its control,
+                # which one arm's name after it does not say
+                self.no_arm.add(id(effect))
             self.proportions.append(effect)
             self.taken.append((start, pct_end))
 
@@ -629,6 +685,8 @@ class _RatesRules:
                 kind, span_end, label = "other", event.end(), event["label"].strip()
             elif occurred := self._event_before_counts(start, end):
                 # "events occurred in 624 of 3003 patients in the drug group"
+                if "%" in self.text[end : min(clause_end, end + 80)]:
+                    continue  # "... 30 of 1274 patients assigned to A (2.4%)": as written
                 kind, span_end, label = "other", occurred[0], occurred[1]
                 rule = "event_share_from_counts"
             else:
@@ -665,10 +723,13 @@ RULES = (
     Rule(
         "proportion_percent",
         "adverse_event",
-        "another share of patients: adverse events, discontinuation, partial response",
+        "another share of patients: adverse events, discontinuation, partial response; a "
+        "difference of two rates ('the difference in response rates was 25%')",
         (_PROPORTION_VERB_RE.pattern,),
         (
             Example("Overall, 24% worsened during the follow-up.", "other", 24.0),
+            Example("Against placebo, the difference in remission rates was 14% for the drug.",
+                    "other", 14.0),
             Example("Remission by day 30 and no relapse to month 6 was seen in 18.5% of the "
                     "drug group.", "other", 18.5),
         ),
@@ -684,13 +745,20 @@ RULES = (
         "arm_share_percent",
         "adverse_event",
         "the share of one arm's patients with an event, the arm named beside it ('41 patients "
-        "in the active group (5.1%)', '(9.8%) in the control group')",
+        "in the active group (5.1%)', '(9.8%) in the control group', '(1.7%) who were "
+        "receiving 2.5 mg of apixaban')",
         (_ARM_SHARE_AFTER_RE.pattern, _ARM_SHARE_BEFORE_RE.pattern),
         (
             Example("Bleeding occurred in 41 patients in the active group (5.1%).", "other", 5.1),
             Example("The event rate was 7.4% in the control arm.", "other", 7.4),
             Example("Death occurred in 52 (3.9%) of 1330 patients assigned to the new drug.",
                     "other", 3.9),
+            Example("Death occurred in 12 of 800 patients (1.5%) who were receiving 2.5 mg of "
+                    "the drug.", "other", 1.5),
+            Example("Bleeding was 0.4% in the 2.5-mg drug group.", "other", 0.4),
+            Example("Stroke occurred in 30 of the 1274 patients randomly assigned to receive "
+                    "the drug (2.4%).", "other", 2.4),
+            Example("Transfusions were needed in 4.7% (7 cases) of the drug group.", "other", 4.7),
         ),
     ),
     Rule(
@@ -709,6 +777,20 @@ RULES = (
         "22/118 (18.6%)')",
         (_COUNTED_PAIR_RE.pattern,),
         (Example("Readmission was 9/85 (10.6%) vs 17/88 (19.3%), P = 0.11.", "other", 19.3),),
+    ),
+    Rule(
+        "compared_share_pair",
+        "adverse_event",
+        "two shares compared by a ratio or a P in their sentence ('incidence was lower with the "
+        "drug (17.3% vs. 46.3%; RR 0.37)', '(1344 patients [9.8%] vs. 1563 patients [11.3%]; "
+        "hazard ratio 0.85)'): one share per arm",
+        (_COMPARED_PAIR_AHEAD_RE.pattern,),
+        (
+            Example("Readmission was less frequent with the drug (12.5% vs. 20.1%; RR 0.62, "
+                    "95% CI 0.41-0.93).", "other", 12.5),
+            Example("The drug reduced strokes (210 patients [3.1%] vs. 260 patients [3.9%]; "
+                    "P = 0.01).", "other", 3.1),
+        ),
     ),
     Rule(
         "event_share",

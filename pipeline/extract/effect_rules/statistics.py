@@ -17,6 +17,7 @@ from pipeline.extract.effect_rules import rule_modules
 from pipeline.extract.effect_rules.base import Example, Rule
 from pipeline.extract.effect_rules.differences import (
     _DIFFERENCE_CUES_RE,
+    _IN_POINTS_RE,
     _OWN_P,
     _POINTS_TRAIL_RE,
     _SD_TRAIL_RE,
@@ -29,7 +30,7 @@ from pipeline.extract.effect_rules.reading import (
     _number,
     _Token,
 )
-from pipeline.extract.numbers import MINUS_CHARS, SIGNED, SP
+from pipeline.extract.numbers import MINUS_CHARS, SIGNED, SP, UNSIGNED
 
 RATE_KINDS = vocab.RATE_KINDS
 
@@ -185,6 +186,11 @@ _NAME_TO_VALUE_RE = re.compile(
 _OPENING_BRACKET_RE = re.compile(rf"{SP}?[\[(]")
 # "coef = -1949 to -2114": the first number of a range that summarises several estimates
 _RANGE_AFTER_RE = re.compile(rf"{SP}?(?:to|–|—){SP}?{SIGNED}")
+_POINTS_AFTER_RE = re.compile(rf"{SP}?(?:points?|pts)\b")
+# Between two items of a list, each named before its value with its spread in brackets:
+# "induction -12.8 [9.73]; optimization/maintenance +1.1 [9.93]", "IND, -16.4 [8.76]; OP/MAINT,"
+_LABELLED_ITEM_GAP_RE = re.compile(rf"{SP}?;{SP}?[A-Za-z][\w/+-]*(?:{SP}[\w/+-]+){{0,2}}?,?{SP}\+?")
+_BRACKETED_SPREAD_RE = re.compile(rf"{SP}?\[{SP}?{UNSIGNED}{SP}?\]")
 # Between two values of one list: "0.48 and 0.63", "-5.1 for the 56-mg dose and -6.8"
 _LIST_CONTINUES_RE = re.compile(
     rf"(?:{SP}?(?:for|in) (?:the )?[\w/+ -]{{1,30}}?)?{_OWN_P}{SP}?[,;]?{SP}?"
@@ -256,10 +262,13 @@ class _StatisticsRules:
                     low = high = None
         if ci:
             kind = self._kind_for(token, end)
+            if kind == "point_difference":
+                rule = "percentage_point_difference"
         elif (
             adjacent
             and adjacent[2] != "mean_difference"
             or (adjacent and token.value is not None and self._signed(token))
+            or (adjacent and self._mean_difference_in_points(adjacent, token))
         ):
             kind, rule = adjacent[2], "named_statistic"
         elif (
@@ -302,6 +311,15 @@ class _StatisticsRules:
         self.taken.append((start, end))
         return effect
 
+    def _mean_difference_in_points(self, adjacent: tuple[int, int, str], token: _Token) -> bool:
+        """ "mean difference of 1.71 points": a mean difference named as such (not the bare word
+        "difference"), its value in points."""
+        return (
+            adjacent[2] == "mean_difference"
+            and not self.low.startswith("differ", adjacent[0])
+            and _POINTS_AFTER_RE.match(self.text, token.end) is not None
+        )
+
     def _signed(self, token: _Token) -> bool:
         return self.text[token.start] in MINUS_CHARS
 
@@ -319,6 +337,12 @@ class _StatisticsRules:
         if token.start - previous_end > _LIST_CONTINUES_LONGEST:
             return False
         gap = self.text[previous_end : token.start]
+        if (
+            self.text[previous_end - 1] == "]"
+            and _LABELLED_ITEM_GAP_RE.fullmatch(gap)
+            and _BRACKETED_SPREAD_RE.match(self.text, token.end)
+        ):  # "(IND, -16.4 [8.76]; OP/MAINT, 0.3 [8.12])": the next phase's value, both with SDs
+            return True
         return bool(_LIST_CONTINUES_RE.fullmatch(gap)) and not _BLOCK_AFTER_RE.match(
             self.text, token.end
         )
@@ -326,6 +350,12 @@ class _StatisticsRules:
     def _kind_for(self, token: _Token, ci_end: int) -> str:
         """The kind of an estimate with a CI: the nearest statistic named, else the words."""
         keyword = self._nearest_strong(token.start)
+        if _IN_POINTS_RE.match(self.text, token.end) and (
+            keyword is None
+            or keyword[2] == "mean_difference"
+            and self.low.startswith("differ", keyword[0])
+        ):  # "a difference of 7.2 percentage points": of two shares, not of means ("MD = 13 pp")
+            return "point_difference"
         if keyword:
             return keyword[2]
         if token.percent:
@@ -359,7 +389,9 @@ RULES = (
         (_STRONG_RE.pattern, _NAME_TO_VALUE_RE.pattern),
         (Example("Ketamine was superior (Cohen's d = 0.8).", "cohens_d", 0.8),
          Example("The hazard ratio for relapse was 0.55 in the maintenance phase.",
-                 "hazard_ratio", 0.55)),
+                 "hazard_ratio", 0.55),
+         Example("Against placebo the mean difference was 2.05 points, p = 0.02.",
+                 "mean_difference", 2.05)),
     ),
     Rule(
         "named_statistic_with_range",
@@ -379,6 +411,8 @@ RULES = (
         "ratio",
         "the later numbers of a list a named statistic starts ('effect sizes were 0.48 and 0.63')",
         (_STRONG_RE.pattern, _LIST_CONTINUES_RE.pattern),
-        (Example("The effect sizes were 0.48 and 0.63.", "smd", 0.63),),
+        (Example("The effect sizes were 0.48 and 0.63.", "smd", 0.63),
+         Example("Mean [SD] changes from baseline: phase A, -12.8 [9.7]; phase B, +1.1 [9.9].",
+                 "mean_change", 1.1)),
     ),
 )  # fmt: skip

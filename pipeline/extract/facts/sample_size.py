@@ -22,6 +22,9 @@ _PEOPLE = (
     r"(?:patients|participants|subjects|adults|outpatients|inpatients|individuals|people|women"
     r"|men|children|adolescents|volunteers|veterans)\b"
 )
+# "Of the 70 patients randomized to antibiotics who later underwent surgery": a subset of one
+# arm (randomized to one treatment, then a clause saying which of them), not the trial's N
+_NOT_ONE_ARMS_SUBSET = rf"(?!{SP}to{SP}(?:[\w-]+{SP}){{1,4}}?(?:who|whom|that){SP})"
 
 
 def _randomized(name: str, reads: str, pattern: str, needles, examples) -> FactRule:
@@ -45,11 +48,13 @@ N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
         "n_were_randomized",
         "'120 adults with TRD were randomized', 'forty underwent randomization'",
         rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,4}}?(?:\([^()]{{1,30}}\){SP})?(?:were{SP})?"
-        rf"(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|underwent{SP}randomi[sz]ation)\b",
+        rf"(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|underwent{SP}randomi[sz]ation)\b"
+        rf"{_NOT_ONE_ARMS_SUBSET}",
         ("random",),
         [
             Example("Forty-two outpatients were randomly assigned to two arms.", 42),
             Example("After screening, 88 adults were randomized.", 88),
+            Example("Of the 70 patients randomized to surgery who had a relapse, 9 died.", None),
         ],
     ),
     _randomized(
@@ -67,9 +72,12 @@ N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
     _randomized(
         "of_the_n_randomized",
         "'Of the 120 randomized patients'",
-        rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:[\w-]+{SP})?randomi[sz]ed\b",
+        rf"\b[Oo]f{SP}(?:the{SP})?{_COUNT}{SP}(?:[\w-]+{SP})?randomi[sz]ed\b{_NOT_ONE_ARMS_SUBSET}",
         ("of",),
-        [Example("Of the 58 randomized patients, 50 finished.", 58)],
+        [
+            Example("Of the 58 randomized patients, 50 finished.", 58),
+            Example("Of the 70 patients randomized to drug A who relapsed, 9 died.", None),
+        ],
     ),
     _randomized(
         "randomized_n_people",
@@ -79,6 +87,26 @@ N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
         rf"|men)",
         ("randomi",),
         [Example("We randomized a total of 96 women to two doses.", 96)],
+    ),
+    _randomized(
+        "randomly_assigned_n_people",
+        "'we randomly assigned 5734 patients with ... to receive A or B'",
+        rf"\brandomly{SP}(?:assigned|allocated){SP}(?:a{SP}total{SP}of{SP})?{_COUNT}{SP}"
+        rf"(?:[\w-]+{SP}){{0,2}}?{_PEOPLE}",
+        ("randomly",),
+        [Example("We randomly assigned 812 adults with asthma to drug A or placebo.", 812)],
+    ),
+    _randomized(
+        "allocated_n_people_to_the_groups",
+        "'randomization was used to allocate 300 participants to either group'",
+        rf"\b(?:allocat|assign)(?:e|ed|ing){SP}(?:a{SP}total{SP}of{SP})?{_COUNT}{SP}"
+        rf"(?:[\w-]+{SP}){{0,2}}?{_PEOPLE}{SP}to{SP}(?:either|both|each{SP}of|one{SP}of|two|three"
+        rf"|four|the{SP}(?:two|three|four))\b",
+        ("allocat", "assign"),
+        [
+            Example("Block randomization was used to allocate 120 women to either group.", 120),
+            Example("We assigned 64 adults to two arms at random.", 64),
+        ],
     ),
     _randomized(
         "upper_n_then_randomized",
