@@ -408,7 +408,7 @@ class _SentenceExtractor(
         sentence that writes decimals with a comma ("OR 3,2; 95 %-KI 1,4–7,1") every effect is
         held: its numbers are read whole or not at all, never "3" of "3,2"."""
         kept = []
-        comma = _DECIMAL_COMMA_RE.search(self.text) if "," in self.text else None
+        comma = _DECIMAL_COMMA_RE.search(self.text) if self.effects and "," in self.text else None
         for effect in self.effects:
             reason = quarantine_reason(effect)
             if reason is None and comma:
