@@ -247,3 +247,36 @@ def test_a_treatment_had_before_is_no_second_group():
     assert [arm.label for arm in result.arms] == ["esketamine"]
     rate = next(e for e in result.effects if e.kind == "response_rate")
     assert rate.arm_id == result.arms[0].arm_id
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Data from a claims DATABASE of 3,000 patients",
+        "a national REGISTRY",
+        "two cohorts treated with ketamine",
+        "the Adverse Event Reporting System",
+        "a ſurvey of prescribers",  # long s: matched as "s" by a case-insensitive pattern
+        "Claıms data",  # dotless i
+        "CLAİMS data",  # capital I with a dot, two characters in lower case
+        "ketamine compared with placebo",
+        "the ketamine group",
+        "ketamine alone",
+    ],
+)
+def test_the_cheap_word_tests_pass_every_text_their_patterns_match(text):
+    from pipeline.extract.arms import (
+        _GROUP_WORDS,
+        _GROUP_WORDS_RE,
+        _NOT_ONE_TREATED_GROUP_RE,
+        _NOT_ONE_TREATED_GROUP_WORDS,
+        _may_hold,
+    )
+
+    for regex, words in (
+        (_NOT_ONE_TREATED_GROUP_RE, _NOT_ONE_TREATED_GROUP_WORDS),
+        (_GROUP_WORDS_RE, _GROUP_WORDS),
+    ):
+        if regex.search(text):
+            assert _may_hold(text, words), (regex.pattern, text)
+    assert not _may_hold("ketamine alone", _GROUP_WORDS)

@@ -95,9 +95,18 @@ _NOT_ONE_TREATED_GROUP_RE = re.compile(
     r"|\b(?:two|three|four|five|six|\d+) (?:cohorts|groups|arms)\b",
     re.IGNORECASE,
 )
+# Words every match of the pattern above holds, for a cheap test before it (see _may_hold).
+_NOT_ONE_TREATED_GROUP_WORDS = (
+    "database", "claims", "survey", "pharmacovigilance", "faers", "vigibase", "eudravigilance",
+    "disproportionality", "adverse event reporting", "registry", "cohorts", "groups", "arms",
+)  # fmt: skip
 _GROUP_WORDS_RE = re.compile(
     r"\b(?:cohorts?|groups?|arms?|versus|vs\.?|compared (?:with|to))(?!\w)", re.IGNORECASE
 )
+_GROUP_WORDS = ("cohort", "group", "arm", "versus", "vs", "compared")
+# Letters that re.IGNORECASE matches as an ASCII letter but str.lower() leaves as another
+# character ("ſ" matches "s", "ı" and "İ" match "i"): a text holding one is always searched.
+_CASE_FOLDED_LETTERS = ("ſ", "ı", "İ")
 _POPULATION_RES = [
     (p.code, re.compile(p.pattern, re.IGNORECASE), tuple(n.lower() for n in p.needles))
     for p in vocab.POPULATIONS
@@ -304,10 +313,13 @@ def _single_group_arm(arms: _Arms, title: str, abstract: str, trial, effects) ->
     found = _first_treatment_mention(abstract, drug)
     if found is None:
         return None
+    text = f"{title} {abstract}"
     if trial.design != "open_label" and (
         not _TREATED_RE.search(abstract)
-        or _NOT_ONE_TREATED_GROUP_RE.search(f"{title} {abstract}")
-        or _compared_with_another_treatment(f"{title} {abstract}")
+        or (
+            _may_hold(text, _NOT_ONE_TREATED_GROUP_WORDS) and _NOT_ONE_TREATED_GROUP_RE.search(text)
+        )
+        or _compared_with_another_treatment(text)
     ):
         return None  # people who may not have had the drug, records of many, or other treatments
     section = _METHODS_RE.search(abstract)
@@ -321,12 +333,21 @@ def _single_group_arm(arms: _Arms, title: str, abstract: str, trial, effects) ->
 def _compared_with_another_treatment(text: str) -> bool:
     """Whether a comparator (placebo, ECT, ...) is named as a group the study compares: beside
     "cohort", "group", "arm", "versus" or "compared with" (not as a treatment had before)."""
+    if not _may_hold(text, _GROUP_WORDS):
+        return False  # no group word for a comparator to stand beside
     for _, regex in _COMPARATOR_RES:
         for match in regex.finditer(text):
             window = text[max(0, match.start() - 40) : match.end() + 40]
             if _GROUP_WORDS_RE.search(window):
                 return True
     return False
+
+
+def _may_hold(text: str, words: tuple[str, ...]) -> bool:
+    """A cheap test before a case-insensitive pattern every match of which holds one of
+    `words` (lower case): False only when `text` holds none of them, in any case."""
+    low = text.lower()
+    return any(word in low for word in words) or any(c in text for c in _CASE_FOLDED_LETTERS)
 
 
 def _first_treatment_mention(abstract: str, drug: str) -> tuple[str, int] | None:

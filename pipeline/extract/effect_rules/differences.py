@@ -241,9 +241,7 @@ class _DifferencesRules:
 
     def _backward_cis(self) -> None:
         """A labelled CI whose estimate comes earlier: "lower ... by 7.95 points (95% CI, ...)"."""
-        if not self.has_ci_label or "%" not in self.text:
-            return
-        for match in _LABELLED_CI_RE.finditer(self.text):
+        for match in self.labelled_cis:
             if self._overlaps(self.taken, match.start(), match.end()):
                 continue
             low, high = _number(match["low"]), _number(match["high"])

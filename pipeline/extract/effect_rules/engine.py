@@ -254,9 +254,14 @@ class _SentenceExtractor(
             if "CI" in self.text or "onfidence" in self.text or "redible" in self.text
             else []
         )
-        if self.has_ci_label and "%" in self.text:
-            # The bounds of a CI are never estimates or rates themselves.
-            self.blocked.extend(m.span() for m in _LABELLED_CI_RE.finditer(self.text))
+        # The labelled CIs ("95% CI, 1.1-9.3"), found once for the rules that read them: their
+        # bounds are never estimates or rates themselves.
+        self.labelled_cis = (
+            list(_LABELLED_CI_RE.finditer(self.text))
+            if self.has_ci_label and "%" in self.text
+            else []
+        )
+        self.blocked.extend(m.span() for m in self.labelled_cis)
         self.strong = []
         named = _may_name_statistic(self.text, self.low)
         for match in _STRONG_RE.finditer(self.text) if named else ():
@@ -408,7 +413,7 @@ class _SentenceExtractor(
         sentence that writes decimals with a comma ("OR 3,2; 95 %-KI 1,4–7,1") every effect is
         held: its numbers are read whole or not at all, never "3" of "3,2"."""
         kept = []
-        comma = _DECIMAL_COMMA_RE.search(self.text) if "," in self.text else None
+        comma = _DECIMAL_COMMA_RE.search(self.text) if self.effects and "," in self.text else None
         for effect in self.effects:
             reason = quarantine_reason(effect)
             if reason is None and comma:
