@@ -673,10 +673,21 @@ class RegistryChoice:
             return None
         from pipeline.registry.crosscheck import registry_arm_counts  # it reads marts too
 
-        linked = sorted(_registry_linked(con))
-        facts = read_trial_facts(con, linked)
-        publications = primary_publications(con, facts, study_labels(con, linked))
-        return cls(registry_arm_counts(con), publications)
+        # Only each linked trial's design and year are read: its whole facts and label, for
+        # every linked trial at once, were the largest thing a refresh held.
+        where, only_pmids = _only(_registry_linked(con))  # noqa: F841 - read by DuckDB
+        designs = {}
+        if warehouse.table_columns(con, "core.trial_facts"):
+            designs = {
+                str(pmid): design if isinstance(design, str) else None
+                for pmid, design in con.execute(
+                    f"SELECT x.pmid, x.design FROM core.trial_facts AS x {where}"
+                ).fetchall()
+            }
+        years = dict(
+            con.execute(f"SELECT x.pmid, x.pub_year FROM core.articles AS x {where}").fetchall()
+        )
+        return cls(registry_arm_counts(con), _primary_publications(con, designs, years))
 
 
 def trial_outcomes(
@@ -705,15 +716,21 @@ def trial_outcomes(
 def primary_publications(con, facts: dict[str, TrialFacts], labels: pd.DataFrame) -> dict[str, str]:
     """NCT id -> the randomised-trial article that reports it: linked through its DataBankList
     (or the study's own references), design rct, the earliest (then lowest PMID)."""
+    years = dict(zip(labels["pmid"], labels["pub_year"], strict=True)) if len(labels) else {}
+    return _primary_publications(con, {p: t.design for p, t in facts.items()}, years)
+
+
+def _primary_publications(
+    con, designs: dict[str, str | None], years: dict[str, object]
+) -> dict[str, str]:
+    """`primary_publications` from each trial's design and publication year alone."""
     if not warehouse.table_columns(con, "core.registry_links"):
         return {}
-    years = dict(zip(labels["pmid"], labels["pub_year"], strict=True)) if len(labels) else {}
     chosen: dict[str, tuple] = {}
     for nct_id, pmid in con.execute(
         "SELECT DISTINCT nct_id, pmid FROM core.registry_links WHERE NOT weak"
     ).fetchall():
-        trial = facts.get(pmid)
-        if trial is None or trial.design not in RANDOMISED_DESIGNS:
+        if designs.get(pmid) not in RANDOMISED_DESIGNS:
             continue
         year = years.get(pmid)
         key = (9999 if year is None or pd.isna(year) else int(year), pmid)

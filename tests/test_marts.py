@@ -566,3 +566,18 @@ def test_records_give_the_values_and_types_read_one_element_at_a_time():
     got = marts._records(frame)
     assert [list(r) for r in got] == [list(frame.columns)] * 3
     assert [{k: (type(v), repr(v)) for k, v in r.items()} for r in got] == _boxed_one_by_one(frame)
+
+
+def test_the_registry_rows_go_to_the_articles_whole_facts_and_labels_choose(ingested_warehouse):
+    """RegistryChoice reads each linked trial's design and year alone; the articles it picks
+    are those the whole trial facts and study labels pick."""
+    con = duckdb.connect(str(ingested_warehouse), read_only=True)
+    try:
+        linked = sorted(marts._registry_linked(con))
+        whole = marts.primary_publications(
+            con, marts.read_trial_facts(con, linked), marts.study_labels(con, linked)
+        )
+        assert whole  # the bundled snapshot has registry studies with a primary article
+        assert marts.RegistryChoice.of(con).publications == whole
+    finally:
+        con.close()

@@ -198,6 +198,62 @@ def test_the_stored_cross_check_holds_every_effect_as_the_whole_comparison_gives
     assert stored == expected
 
 
+def stored_crosscheck(con) -> list[tuple]:
+    columns = ", ".join(CROSSCHECK_COLUMNS)
+    return con.execute(
+        f"SELECT {columns} FROM marts.registry_crosscheck ORDER BY effect_id"
+    ).fetchall()
+
+
+def test_a_refresh_a_few_articles_at_a_time_stores_the_rows_of_one_pass(con):
+    n_articles = con.execute("SELECT count(DISTINCT pmid) FROM core.effects").fetchone()[0]
+    assert n_articles > 9  # chunks of 3 articles: several transactions
+    refresh_crosscheck(con, chunk_pmids=n_articles)
+    one_pass = stored_crosscheck(con)
+    con.execute("DELETE FROM marts.registry_crosscheck")
+    refresh_crosscheck(con, chunk_pmids=3)
+    assert stored_crosscheck(con) == one_pass
+    assert con.execute(
+        "SELECT count(DISTINCT checked_at) FROM marts.registry_crosscheck"
+    ).fetchone() == (1,)
+
+
+def test_a_refresh_stopped_part_way_keeps_whole_articles_and_running_it_again_completes_it(
+    con, monkeypatch
+):
+    from pipeline.registry import crosscheck as module
+
+    refresh_crosscheck(con)
+    expected = stored_crosscheck(con)
+    con.execute("UPDATE marts.registry_crosscheck SET detail = 'from an earlier comparison'")
+    con.execute(
+        "INSERT INTO marts.registry_crosscheck (effect_id, pmid, kind, status, n_candidates, "
+        "checked_at) VALUES ('no longer extracted', '1', 'mean_difference', 'differs', 1, "
+        "now()::TIMESTAMP)"
+    )
+    done: list[str] = []
+    whole_chunk = module._refresh_chunk
+
+    def stopped_at_the_third_chunk(con, pmids, *args):
+        if len(done) == 6:
+            raise RuntimeError("stopped")
+        whole_chunk(con, pmids, *args)
+        done.extend(pmids)
+
+    monkeypatch.setattr(module, "_refresh_chunk", stopped_at_the_third_chunk)
+    with pytest.raises(RuntimeError, match="stopped"):
+        refresh_crosscheck(con, chunk_pmids=3)
+    rows = con.execute("SELECT effect_id, pmid, detail FROM marts.registry_crosscheck").fetchall()
+    assert "no longer extracted" not in {effect_id for effect_id, _, _ in rows}
+    assert len(rows) == len(expected)
+    assert all(
+        (detail == "from an earlier comparison") == (pmid not in done) for _, pmid, detail in rows
+    )
+    monkeypatch.undo()
+    refresh_crosscheck(con, chunk_pmids=3)
+    assert stored_crosscheck(con) == expected
+
+
 # --- per-arm counts and trial outcomes ----------------------------------------------------------
 
 

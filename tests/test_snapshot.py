@@ -7,9 +7,11 @@ import shutil
 
 import pytest
 
-from pipeline.models import Quarantined
+from pipeline.models import Quarantined, RawRecord
 from pipeline.sources.snapshot import (
     MANIFEST_NAME,
+    FirstCopies,
+    Place,
     SnapshotError,
     SnapshotRecord,
     SnapshotRecorder,
@@ -177,3 +179,25 @@ def test_recorder_writes_a_snapshot_that_replays(pubmed_records, tmp_path):
     ]
     with pytest.raises(SnapshotError, match="already holds a snapshot"):
         SnapshotRecorder(tmp_path / "rec")
+
+
+def test_the_first_copies_give_back_the_location_and_checksum_of_the_first_copy():
+    first_seen = FirstCopies()
+    one = RawRecord("31166571", b"<PubmedArticle/>", "xml", "snapshot")
+    assert first_seen.first(one, Place("record ", 7, " of a.xml")) is None
+    again = RawRecord("31166571", b"<PubmedArticle>other</PubmedArticle>", "xml", "snapshot")
+    assert first_seen.first(again, Place("record ", 9, " of b.xml")) == (
+        "record 7 of a.xml",
+        one.checksum,
+    )
+    assert first_seen.has("xml", "31166571") and not first_seen.has("json", "31166571")
+
+
+def test_pmids_written_differently_are_different_copies():
+    """A leading zero or a non-numeric PMID is kept as text: never the same key as a number."""
+    first_seen = FirstCopies()
+    for line, pmid in enumerate(["123", "0123", "PMC123", None], 1):
+        raw = RawRecord(pmid, pmid.encode() if pmid else b"", "json", "snapshot")
+        assert first_seen.first(raw, Place("s.jsonl line ", line, "")) is None
+    raw = RawRecord("0123", b"0123", "json", "snapshot")
+    assert first_seen.first(raw, Place("s.jsonl line ", 9, "")) == ("s.jsonl line 2", raw.checksum)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pandas as pd
+from tqdm import tqdm
 
 from pipeline import marts, synthesis, vocab, warehouse
 from pipeline.marts import timepoint_days, timepoint_window
@@ -416,34 +417,61 @@ def _present(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
-def crosscheck(con, effects: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per abstract effect: status, the registry numbers it was compared with, where."""
-    from pipeline.extract.store import read_effects
+@dataclass
+class RegistryRows:
+    """The registry side of the comparison, read once: each study's values and analyses (named
+    tuples of `registry_values` and `registry_analyses`) and the groups of each measure."""
 
+    values_of: dict[str, list]
+    analyses_of: dict[str, list]
+    groups: dict[tuple[str, int], dict[str, dict]]
+
+    @classmethod
+    def of(cls, con) -> RegistryRows:
+        # Each study's values and analyses, split once (not filtered again for every effect).
+        values_of: dict[str, list] = {}
+        for row in registry_values(con).itertuples():
+            values_of.setdefault(row.nct_id, []).append(row)
+        analyses_of: dict[str, list] = {}
+        for row in registry_analyses(con).itertuples():
+            analyses_of.setdefault(row.nct_id, []).append(row)
+        return cls(values_of, analyses_of, _groups(con))
+
+
+def _studies_of(con, pmids: list[str]) -> dict[str, list[tuple[str, bool]]]:
+    """PMID -> the stored registry studies it links to, each with whether the link is weak
+    (for `pmids` only)."""
+    only_pmids = pd.DataFrame({"pmid": pd.Series(pmids, dtype=object)})  # noqa: F841
     links = con.execute(
         """
         SELECT l.pmid, l.nct_id, bool_and(l.weak) AS weak
         FROM core.registry_links l JOIN core.registry_studies s USING (nct_id)
+        WHERE l.pmid IN (SELECT pmid FROM only_pmids)
         GROUP BY l.pmid, l.nct_id ORDER BY l.pmid, l.nct_id
         """
     ).fetchall()
     studies_of: dict[str, list[tuple[str, bool]]] = {}
     for pmid, nct_id, weak in links:
         studies_of.setdefault(pmid, []).append((nct_id, bool(weak)))
+    return studies_of
+
+
+def crosscheck(
+    con, effects: pd.DataFrame | None = None, registry: RegistryRows | None = None
+) -> pd.DataFrame:
+    """One row per abstract effect: status, the registry numbers it was compared with, where.
+
+    `registry` is the registry side when already read (a refresh reads it once for all its
+    chunks of articles)."""
+    from pipeline.extract.store import read_effects
+
     if effects is None:
         effects = read_effects(con)
     effects = _none_for_missing(effects.copy())
-    values = registry_values(con)
-    analyses = registry_analyses(con)
-    groups = _groups(con)
+    studies_of = _studies_of(con, sorted({str(p) for p in effects["pmid"]}))
+    registry = registry or RegistryRows.of(con)
+    values_of, analyses_of, groups = registry.values_of, registry.analyses_of, registry.groups
     structure = marts.Arms.of(marts.arms_of_effects(con, effects))
-    # Each study's values and analyses, split once (not filtered again for every effect).
-    values_of: dict[str, list] = {}
-    for row in values.itertuples():
-        values_of.setdefault(row.nct_id, []).append(row)
-    analyses_of: dict[str, list] = {}
-    for row in analyses.itertuples():
-        analyses_of.setdefault(row.nct_id, []).append(row)
     rows = []
     for effect in effects.to_dict("records"):
         pmid = str(effect["pmid"])
@@ -499,38 +527,72 @@ def crosscheck(con, effects: pd.DataFrame | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CROSSCHECK_COLUMNS)
 
 
-def refresh_crosscheck(con) -> dict[str, int]:
-    """Recompute marts.registry_crosscheck in one transaction; returns counts by status."""
-    if not warehouse.table_columns(con, "core.effects"):
-        return {}
+def _refresh_chunk(con, pmids: list[str], linked: list[str], registry: RegistryRows, at) -> None:
+    """Replace the marts.registry_crosscheck rows of `pmids` (`linked` among them compared in
+    Python, the others 'no_counterpart'), in one transaction."""
     from pipeline.extract.store import read_effects
 
+    frame = (  # noqa: F841
+        crosscheck(con, read_effects(con, linked), registry)
+        if linked
+        else pd.DataFrame(columns=CROSSCHECK_COLUMNS)
+    ).assign(checked_at=at)
+    chunk_frame = pd.DataFrame({"pmid": pd.Series(pmids, dtype=object)})  # noqa: F841
+    linked_frame = pd.DataFrame({"pmid": pd.Series(linked, dtype=object)})  # noqa: F841
+    columns = ", ".join(CROSSCHECK_COLUMNS)
+    with warehouse.transaction(con):
+        con.execute(
+            "DELETE FROM marts.registry_crosscheck WHERE pmid IN (SELECT pmid FROM chunk_frame)"
+        )
+        if len(frame):
+            con.execute(
+                f"INSERT INTO marts.registry_crosscheck ({columns}, checked_at) SELECT * FROM frame"
+            )
+        con.execute(
+            f"INSERT INTO marts.registry_crosscheck ({columns}, checked_at) "
+            "SELECT effect_id, pmid, kind, NULL, NULL, 'no_counterpart', value, NULL, NULL, NULL, "
+            "0, 'no registry study linked to this article', ? FROM core.effects "
+            "WHERE pmid IN (SELECT pmid FROM chunk_frame) "
+            "AND pmid NOT IN (SELECT pmid FROM linked_frame)",
+            [at],
+        )
+
+
+CROSSCHECK_CHUNK_PMIDS = 1_000  # articles whose effects are compared and written at a time
+
+
+def refresh_crosscheck(con, chunk_pmids: int = CROSSCHECK_CHUNK_PMIDS) -> dict[str, int]:
+    """Recompute marts.registry_crosscheck, `chunk_pmids` articles at a time, each chunk in its
+    own transaction (its rows replaced whole); returns counts by status.
+
+    Memory and each transaction's size do not grow with the warehouse. Each article's rows are
+    always those of one comparison, old or new; a run stopped part-way leaves the chunks it
+    committed, and running it again (it recomputes every chunk) gives the same table as one
+    uninterrupted run."""
+    if not warehouse.table_columns(con, "core.effects"):
+        return {}
     # Only the effects of articles linked to a stored registry study are compared in Python;
-    # every other effect gets its 'no_counterpart' row in SQL (memory does not grow with them).
-    linked = [
+    # every other effect gets its 'no_counterpart' row in SQL.
+    linked = {
         r[0]
         for r in con.execute(
             "SELECT DISTINCT l.pmid FROM core.registry_links l "
             "JOIN core.registry_studies s USING (nct_id)"
         ).fetchall()
-    ]
+    }
+    pmids = [r[0] for r in con.execute("SELECT DISTINCT pmid FROM core.effects ORDER BY pmid")
+             .fetchall()]  # fmt: skip
+    registry = RegistryRows.of(con)
     at = warehouse.now()
-    frame = crosscheck(con, read_effects(con, linked)).assign(checked_at=at)  # noqa: F841
-    linked_frame = pd.DataFrame({"pmid": pd.Series(linked, dtype=object)})  # noqa: F841
-    with warehouse.transaction(con):
-        con.execute("DELETE FROM marts.registry_crosscheck")
-        if len(frame):
-            con.execute(
-                f"INSERT INTO marts.registry_crosscheck ({', '.join(CROSSCHECK_COLUMNS)}, "
-                "checked_at) SELECT * FROM frame"
-            )
+    with warehouse.transaction(con):  # rows of effects no longer extracted
         con.execute(
-            f"INSERT INTO marts.registry_crosscheck ({', '.join(CROSSCHECK_COLUMNS)}, checked_at) "
-            "SELECT effect_id, pmid, kind, NULL, NULL, 'no_counterpart', value, NULL, NULL, NULL, "
-            "0, 'no registry study linked to this article', ? FROM core.effects "
-            "WHERE pmid NOT IN (SELECT pmid FROM linked_frame)",
-            [at],
+            "DELETE FROM marts.registry_crosscheck "
+            "WHERE effect_id NOT IN (SELECT effect_id FROM core.effects)"
         )
+    chunks = range(0, len(pmids), chunk_pmids)
+    for start in tqdm(chunks, desc="registry cross-check", unit="chunk", disable=None):
+        chunk = pmids[start : start + chunk_pmids]
+        _refresh_chunk(con, chunk, [p for p in chunk if p in linked], registry, at)
     counts = dict(
         con.execute(
             "SELECT status, count(*) FROM marts.registry_crosscheck GROUP BY status"

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import xml.etree.ElementTree as ET
+from array import array
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -280,8 +281,7 @@ def iter_snapshot(
     seen again in the same format comes out marked as a duplicate (identical bytes) or as
     Quarantined (stage 'load', differing bytes), the first copy being the one loaded.
     """
-    xml_pmids: set[str] = set()
-    first_seen: dict[tuple[str, str], tuple[str, str]] = {}  # (format, pmid) -> location, sum
+    first_seen = FirstCopies()
     for entry in snapshot.files:
         if entry.kind == "pubmed_xml":
             with entry.path.open("rb") as handle:
@@ -291,13 +291,12 @@ def iter_snapshot(
                     )
                     for index, item in enumerate(items, 1):
                         if isinstance(item, ParsedRecord):
-                            xml_pmids.add(item.article.pmid)
-                            location = f"record {index} of {entry.name}"
+                            place = Place("record ", index, f" of {entry.name}")
                             record = SnapshotRecord(
-                                item.raw, item.article, entry.query, location,
+                                item.raw, item.article, entry.query, str(place),
                                 extraction=item.extraction,
                             )  # fmt: skip
-                            yield _first_copy_or_duplicate(record, first_seen)
+                            yield _first_copy_or_duplicate(record, place, first_seen)
                         else:
                             yield item
                 except (TruncatedXMLError, NotArticleSetError) as error:
@@ -305,23 +304,85 @@ def iter_snapshot(
                         f"the snapshot file {entry.path} is corrupt: {error}"
                     ) from None
         elif entry.kind == "jsonl":
-            for item in _iter_jsonl(entry, xml_pmids):
+            for item, place in _iter_jsonl(entry, first_seen):
                 if isinstance(item, SnapshotRecord):
-                    item = _first_copy_or_duplicate(item, first_seen)
+                    item = _first_copy_or_duplicate(item, place, first_seen)
                 yield item
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a record is in a snapshot, said as `before` + its number + `after`
+    ("record 7 of a.xml", "b.jsonl line 3")."""
+
+    before: str
+    number: int
+    after: str
+
+    def __str__(self) -> str:
+        return f"{self.before}{self.number}{self.after}"
+
+
+class FirstCopies:
+    """The first copy of each (format, PMID) read from a snapshot: where it was and the SHA-256
+    of its bytes. Kept compactly, since it grows with the snapshot: a PMID written as a plain
+    number is an int key, and each copy is a slot in arrays (file, number, 32-byte digest)
+    instead of two strings."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, dict[int | str | None, int]] = {}  # format -> PMID -> slot
+        self._texts: dict[tuple[str, str], int] = {}  # (before, after) of a Place -> its number
+        self._text_list: list[tuple[str, str]] = []  # the same, by number
+        self._text_of_slot = array("I")
+        self._number_of_slot = array("Q")
+        self._digests = bytearray()  # 32 bytes a slot
+
+    def has(self, format_: str, pmid: str | None) -> bool:
+        """Whether a copy of this PMID in this format was seen."""
+        return _pmid_key(pmid) in self._slots.get(format_, {})
+
+    def first(self, raw: RawRecord, place: Place) -> tuple[str, str] | None:
+        """(location, checksum) of the first copy of `raw`'s PMID in its format; None, and
+        `raw` at `place` becomes that first copy, when there is none."""
+        slots = self._slots.setdefault(raw.format, {})
+        key = _pmid_key(raw.pmid)
+        slot = slots.get(key)
+        if slot is not None:
+            before, after = self._text_list[self._text_of_slot[slot]]
+            location = str(Place(before, self._number_of_slot[slot], after))
+            return location, self._digests[32 * slot : 32 * (slot + 1)].hex()
+        digest = bytes.fromhex(raw.checksum)
+        if len(digest) != 32:
+            raise ValueError(f"not a SHA-256 checksum: {raw.checksum!r}")
+        slots[key] = len(self._number_of_slot)
+        text = (place.before, place.after)
+        if text not in self._texts:
+            self._texts[text] = len(self._text_list)
+            self._text_list.append(text)
+        self._text_of_slot.append(self._texts[text])
+        self._number_of_slot.append(place.number)
+        self._digests += digest
+        return None
+
+
+def _pmid_key(pmid: str | None) -> int | str | None:
+    """A PMID as an int when it is written as one (no sign, no leading zero), else as it is:
+    the same PMID always gives the same key, and two different texts never share one."""
+    if pmid and pmid.isascii() and pmid.isdigit() and pmid[0] != "0":
+        return int(pmid)
+    return pmid
+
+
 def _first_copy_or_duplicate(
-    record: SnapshotRecord, first_seen: dict[tuple[str, str], tuple[str, str]]
+    record: SnapshotRecord, place: Place, first_seen: FirstCopies
 ) -> SnapshotRecord | Quarantined:
     """The record as it is the first time its PMID is seen in its format; after that, marked
     as a duplicate when identical, else quarantined. Either way a warning names both places."""
     raw = record.raw
-    key = (raw.format, raw.pmid)
-    if key not in first_seen:
-        first_seen[key] = (record.location, raw.checksum)
+    first = first_seen.first(raw, place)
+    if first is None:
         return record
-    first_location, first_checksum = first_seen[key]
+    first_location, first_checksum = first
     if raw.checksum == first_checksum:
         log.warning(
             "PMID %s appears twice in the snapshot with the same bytes, at %s and at %s; "
@@ -336,13 +397,18 @@ def _first_copy_or_duplicate(
     return Quarantined("load", error, raw.payload, raw.pmid, record.location)
 
 
-def _iter_jsonl(entry: SnapshotFile, xml_pmids: set[str]) -> Iterator[SnapshotRecord | Quarantined]:
+def _iter_jsonl(
+    entry: SnapshotFile, first_seen: FirstCopies
+) -> Iterator[tuple[SnapshotRecord | Quarantined, Place]]:
+    """Each line's record (or its quarantine) and where it is; an XML record of the same PMID
+    read before supersedes its article."""
     with entry.path.open("rb") as handle:
         for line_no, line in enumerate(handle, 1):
             payload = line.rstrip(b"\r\n")
             if not payload.strip():
                 continue
-            location = f"{entry.name} line {line_no}"
+            place = Place(f"{entry.name} line ", line_no, "")
+            location = str(place)
             try:
                 article = article_from_json(json.loads(payload))
             except json.JSONDecodeError as error:
@@ -352,11 +418,11 @@ def _iter_jsonl(entry: SnapshotFile, xml_pmids: set[str]) -> Iterator[SnapshotRe
                 ) from None
             except RecordParseError as error:
                 log.warning("quarantined %s: %s", location, error)
-                yield Quarantined("parse", str(error), payload, error.pmid, location)
+                yield Quarantined("parse", str(error), payload, error.pmid, location), place
                 continue
             raw = RawRecord(article.pmid, payload, "json", SOURCE)
-            superseded = article.pmid in xml_pmids
-            yield SnapshotRecord(raw, None if superseded else article, entry.query, location)
+            superseded = first_seen.has("xml", article.pmid)
+            yield SnapshotRecord(raw, None if superseded else article, entry.query, location), place
 
 
 def iter_searches(snapshot: Snapshot) -> Iterator[SnapshotSearch]:
