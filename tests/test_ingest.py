@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fake_eutils import FakeEutils, fetched_pmids, real_articles, serve, wait_for
+from warehouse_rows import rows_without_times_and_run_ids
 
-from pipeline import ingest, warehouse
+from pipeline import ingest, parse, post_ingest, warehouse
 from pipeline.errors import PipelineError, SourceUnavailableError
+from pipeline.extract import store
 from pipeline.sources.entrez import EntrezClient, EntrezPolicy, SearchResult, SearchSegment
 from pipeline.sources.snapshot import bundled_snapshot_dir, open_snapshot
 
@@ -478,3 +480,69 @@ def test_default_query_reads_the_config():
     for word in ("esketamine[tiab]", "arketamine[tiab]", '"Suicidal Ideation"[Mesh]',
                  '"Randomized Controlled Trial"[pt]', "NOT"):  # fmt: skip
         assert word in query
+
+
+# --- worker processes ---------------------------------------------------------------------------
+
+
+def _live_runs_with_workers(workers: int, pubmed_records, db) -> dict:
+    """Two live runs against a fresh fake (the second after records were revised, one of them
+    with new content), then the post-ingest steps; the warehouse's rows and what the extraction
+    step had left after each run."""
+    fake = FakeEutils(real_articles(pubmed_records))
+    pmids = fake.add_records(40)
+    fake.records[pmids[5]].malformed = True  # quarantined when parsed
+    fake.truncate_record(pmids[23])  # its batch split until it is alone and quarantined
+    left = []
+    con = warehouse.connect(db)
+    with serve(fake) as url:
+        policy = EntrezPolicy(
+            email="ingest-tests@example.org", base_url=url, timeout=5.0,
+            retry_delays=(0.0, 0.0), request_interval=0.0,
+        )  # fmt: skip
+        client = EntrezClient(policy, sleep=lambda seconds: None)
+        try:
+            ahead = ingest.FETCH_AHEAD if workers > 1 else 0  # fetched and parsed in threads
+            for rerun in (False, True):
+                if rerun:
+                    today = datetime.now(UTC).date()
+                    for pmid in pmids[10:20]:
+                        fake.records[pmid].mdat = today  # revised, same bytes
+                    changed = fake.records[pmids[12]]
+                    changed.template = next(t for t in fake.templates if t != changed.template)
+                summary = ingest.ingest_live(
+                    con, client, query=QUERY, batch_size=7, progress=False, workers=workers,
+                    fetch_ahead=ahead,
+                )  # fmt: skip
+                assert summary.status == "completed"
+                left.append(store.articles_to_extract(con))
+                post_ingest.run_post_ingest_steps(con, workers=workers)
+            return {"left": left, "rows": rows_without_times_and_run_ids(con)}
+        finally:
+            client.close()
+            con.close()
+
+
+@pytest.mark.slow
+def test_two_workers_load_the_rows_of_one_and_extract_with_the_load(
+    pubmed_records, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(tmp_path / "clinic.key"))
+    for name in ("CLINIC_EXPORT", "NCBI_EMAIL", "NCBI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(parse, "RECORDS_PER_CHUNK", 3)  # several chunks per batch
+    one, two = (
+        _live_runs_with_workers(workers, pubmed_records, tmp_path / f"w{workers}.duckdb")
+        for workers in (1, 2)
+    )
+    # One worker: the extraction step does the work after each load (38 articles, then the
+    # changed one). Two: each article with new bytes was extracted as it was parsed.
+    assert [len(pmids) for pmids in one["left"]] == [38, 1]
+    assert two["left"] == [[], []]
+    rows = one["rows"]
+    assert len(rows["core.articles"]) == 38
+    assert len(rows["raw.quarantine"]) == 4  # the two bad records, asked for by both runs
+    assert len(rows["core.trial_facts"]) == 38 and len(rows["core.effects"]) > 38
+    assert rows.keys() == two["rows"].keys()
+    for table in rows:
+        assert rows[table] == two["rows"][table], table
