@@ -127,18 +127,24 @@ def run_processing_only(records: int, batch_size: int) -> dict[str, float]:
 
 
 def processing_child(base_url: str, db: Path, batch_size: int) -> None:
-    """In the child: ingest_live with no rate limit, then the post-ingest steps; print times."""
+    """In the child: ingest_live with no rate limit, then the post-ingest steps; print times.
+
+    The run is the command's but for the network: the same worker processes (as many as
+    cores, the default of `--workers`) and the same batches fetched and parsed ahead."""
     from pipeline import ingest, post_ingest, warehouse
     from pipeline.parallel import default_workers
     from pipeline.sources.entrez import EntrezClient, EntrezPolicy
 
     began = time.perf_counter()
+    workers = default_workers()
     con = warehouse.connect(db)
     client = EntrezClient(EntrezPolicy(email=EMAIL, base_url=base_url, request_interval=0.0))
     ingest.ingest_live(con, client, query=ingest.default_query(), batch_size=batch_size,
-                       progress=False)  # fmt: skip
+                       progress=False, fetch_ahead=ingest.FETCH_AHEAD,
+                       workers=workers)  # fmt: skip
+    client.close()
     loaded = time.perf_counter()
-    post_ingest.run_post_ingest_steps(con, post_ingest.POST_INGEST_STEPS, workers=default_workers())
+    post_ingest.run_post_ingest_steps(con, post_ingest.POST_INGEST_STEPS, workers=workers)
     con.close()
     ended = time.perf_counter()
     print(json.dumps({"load": loaded - began, "post": ended - loaded, "total": ended - began}))
