@@ -274,13 +274,19 @@ def efetches_started(fake) -> int:
     return len(fake.started) - len(fake.calls("esearch"))
 
 
-def slow_loads(monkeypatch, fake, seen: list[int], *, interrupt_at: int | None = None) -> None:
-    """Make each batch load take 300 ms, noting how many efetches had started by then."""
+def slow_loads(
+    monkeypatch, fake, seen: list[int], *, interrupt_at: int | None = None,
+    stopped: list[float] | None = None,
+) -> None:  # fmt: skip
+    """Make each batch load take 300 ms, noting how many efetches had started by then; the
+    load number `interrupt_at` is stopped as by Ctrl-C, its time noted in `stopped`."""
     load = warehouse.load_batch
 
     def slow_load(*args, **kwargs):
         seen.append(efetches_started(fake))
         if len(seen) == interrupt_at:
+            if stopped is not None:
+                stopped.append(time.monotonic())
             raise KeyboardInterrupt
         time.sleep(0.3)
         return load(*args, **kwargs)
@@ -306,41 +312,43 @@ def test_the_next_batches_are_fetched_while_one_is_loaded(
     assert slow_fake.most_in_flight >= 2
 
 
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_a_prefetched_batch_that_fails_fails_the_run_in_its_turn_and_the_next_resumes(
-    con, spaced_client, slow_fake
+    con, spaced_client, slow_fake, workers
 ):
     pmids = slow_fake.add_records(12)
     slow_fake.fault(
         "efetch", "status", status=500, times=None, when=lambda r: r.params.get("retstart") == "6"
     )
     with pytest.raises(SourceUnavailableError, match="PubMed kept failing"):
-        live(con, spaced_client)
+        live(con, spaced_client, workers=workers)
     assert runs(con) == [("failed", 12, 6, 6, 0)]  # the two batches before it, whole
     asked = len(slow_fake.started)
     time.sleep(0.5)
     assert len(slow_fake.started) == asked  # no request outlived the run
     slow_fake.faults.clear()
     before = len(fetched(slow_fake))
-    summary = live(con, spaced_client)
+    summary = live(con, spaced_client, workers=workers)
     assert fetched(slow_fake)[before:] == pmids[6:]
     assert summary.n_loaded == 6 and scalar(con, "SELECT count(*) FROM core.articles") == 12
 
 
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_ctrl_c_while_batches_are_fetched_ahead_keeps_whole_batches_and_resumes(
-    con, spaced_client, slow_fake, monkeypatch
+    con, spaced_client, slow_fake, monkeypatch, workers
 ):
     pmids = slow_fake.add_records(30)
     seen: list[int] = []
-    slow_loads(monkeypatch, slow_fake, seen, interrupt_at=2)
-    began = time.monotonic()
+    stopped: list[float] = []
+    slow_loads(monkeypatch, slow_fake, seen, interrupt_at=2, stopped=stopped)
     with pytest.raises(KeyboardInterrupt):
-        live(con, spaced_client)
-    assert time.monotonic() - began < 5  # did not wait for the requests in flight
+        live(con, spaced_client, workers=workers)
+    assert time.monotonic() - stopped[0] < 5  # did not wait for the requests in flight
     assert runs(con)[0] == ("interrupted", 30, 3, 3, 0)
     assert wait_for(lambda: slow_fake.in_flight == 0, timeout=10)
     monkeypatch.undo()
     before = len(fetched(slow_fake))
-    summary = live(con, spaced_client)
+    summary = live(con, spaced_client, workers=workers)
     assert fetched(slow_fake)[before:] == pmids[3:]
     assert summary.n_loaded == 27 and scalar(con, "SELECT count(*) FROM core.articles") == 30
 
