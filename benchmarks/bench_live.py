@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ class LiveRun:
     esearches: int
     interval: float  # seconds between request starts the rate limit allows
     most_in_flight: int
+    cpu_seconds: float = 0.0  # user + system time of the command and its worker processes
 
     @property
     def floor(self) -> float:
@@ -93,12 +95,13 @@ def run_live(records: int, batch_size: int, latency: float, api_key: str | None)
         db = folder / "w.duckdb"
         command = [sys.executable, "-m", "pipeline", "ingest", "--live",
                    "--batch-size", str(batch_size), "--db", str(db)]  # fmt: skip
-        began = time.perf_counter()
+        began, cpu_before = time.perf_counter(), _children_cpu_seconds()
         done = subprocess.run(
             command, cwd=REPO, env=_environment(url, api_key, folder),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
         )  # fmt: skip
         seconds = time.perf_counter() - began
+        cpu_seconds = _children_cpu_seconds() - cpu_before
         if done.returncode != 0:
             raise SystemExit(f"the live ingest failed (exit {done.returncode}):\n{done.stderr}")
         fetch_seconds = _ingest_seconds(db)
@@ -106,7 +109,14 @@ def run_live(records: int, batch_size: int, latency: float, api_key: str | None)
         "with API key" if api_key else "no API key", seconds, fetch_seconds,
         requests=len(fake.requests), esearches=len(fake.calls("esearch")),
         interval=0.1 if api_key else 1 / 3, most_in_flight=fake.most_in_flight,
+        cpu_seconds=cpu_seconds,
     )  # fmt: skip
+
+
+def _children_cpu_seconds() -> float:
+    """User + system time of the ended child processes (and theirs), as the kernel counts it."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_processing_only(records: int, batch_size: int) -> dict[str, float]:
@@ -117,28 +127,36 @@ def run_processing_only(records: int, batch_size: int) -> dict[str, float]:
         command = [sys.executable, "-m", "benchmarks.bench_live", "--processing-child",
                    "--base-url", url, "--db", str(folder / "w.duckdb"),
                    "--batch-size", str(batch_size)]  # fmt: skip
+        cpu_before = _children_cpu_seconds()
         done = subprocess.run(
             command, cwd=REPO, env=_environment(url, None, folder), capture_output=True,
             text=True, check=False,
         )  # fmt: skip
         if done.returncode != 0:
             raise SystemExit(f"the processing-only run failed:\n{done.stderr}")
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        times = json.loads(done.stdout.strip().splitlines()[-1])
+        return {**times, "cpu": _children_cpu_seconds() - cpu_before}
 
 
 def processing_child(base_url: str, db: Path, batch_size: int) -> None:
-    """In the child: ingest_live with no rate limit, then the post-ingest steps; print times."""
+    """In the child: ingest_live with no rate limit, then the post-ingest steps; print times.
+
+    The run is the command's but for the network: the same worker processes (as many as
+    cores, the default of `--workers`) and the same batches fetched and parsed ahead."""
     from pipeline import ingest, post_ingest, warehouse
     from pipeline.parallel import default_workers
     from pipeline.sources.entrez import EntrezClient, EntrezPolicy
 
     began = time.perf_counter()
+    workers = default_workers()
     con = warehouse.connect(db)
     client = EntrezClient(EntrezPolicy(email=EMAIL, base_url=base_url, request_interval=0.0))
     ingest.ingest_live(con, client, query=ingest.default_query(), batch_size=batch_size,
-                       progress=False)  # fmt: skip
+                       progress=False, fetch_ahead=ingest.FETCH_AHEAD,
+                       workers=workers)  # fmt: skip
+    client.close()
     loaded = time.perf_counter()
-    post_ingest.run_post_ingest_steps(con, post_ingest.POST_INGEST_STEPS, workers=default_workers())
+    post_ingest.run_post_ingest_steps(con, post_ingest.POST_INGEST_STEPS, workers=workers)
     con.close()
     ended = time.perf_counter()
     print(json.dumps({"load": loaded - began, "post": ended - loaded, "total": ended - began}))
@@ -151,10 +169,11 @@ def report(
         f"live ingest of {records} records, {batch_size} per efetch, {latency * 1000:.0f} ms per "
         f"request (fake E-utilities on 127.0.0.1, `python -m pipeline ingest --live`)",
         f"our processing alone (network free: parse + load {alone['load']:.1f} s, extraction, "
-        f"clinic, registry and marts {alone['post']:.1f} s): {alone['total']:.1f} s",
+        f"clinic, registry and marts {alone['post']:.1f} s): {alone['total']:.1f} s"
+        + (f", {alone['cpu']:.1f} s of CPU" if "cpu" in alone else ""),
         "",
         f"{'':14} {'requests':>8} {'floor':>8} {'wall':>8} {'wall/floor':>10} "
-        f"{'bound':>8} {'wall/bound':>10} {'fetch+load':>10} {'in flight':>9}  binds",
+        f"{'bound':>8} {'wall/bound':>10} {'fetch+load':>10} {'in flight':>9} {'CPU':>8}  binds",
     ]
     for run in runs:
         bound = max(run.floor, alone["total"])
@@ -162,14 +181,15 @@ def report(
         lines.append(
             f"{run.label:14} {run.requests:>8} {run.floor:>7.1f}s {run.seconds:>7.1f}s "
             f"{run.seconds / run.floor:>9.2f}x {bound:>7.1f}s {run.seconds / bound:>9.2f}x "
-            f"{run.fetch_seconds:>9.1f}s {run.most_in_flight:>9}  {binds}"
+            f"{run.fetch_seconds:>9.1f}s {run.most_in_flight:>9} {run.cpu_seconds:>7.1f}s  {binds}"
         )
     lines += [
         "",
         "floor = requests x the interval NCBI allows (1/3 s; 0.1 s with a key); bound = the larger",
         "of the floor and our processing alone; fetch+load = the ingest run itself (core.runs),",
-        f"before extraction; {runs[0].esearches} of the requests are esearch pages, which run one",
-        "after the other (each split of the search depends on the count the last one returned).",
+        "with the extraction done as articles load; CPU = user + system time of the command and",
+        f"its worker processes; {runs[0].esearches} of the requests are esearch pages, which run",
+        "one after the other (each split of the search depends on the count the last returned).",
     ]
     return "\n".join(lines)
 

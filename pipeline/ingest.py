@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from importlib import resources
 
 import pyarrow as pa
@@ -295,22 +296,34 @@ def ingest_live(
     since: date | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = True,
-    fetch_ahead: int = FETCH_AHEAD,
+    fetch_ahead: int | None = None,
+    workers: int = 1,
+    extract: bool = True,
 ) -> RunSummary:
     """Search PubMed, fetch what is new or revised, and load it batch by batch.
 
-    While a batch is parsed and loaded, the efetch requests of the next `fetch_ahead` batches
-    are in flight (`EntrezClient.prefetch`); batches still commit one at a time in plan order,
-    and a prefetched batch's error is raised when its turn comes, as if fetched then. Requests
-    reach the server in plan order because their starts are spaced by the rate limit; a policy
-    without spacing (request_interval 0, as tests use) fetches one batch at a time instead."""
+    While a batch is loaded, the next `fetch_ahead` batches are fetched and parsed
+    (`EntrezClient.prefetch`); batches still commit one at a time in plan order, and a
+    prefetched batch's error is raised when its turn comes, as if fetched then. Requests reach
+    the server in plan order because their starts are spaced by the rate limit; by default
+    (`fetch_ahead` None) a policy without spacing (request_interval 0, as tests use) fetches
+    one batch at a time instead, else FETCH_AHEAD batches ahead.
+
+    With `workers` > 1 the records are parsed in that many worker processes while this one
+    loads; with `extract` too, each article whose bytes are new is also extracted in the worker
+    that parses it, and its trial facts, arms and effects land in its batch's transaction (the
+    rows the extraction step would write afterwards, which then finds nothing left to do), as
+    in `ingest_snapshot`.
+    """
+    from pipeline.extract import store as extraction_store
+
     _check_batch_size(batch_size)
-    if client.policy.interval <= 0:
-        fetch_ahead = 0
+    if fetch_ahead is None:
+        fetch_ahead = FETCH_AHEAD if client.policy.interval > 0 else 0
     mark_abandoned_runs(con)
     previous = last_completed_run_start(con, "live", query)
     summary = start_run(con, "live", query=query, since=since)
-    with _bookkeeping(con, summary, [client.policy.api_key]):
+    with _bookkeeping(con, summary, [client.policy.api_key]), worker_pool(workers) as pool:
         today = datetime.now(UTC).date()
         if since is not None and since > today:
             raise PipelineError(f"--since {since} is in the future")
@@ -339,18 +352,35 @@ def ingest_live(
             f" ({len(resumed)} by an unfinished run, resumed)" if resumed else "",
         )  # fmt: skip
 
+        follow_up = None
+        if extract and pool is not None:  # one worker: the extraction step after the load
+            checksums = _stored_checksums(con, needed)
+
+            def worth_extracting(record: bytes) -> bool:
+                """Whether a record's bytes differ from its stored article's (new or changed)."""
+                return checksums.get(record_pmid(record)) != hashlib.sha256(record).hexdigest()
+
+            follow_up = (extraction_store.extract_parsed, worth_extracting)
+        parsing = {"pool": pool, "follow_up": follow_up}
+        extracted = {"articles": 0, "failed": 0}
+
         plan = plan_batches(found, needed, batch_size)
         with _progress(len(needed), "fetching PubMed", progress) as bar, _fetching_ahead(client):
             for index, request in enumerate(plan):
                 for later in plan[index : index + 1 + fetch_ahead] if fetch_ahead else ():
-                    client.prefetch(later)  # no-op for one already started
-                result = client.fetch(request)
+                    client.prefetch(later, **parsing)  # no-op for one already started
+                result = client.fetch(request, **parsing)
                 articles = _unique_articles([r.article for r in result.records])
+                extractions = {r.article.pmid: r.extraction for r in result.records}
+                done = [extractions[a.pmid] for a in articles if extractions[a.pmid] is not None]
                 warehouse.load_batch(
                     con, articles, [r.raw for r in result.records], summary.run_id,
                     quarantined=result.quarantined,
                     batch_no=summary.n_batches + 1, batch_pmids=list(request.pmids),
+                    with_articles=partial(extraction_store.write_extractions, con, done),
                 )  # fmt: skip
+                extracted["articles"] += sum(len(d.facts) for d in done)
+                extracted["failed"] += sum(len(d.pmids) - len(d.facts) for d in done)
                 summary.n_batches += 1
                 summary.n_fetched += len(request.pmids)
                 summary.n_loaded += len(articles)
@@ -362,7 +392,30 @@ def ingest_live(
                 )
         finish_run(con, summary, "completed")
     log.info(summary.sentence())
+    _log_extracted_with_the_load(extracted)
     return summary
+
+
+def _log_extracted_with_the_load(extracted: dict[str, int]) -> None:
+    from pipeline.extract import EXTRACTOR_VERSION
+
+    if extracted["articles"] or extracted["failed"]:
+        log.info(
+            "extraction %s with the load: %d articles, %d quarantined",
+            EXTRACTOR_VERSION, extracted["articles"], extracted["failed"],
+        )  # fmt: skip
+
+
+def _stored_checksums(con, pmids: set[str]) -> dict[str, str]:
+    """pmid -> checksum of the stored articles among `pmids` (whatever their source)."""
+    if not pmids:
+        return {}
+    wanted = pa.table({"pmid": pa.array(sorted(pmids), pa.string())})  # noqa: F841 - for DuckDB
+    return dict(
+        con.execute(
+            "SELECT pmid, checksum FROM core.articles WHERE pmid IN (SELECT pmid FROM wanted)"
+        ).fetchall()
+    )
 
 
 @contextmanager
@@ -424,7 +477,6 @@ def ingest_snapshot(
     worker that parses it, and its trial facts, arms and effects land in its batch's transaction
     (the rows the extraction step would write afterwards, which then finds nothing left to do).
     """
-    from pipeline.extract import EXTRACTOR_VERSION
     from pipeline.extract import store as extraction_store
 
     _check_batch_size(batch_size)
@@ -510,11 +562,7 @@ def ingest_snapshot(
             bar.set_postfix(loaded=summary.n_loaded, quarantined=summary.n_quarantined)
         finish_run(con, summary, "completed")
     log.info(summary.sentence())
-    if extracted["articles"] or extracted["failed"]:
-        log.info(
-            "extraction %s with the load: %d articles, %d quarantined",
-            EXTRACTOR_VERSION, extracted["articles"], extracted["failed"],
-        )  # fmt: skip
+    _log_extracted_with_the_load(extracted)
     return summary
 
 

@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fake_eutils import FakeEutils, fetched_pmids, real_articles, serve, wait_for
+from warehouse_rows import rows_without_times_and_run_ids
 
-from pipeline import ingest, warehouse
+from pipeline import ingest, parse, post_ingest, warehouse
 from pipeline.errors import PipelineError, SourceUnavailableError
+from pipeline.extract import store
 from pipeline.sources.entrez import EntrezClient, EntrezPolicy, SearchResult, SearchSegment
 from pipeline.sources.snapshot import bundled_snapshot_dir, open_snapshot
 
@@ -272,13 +274,19 @@ def efetches_started(fake) -> int:
     return len(fake.started) - len(fake.calls("esearch"))
 
 
-def slow_loads(monkeypatch, fake, seen: list[int], *, interrupt_at: int | None = None) -> None:
-    """Make each batch load take 300 ms, noting how many efetches had started by then."""
+def slow_loads(
+    monkeypatch, fake, seen: list[int], *, interrupt_at: int | None = None,
+    stopped: list[float] | None = None,
+) -> None:  # fmt: skip
+    """Make each batch load take 300 ms, noting how many efetches had started by then; the
+    load number `interrupt_at` is stopped as by Ctrl-C, its time noted in `stopped`."""
     load = warehouse.load_batch
 
     def slow_load(*args, **kwargs):
         seen.append(efetches_started(fake))
         if len(seen) == interrupt_at:
+            if stopped is not None:
+                stopped.append(time.monotonic())
             raise KeyboardInterrupt
         time.sleep(0.3)
         return load(*args, **kwargs)
@@ -304,41 +312,43 @@ def test_the_next_batches_are_fetched_while_one_is_loaded(
     assert slow_fake.most_in_flight >= 2
 
 
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_a_prefetched_batch_that_fails_fails_the_run_in_its_turn_and_the_next_resumes(
-    con, spaced_client, slow_fake
+    con, spaced_client, slow_fake, workers
 ):
     pmids = slow_fake.add_records(12)
     slow_fake.fault(
         "efetch", "status", status=500, times=None, when=lambda r: r.params.get("retstart") == "6"
     )
     with pytest.raises(SourceUnavailableError, match="PubMed kept failing"):
-        live(con, spaced_client)
+        live(con, spaced_client, workers=workers)
     assert runs(con) == [("failed", 12, 6, 6, 0)]  # the two batches before it, whole
     asked = len(slow_fake.started)
     time.sleep(0.5)
     assert len(slow_fake.started) == asked  # no request outlived the run
     slow_fake.faults.clear()
     before = len(fetched(slow_fake))
-    summary = live(con, spaced_client)
+    summary = live(con, spaced_client, workers=workers)
     assert fetched(slow_fake)[before:] == pmids[6:]
     assert summary.n_loaded == 6 and scalar(con, "SELECT count(*) FROM core.articles") == 12
 
 
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_ctrl_c_while_batches_are_fetched_ahead_keeps_whole_batches_and_resumes(
-    con, spaced_client, slow_fake, monkeypatch
+    con, spaced_client, slow_fake, monkeypatch, workers
 ):
     pmids = slow_fake.add_records(30)
     seen: list[int] = []
-    slow_loads(monkeypatch, slow_fake, seen, interrupt_at=2)
-    began = time.monotonic()
+    stopped: list[float] = []
+    slow_loads(monkeypatch, slow_fake, seen, interrupt_at=2, stopped=stopped)
     with pytest.raises(KeyboardInterrupt):
-        live(con, spaced_client)
-    assert time.monotonic() - began < 5  # did not wait for the requests in flight
+        live(con, spaced_client, workers=workers)
+    assert time.monotonic() - stopped[0] < 5  # did not wait for the requests in flight
     assert runs(con)[0] == ("interrupted", 30, 3, 3, 0)
     assert wait_for(lambda: slow_fake.in_flight == 0, timeout=10)
     monkeypatch.undo()
     before = len(fetched(slow_fake))
-    summary = live(con, spaced_client)
+    summary = live(con, spaced_client, workers=workers)
     assert fetched(slow_fake)[before:] == pmids[3:]
     assert summary.n_loaded == 27 and scalar(con, "SELECT count(*) FROM core.articles") == 30
 
@@ -478,3 +488,69 @@ def test_default_query_reads_the_config():
     for word in ("esketamine[tiab]", "arketamine[tiab]", '"Suicidal Ideation"[Mesh]',
                  '"Randomized Controlled Trial"[pt]', "NOT"):  # fmt: skip
         assert word in query
+
+
+# --- worker processes ---------------------------------------------------------------------------
+
+
+def _live_runs_with_workers(workers: int, pubmed_records, db) -> dict:
+    """Two live runs against a fresh fake (the second after records were revised, one of them
+    with new content), then the post-ingest steps; the warehouse's rows and what the extraction
+    step had left after each run."""
+    fake = FakeEutils(real_articles(pubmed_records))
+    pmids = fake.add_records(40)
+    fake.records[pmids[5]].malformed = True  # quarantined when parsed
+    fake.truncate_record(pmids[23])  # its batch split until it is alone and quarantined
+    left = []
+    con = warehouse.connect(db)
+    with serve(fake) as url:
+        policy = EntrezPolicy(
+            email="ingest-tests@example.org", base_url=url, timeout=5.0,
+            retry_delays=(0.0, 0.0), request_interval=0.0,
+        )  # fmt: skip
+        client = EntrezClient(policy, sleep=lambda seconds: None)
+        try:
+            ahead = ingest.FETCH_AHEAD if workers > 1 else 0  # fetched and parsed in threads
+            for rerun in (False, True):
+                if rerun:
+                    today = datetime.now(UTC).date()
+                    for pmid in pmids[10:20]:
+                        fake.records[pmid].mdat = today  # revised, same bytes
+                    changed = fake.records[pmids[12]]
+                    changed.template = next(t for t in fake.templates if t != changed.template)
+                summary = ingest.ingest_live(
+                    con, client, query=QUERY, batch_size=7, progress=False, workers=workers,
+                    fetch_ahead=ahead,
+                )  # fmt: skip
+                assert summary.status == "completed"
+                left.append(store.articles_to_extract(con))
+                post_ingest.run_post_ingest_steps(con, workers=workers)
+            return {"left": left, "rows": rows_without_times_and_run_ids(con)}
+        finally:
+            client.close()
+            con.close()
+
+
+@pytest.mark.slow
+def test_two_workers_load_the_rows_of_one_and_extract_with_the_load(
+    pubmed_records, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(tmp_path / "clinic.key"))
+    for name in ("CLINIC_EXPORT", "NCBI_EMAIL", "NCBI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(parse, "RECORDS_PER_CHUNK", 3)  # several chunks per batch
+    one, two = (
+        _live_runs_with_workers(workers, pubmed_records, tmp_path / f"w{workers}.duckdb")
+        for workers in (1, 2)
+    )
+    # One worker: the extraction step does the work after each load (38 articles, then the
+    # changed one). Two: each article with new bytes was extracted as it was parsed.
+    assert [len(pmids) for pmids in one["left"]] == [38, 1]
+    assert two["left"] == [[], []]
+    rows = one["rows"]
+    assert len(rows["core.articles"]) == 38
+    assert len(rows["raw.quarantine"]) == 4  # the two bad records, asked for by both runs
+    assert len(rows["core.trial_facts"]) == 38 and len(rows["core.effects"]) > 38
+    assert rows.keys() == two["rows"].keys()
+    for table in rows:
+        assert rows[table] == two["rows"][table], table

@@ -4,6 +4,7 @@ worker."""
 from __future__ import annotations
 
 import pytest
+from warehouse_rows import rows_without_times_and_run_ids
 
 from benchmarks.bench_ingest import write_scaled
 from pipeline import ingest, parse, post_ingest, warehouse
@@ -47,31 +48,6 @@ def test_ordered_map_keeps_the_order_and_hands_out_what_came_before_a_failed_inp
         assert results == [0, 1, 4, 9, 16]
 
 
-def _rows_without_times_and_run_ids(con) -> dict[str, list]:
-    tables = con.execute(
-        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-        "WHERE table_schema IN ('raw', 'core', 'marts') AND table_type = 'BASE TABLE' ORDER BY 1"
-    ).fetchall()
-    rows = {}
-    for (table,) in tables:
-        columns = [
-            name
-            for name, kind in con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
-                [table],
-            ).fetchall()
-            if kind not in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE")
-            and not name.endswith("run_id")
-            and name not in ("quarantine_id", "import_id")
-        ]
-        if columns:
-            rows[table] = con.execute(
-                f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL"
-            ).fetchall()
-    return rows
-
-
 @pytest.mark.slow
 def test_two_workers_fill_the_warehouse_with_the_rows_of_one(tmp_path, monkeypatch):
     monkeypatch.setenv("PIPELINE_CLINIC_KEY_FILE", str(tmp_path / "clinic.key"))
@@ -86,7 +62,7 @@ def test_two_workers_fill_the_warehouse_with_the_rows_of_one(tmp_path, monkeypat
             snapshot = open_snapshot(bundled_snapshot_dir())
             ingest.ingest_snapshot(con, snapshot, batch_size=30, progress=False, workers=workers)
             post_ingest.run_post_ingest_steps(con, workers=workers)
-            results[workers] = _rows_without_times_and_run_ids(con)
+            results[workers] = rows_without_times_and_run_ids(con)
         finally:
             con.close()
     one, two = results[1], results[2]
@@ -126,7 +102,7 @@ def test_extracting_where_articles_are_parsed_gives_the_rows_of_extracting_after
             results[extract] = (
                 left,
                 [p for (p,) in from_json],
-                _rows_without_times_and_run_ids(con),
+                rows_without_times_and_run_ids(con),
             )
         finally:
             con.close()

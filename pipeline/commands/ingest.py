@@ -222,8 +222,9 @@ def _run_live(con, args: argparse.Namespace, db_path: Path) -> ingest.RunSummary
     )
     try:
         return ingest.ingest_live(
-            con, client, query=query, since=args.since, batch_size=args.batch_size
-        )
+            con, client, query=query, since=args.since, batch_size=args.batch_size,
+            workers=args.workers,
+        )  # fmt: skip
     finally:
         client.close()
 

@@ -44,7 +44,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -60,6 +60,7 @@ from pipeline import __version__, config
 from pipeline.errors import PipelineError, SourceUnavailableError
 from pipeline.models import Quarantined
 from pipeline.parse import (
+    FollowUp,
     NotArticleSetError,
     ParsedRecord,
     TruncatedXMLError,
@@ -324,11 +325,18 @@ class EntrezClient:
 
     # -- fetching ahead ------------------------------------------------------------------------
 
-    def prefetch(self, request: FetchRequest) -> None:
-        """Start the efetch of `request` in a background thread; the next `efetch(request)`
-        takes its answer, or raises its error. Prefetches send their first request in the order
-        they were asked for (each waits until the one before has started), so batches come in
-        plan order; the rate limit spaces them as it spaces every request.
+    def prefetch(
+        self,
+        request: FetchRequest,
+        *,
+        pool: Executor | None = None,
+        follow_up: FollowUp | None = None,
+    ) -> None:
+        """Start fetching `request` in a background thread, as `fetch(request, pool=pool,
+        follow_up=follow_up)` would (parsed in the `pool`'s worker processes when given); the
+        next `fetch(request)` takes its result, or raises its error. Prefetches send their first
+        request in the order they were asked for (each waits until the one before has started),
+        so batches come in plan order; the rate limit spaces them as it spaces every request.
 
         The threads are daemons: Ctrl-C does not wait for a request in flight."""
         with self._prefetch_lock:
@@ -344,7 +352,7 @@ class EntrezClient:
                 self._thread.started = started
                 try:
                     if future.set_running_or_notify_cancel():
-                        future.set_result(self._efetch(request))
+                        future.set_result(self._fetch(request, pool, follow_up))
                 except BaseException as error:  # handed to the thread that takes the answer
                     future.set_exception(error)
                 finally:
@@ -579,15 +587,7 @@ class EntrezClient:
     # -- efetch --------------------------------------------------------------------------------
 
     def efetch(self, request: FetchRequest) -> bytes:
-        """The XML of one batch, validated as a complete PubmedArticleSet (the answer of its
-        prefetch when one was started)."""
-        with self._prefetch_lock:
-            prefetched = self._prefetched.pop(request, None)
-        if prefetched is not None:
-            return prefetched[0].result()
-        return self._efetch(request)
-
-    def _efetch(self, request: FetchRequest) -> bytes:
+        """The XML of one batch, validated as a complete PubmedArticleSet."""
         params: dict = {"db": "pubmed", "rettype": "xml", "retmode": "xml"}
         if request.from_history:
             params.update(
@@ -604,11 +604,30 @@ class EntrezClient:
                 self.on_efetch(body, request.describe())
         return body
 
-    def fetch(self, request: FetchRequest) -> FetchResult:
-        """Fetch and parse a batch; a batch that stays invalid is split until the bad record is
-        isolated and quarantined with its bytes. Every PMID asked for ends up parsed or
-        quarantined, never silently missing.
+    def fetch(
+        self,
+        request: FetchRequest,
+        *,
+        pool: Executor | None = None,
+        follow_up: FollowUp | None = None,
+    ) -> FetchResult:
+        """Fetch and parse a batch (the result of its prefetch when one was started); a batch
+        that stays invalid is split until the bad record is isolated and quarantined with its
+        bytes. Every PMID asked for ends up parsed or quarantined, never silently missing.
+
+        With a `pool` the records are parsed in its worker processes, each article coming back
+        as its warehouse rows, and a `follow_up` runs there on them (see
+        `pipeline.parse.parse_pubmed_xml`).
         """
+        with self._prefetch_lock:
+            prefetched = self._prefetched.pop(request, None)
+        if prefetched is not None:
+            return prefetched[0].result()
+        return self._fetch(request, pool, follow_up)
+
+    def _fetch(
+        self, request: FetchRequest, pool: Executor | None, follow_up: FollowUp | None
+    ) -> FetchResult:
         result = FetchResult()
         try:
             body = self.efetch(request)
@@ -618,7 +637,7 @@ class EntrezClient:
                 log.warning(
                     "%s stayed invalid (%s); asking by id instead", request.describe(), error
                 )
-                result.extend(self.fetch(request.by_ids()))
+                result.extend(self._fetch(request.by_ids(), pool, follow_up))
             elif len(request.pmids) == 1:
                 pmid = request.pmids[0]
                 log.warning("quarantined PMID %s: its efetch stayed invalid: %s", pmid, error)
@@ -631,12 +650,15 @@ class EntrezClient:
                     "%s stayed invalid (%s); splitting it in halves of %d and %d",
                     request.describe(), error, len(first.pmids), len(second.pmids),
                 )  # fmt: skip
-                result.extend(self.fetch(first))
-                result.extend(self.fetch(second))
+                result.extend(self._fetch(first, pool, follow_up))
+                result.extend(self._fetch(second, pool, follow_up))
             return result
         result.requests += 1
         got: set[str] = set()
-        for item in parse_pubmed_xml(body, "live", origin=request.describe()):
+        parsed = parse_pubmed_xml(
+            body, "live", origin=request.describe(), pool=pool, follow_up=follow_up
+        )
+        for item in parsed:
             if isinstance(item, ParsedRecord):
                 result.records.append(item)
                 got.add(item.article.pmid)
@@ -650,7 +672,7 @@ class EntrezClient:
                 "%s did not return %d of the PMIDs expected at those positions; "
                 "asking for them by id", request.describe(), len(missing),
             )  # fmt: skip
-            result.extend(self.fetch(FetchRequest(missing)))
+            result.extend(self._fetch(FetchRequest(missing), pool, follow_up))
         elif missing:
             for pmid in missing:
                 log.warning("PubMed returned no record for PMID %s", pmid)
