@@ -55,7 +55,8 @@ SETS: dict[str, tuple[Path, ...]] = {
     "tuning": (ANNOTATION_DIR / "pool_tuning.jsonl",),
     "untouched": (ANNOTATION_DIR / "pool_untouched.jsonl",),
     "fresh": (ANNOTATION_DIR / "pool_fresh.jsonl",),
-    "blind3": (ANNOTATION_DIR / "pool_blind_3.jsonl",),
+    "blind3": (ANNOTATION_DIR / "pool_blind_3_kept.jsonl",),
+    "blind3-tuning": (ANNOTATION_DIR / "pool_blind_3_tuning.jsonl",),
 }
 TITLES = {
     "dev": "development set",
@@ -65,10 +66,11 @@ TITLES = {
     "fresh": (
         "pool fresh set (second blind draw; scored blind with 1.7.0 and 1.8.0, tuned on from 1.9.0)"
     ),
-    "blind3": "pool third blind draw (never tuned on)",
+    "blind3": "pool third blind draw, kept half (never tuned on)",
+    "blind3-tuning": "pool third blind draw, tuning half (tuned on from 1.10.0)",
 }
 # Sets whose misses may be listed: a rule is never written from the others.
-TUNABLE = ("dev", "tuning", "fresh")
+TUNABLE = ("dev", "tuning", "fresh", "blind3-tuning")
 
 
 def measure_speed(records: list, repeat: int) -> tuple[int, float]:
@@ -221,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         default="all",
         dest="which",
         help="annotated set(s) to score: development (both its files together), held-out, the "
-        "pool's tuning or untouched half, the pool's second and third blind draws (fresh, "
-        "blind3), or all (one table each)",
+        "pool's tuning or untouched half, the pool's second blind draw (fresh), the third draw's "
+        "kept and tuning halves (blind3, blind3-tuning), or all (one table each)",
     )
     parser.add_argument(
         "--repeat", type=int, default=10, help="passes over the abstracts per round"

@@ -4,10 +4,10 @@
 from their text before the extractor was run on any of them, then split at random into a tuning
 half and an untouched half that no rule is written from. A second draw of 40 (blind_draw_2.txt)
 is the fresh set, annotated the same way, scored blind with extractors 1.7.0 and 1.8.0 and tuned on
-from 1.9.0; a third draw of 40 (blind_draw_3.txt) is the third blind set, never tuned on. The
-development set's per-record
-checks apply, plus: arms carry their words as written with offsets, each set is its draw exactly,
-and no PMID is in another annotated set.
+from 1.9.0; a third draw of 40 (blind_draw_3.txt) was scored blind with 1.8.0 and 1.9.0, then
+split at random into a half tuned on from 1.10.0 and a kept half that never is. The development
+set's per-record checks apply, plus: arms carry their words as written with offsets, each set is
+its draw exactly, and no PMID is in another annotated set.
 """
 
 from __future__ import annotations
@@ -30,11 +30,15 @@ HALVES = (
 # The second blind draw (blind_draw_2.txt): 40 further records, annotated before the extractor
 # was run on any of them; scored blind with 1.7.0 and 1.8.0, tuned on from 1.9.0.
 FRESH = dev.ANNOTATIONS.parent / "pool_fresh.jsonl"
-# The third blind draw (blind_draw_3.txt): 40 further records, annotated the same way.
-BLIND_3 = dev.ANNOTATIONS.parent / "pool_blind_3.jsonl"
+# The third blind draw (blind_draw_3.txt): 40 further records, annotated the same way, then split
+# at random (blind_3_tuning_half.txt) into a half tuned on from 1.10.0 and a half never tuned on.
+BLIND_3 = (
+    dev.ANNOTATIONS.parent / "pool_blind_3_tuning.jsonl",
+    dev.ANNOTATIONS.parent / "pool_blind_3_kept.jsonl",
+)
 
 
-@pytest.fixture(scope="module", params=(*HALVES, FRESH, BLIND_3), ids=lambda path: path.stem)
+@pytest.fixture(scope="module", params=(*HALVES, FRESH, *BLIND_3), ids=lambda path: path.stem)
 def annotations(request) -> list[tuple[int, dict[str, Any]]]:
     return dev.load_annotations(request.param)
 
@@ -125,23 +129,13 @@ def test_the_fresh_set_is_the_second_blind_draw_exactly():
     assert annotated == drawn
 
 
-def test_the_third_blind_set_is_the_third_draw_exactly():
+def test_the_third_blind_set_is_the_third_draw_exactly_split_at_random():
     drawn = (POOL_DIR / "blind_draw_3.txt").read_text(encoding="utf-8").split()
-    annotated = [record["pmid"] for _, record in dev.load_annotations(BLIND_3)]
-    assert len(drawn) == 40 and len(annotated) == len(set(annotated)) == 40
-    assert annotated == drawn
-
-
-def test_the_third_draw_is_the_seeded_sample_of_the_records_not_drawn_before():
-    pmids = [json.loads(line)["pmid"] for line in (POOL_DIR / "records.jsonl").open()]
-    before = {
-        pmid
-        for name in ("blind_draw.txt", "blind_draw_2.txt")
-        for pmid in (POOL_DIR / name).read_text(encoding="utf-8").split()
-    }
-    rest = [pmid for pmid in pmids if pmid not in before]
-    drawn = (POOL_DIR / "blind_draw_3.txt").read_text(encoding="utf-8").split()
-    assert len(rest) == 116 and random.Random(20261210).sample(rest, 40) == drawn
+    tuning, kept = ([record["pmid"] for _, record in dev.load_annotations(p)] for p in BLIND_3)
+    half = (POOL_DIR / "blind_3_tuning_half.txt").read_text(encoding="utf-8").split()
+    assert random.Random(20261212).sample(drawn, 20) == half
+    assert tuning == [pmid for pmid in drawn if pmid in half]
+    assert kept == [pmid for pmid in drawn if pmid not in half]
 
 
 def test_the_second_draw_is_the_seeded_sample_of_the_records_not_drawn_before():
@@ -158,6 +152,6 @@ def test_no_pmid_is_in_another_annotated_set():
     others = heldout.development_pmids() | {
         record["pmid"] for _, record in dev.load_annotations(heldout.HELDOUT)
     }
-    blind_3 = {record["pmid"] for _, record in dev.load_annotations(BLIND_3)}
+    blind_3 = {record["pmid"] for path in BLIND_3 for _, record in dev.load_annotations(path)}
     assert not pool & others and not fresh & (others | pool)
     assert not blind_3 & (others | pool | fresh)

@@ -91,10 +91,11 @@ def test_the_sets_are_the_development_held_out_and_pool_files() -> None:
         "tuning": ["pool_tuning.jsonl"],
         "untouched": ["pool_untouched.jsonl"],
         "fresh": ["pool_fresh.jsonl"],
-        "blind3": ["pool_blind_3.jsonl"],
+        "blind3": ["pool_blind_3_kept.jsonl"],
+        "blind3-tuning": ["pool_blind_3_tuning.jsonl"],
     }
     assert not {"untouched", "heldout", "blind3"} & set(bench_extract.TUNABLE)
-    assert set(bench_extract.TUNABLE) == {"dev", "tuning", "fresh"}
+    assert set(bench_extract.TUNABLE) == {"dev", "tuning", "fresh", "blind3-tuning"}
     with pytest.raises(SystemExit):
         bench_extract.main(["--set", "heldout2"])
 
