@@ -57,6 +57,7 @@ SETS: dict[str, tuple[Path, ...]] = {
     "fresh": (ANNOTATION_DIR / "pool_fresh.jsonl",),
     "blind3": (ANNOTATION_DIR / "pool_blind_3_kept.jsonl",),
     "blind3-tuning": (ANNOTATION_DIR / "pool_blind_3_tuning.jsonl",),
+    "blind4": (ANNOTATION_DIR / "pool_blind_4.jsonl",),
 }
 TITLES = {
     "dev": "development set",
@@ -68,6 +69,7 @@ TITLES = {
     ),
     "blind3": "pool third blind draw, kept half (never tuned on)",
     "blind3-tuning": "pool third blind draw, tuning half (tuned on from 1.10.0)",
+    "blind4": "pool fourth blind draw (never tuned on)",
 }
 # Sets whose misses may be listed: a rule is never written from the others.
 TUNABLE = ("dev", "tuning", "fresh", "blind3-tuning")
@@ -224,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         dest="which",
         help="annotated set(s) to score: development (both its files together), held-out, the "
         "pool's tuning or untouched half, the pool's second blind draw (fresh), the third draw's "
-        "kept and tuning halves (blind3, blind3-tuning), or all (one table each)",
+        "kept and tuning halves (blind3, blind3-tuning), the fourth draw (blind4), or all (one "
+        "table each)",
     )
     parser.add_argument(
         "--repeat", type=int, default=10, help="passes over the abstracts per round"

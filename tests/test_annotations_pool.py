@@ -5,8 +5,9 @@ from their text before the extractor was run on any of them, then split at rando
 half and an untouched half that no rule is written from. A second draw of 40 (blind_draw_2.txt)
 is the fresh set, annotated the same way, scored blind with extractors 1.7.0 and 1.8.0 and tuned on
 from 1.9.0; a third draw of 40 (blind_draw_3.txt) was scored blind with 1.8.0 and 1.9.0, then
-split at random into a half tuned on from 1.10.0 and a kept half that never is. The development
-set's per-record checks apply, plus: arms carry their words as written with offsets, each set is
+split at random into a half tuned on from 1.10.0 and a kept half that never is; a fourth draw of
+40 (blind_draw_4.txt) is the fourth blind set, never tuned on. The development set's per-record
+checks apply, plus: arms carry their words as written with offsets, each set is
 its draw exactly, and no PMID is in another annotated set.
 """
 
@@ -36,9 +37,13 @@ BLIND_3 = (
     dev.ANNOTATIONS.parent / "pool_blind_3_tuning.jsonl",
     dev.ANNOTATIONS.parent / "pool_blind_3_kept.jsonl",
 )
+# The fourth blind draw (blind_draw_4.txt): 40 further records, annotated the same way.
+BLIND_4 = dev.ANNOTATIONS.parent / "pool_blind_4.jsonl"
 
 
-@pytest.fixture(scope="module", params=(*HALVES, FRESH, *BLIND_3), ids=lambda path: path.stem)
+@pytest.fixture(
+    scope="module", params=(*HALVES, FRESH, *BLIND_3, BLIND_4), ids=lambda path: path.stem
+)
 def annotations(request) -> list[tuple[int, dict[str, Any]]]:
     return dev.load_annotations(request.param)
 
@@ -138,6 +143,25 @@ def test_the_third_blind_set_is_the_third_draw_exactly_split_at_random():
     assert kept == [pmid for pmid in drawn if pmid not in half]
 
 
+def test_the_fourth_blind_set_is_the_fourth_draw_exactly():
+    drawn = (POOL_DIR / "blind_draw_4.txt").read_text(encoding="utf-8").split()
+    annotated = [record["pmid"] for _, record in dev.load_annotations(BLIND_4)]
+    assert len(drawn) == 40 and len(annotated) == len(set(annotated)) == 40
+    assert annotated == drawn
+
+
+def test_the_fourth_draw_is_the_seeded_sample_of_the_records_not_drawn_before():
+    pmids = [json.loads(line)["pmid"] for line in (POOL_DIR / "records.jsonl").open()]
+    before = {
+        pmid
+        for name in ("blind_draw.txt", "blind_draw_2.txt", "blind_draw_3.txt")
+        for pmid in (POOL_DIR / name).read_text(encoding="utf-8").split()
+    }
+    rest = [pmid for pmid in pmids if pmid not in before]
+    drawn = (POOL_DIR / "blind_draw_4.txt").read_text(encoding="utf-8").split()
+    assert len(rest) == 76 and random.Random(20261211).sample(rest, 40) == drawn
+
+
 def test_the_second_draw_is_the_seeded_sample_of_the_records_not_drawn_before():
     pmids = [json.loads(line)["pmid"] for line in (POOL_DIR / "records.jsonl").open()]
     first = set((POOL_DIR / "blind_draw.txt").read_text(encoding="utf-8").split())
@@ -153,5 +177,7 @@ def test_no_pmid_is_in_another_annotated_set():
         record["pmid"] for _, record in dev.load_annotations(heldout.HELDOUT)
     }
     blind_3 = {record["pmid"] for path in BLIND_3 for _, record in dev.load_annotations(path)}
+    blind_4 = {record["pmid"] for _, record in dev.load_annotations(BLIND_4)}
     assert not pool & others and not fresh & (others | pool)
     assert not blind_3 & (others | pool | fresh)
+    assert not blind_4 & (others | pool | fresh | blind_3)

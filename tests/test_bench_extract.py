@@ -93,8 +93,9 @@ def test_the_sets_are_the_development_held_out_and_pool_files() -> None:
         "fresh": ["pool_fresh.jsonl"],
         "blind3": ["pool_blind_3_kept.jsonl"],
         "blind3-tuning": ["pool_blind_3_tuning.jsonl"],
+        "blind4": ["pool_blind_4.jsonl"],
     }
-    assert not {"untouched", "heldout", "blind3"} & set(bench_extract.TUNABLE)
+    assert not {"untouched", "heldout", "blind3", "blind4"} & set(bench_extract.TUNABLE)
     assert set(bench_extract.TUNABLE) == {"dev", "tuning", "fresh", "blind3-tuning"}
     with pytest.raises(SystemExit):
         bench_extract.main(["--set", "heldout2"])
