@@ -31,6 +31,7 @@ from pandas.arrays import ArrowExtensionArray
 from pandas.core.dtypes.cast import maybe_box_native
 
 from pipeline import synthesis, vocab, warehouse
+from pipeline.errors import PipelineError
 from pipeline.evidence.corrections import arm_of_effect, read_current_effects
 from pipeline.extract import direction_in_words
 from pipeline.extract.store import ARMS_READ_SQL, read_arms, read_effects
@@ -1210,6 +1211,7 @@ def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRef
                 "refreshed_at) SELECT * FROM outcome_frame"
             )
             del outcomes, outcome_frame
+        _check_outcome_ids_unique(con, at)
         if touched is None:
             pooled = pooled_estimates(_stored_poolable(con), method=method, hksj=hksj)
             n_pools = len(pooled)
@@ -1251,6 +1253,21 @@ def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRef
     return MartsRefresh(
         touched is None, len(touched) if touched is not None else 0, n_pools, n_outcomes, n_pooled
     )
+
+
+def _check_outcome_ids_unique(con, at) -> None:
+    """Raise PipelineError when the rows this refresh wrote (refreshed at `at`) repeat an
+    outcome id. The table keeps no key index (migration 052), and the other rows cannot clash:
+    an outcome id hashes its PMID, and every row of a refreshed PMID is written anew."""
+    repeated = con.execute(
+        "SELECT outcome_id, any_value(pmid), count(*) FROM marts.trial_outcomes "
+        "WHERE refreshed_at = ? GROUP BY outcome_id HAVING count(*) > 1 ORDER BY outcome_id "
+        "LIMIT 5",
+        [at],
+    ).fetchall()
+    if repeated:
+        listed = "; ".join(f"{oid} (PMID {pmid}, {n} rows)" for oid, pmid, n in repeated)
+        raise PipelineError(f"marts.trial_outcomes: outcome ids written twice: {listed}")
 
 
 def _key_tuples(usable: pd.DataFrame) -> list[tuple]:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline import marts, synthesis, warehouse
+from pipeline.errors import PipelineError
 from pipeline.evidence.corrections import read_current_effects
 from pipeline.extract import direction_in_words
 from pipeline.marts import TrialFacts
@@ -344,6 +345,33 @@ def test_refresh_writes_both_tables_and_is_idempotent(warehouse_copy):
     assert first == second == (n_rows, n_pooled)
     assert n_rows == n_ids > 0
     assert missing == 0
+
+
+def test_a_refresh_that_writes_an_outcome_id_twice_fails_and_changes_nothing(
+    warehouse_copy, monkeypatch
+):
+    original = marts.trial_outcomes
+
+    def doubled(*args, **kwargs) -> pd.DataFrame:
+        frame = original(*args, **kwargs)
+        return pd.concat([frame, frame.head(1)], ignore_index=True)
+
+    con = warehouse.connect(warehouse_copy)
+    try:
+        marts.refresh_trial_outcomes(con)
+        before = con.execute("SELECT count(*), max(refreshed_at) FROM marts.trial_outcomes")
+        before = before.fetchone()
+        monkeypatch.setattr(marts, "trial_outcomes", doubled)
+        with pytest.raises(
+            PipelineError, match=r"outcome ids written twice: \w+ \(PMID \d+, 2 rows"
+        ):
+            marts.refresh_trial_outcomes(con)
+        after = con.execute("SELECT count(*), max(refreshed_at) FROM marts.trial_outcomes")
+        after = after.fetchone()
+    finally:
+        con.close()
+    assert before == after
+    assert before[0] > 0
 
 
 def test_a_failed_refresh_leaves_the_tables_as_they_were(warehouse_copy, monkeypatch):
