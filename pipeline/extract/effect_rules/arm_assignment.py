@@ -256,7 +256,9 @@ def assign_arms(
         if not between_groups(effect) or id(effect) in skip or after_than:
             continue
         if effect.arm is None or (
-            _arm_key(effect.arm) == _arm_key(second) and _arm_key(second) & _CONTROLS
+            " vs " not in effect.arm
+            and _arm_key(effect.arm) == _arm_key(second)
+            and _arm_key(second) & _CONTROLS
         ):
             effect.arm = f"{first} vs {second}"
         elif (
@@ -678,8 +680,117 @@ def _arm(text: str, end: int) -> str | None:
     return arm
 
 
+# "improved with drugx (MD 25.1, ...), antidepressants (MD 54.4, ...), and drugy (MD 21.6)":
+# a list of treatments, each followed by its own bracket of estimates. The first is introduced
+# by "with", the others follow the previous bracket; each head is a short name.
+_HEAD = r"(?P<head>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*){0,3})"
+_FIRST_LISTED_HEAD_RE = re.compile(rf"\bwith{SP}{_HEAD}{SP}?$")
+_NEXT_LISTED_HEAD_RE = re.compile(rf"^\){SP}?(?:,{SP}?)?(?:(?:and|or){SP})?{_HEAD}{SP}?$")
+# "were significantly lower among those with baseline SI (HR = 0.36": a comparison of people
+# with a characteristic and people without it, not of the study's treatments
+_STRATUM_COMPARED_RE = re.compile(
+    rf"\b(?:higher|lower|greater|smaller|increased|reduced|decreased|more|less){SP}"
+    rf"(?:[\w-]+{SP}){{0,3}}?(?:among|in){SP}(?:those|patients|participants|individuals|people"
+    rf"|subjects){SP}with{SP}(?P<x>[A-Za-z][\w-]*(?:{SP}[A-Za-z][\w-]*){{0,3}}){SP}?[\[(]{SP}?$",
+    re.IGNORECASE,
+)
+# "(36 events [2.1%], vs. 51 events with enoxaparin-vitamin K antagonist [3.0%]": the
+# comparator a sentence names itself, after "vs." and a count
+_COMPARATOR_NAMED_RE = re.compile(
+    rf"\b(?:vs\.?|versus){SP}(?:\d[\d,]*{SP}(?:(?:events?|patients?|participants?){SP})?)?"
+    rf"(?:with|in{SP}the|on){SP}(?P<b>[A-Za-z][\w-]*(?:{SP}[A-Za-z][\w-]*){{0,3}}?)"
+    rf"(?:{SP}(?:group|arm))?{SP}?[\[(,;]"
+)
+
+
+def _words(name: str) -> set[str]:
+    """The words of an arm name, lower case, for telling two names apart."""
+    return {w for w in re.split(r"[^\w]+", name.lower()) if w and w not in ("the", "group", "arm")}
+
+
+def sentence_comparison(text: str, first: str, second: str) -> tuple[str, str] | None:
+    """The study's comparison `first` vs `second` as it holds in one sentence: unchanged, or
+    against the comparator the sentence names itself after "vs." ("vs. 51 events with
+    enoxaparin [3.0%]": a second trial's control), or None when the sentence names another
+    comparator and not the study's first arm."""
+    if "vs" not in text and "versus" not in text:
+        return first, second
+    named = _COMPARATOR_NAMED_RE.search(text)
+    if named is None or named["b"].lower() in _NOT_A_TREATMENT:
+        return first, second
+    comparator = named["b"]
+    if _words(comparator) & (_words(second) | _words(first)):
+        return first, second
+    if re.search(rf"\b{re.escape(first)}\b", text, re.IGNORECASE):
+        return first, comparator
+    return None
+
+
 class _ArmAssignmentRules:
     """The sentence reader's arm assignment rules (mixed into the reader)."""
+
+    def _treatments_listed_with_their_estimates(self) -> None:
+        """Between-group estimates in brackets, each bracket after the treatment it is of, in a
+        list that one arm word shows to be a list of treatments ("improved with drugx (MD
+        25.1), antidepressants (MD 54.4) and drugy (MD 21.6)"): each estimate is its
+        treatment's, against the control the sentence names; with no control named, none."""
+        base = self.sentence.start
+        brackets: dict[int, list[Effect]] = {}
+        for effect in self.effects:
+            if effect.arm is not None or id(effect) in self.no_arm or not between_groups(effect):
+                continue
+            start = effect.start - base
+            opening = self.text.rfind("(", 0, start)
+            if opening < 0 or ")" in self.text[opening:start]:
+                continue
+            brackets.setdefault(opening, []).append(effect)
+        if len(brackets) < 2:
+            return
+        heads: dict[int, str] = {}
+        previous_close = None
+        for opening in sorted(brackets):
+            if previous_close is not None:
+                head = _NEXT_LISTED_HEAD_RE.match(self.text[previous_close:opening])
+            else:
+                head = None
+            if head is None:
+                head = _FIRST_LISTED_HEAD_RE.search(self.text, max(0, opening - 50), opening)
+                if head is None or heads:
+                    heads = {}  # a bracket outside the list: start again from it
+                    if head is None:
+                        previous_close = self.text.find(")", opening)
+                        continue
+            heads[opening] = head["head"]
+            previous_close = self.text.find(")", opening)
+            if previous_close < 0:
+                break
+        if len(heads) < 2 or not any(_ARM_WORD_RE.search(h) for h in heads.values()):
+            return
+        controls = {
+            m.group() for m in self.mentions if _arm_key(m.group()) & {"placebo", "control"}
+        }
+        control = next(iter(controls)) if len(controls) == 1 else None
+        for head in heads.values():
+            if _arm_key(head) & _CONTROLS and _arm_key(head) & {"placebo"}:
+                return  # "with placebo (": the control itself, not a listed treatment
+        for opening, head in heads.items():
+            for effect in brackets[opening]:
+                if control:
+                    effect.arm = f"{head} vs {control}"
+                else:
+                    self.no_arm.add(id(effect))
+
+    def _stratum_compared(self) -> None:
+        """A between-group estimate right after "lower among those with X (": people with X
+        against people without it, in a sentence that names no arm."""
+        base = self.sentence.start
+        for effect in self.effects:
+            if effect.arm is not None or id(effect) in self.no_arm or not between_groups(effect):
+                continue
+            start = effect.start - base
+            stratum = _STRATUM_COMPARED_RE.search(self.text, max(0, start - 120), start)
+            if stratum:
+                effect.arm = f"{stratum['x']} vs no {stratum['x']}"
 
     def _arms_from_comparison(self) -> None:
         """Arms from the sentence: an arm named right before a value ("ESK (4.5%)",
@@ -693,6 +804,14 @@ class _ArmAssignmentRules:
         if self.mentions and ("mmHg" in self.text or "-treated" in self.text):
             self._arm_written_after_the_value()
         self._arm_lists()
+        if self.mentions and self.text.count("(") > 1 and "with" in self.text:
+            self._treatments_listed_with_their_estimates()
+        if (
+            not self.mentions
+            and " with " in self.text
+            and (" among " in self.text or " in " in self.text)
+        ):
+            self._stratum_compared()
         if "group (" in self.text or "arm (" in self.text or "In the " in self.text:
             self._group_named_before_a_share()
         if self.mentions:

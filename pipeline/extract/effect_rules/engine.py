@@ -22,6 +22,7 @@ from pipeline.extract.effect_rules.arm_assignment import (
     _ArmAssignmentRules,
     assign_arms,
     between_groups,
+    sentence_comparison,
 )
 from pipeline.extract.effect_rules.context import (
     _TIMEPOINT_RE,
@@ -146,7 +147,9 @@ def extract_effects(
                 if effect.arm is None:
                     effect.arm = single_arm
         elif open_arms and arms.value():
-            assign_arms(found, *arms.value(), skip=extractor.no_arm)
+            compared = sentence_comparison(sentence.text, *arms.value())
+            if compared:
+                assign_arms(found, *compared, skip=extractor.no_arm)
         if study_scale:
             for effect in found:
                 if id(effect) in extractor.no_scale:

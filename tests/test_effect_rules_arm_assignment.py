@@ -1,0 +1,76 @@
+"""Which arm an effect belongs to, from its sentence (effect_rules.arm_assignment)."""
+
+from __future__ import annotations
+
+from pipeline.extract import extract_text
+from pipeline.extract.effect_rules.arm_assignment import sentence_comparison
+from pipeline.extract.effects import extract_effects
+
+
+def test_estimates_bracketed_after_listed_treatments_are_each_treatments() -> None:
+    """Rule `treatments_listed_with_their_estimates`: a list of treatments, each with its own
+    bracket of estimates, is not a two-arm sentence although it names only two arm words."""
+    sentence = (
+        "Compared with placebo, sleep time improved with drugx (MD 25.1, 95% CI 15.5-34.6; "
+        "objective: MD 22.3, 95% CI 7.6-37.1), antidepressants (MD 54.4, 95% CI 35.0-75.8) "
+        "and orexin antagonists (MD 21.6, 95% CI 0.8-42.4)."
+    )
+    assert [(e.value, e.arm) for e in extract_effects(sentence)] == [
+        (25.1, "drugx vs placebo"),
+        (22.3, "drugx vs placebo"),
+        (54.4, "antidepressants vs placebo"),
+        (21.6, "orexin antagonists vs placebo"),
+    ]
+
+
+def test_listed_treatments_without_a_named_control_get_no_arm() -> None:
+    sentence = (
+        "Sleep latency was shortened with drugx (MD -10.1, 95% CI -13.8 to -6.4) and "
+        "antidepressants (MD -7.7, 95% CI -15.2 to -0.3)."
+    )
+    assert [e.arm for e in extract_effects(sentence, study_arms=("drugx", "placebo"))] == [
+        None,
+        None,
+    ]
+
+
+def test_outcomes_listed_with_their_estimates_keep_the_sentence_arms() -> None:
+    """Brackets after outcomes ("mortality (RR ...)"), not after treatments: the rule does not
+    apply, and the sentence's two arms stand."""
+    sentence = (
+        "Compared with placebo, ketamine gave lower mortality (RR 0.70, 95% CI 0.39-1.14) and "
+        "fewer infections (RR 0.68, 95% CI 0.34-1.22)."
+    )
+    assert [e.arm for e in extract_effects(sentence)] == [
+        "ketamine vs placebo",
+        "ketamine vs placebo",
+    ]
+
+
+def test_an_estimate_among_those_with_a_characteristic_compares_that_stratum() -> None:
+    """Rule `stratum_compared`: "lower among those with X (HR ...)" compares people with X
+    and people without it, not the study's two treatments."""
+    abstract = (
+        "Patients received ketamine or esketamine. The hazard of response was lower among "
+        "those with baseline anxiety (HR = 0.41, 95% CI, 0.20-0.85, p = 0.02). Esketamine vs. "
+        "ketamine gave a similar hazard (HR = 0.80 [95% CI, 0.30-2.10]; p = 0.6)."
+    )
+    result = extract_text("1", "Ketamine versus esketamine in depression", abstract)
+    assert [(e.value, e.arm) for e in result.effects] == [
+        (0.41, "baseline anxiety vs no baseline anxiety"),
+        (0.8, "esketamine vs ketamine"),
+    ]
+
+
+def test_a_sentence_naming_its_own_comparator_after_vs_overrides_the_study_comparison() -> None:
+    """Rule `sentence_comparison`: a second trial's control named in the sentence ("vs. 51
+    events with drugz") replaces the study's; a sentence naming the study's control keeps it."""
+    other = "Drugx was noninferior (36 events [2.1%], vs. 51 events with drugz [3.0%]; HR 0.68)."
+    assert sentence_comparison(other, "drugx", "placebo") == ("drugx", "drugz")
+    same = "Drugx was superior (8 events [1.3%], vs. 42 with placebo [7.1%]; HR 0.18)."
+    assert sentence_comparison(same, "drugx", "placebo") == ("drugx", "placebo")
+    # the other comparator, and not the study's first arm: no comparison is given
+    assert (
+        sentence_comparison("Events fell (10 vs. 12 with drugz [3%]).", "drugx", "placebo") is None
+    )
+    assert sentence_comparison("No comparison here.", "drugx", "placebo") == ("drugx", "placebo")
