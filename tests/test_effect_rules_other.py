@@ -77,3 +77,23 @@ def test_a_measure_the_analysis_fixed_is_not_a_result() -> None:
         ("predictive_accuracy", 70.1),
         ("predictive_accuracy", 66.0),
     ]
+
+
+def test_a_coefficient_and_a_change_per_unit_of_a_predictor_are_regression_coefficients() -> None:
+    """A regression coefficient is "other", not a mean difference, whether named ("Coefficient
+    -4.3 95%CI: ...") or written as the change per unit of a predictor ("each additional point
+    was associated with a -0.05 [95% CI ...] decrease")."""
+    named = (
+        "Stays were shorter with the drug than in the control group (Coefficient -4.3 95%CI: "
+        "-6.6 to -1.9)."
+    )
+    per_unit = (
+        "Each additional symptom point was associated with a - .05 [95% CI - .09, - .01] "
+        "(p = .03) decrease in the score."
+    )
+    for sentence, value in ((named, -4.3), (per_unit, -0.05)):
+        assert [(e.kind, e.label, e.value) for e in extract_effects(sentence)] == [
+            ("other", "regression coefficient", value)
+        ], sentence
+    # the CI's "95%" does not make the coefficient a share of the group named before it
+    assert [e.arm for e in extract_effects(named)] == [None]

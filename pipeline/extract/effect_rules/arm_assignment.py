@@ -650,6 +650,19 @@ _GERUND_RE = re.compile(r"[a-z]+ing\b")
 _VERSUS_AFTER_RE = re.compile(
     rf"{SP}(?:vs\.?|versus|compared{SP}(?:with|to)){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})", _CI
 )
+_PERCENT_SIGN_AFTER_RE = re.compile(rf"{SP}?%")
+
+
+def _is_share(effect: Effect) -> bool:
+    """Whether an effect's value is written as a percentage in its quote ("70 patients
+    (27.3%)"), not only its CI's level ("-4.27 95%CI")."""
+    if "%" not in effect.quote:
+        return False
+    for number in NUMBER_RE.finditer(effect.quote):
+        digits = re.sub(r"[^\d.]", "", number.group())
+        if digits.strip(".") and float(digits) == abs(effect.value):
+            return bool(_PERCENT_SIGN_AFTER_RE.match(effect.quote, number.end()))
+    return False
 
 
 # After an arm named beside a value, "and" another name with "group": the arm is both names
@@ -855,8 +868,8 @@ class _ArmAssignmentRules:
         for effect in self.effects:
             if effect.arm is not None or between_groups(effect) or id(effect) in self.no_arm:
                 continue
-            if "%" not in effect.quote:
-                continue
+            if not _is_share(effect):
+                continue  # not a share: "(Coefficient -4.27 95%CI: ...)"
             start = effect.start - base
             named = _GROUP_BEFORE_BRACKET_RE.search(self.text, max(0, start - 60), start)
             group = named["group"] if named else None

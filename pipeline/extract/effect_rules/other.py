@@ -17,6 +17,7 @@ STATISTIC_NAMES: dict[str, tuple[str, ...]] = {
         "regression coefficient",
         "standardized coefficient β",
         "coef",
+        "coefficient",
     ),
     "r_squared": ("R2", "R²", "R-squared"),
 }
@@ -294,4 +295,9 @@ RULES = (
 )
 EXAMPLES: dict[str, tuple[Example, ...]] = {
     "named_statistic": (Example("The model discriminated well (AUC = 0.81).", "other", 0.81),),
-}
+    "estimate_with_ci": (
+        Example("Stays were shorter (Coefficient -4.3 95%CI: -6.6 to -1.9).", "other", -4.3),
+        Example("Each additional point was associated with a -0.05 [95% CI -0.09, -0.01] "
+                "decrease in the score.", "other", -0.05),
+    ),
+}  # fmt: skip

@@ -198,6 +198,16 @@ _LIST_CONTINUES_RE = re.compile(
 )
 
 
+# "each additional CADSS point was associated with a -.04 [95% CI ...] decrease": the change in
+# the outcome per unit of a predictor, a regression coefficient
+_PER_UNIT_BEFORE_RE = re.compile(
+    rf"\b(?:each|every|per){SP}(?:additional|extra|one|1)(?:{SP}|-)(?:[\w-]+{SP}){{0,2}}?"
+    rf"(?:points?|units?|increase|increment|standard{SP}deviation|SD)\b[^.;()]{{0,40}}?"
+    rf"\bassociated{SP}with\b",
+    re.IGNORECASE,
+)
+
+
 # the patterns): a longer gap between a name and a number cannot match, and is not sliced.
 _NAME_TO_VALUE_LONGEST = 134  # with an outcome named before the verb ("OR for remission was")
 _LIST_CONTINUES_LONGEST = 90  # 50 for the words, 40 for a value's own bracketed P
@@ -360,6 +370,10 @@ class _StatisticsRules:
             return keyword[2]
         if token.percent:
             return self._rate_kind(token) or "other"
+        if "associated" in self.text and _PER_UNIT_BEFORE_RE.search(
+            self.text, self._clause_start(token.start), token.start
+        ):
+            return "beta"  # "each additional point was associated with a -0.04 decrease"
         after = self.text[token.end : ci_end]
         if _DIFFERENCE_CUES_RE.search(after) or self._difference_cue_between(
             self._clause_start(token.start), token
