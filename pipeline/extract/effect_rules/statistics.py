@@ -198,6 +198,12 @@ _LIST_CONTINUES_RE = re.compile(
 )
 
 
+# "shorter in the drug group (4.5 days, 95% CI 4.0-5.0) than in the placebo group (5.0 days":
+# an estimate in brackets right after the group it is of is that group's value, not a difference
+_GROUP_BRACKET_BEFORE_RE = re.compile(
+    rf"\b(?:[Ii]n|[Ff]or){SP}the{SP}(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+{SP}(?:group|arm){SP}?\({SP}?$"
+)
+_GROUP_BRACKET_LONGEST = 100
 # "each additional CADSS point was associated with a -.04 [95% CI ...] decrease": the change in
 # the outcome per unit of a predictor, a regression coefficient
 _PER_UNIT_BEFORE_RE = re.compile(
@@ -357,7 +363,7 @@ class _StatisticsRules:
             self.text, token.end
         )
 
-    def _kind_for(self, token: _Token, ci_end: int) -> str:
+    def _kind_for(self, token: _Token, ci_end: int) -> str | None:
         """The kind of an estimate with a CI: the nearest statistic named, else the words."""
         keyword = self._nearest_strong(token.start)
         if _IN_POINTS_RE.match(self.text, token.end) and (
@@ -370,6 +376,10 @@ class _StatisticsRules:
             return keyword[2]
         if token.percent:
             return self._rate_kind(token) or "other"
+        if "group" in self.text or "arm" in self.text:
+            before = max(0, token.start - _GROUP_BRACKET_LONGEST)
+            if _GROUP_BRACKET_BEFORE_RE.search(self.text, before, token.start):
+                return None  # "in the drug group (4.5 days, 95% CI ...)": one group's value
         if "associated" in self.text and _PER_UNIT_BEFORE_RE.search(
             self.text, self._clause_start(token.start), token.start
         ):
