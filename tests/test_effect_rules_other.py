@@ -97,3 +97,24 @@ def test_a_coefficient_and_a_change_per_unit_of_a_predictor_are_regression_coeff
         ], sentence
     # the CI's "95%" does not make the coefficient a share of the group named before it
     assert [e.arm for e in extract_effects(named)] == [None]
+
+
+def test_a_mean_ratio_is_other_not_a_change() -> None:
+    """A ratio of means ("the placebo-corrected mean ratio of albuminuria ... was reduced (for
+    10 mg/d, 0.76 [90% CI, ...])") has no kind of its own: "other", labelled, with its 90% CI."""
+    sentence = (
+        "The placebo-corrected mean ratio of albuminuria at day 90 relative to baseline was "
+        "reduced (for 10 mg/d, 0.76 [90% CI, 0.65-0.88; P = .001]; for 20 mg/d, 0.62 [90% CI, "
+        "0.54-0.72; P < .001])."
+    )
+    effects = extract_effects(sentence)
+    assert [(e.kind, e.label, e.value, e.ci_level) for e in effects] == [
+        ("other", "mean ratio", 0.76, 90.0),
+        ("other", "mean ratio", 0.62, 90.0),
+    ]
+    assert [
+        (e.kind, e.label)
+        for e in extract_effects(
+            "Exposure was similar (geometric mean ratio 1.02, 90% CI 0.95-1.10)."
+        )
+    ] == [("other", "mean ratio")]
