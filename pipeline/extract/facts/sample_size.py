@@ -35,6 +35,12 @@ def _enrolled(name: str, reads: str, pattern: str, needles, examples) -> FactRul
     return FactRule(name, "n_enrolled", reads, pattern, needles, tuple(examples))
 
 
+# "a study of 17 patients", "a trial involving 149 subjects": the words a count follows
+_STUDY_OF_NEEDLES = (
+    "study of", "trial of", "study in", "trial in", "study involving", "trial involving",
+    "study including", "trial including",
+)  # fmt: skip
+
 # In order of preference: the first form that finds a count gives N randomized.
 N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
     _randomized(
@@ -208,6 +214,18 @@ N_ENROLLED_RULES: tuple[FactRule, ...] = (
         [Example("Among 140 adults treated, most improved.", 140)],
     ),
     _enrolled(
+        "study_of_n_people",
+        "'an open label study of 17 patients', 'a real-world study involving 149 TRD subjects'",
+        rf"\b(?:trial|study){SP}(?:of|in|involving|including){SP}{_COUNT}{SP}"
+        rf"(?:(?!in{SP}|of{SP}|with{SP})[\w-]+{SP}){{0,2}}?{_PEOPLE}",
+        _STUDY_OF_NEEDLES,
+        [
+            Example("It was tested in an open label study of 17 patients with MDD.", 17),
+            Example("In a retrospective study involving 149 TRD subjects, data were kept.", 149),
+            Example("A study of 2 doses in adults.", None),
+        ],
+    ),
+    _enrolled(
         "n_people_completed_or_received",
         "'120 patients ... completed', 'took part in', 'received'",
         rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:participants|patients|subjects|adults)\b"
@@ -370,12 +388,13 @@ _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
     "completed", "participated", "took part", "received", "administered", "assigned", "allocated",
     "total of", "were treated", "data from", "data of", "data on", "records of", "records from",
-    "entered", "started", "began",
+    "entered", "started", "began", *_STUDY_OF_NEEDLES,
 )  # fmt: skip
 _ENROLLED_NEEDLES = (
     "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
     "participated", "took part", "received", "administered", "total of", "were treated",
     "data from", "data of", "data on", "records of", "records from", "entered", "started", "began",
+    *_STUDY_OF_NEEDLES,
 )  # fmt: skip
 _NUMBER_WORDS = frozenset(
     [
