@@ -227,11 +227,18 @@ N_ENROLLED_RULES: tuple[FactRule, ...] = (
     ),
     _enrolled(
         "n_people_completed_or_received",
-        "'120 patients ... completed', 'took part in', 'received'",
+        "'120 patients ... completed', 'took part in', 'received', also after a description "
+        "with decimals ('52 adults (62.5 % female, median age 49.1 years) received')",
         rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:participants|patients|subjects|adults)\b"
-        rf"[^.;]{{0,90}}?\b(?:completed|participated{SP}in|took{SP}part{SP}in|received)\b",
+        rf"(?:[^.;]|\.\d){{0,90}}?\b(?:completed|participated{SP}in|took{SP}part{SP}in"
+        rf"|received)\b",
         ("completed", "participated", "took part", "received"),
-        [Example("Twenty-six participants took part in the study.", 26)],
+        [
+            Example("Twenty-six participants took part in the study.", 26),
+            Example(
+                "Fifty-two adults (62.5 % female, median age 49.1 years) received IV ketamine.", 52
+            ),
+        ],
     ),
     _enrolled(
         "n_people_administered",
