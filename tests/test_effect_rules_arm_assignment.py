@@ -74,3 +74,33 @@ def test_a_sentence_naming_its_own_comparator_after_vs_overrides_the_study_compa
         sentence_comparison("Events fell (10 vs. 12 with drugz [3%]).", "drugx", "placebo") is None
     )
     assert sentence_comparison("No comparison here.", "drugx", "placebo") == ("drugx", "placebo")
+
+
+def test_a_review_sentence_comparing_the_titles_treatment_with_placebo() -> None:
+    """Rule `review_sentence_comparison`: in a review with no one comparison, a sentence that
+    names the title's treatment and "compared with placebo" compares the two; a sentence naming
+    another treatment, or no control, gets no arm."""
+    from pipeline.extract.effect_rules.arm_assignment import review_sentence_comparison
+
+    title = "Efficacy and safety of drugxs in critically ill patients: a meta-analysis"
+    assert review_sentence_comparison(
+        title, "Drugxs reduced mortality compared to placebo (RR, 0.85; 95% CI, 0.77-0.94)."
+    ) == ("drugxs", "placebo")
+    assert review_sentence_comparison(
+        title, "The use of drugx showed fewer infections (RR 0.58) compared with placebo."
+    ) == ("drugxs", "placebo")
+    assert (
+        review_sentence_comparison(
+            title, "In patients treated with drugy, mortality fell (RR 0.45) compared with placebo."
+        )
+        is None
+    )
+    assert review_sentence_comparison(title, "Drugxs reduced mortality (RR 0.85).") is None
+    abstract = (
+        "We pooled trials of drugxs and drugy in the ICU. Drugxs reduced short-term mortality "
+        "compared to placebo (RR, 0.85; 95% CI, 0.77-0.94). Bleeding was more frequent "
+        "(RR, 1.10; 95% CI, 1.06-1.14)."
+    )
+    result = extract_text("1", title, abstract, publication_types=["Meta-Analysis"])
+    assert result.trial.design == "review"
+    assert [e.arm for e in result.effects] == ["drugxs vs placebo", None]

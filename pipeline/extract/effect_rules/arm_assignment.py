@@ -569,6 +569,49 @@ def review_comparison(title: str, abstract: str) -> tuple[str, str] | None:
     return treatment, control
 
 
+# A review's treatment as its title names it: first ("Corticosteroids in critically ill ...")
+# or after "of" ("Efficacy and safety of corticosteroids in ...")
+_TITLE_TREATMENT_RE = re.compile(
+    rf"^(?P<a>[A-Za-z][\w-]{{3,}})\b|\bof{SP}(?P<b>[A-Za-z][\w-]{{3,}})\b"
+)
+_NOT_A_TITLE_TREATMENT = frozenset(
+    [
+        "efficacy", "effect", "effects", "effectiveness", "safety", "use", "role", "impact",
+        "association", "comparison", "evaluation", "assessment", "outcomes", "risk", "benefits",
+        "systematic", "meta-analysis", "review", "trials", "evidence", "what", "does", "should",
+    ]
+)  # fmt: skip
+# "... (RR 0.58, 95% CI 0.37-0.86) compared with placebo": the control a sentence names
+_SENTENCE_CONTROL_RE = re.compile(
+    rf"\b(?:compared{SP}(?:with|to)|versus|vs\.?){SP}(?:the{SP})?(?P<b>placebo|controls?|sham"
+    rf"|usual{SP}care|standard{SP}of{SP}care)\b",
+    re.IGNORECASE,
+)
+
+
+def review_sentence_comparison(title: str, text: str) -> tuple[str, str] | None:
+    """For a review with no one comparison: the comparison one sentence makes of the treatment
+    its title names against the control it names ("Corticosteroids reduced mortality compared
+    to placebo", "The use of corticosteroids showed ... compared with placebo"); None when the
+    sentence names no control, or not the title's treatment where a treatment stands (opening
+    the sentence, or after "with", "of" or "using")."""
+    control = _SENTENCE_CONTROL_RE.search(text)
+    if control is None:
+        return None
+    for match in _TITLE_TREATMENT_RE.finditer(title):
+        word = match["a"] or match["b"]
+        low = word.lower()
+        if low in _NOT_A_TITLE_TREATMENT or low in _NOT_A_TREATMENT or low in _CONTROL_WORDS:
+            continue
+        stem = re.escape(low[:-1] if low.endswith("s") else low)
+        named = re.search(
+            rf"(?:^|\b(?:with|of|using){SP})(?:[\w-]+{SP})?(?P<t>{stem}s?)\b", text, re.IGNORECASE
+        )
+        if named:
+            return _as_in_text(word), control["b"].lower()
+    return None
+
+
 # What may follow the second treatment of a comparison: its noun phrase has ended
 _PHRASE_ENDS_RE = re.compile(
     rf"$|[\s]*[,.;:()\[\]]|{SP}(?:for|in|among|on|to|after|before|during|with|alone|plus|and|or"

@@ -108,6 +108,7 @@ def extract_effects(
     single_arm: str | None = None,
     study_scale: str | None = None,
     quarantined: list[QuarantinedEffect] | None = None,
+    sentence_arms: Callable[[str], tuple[str, str] | None] | None = None,
 ) -> list[Effect]:
     """Every effect the rules find in `abstract`, in text order, with spans into it.
 
@@ -117,7 +118,8 @@ def extract_effects(
     Arms come from each effect's sentence first; what a sentence leaves open is filled from
     the study when the caller knows it: `single_arm` (a single-arm study's treatment) for every
     effect, else `study_arms` (the study's one comparison, or a function finding it, called
-    only when an effect needs it) for pairs and between-group effects. `study_scale` (the one
+    only when an effect needs it) for pairs and between-group effects, else `sentence_arms` (the
+    comparison one sentence makes, from its text, where the study has none). `study_scale` (the one
     depression scale the abstract names) is the scale of efficacy effects whose sentence names
     none: rates, changes and differences, and ratios or NNTs of response, remission or relapse.
     """
@@ -148,6 +150,10 @@ def extract_effects(
                     effect.arm = single_arm
         elif open_arms and arms.value():
             compared = sentence_comparison(sentence.text, *arms.value())
+            if compared:
+                assign_arms(found, *compared, skip=extractor.no_arm)
+        elif open_arms and sentence_arms is not None:
+            compared = sentence_arms(sentence.text)
             if compared:
                 assign_arms(found, *compared, skip=extractor.no_arm)
         if study_scale:
