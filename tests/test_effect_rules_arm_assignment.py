@@ -76,6 +76,19 @@ def test_a_sentence_naming_its_own_comparator_after_vs_overrides_the_study_compa
     assert sentence_comparison("No comparison here.", "drugx", "placebo") == ("drugx", "placebo")
 
 
+def test_a_review_comparing_the_impact_of_its_treatment_and_placebo() -> None:
+    """Rule `review_comparison`: "compared the impact of using drugx and placebo" names the
+    review's one comparison, as "comparing drugx with placebo" does."""
+    from pipeline.extract.effect_rules.arm_assignment import review_comparison
+
+    title = "The effects of drugx on postoperative pain: a meta-analysis"
+    for abstract in (
+        "The included trials compared the impact of using drugx and placebo on pain.",
+        "Trials compared the efficacy of drugx with placebo.",
+    ):
+        assert review_comparison(title, abstract) == ("drugx", "placebo"), abstract
+
+
 def test_a_review_sentence_comparing_the_titles_treatment_with_placebo() -> None:
     """Rule `review_sentence_comparison`: in a review with no one comparison, a sentence that
     names the title's treatment and "compared with placebo" compares the two; a sentence naming

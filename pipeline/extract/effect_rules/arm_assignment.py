@@ -492,9 +492,10 @@ _REVIEW_TREATMENT = (
 )
 _REVIEW_COMPARISON_RES = (
     re.compile(
-        rf"\bcompar(?:ing|ed|es){SP}(?:the{SP})?(?:(?:use|effects?|effectiveness){SP}of{SP})?"
+        rf"\bcompar(?:ing|ed|es){SP}(?:the{SP})?"
+        rf"(?:(?:use|effects?|effectiveness|efficacy|impact){SP}of{SP}(?:using{SP})?)?"
         rf"{_REVIEW_TREATMENT}(?:{SP}(?:treatment|therapy))?(?:{SP}\([^()]{{1,60}}\))?{SP}"
-        rf"(?:with|to|versus|vs\.?|against){SP}(?:an?{SP}|the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
+        rf"(?:with|to|versus|vs\.?|against|and){SP}(?:an?{SP}|the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
         re.IGNORECASE,
     ),
     re.compile(
