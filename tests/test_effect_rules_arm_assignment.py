@@ -117,3 +117,24 @@ def test_a_review_sentence_comparing_the_titles_treatment_with_placebo() -> None
     result = extract_text("1", title, abstract, publication_types=["Meta-Analysis"])
     assert result.trial.design == "review"
     assert [e.arm for e in result.effects] == ["drugxs vs placebo", None]
+
+
+def test_a_trial_of_another_drug_assigned_to_it_or_placebo_compares_the_two() -> None:
+    """Rule `other_treatment_arms`: "randomly assigned to receive drugx (its regimen in
+    brackets) or matching placebo" and "adults ... received drugx or placebo" name the trial's
+    comparison; a control word on one side is enough where the text says how arms were given."""
+    from pipeline.extract.effect_rules.arm_assignment import other_treatment_arms
+
+    title = "Drugx and clinical outcomes in heart disease"
+    assigned = (
+        "Patients were randomly assigned to receive drugx (either 140 mg every 2 weeks or 420 mg "
+        "monthly) or matching placebo."
+    )
+    assert other_treatment_arms(title, assigned) == ("drugx", "placebo")
+    received = "In this trial, 172 adults received drugx or placebo. Fewer events occurred."
+    assert other_treatment_arms(title, received) == ("drugx", "placebo")
+    # neither side a control: the treatments must also name groups
+    assert other_treatment_arms(title, "Adults received drugx or drugy.") is None
+    result = extract_text("1", title, assigned + " Events fell (hazard ratio, 0.85; 95% CI, "
+                          "0.79 to 0.92; P<0.001).")  # fmt: skip
+    assert [e.arm for e in result.effects] == ["drugx vs placebo"]

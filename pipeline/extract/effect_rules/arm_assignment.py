@@ -434,15 +434,24 @@ _OTHER_COMPARISON_RES = (
         rf"\b(?P<a>{_TREATMENT})(?:{SP}(?:groups?|arms?))?{SP}(?:versus|vs\.?|v\.|compared{SP}"
         rf"(?:with|to)){SP}(?:the{SP})?(?P<b>{_TREATMENT})\b"
     ),
-    # "randomly assigned to receive colchicine or placebo"
+    # "randomly assigned to receive colchicine or placebo", "to receive evolocumab (either 140
+    # mg every 2 weeks or 420 mg monthly) or matching placebo": the regimen may follow in brackets
     re.compile(
         rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)(?:{SP}\([\d:]+\))?"
         rf"(?:{SP}in{SP}an?{SP}[\d:]+{SP}ratio)?{SP}to{SP}(?:receive{SP})?(?:either{SP})?"
-        rf"(?:oral{SP}|intravenous{SP})?(?P<a>{_TREATMENT}){SP}or{SP}(?:matching{SP})?"
-        rf"(?P<b>{_TREATMENT})\b",
+        rf"(?:oral{SP}|intravenous{SP})?(?P<a>{_TREATMENT})(?:{SP}\([^()]{{1,80}}\))?{SP}or{SP}"
+        rf"(?:matching{SP})?(?P<b>{_TREATMENT})\b",
+        re.IGNORECASE,
+    ),
+    # "172 adults scheduled for surgery received colchicine or placebo"
+    re.compile(
+        rf"\breceived{SP}(?:either{SP})?(?P<a>{_TREATMENT})(?:{SP}\([^()]{{1,80}}\))?{SP}or{SP}"
+        rf"(?:matching{SP})?(?P<b>{_TREATMENT})\b",
         re.IGNORECASE,
     ),
 )
+# The forms above that say what each arm was given: a control word on one side is enough
+_ASSIGNED_TO_ONE_OF_TWO = frozenset([1, 2])
 _GROUP_NAME_RE = re.compile(rf"\b(?:in|the){SP}(?P<a>{_TREATMENT}){SP}(?:group|arm)\b")
 
 
@@ -469,12 +478,15 @@ def other_treatment_arms(title: str, abstract: str) -> tuple[str, str] | None:
         (title, (*_OTHER_COMPARISON_RES, _TITLE_WITH_RE)),
         (abstract, _OTHER_COMPARISON_RES),
     ):
-        for regex in regexes:
+        for at, regex in enumerate(regexes):
             for match in regex.finditer(text):
                 if not _whole_phrases(text, match):
                     continue
                 pair = _treatment_pair(match["a"], match["b"])
-                if pair and (text is title or all(names_an_arm(word) for word in pair)):
+                assigned = (
+                    at in _ASSIGNED_TO_ONE_OF_TWO and pair and pair[1].lower() in (_CONTROL_WORDS)
+                )
+                if pair and (text is title or assigned or all(names_an_arm(word) for word in pair)):
                     return pair
     return _treatment_pair(*names.values()) if len(names) == 2 else None
 
@@ -621,7 +633,7 @@ _PHRASE_ENDS_RE = re.compile(
 )
 # What may come before the first: its noun phrase starts there
 _PHRASE_STARTS_RE = re.compile(
-    rf"(?:^|[,.;:()\[\]]{SP}?|\b(?:of|with|and|between|the|receive|either|to|plus|oral"
+    rf"(?:^|[,.;:()\[\]]{SP}?|\b(?:of|with|and|between|the|receive|received|either|to|plus|oral"
     rf"|intravenous){SP})$",
     re.IGNORECASE,
 )
