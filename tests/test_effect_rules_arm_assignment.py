@@ -138,3 +138,17 @@ def test_a_trial_of_another_drug_assigned_to_it_or_placebo_compares_the_two() ->
     result = extract_text("1", title, assigned + " Events fell (hazard ratio, 0.85; 95% CI, "
                           "0.79 to 0.92; P<0.001).")  # fmt: skip
     assert [e.arm for e in result.effects] == ["drugx vs placebo"]
+
+
+def test_a_counted_share_in_a_sentence_opening_in_the_group_is_that_groups() -> None:
+    """Rule `group_named_before_a_share`: "RESULTS: In the drug group, 1,139 patients (14.3%)
+    ..." is the drug group's share although a heading opens the sentence and the count opens
+    the quote; the count after "compared to" is the other group's, not the opening one's."""
+    sentence = (
+        "RESULTS: In the drug group, 1,139 patients (14.3%) experienced AKI30, compared to 1,211 "
+        "patients (15.4%) among those given saline (P=0.04)."
+    )
+    assert [(e.value, e.arm) for e in extract_effects(sentence)][:2] == [
+        (14.3, "drug"),
+        (15.4, None),
+    ]

@@ -690,12 +690,16 @@ _ARM_RE = re.compile(
 _GROUP_BEFORE_BRACKET_RE = re.compile(
     rf"\b(?:the{SP})?(?P<group>(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+){SP}(?:group|arm){SP}?\({SP}?$"
 )
-# "In the antibiotic group, 70 patients (27.3%) ...": the sentence is about one group
+# "In the antibiotic group, 70 patients (27.3%) ...": the sentence is about one group; a
+# section heading may open it ("RESULTS: In the saline group, ...")
 _IN_THE_GROUP_OPENING_RE = re.compile(
-    rf"In{SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+){SP}(?:group|arm),"
+    rf"(?:[A-Z][A-Z&/ -]*:+{SP}?)?In{SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+)"
+    rf"{SP}(?:group|arm),"
 )
 # "70 patients (": a count of one group's patients right before its share
 _COUNT_BRACKET_RE = re.compile(rf"\b\d+{SP}(?:[\w-]+{SP})?\({SP}?$")
+# "1,139 patients (14.3%)": the same count opening the share's own quote
+_COUNTED_QUOTE_RE = re.compile(rf"\d[\d,]*{SP}(?:[\w-]+{SP})?\(")
 _LEADING_JOINS_RE = re.compile(r"^(?:(?:to|and|or|vs|versus|than|in|of|with|the)\s)+", re.I)
 _NOT_ONE_GROUP_RE = re.compile(
     r"\b(?:each|both|all|either|two|three|four|other|same|study|age|patients|participants)\b",
@@ -932,8 +936,12 @@ class _ArmAssignmentRules:
             if (
                 group is None
                 and opening
-                and _COUNT_BRACKET_RE.search(self.text, max(0, start - 30), start)
-            ):
+                and (
+                    _COUNT_BRACKET_RE.search(self.text, max(0, start - 30), start)
+                    or _COUNTED_QUOTE_RE.match(effect.quote)
+                )
+                and not _COMPARED_AFTER_RE.search(self.text, opening.end(), start)
+            ):  # "..., compared to 1,211 patients (15.4%)": the other group's count
                 group = opening["group"]
             if group:
                 group = _LEADING_JOINS_RE.sub("", group.rsplit(" the ", 1)[-1])
