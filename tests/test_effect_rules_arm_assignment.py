@@ -152,3 +152,18 @@ def test_a_counted_share_in_a_sentence_opening_in_the_group_is_that_groups() -> 
         (14.3, "drug"),
         (15.4, None),
     ]
+
+
+def test_a_list_of_pairs_gives_each_pair_the_two_arms() -> None:
+    """Rule `pairs_listed`: "69.0% vs 55.3% (A), 64.5% vs 48.9% (B), and 77.1% vs 64.7% (C)" is
+    three pairs of the sentence's two arms, not a list of six groups; a plain list of three
+    shares still gets no arm."""
+    sentence = (
+        "The proportion of patients showing substantial improvement in the esketamine group "
+        "versus the placebo group favored esketamine: 69.0% vs 55.3% (scale A), 64.5% vs 48.9% "
+        "(scale B), and 77.1% vs 64.7% (scale C)."
+    )
+    assert [e.arm for e in extract_effects(sentence)] == ["esketamine", "placebo"] * 3
+    listed = "The response rate with esketamine versus placebo was 58%, 21%, and 37% at the sites."
+    found = extract_effects(listed)
+    assert len(found) == 3 and [e.arm for e in found] == [None, None, None]

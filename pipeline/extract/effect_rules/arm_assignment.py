@@ -233,6 +233,10 @@ def assign_arms(
     one before it ("higher for the pooled A trials (MD = 4.1) than for the B trials (MD =
     2.1)": the second is B's, not the study's comparison)."""
     joined = [_joined(left, right) for left, right in zip(effects, effects[1:], strict=False)]
+    in_pairs = _pairs_listed(effects, joined)
+    for left, right in in_pairs:
+        if id(left) not in skip and id(right) not in skip and left.arm is None is right.arm:
+            left.arm, right.arm = first, second
     for at, (left, right) in enumerate(zip(effects, effects[1:], strict=False)):
         if (
             not joined[at]
@@ -300,6 +304,32 @@ _EVENTS_FOR_RE = re.compile(
     _CI,
 )
 _VERSUS_GAP_RE = re.compile(rf"[\])]?{SP}?,?{SP}?(?:vs\.?|versus){SP}?")
+
+
+def _pairs_listed(effects: list[Effect], joined: list[bool]) -> list[tuple[Effect, Effect]]:
+    """The pairs of a list of pairs "69.0% vs 55.3% (MADRS), 64.5% vs 48.9% (SDS), and 77.1% vs
+    64.7% (PHQ-9)": a run of joined values whose gaps alternate "vs" (within a pair) and a list
+    gap (between pairs), starting and ending with a pair."""
+    pairs: list[tuple[Effect, Effect]] = []
+    at = 0
+    while at < len(joined):
+        if not joined[at]:
+            at += 1
+            continue
+        end = at
+        while end < len(joined) and joined[end]:
+            end += 1
+        run = effects[at : end + 1]  # joined[at:end] are its gaps
+        gaps = [_gap(left, right) for left, right in zip(run, run[1:], strict=False)]
+        if (
+            len(run) >= 4
+            and len(run) % 2 == 0
+            and all(_VERSUS_GAP_RE.fullmatch(gap) for gap in gaps[0::2])
+            and not any(_VERSUS_GAP_RE.fullmatch(gap) for gap in gaps[1::2])
+        ):
+            pairs.extend(zip(run[0::2], run[1::2], strict=True))
+        at = end
+    return pairs
 
 
 def _gap(left: Effect, right: Effect) -> str:
