@@ -74,6 +74,9 @@ def test_a_sentence_naming_its_own_comparator_after_vs_overrides_the_study_compa
         sentence_comparison("Events fell (10 vs. 12 with drugz [3%]).", "drugx", "placebo") is None
     )
     assert sentence_comparison("No comparison here.", "drugx", "placebo") == ("drugx", "placebo")
+    # people with a condition are not a comparator
+    conditions = "With drugx, 12 patients with MDD (40%) vs. 10 patients with BD (30%) responded."
+    assert sentence_comparison(conditions, "drugx", "placebo") == ("drugx", "placebo")
 
 
 def test_a_review_comparing_the_impact_of_its_treatment_and_placebo() -> None:

@@ -798,9 +798,10 @@ _STRATUM_COMPARED_RE = re.compile(
     re.IGNORECASE,
 )
 # "(36 events [2.1%], vs. 51 events with enoxaparin-vitamin K antagonist [3.0%]": the
-# comparator a sentence names itself, after "vs." and a count
+# comparator a sentence names itself, after "vs." and a count ("vs. 10 patients with BD" names a
+# condition, not a treatment: not read)
 _COMPARATOR_NAMED_RE = re.compile(
-    rf"\b(?:vs\.?|versus){SP}(?:\d[\d,]*{SP}(?:(?:events?|patients?|participants?){SP})?)?"
+    rf"\b(?:vs\.?|versus){SP}(?:\d[\d,]*{SP}(?:events?{SP})?)?"
     rf"(?:with|in{SP}the|on){SP}(?P<b>[A-Za-z][\w-]*(?:{SP}[A-Za-z][\w-]*){{0,3}}?)"
     rf"(?:{SP}(?:group|arm))?{SP}?[\[(,;]"
 )
