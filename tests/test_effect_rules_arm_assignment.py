@@ -170,3 +170,22 @@ def test_a_list_of_pairs_gives_each_pair_the_two_arms() -> None:
     listed = "The response rate with esketamine versus placebo was 58%, 21%, and 37% at the sites."
     found = extract_effects(listed)
     assert len(found) == 3 and [e.arm for e in found] == [None, None, None]
+
+
+def test_a_predictors_estimate_gets_no_treatment_comparison() -> None:
+    """Rule `sentence_comparison`: "older age was associated with ... (OR ...)", "female sex
+    predicted remission (OR ...)": estimates of a patient characteristic, not of the treatments
+    compared, get no arm where the sentence names no arm; a sentence naming the treatment keeps
+    the study's comparison."""
+    abstract = (
+        "Patients were randomly assigned to receive drugx or placebo. Each 10-year increase in "
+        "age was associated with a higher risk of flare (HR 1.2, 95% CI 1.1-1.3). Female sex "
+        "predicted remission (OR 1.8, 95% CI 1.1-2.9). Treatment with drugx was associated with "
+        "fewer flares (HR 0.6, 95% CI 0.4-0.9)."
+    )
+    result = extract_text("1", "Drugx versus placebo in gout", abstract)
+    assert [(e.value, e.arm) for e in result.effects] == [
+        (1.2, None),
+        (1.8, None),
+        (0.6, "drugx vs placebo"),
+    ]

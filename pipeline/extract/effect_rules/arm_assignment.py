@@ -812,11 +812,36 @@ def _words(name: str) -> set[str]:
     return {w for w in re.split(r"[^\w]+", name.lower()) if w and w not in ("the", "group", "arm")}
 
 
+# "Older age was associated with lower odds of response (OR 0.95)", "Female sex predicted
+# remission (OR 1.8)": an estimate of a predictor, not of the treatments compared
+_PREDICTOR_RE = re.compile(
+    r"\b(?:(?:was|were|is|are)(?:\s\w+ly)?\s(?:not\s)?associated\swith|predict(?:ed|s|ive\sof)"
+    r"|predictors?\sof)\b",
+    re.IGNORECASE,
+)
+
+
+def _names_an_arm(text: str, first: str, second: str) -> bool:
+    """Whether a sentence names either side of a comparison, or any arm word."""
+    low = text.lower()
+    words = (_words(first) | _words(second)) - {"plus", "and", "with", "or"}
+    return bool(_ARM_WORD_RE.search(text)) or any(
+        re.search(rf"\b{re.escape(word)}", low) for word in words
+    )
+
+
 def sentence_comparison(text: str, first: str, second: str) -> tuple[str, str] | None:
     """The study's comparison `first` vs `second` as it holds in one sentence: unchanged, or
     against the comparator the sentence names itself after "vs." ("vs. 51 events with
     enoxaparin [3.0%]": a second trial's control), or None when the sentence names another
-    comparator and not the study's first arm."""
+    comparator and not the study's first arm, or when it gives a predictor's estimate ("older
+    age was associated with ...", "female sex predicted ...") and names no arm."""
+    if (
+        ("associated" in text or "predict" in text)
+        and _PREDICTOR_RE.search(text)
+        and not _names_an_arm(text, first, second)
+    ):
+        return None
     if "vs" not in text and "versus" not in text:
         return first, second
     named = _COMPARATOR_NAMED_RE.search(text)
