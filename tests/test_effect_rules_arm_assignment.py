@@ -189,3 +189,32 @@ def test_a_predictors_estimate_gets_no_treatment_comparison() -> None:
         (1.8, None),
         (0.6, "drugx vs placebo"),
     ]
+
+
+def test_an_estimate_against_its_own_named_comparator() -> None:
+    """Rules `comparator_named_before_the_bracket` and `sentence_comparison`: an estimate whose
+    sentence names its own comparison is not given the study's: "superior to placebo (SMD 0.8)
+    and to midazolam (SMD 0.4)", "Compared with drugy, drugx ...", and "men had more events
+    than women" (two groups that are no arm: none)."""
+    review = extract_text(
+        "1",
+        "Ketamine for depression: a meta-analysis",
+        "We pooled RCTs comparing ketamine with placebo. Ketamine was superior to placebo (SMD "
+        "0.8, 95% CI 0.5-1.1) and to midazolam (SMD 0.4, 95% CI 0.1-0.7).",
+        publication_types=["Meta-Analysis"],
+    )
+    assert [e.arm for e in review.effects] == ["ketamine vs placebo", "ketamine vs midazolam"]
+    trial = extract_text(
+        "2",
+        "Drugx versus placebo",
+        "Patients were randomly assigned to receive drugx or placebo. Compared with drugy, drugx "
+        "reduced events (HR 0.7, 95% CI 0.5-0.9). Men had more events than women (HR 1.5, 95% CI "
+        "1.1-2.0). Compared with placebo, drugx reduced pain (HR 0.6, 95% CI 0.5-0.9). Events "
+        "were fewer than expected (HR 0.8, 95% CI 0.7-0.9).",
+    )
+    assert [e.arm for e in trial.effects] == [
+        "drugx vs drugy",
+        None,
+        "drugx vs placebo",
+        "drugx vs placebo",
+    ]

@@ -821,13 +821,60 @@ _PREDICTOR_RE = re.compile(
 )
 
 
+# "more events than women", "Compared with drugy,": a group the sentence compares with, which
+# is none of the study's arms when the sentence names none
+_OTHER_GROUP_COMPARED_RE = re.compile(
+    rf"(?:\bthan|\b[Cc]ompared{SP}(?:with|to)){SP}(?:(?:with|in|among|for){SP})?(?:the{SP}|those"
+    rf"{SP})?(?P<b>[A-Za-z][\w-]+)"
+)
+# "Compared with drugy, drugx ...": a sentence opening with its own comparator
+_COMPARED_OPENING_RE = re.compile(
+    rf"(?:[A-Z][A-Z&/ -]*:+{SP}?)?Compared{SP}(?:with|to){SP}(?:the{SP})?(?P<b>[A-Za-z][\w-]+),"
+)
+# words after "than" or "compared with" that name no group ("than expected", "than baseline")
+_NOT_A_COMPARATOR = frozenset(
+    [
+        "expected", "baseline", "before", "previously", "previous", "prior", "usual", "that",
+        "those", "other", "others", "in", "at", "with", "after", "pre-treatment", "pretreatment",
+        "week", "day", "month", "year", "one", "two", "three", "half", "twice", "the", "a", "an",
+        "placebo", "control", "controls", "sham", "standard", "no", "non-users", "nonusers",
+        "untreated", "ever", "predicted", "reported", "observed", "anticipated",
+    ]
+)  # fmt: skip
+
+
 def _names_an_arm(text: str, first: str, second: str) -> bool:
     """Whether a sentence names either side of a comparison, or any arm word."""
     low = text.lower()
     words = (_words(first) | _words(second)) - {"plus", "and", "with", "or"}
-    return bool(_ARM_WORD_RE.search(text)) or any(
+    return bool(_ARM_MENTION_RE.search(text)) or any(
         re.search(rf"\b{re.escape(word)}", low) for word in words
     )
+
+
+# "superior to placebo (", "and to midazolam (", "than with ECT (": the comparator of the
+# estimate in the bracket that follows
+_COMPARATOR_BEFORE_BRACKET_RE = re.compile(
+    rf"\b(?:to|than|over|versus|vs\.?|compared{SP}(?:with|to))(?:{SP}(?:with|in|for))?{SP}"
+    rf"(?:the{SP})?(?P<b>{_ARM_MENTION_RE.pattern})(?:{SP}(?:group|arm))?{SP}?$",
+    _CI,
+)
+
+
+def against_named(
+    effects: list[Effect], comparators: dict[int, str], first: str, second: str, no_arm: set[int]
+) -> None:
+    """Give a between-group effect whose own comparator is named before its bracket (see
+    `_comparator_named_before_the_bracket`) the comparison `first` against that comparator,
+    where it is not `second`; where it is `first` itself, no arm (added to `no_arm`)."""
+    for effect in effects:
+        named = comparators.get(id(effect))
+        if named is None or effect.arm is not None or _arm_key(named) == _arm_key(second):
+            continue
+        if _arm_key(named) == _arm_key(first):
+            no_arm.add(id(effect))
+        else:
+            effect.arm = f"{first} vs {named}"
 
 
 def sentence_comparison(text: str, first: str, second: str) -> tuple[str, str] | None:
@@ -842,6 +889,15 @@ def sentence_comparison(text: str, first: str, second: str) -> tuple[str, str] |
         and not _names_an_arm(text, first, second)
     ):
         return None
+    if " than " in text or "ompared" in text:
+        other = _OTHER_GROUP_COMPARED_RE.search(text)
+        if other and other["b"].lower() in _NOT_A_COMPARATOR | _words(first) | _words(second):
+            other = None
+        opening = other and _COMPARED_OPENING_RE.match(text)
+        if other and not _names_an_arm(text, first, second):
+            return None  # "men had more events than women (HR 1.5)": two other groups
+        if opening and re.search(rf"\b{re.escape(first)}\b", text, re.IGNORECASE):
+            return first, opening["b"]  # "Compared with drugy, drugx reduced events"
     if "vs" not in text and "versus" not in text:
         return first, second
     named = _COMPARATOR_NAMED_RE.search(text)
@@ -909,6 +965,22 @@ class _ArmAssignmentRules:
                 else:
                     self.no_arm.add(id(effect))
 
+    def _comparator_named_before_the_bracket(self) -> None:
+        """A between-group estimate in brackets right after its own comparator: "superior to
+        placebo (SMD 0.8) and to midazolam (SMD 0.4)": the second is against midazolam, whatever
+        the sentence's or the study's comparison (see `against_named`)."""
+        base = self.sentence.start
+        for effect in self.effects:
+            if effect.arm is not None or id(effect) in self.no_arm or not between_groups(effect):
+                continue
+            start = effect.start - base
+            opening = self.text.rfind("(", max(0, start - 40), start)
+            if opening < 0 or ")" in self.text[opening:start]:
+                continue
+            named = _COMPARATOR_BEFORE_BRACKET_RE.search(self.text, max(0, opening - 60), opening)
+            if named:
+                self.comparators[id(effect)] = named["b"]
+
     def _stratum_compared(self) -> None:
         """A between-group estimate right after "lower among those with X (": people with X
         against people without it, in a sentence that names no arm."""
@@ -947,8 +1019,11 @@ class _ArmAssignmentRules:
             self._arms_named_before()
         if len(self.effects) > 1 and self.mentions:
             self._the_same_group_a_clause_later()
+        if self.mentions and "(" in self.text:
+            self._comparator_named_before_the_bracket()
         arms = _sentence_arms(self.text, self.mentions)
         if arms:
+            against_named(self.effects, self.comparators, *arms, self.no_arm)
             assign_arms(self.effects, *arms, skip=self.no_arm)
             return
         base = self.sentence.start

@@ -20,6 +20,7 @@ from pipeline.extract.effect_rules.arm_assignment import (
     _arm,
     _arm_name,
     _ArmAssignmentRules,
+    against_named,
     assign_arms,
     between_groups,
     sentence_comparison,
@@ -151,6 +152,7 @@ def extract_effects(
         elif open_arms and arms.value():
             compared = sentence_comparison(sentence.text, *arms.value())
             if compared:
+                against_named(found, extractor.comparators, *compared, extractor.no_arm)
                 assign_arms(found, *compared, skip=extractor.no_arm)
         elif open_arms and sentence_arms is not None:
             compared = sentence_arms(sentence.text)
@@ -301,6 +303,8 @@ class _SentenceExtractor(
         self.last_percent_change: Effect | None = None
         self.next_matches: dict[tuple[re.Pattern, int], tuple[int, re.Match | None]] = {}
         self.no_arm: set[int] = set()  # ids of effects whose arm the sentence leaves ambiguous
+        # ids of between-group effects whose comparator is named right before their bracket
+        self.comparators: dict[int, str] = {}
         self.no_scale: set[int] = set()  # ids of effects whose scale the sentence leaves open
         self.mentions: list[re.Match] = []  # the arms the sentence names (_ARM_MENTION_RE)
         low = self.low if "%" in self.text else ""
