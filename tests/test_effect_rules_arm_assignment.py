@@ -218,3 +218,23 @@ def test_an_estimate_against_its_own_named_comparator() -> None:
         "drugx vs placebo",
         "drugx vs placebo",
     ]
+
+
+def test_doses_times_or_groups_compared_with_each_other_get_no_study_comparison() -> None:
+    """Rule `sentence_comparison`: a sentence comparing two doses, two times or two groups that
+    are no arm gives its estimate no study comparison; "than in the control group" does not
+    count as such a group, and subgroups written "short vs long" keep the comparison (the
+    treatments' estimate in each)."""
+    title = "Esketamine versus placebo in depression"
+    design = "Patients were randomized to esketamine or placebo. "
+    for sentence, arm in (
+        ("The 84 mg dose was superior to the 56 mg dose (OR 1.4, 95% CI 1.1-1.8).", None),
+        ("Response at week 4 was higher than at week 1 (OR 1.5, 95% CI 1.1-2.0).", None),
+        ("Responders differed from non-responders in severity (MD 3.1, 95% CI 1.0-5.2).", None),
+        ("Relapse was lower than in the control group (HR 0.7, 95% CI 0.5-0.9).",
+         "esketamine vs placebo"),
+        ("Courses differed (short vs long; OR: 0.69; 95% CI 0.53 to 0.89 vs OR: 0.96; 95% CI "
+         "0.81 to 1.14).", "esketamine vs placebo"),
+    ):  # fmt: skip
+        result = extract_text("1", title, design + sentence)
+        assert [e.arm for e in result.effects][:1] == [arm], sentence

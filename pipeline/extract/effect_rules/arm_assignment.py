@@ -822,10 +822,18 @@ _PREDICTOR_RE = re.compile(
 
 
 # "more events than women", "Compared with drugy,": a group the sentence compares with, which
-# is none of the study's arms when the sentence names none
+# is none of the study's arms when the sentence names none ("short vs long courses (OR ...)" is
+# left alone: the treatments' estimate in each subgroup)
 _OTHER_GROUP_COMPARED_RE = re.compile(
-    rf"(?:\bthan|\b[Cc]ompared{SP}(?:with|to)){SP}(?:(?:with|in|among|for){SP})?(?:the{SP}|those"
-    rf"{SP})?(?P<b>[A-Za-z][\w-]+)"
+    rf"(?:\bthan|\b[Cc]ompared{SP}(?:with|to)|\bdiffer(?:ed|s)?{SP}from)"
+    rf"{SP}(?:(?:with|in|among|for|at){SP})?(?:the{SP}|those{SP})?"
+    rf"(?P<b>[a-z][\w-]+|[A-Z][a-z][\w-]*)\b"  # not an abbreviation ("vs OR: 0.96")
+)
+# "The 84 mg dose was superior to the 56 mg dose": two doses compared with each other (not
+# "0.48 and 0.63 for the 56-mg and 84-mg dose groups", each against the control)
+_DOSES_COMPARED_RE = re.compile(
+    rf"\b\d+(?:\.\d+)?{SP}?-?mg\b[^.;()]{{0,40}}?\b(?:than|to|versus|vs\.?|compared{SP}(?:with|to))"
+    rf"{SP}(?:the{SP})?\d+(?:\.\d+)?{SP}?-?mg\b"
 )
 # "Compared with drugy, drugx ...": a sentence opening with its own comparator
 _COMPARED_OPENING_RE = re.compile(
@@ -836,9 +844,13 @@ _NOT_A_COMPARATOR = frozenset(
     [
         "expected", "baseline", "before", "previously", "previous", "prior", "usual", "that",
         "those", "other", "others", "in", "at", "with", "after", "pre-treatment", "pretreatment",
-        "week", "day", "month", "year", "one", "two", "three", "half", "twice", "the", "a", "an",
+        "one", "two", "three", "half", "twice", "the", "a", "an",
         "placebo", "control", "controls", "sham", "standard", "no", "non-users", "nonusers",
         "untreated", "ever", "predicted", "reported", "observed", "anticipated",
+        # words that name the study's own arms in general
+        "comparator", "comparators", "intervention", "active", "reference", "patients",
+        "participants", "subjects", "group", "groups", "arm", "arms", "treatment", "treatments",
+        "therapy", "conventional", "routine", "best",
     ]
 )  # fmt: skip
 
@@ -889,7 +901,9 @@ def sentence_comparison(text: str, first: str, second: str) -> tuple[str, str] |
         and not _names_an_arm(text, first, second)
     ):
         return None
-    if " than " in text or "ompared" in text:
+    if "mg" in text and _DOSES_COMPARED_RE.search(text) and not _names_an_arm(text, first, second):
+        return None  # two doses compared, the study's arms named in neither
+    if " than " in text or "ompared" in text or "differ" in text:
         other = _OTHER_GROUP_COMPARED_RE.search(text)
         if other and other["b"].lower() in _NOT_A_COMPARATOR | _words(first) | _words(second):
             other = None
