@@ -145,10 +145,13 @@ N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
     _randomized(
         "total_of_n_then_randomized",
         "'A total of 120 adults ... were randomized'",
-        rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}[^.;]{{0,150}}?\b(?:were{SP})?(?:randomi[sz]ed"
-        rf"|randomly)",
+        rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}(?!of{SP})[^.;]{{0,150}}?\b(?:were{SP})?"
+        rf"(?:randomi[sz]ed|randomly)",
         ("total",),
-        [Example("A total of 210 people with MDD at 12 sites were randomized.", 210)],
+        [
+            Example("A total of 210 people with MDD at 12 sites were randomized.", 210),
+            Example("A total of 30 of the 1274 patients randomly assigned to drugx died.", None),
+        ],
     ),
     _randomized(
         "randomized_trial_of_n_people",
@@ -358,6 +361,41 @@ def patients_and_controls(abstract: str) -> int | None:
         return None
     n, m = parse_count(found["n"]), parse_count(found["m"])
     return n + m if n and m else None
+
+
+ARMS_IN_OUTCOME_COUNTS = FactRule(
+    "of_the_n_assigned_to_each_arm",
+    "n_randomized",
+    "each arm's size where an outcome is counted in it: '30 of the 1274 patients randomly "
+    "assigned to receive dabigatran, as compared with 27 of the 1265 patients randomly assigned "
+    "to warfarin' (the sum, when two arms of different treatments are counted so)",
+    rf"\bof{SP}the{SP}(?P<n>\d[\d,]*){SP}(?:[\w-]+{SP})?{_PEOPLE}{SP}(?:who{SP}were{SP})?"
+    rf"(?:randomly{SP}assigned|randomi[sz]ed|assigned){SP}to{SP}(?:receive{SP})?(?:the{SP})?"
+    rf"(?P<arm>[A-Za-z][\w-]+)",
+    ("of the",),
+    (
+        Example("Events occurred in 30 of the 1274 patients randomly assigned to receive drugx "
+                "(2.4%), as compared with 27 of the 1265 patients randomly assigned to drugy "
+                "(2.1%).", 2539),
+        Example("Of the 70 patients randomized to drugx, 9 died.", None),
+    ),
+    flags=0,
+)  # fmt: skip
+_ARMS_IN_OUTCOME_COUNTS_RE = re.compile(ARMS_IN_OUTCOME_COUNTS.pattern)
+
+
+def arms_in_outcome_counts(abstract: str) -> int | None:
+    """The sum of two arms' sizes given where an outcome is counted in each ("30 of the 1274
+    patients randomly assigned to A, as compared with 27 of the 1265 patients randomly assigned
+    to B"), the first sentence holding two such arms of different treatments; else None."""
+    if "of the" not in abstract or "assigned" not in abstract and "randomi" not in abstract:
+        return None
+    for sentence in re.split(r"(?<=[.;])\s", abstract):
+        found = list(_ARMS_IN_OUTCOME_COUNTS_RE.finditer(sentence))
+        arms = {m["arm"].lower() for m in found}
+        if len(found) == 2 and len(arms) == 2:
+            return sum(int(m["n"].replace(",", "")) for m in found)
+    return None
 
 
 def split_total(abstract: str) -> int | None:
@@ -619,12 +657,14 @@ RANDOMIZED_NEEDLES = _RANDOMIZED_NEEDLES
 ENROLLED_NEEDLES = _ENROLLED_NEEDLES
 RULES: tuple[FactRule, ...] = (
     *N_RANDOMIZED_RULES, *N_ENROLLED_RULES, TOTAL_N, TOTAL_N_DESCRIBED, SPLIT_TOTAL,
-    PATIENTS_AND_CONTROLS, *SAMPLE_RULES,
+    PATIENTS_AND_CONTROLS, ARMS_IN_OUTCOME_COUNTS, *SAMPLE_RULES,
 )  # fmt: skip
 
 
 def read(rule: FactRule, text: str) -> int | None:
     """The count one sample-size rule reads from `text`, None when it reads none."""
+    if rule is ARMS_IN_OUTCOME_COUNTS:
+        return arms_in_outcome_counts(text)
     if rule.family == "n_randomized":
         return first_count([rule.pattern], text, _RANDOMIZED_NEEDLES)
     if rule.family == "n_enrolled":
