@@ -6,7 +6,11 @@ effects "A vs B" (ratios, differences, risk differences, NNH, relative differenc
 and the study's one comparison from its title or abstract ("X versus Y", "randomized 1:1 to X
 or Y", add-on designs, arms named in brackets), from its two stated arms, or for a review from
 its treatment against a control. A list of three values, or an estimate after "than", gets no
-pair arm: a wrong arm is worse than none."""
+pair arm: a wrong arm is worse than none. Where a sentence says what its estimate compares, that
+wins over the study's comparison: estimates bracketed after each of a list of treatments, a
+comparator named before an estimate's bracket or after "vs." or opening "Compared with X,"; and
+an estimate of something else gets none (a predictor's association, people with and without a
+characteristic, two doses, times or groups that are no arm)."""
 
 from __future__ import annotations
 
