@@ -37,8 +37,8 @@ def _enrolled(name: str, reads: str, pattern: str, needles, examples) -> FactRul
 
 # "a study of 17 patients", "a trial involving 149 subjects": the words a count follows
 _STUDY_OF_NEEDLES = (
-    "study of", "trial of", "study in", "trial in", "study involving", "trial involving",
-    "study including", "trial including",
+    "study of", "trial of", "study involving", "trial involving", "study including",
+    "trial including",
 )  # fmt: skip
 
 # In order of preference: the first form that finds a count gives N randomized.
@@ -219,7 +219,7 @@ N_ENROLLED_RULES: tuple[FactRule, ...] = (
     _enrolled(
         "study_of_n_people",
         "'an open label study of 17 patients', 'a real-world study involving 149 TRD subjects'",
-        rf"\b(?:trial|study){SP}(?:of|in|involving|including){SP}{_COUNT}{SP}"
+        rf"\b(?:trial|study){SP}(?:of|involving|including){SP}{_COUNT}{SP}"
         rf"(?:(?!in{SP}|of{SP}|with{SP})[\w-]+{SP}){{0,2}}?{_PEOPLE}",
         _STUDY_OF_NEEDLES,
         [
@@ -390,12 +390,22 @@ def arms_in_outcome_counts(abstract: str) -> int | None:
     to B"), the first sentence holding two such arms of different treatments; else None."""
     if "of the" not in abstract or "assigned" not in abstract and "randomi" not in abstract:
         return None
-    for sentence in re.split(r"(?<=[.;])\s", abstract):
-        found = list(_ARMS_IN_OUTCOME_COUNTS_RE.finditer(sentence))
-        arms = {m["arm"].lower() for m in found}
-        if len(found) == 2 and len(arms) == 2:
-            return sum(int(m["n"].replace(",", "")) for m in found)
+    found = list(_ARMS_IN_OUTCOME_COUNTS_RE.finditer(abstract))
+    for at in range(len(found) - 1):
+        first, second = found[at], found[at + 1]
+        if _SENTENCE_END_RE.search(abstract, first.end(), second.start()):
+            continue  # not one sentence
+        if first["arm"].lower() == second["arm"].lower():
+            continue  # one arm counted twice
+        if at + 2 < len(found) and not _SENTENCE_END_RE.search(
+            abstract, second.end(), found[at + 2].start()
+        ):
+            return None  # three arms or more in one sentence: not two arms' sizes
+        return int(first["n"].replace(",", "")) + int(second["n"].replace(",", ""))
     return None
+
+
+_SENTENCE_END_RE = re.compile(r"[.;]\s")
 
 
 def split_total(abstract: str) -> int | None:
