@@ -388,9 +388,19 @@ def arms_in_outcome_counts(abstract: str) -> int | None:
     """The sum of two arms' sizes given where an outcome is counted in each ("30 of the 1274
     patients randomly assigned to A, as compared with 27 of the 1265 patients randomly assigned
     to B"), the first sentence holding two such arms of different treatments; else None."""
-    if "of the" not in abstract or "assigned" not in abstract and "randomi" not in abstract:
+    if "assigned" not in abstract and "randomi" not in abstract:
         return None
-    found = list(_ARMS_IN_OUTCOME_COUNTS_RE.finditer(abstract))
+    counted = []
+    at = abstract.find("of the ")
+    while at >= 0:  # a cheap test first: two counts "of the 1274" are needed
+        if abstract[at + 7 : at + 8].isdigit():
+            counted.append(at)
+        at = abstract.find("of the ", at + 7)
+    if len(counted) < 2:
+        return None
+    found = [
+        m for at in counted if (m := _ARMS_IN_OUTCOME_COUNTS_RE.match(abstract, at)) is not None
+    ]
     for at in range(len(found) - 1):
         first, second = found[at], found[at + 1]
         if _SENTENCE_END_RE.search(abstract, first.end(), second.start()):
