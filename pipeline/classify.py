@@ -32,6 +32,7 @@ from pipeline.extract.facts.sample_size import (
     _N_ENROLLED_PATTERNS,
     _N_RANDOMIZED_PATTERNS,
     _RANDOMIZED_NEEDLES,
+    arms_in_outcome_counts,
     cohorts,
     first_count,
     patients_and_controls,
@@ -105,7 +106,9 @@ def classify(
     facts.comparator = study_comparators(text, design)
     facts.scales = labels(_SCALE_NAMES, text, 0) or None
     if design in ("rct", "crossover_rct", "post_hoc", "protocol", "open_label", "observational"):
-        randomized = first_count(_N_RANDOMIZED_PATTERNS, abstract, _RANDOMIZED_NEEDLES)
+        randomized = arms_in_outcome_counts(abstract) or first_count(
+            _N_RANDOMIZED_PATTERNS, abstract, _RANDOMIZED_NEEDLES
+        )
         facts.n_randomized = randomized
         facts.arms = stated_arms(abstract, design) if design != "protocol" else []
         trial = design in ("rct", "crossover_rct")

@@ -136,3 +136,16 @@ def test_a_percentage_that_defines_an_analysis_variable_is_not_a_change() -> Non
         "reduction in rating scale scores."
     )
     assert extract_effects(sentence) == []
+
+
+def test_a_percentage_reduction_to_be_reached_is_a_target_not_a_change() -> None:
+    """ "the number of treatments to a 50% reduction", "time to achieve a 50% reduction": the
+    reduction defines an outcome; a reduction that was found is still read."""
+    for sentence in (
+        "We compared the number of treatments to a 50 % reduction in scores between groups.",
+        "The number of sessions to achieve a 50 % reduction in scores did not depend on group.",
+        "Time to reach a 30% reduction in pain was shorter with the drug.",
+    ):
+        assert extract_effects(sentence) == [], sentence
+    found = extract_effects("The drug led to a 40% reduction in relapses compared with placebo.")
+    assert [(e.kind, e.value) for e in found] == [("percent_change", 40.0)]

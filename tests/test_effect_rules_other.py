@@ -77,3 +77,44 @@ def test_a_measure_the_analysis_fixed_is_not_a_result() -> None:
         ("predictive_accuracy", 70.1),
         ("predictive_accuracy", 66.0),
     ]
+
+
+def test_a_coefficient_and_a_change_per_unit_of_a_predictor_are_regression_coefficients() -> None:
+    """A regression coefficient is "other", not a mean difference, whether named ("Coefficient
+    -4.3 95%CI: ...") or written as the change per unit of a predictor ("each additional point
+    was associated with a -0.05 [95% CI ...] decrease")."""
+    named = (
+        "Stays were shorter with the drug than in the control group (Coefficient -4.3 95%CI: "
+        "-6.6 to -1.9)."
+    )
+    per_unit = (
+        "Each additional symptom point was associated with a - .05 [95% CI - .09, - .01] "
+        "(p = .03) decrease in the score."
+    )
+    for sentence, value in ((named, -4.3), (per_unit, -0.05)):
+        assert [(e.kind, e.label, e.value) for e in extract_effects(sentence)] == [
+            ("other", "regression coefficient", value)
+        ], sentence
+    # the CI's "95%" does not make the coefficient a share of the group named before it
+    assert [e.arm for e in extract_effects(named)] == [None]
+
+
+def test_a_mean_ratio_is_other_not_a_change() -> None:
+    """A ratio of means ("the placebo-corrected mean ratio of albuminuria ... was reduced (for
+    10 mg/d, 0.76 [90% CI, ...])") has no kind of its own: "other", labelled, with its 90% CI."""
+    sentence = (
+        "The placebo-corrected mean ratio of albuminuria at day 90 relative to baseline was "
+        "reduced (for 10 mg/d, 0.76 [90% CI, 0.65-0.88; P = .001]; for 20 mg/d, 0.62 [90% CI, "
+        "0.54-0.72; P < .001])."
+    )
+    effects = extract_effects(sentence)
+    assert [(e.kind, e.label, e.value, e.ci_level) for e in effects] == [
+        ("other", "mean ratio", 0.76, 90.0),
+        ("other", "mean ratio", 0.62, 90.0),
+    ]
+    assert [
+        (e.kind, e.label)
+        for e in extract_effects(
+            "Exposure was similar (geometric mean ratio 1.02, 90% CI 0.95-1.10)."
+        )
+    ] == [("other", "mean ratio")]

@@ -169,3 +169,15 @@ def test_shares_of_arms_with_their_counts_of_events_or_cases() -> None:
     assert [(e.value, e.arm) for e in extract_effects(sentence)] == [(4.7, "drug")]
     sentence = "The safety outcome occurred in 8.1% of the patients in each group."
     assert [e.arm for e in extract_effects(sentence)] == [None]
+
+
+def test_a_count_with_thousands_separators_before_its_share_is_read_whole() -> None:
+    """ "1,139 patients (14.3%)": the count of events is 1139, never the 139 after the comma."""
+    sentence = (
+        "In the drug group, 1,139 patients (14.3%) experienced AKI30, compared to 1,211 patients "
+        "(15.4%) in the saline group (P=0.04)."
+    )
+    assert [(e.value, e.n_events, e.quote) for e in extract_effects(sentence)] == [
+        (14.3, 1139, "1,139 patients (14.3%)"),
+        (15.4, 1211, "1,211 patients (15.4%)"),
+    ]

@@ -34,3 +34,11 @@ def test_interval_bounds_joined_by_a_tilde() -> None:
         ("smd", -0.75, -1.1, -0.4)
     ]
     assert _read("The odds ratio was 2.1 (1.3~3.4).") == [("odds_ratio", 2.1, 1.3, 3.4)]
+
+
+def test_an_interval_whose_abbreviation_alone_is_in_brackets() -> None:
+    """ "95% [CI]: 0.22 to 0.62": the interval is read with its estimate, not left off."""
+    assert _read("Incidence fell (relative risk [RR]:0.37;95% [CI]: 0.22 to 0.62; P=0.0001).") == [
+        ("risk_ratio", 0.37, 0.22, 0.62)
+    ]
+    assert _read("It helped (OR 2.1, 95% (CI) 1.2-3.4).") == [("odds_ratio", 2.1, 1.2, 3.4)]

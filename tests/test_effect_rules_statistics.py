@@ -71,3 +71,16 @@ def test_a_mean_difference_named_as_such_in_points_is_read_without_a_sign() -> N
         ("mean_difference", 2.05, 0.02)
     ]
     assert extract_effects("The difference of 3 points was not significant.") == []
+
+
+def test_an_estimate_in_brackets_after_its_group_is_that_groups_value_not_a_difference() -> None:
+    """ "shorter in the drug group (4.5 days, 95% CI ...) than in the placebo group (5.0 days,
+    ...)": each bracket holds one group's value; neither is a mean difference."""
+    sentence = (
+        "Median stay was shorter in the drug group (4.5 days, 95% CI 4.0-5.0 days) than in the "
+        "placebo group (5.0 days, 95% CI 4.6-5.4 days; p=0.033)."
+    )
+    assert [e for e in extract_effects(sentence) if e.kind == "mean_difference"] == []
+    # a difference written after the groups is still read
+    difference = "Stays differed between the groups (difference -0.5 days, 95% CI -0.9 to -0.1)."
+    assert [(e.kind, e.value) for e in extract_effects(difference)] == [("mean_difference", -0.5)]

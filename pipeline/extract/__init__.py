@@ -15,6 +15,7 @@ from pipeline import vocab
 from pipeline.extract.arms import Arm, study_structure
 from pipeline.extract.effect_rules.arm_assignment import (
     review_comparison,
+    review_sentence_comparison,
     stated_arms_comparison,
 )
 from pipeline.extract.effects import Effect, QuarantinedEffect, extract_effects, study_arms
@@ -87,6 +88,11 @@ def extract_text(
         single_arm=single_arm,
         study_scale=depression_scales[0] if len(depression_scales) == 1 else None,
         quarantined=quarantined,
+        sentence_arms=(
+            (lambda text: review_sentence_comparison(title, text))
+            if trial.design == "review"
+            else None
+        ),
     )
     arms_found = study_structure(str(pmid), abstract, trial, effects, title=title)
     return ExtractionResult(

@@ -6,7 +6,11 @@ effects "A vs B" (ratios, differences, risk differences, NNH, relative differenc
 and the study's one comparison from its title or abstract ("X versus Y", "randomized 1:1 to X
 or Y", add-on designs, arms named in brackets), from its two stated arms, or for a review from
 its treatment against a control. A list of three values, or an estimate after "than", gets no
-pair arm: a wrong arm is worse than none."""
+pair arm: a wrong arm is worse than none. Where a sentence says what its estimate compares, that
+wins over the study's comparison: estimates bracketed after each of a list of treatments, a
+comparator named before an estimate's bracket or after "vs." or opening "Compared with X,"; and
+an estimate of something else gets none (a predictor's association, people with and without a
+characteristic, two doses, times or groups that are no arm)."""
 
 from __future__ import annotations
 
@@ -233,6 +237,10 @@ def assign_arms(
     one before it ("higher for the pooled A trials (MD = 4.1) than for the B trials (MD =
     2.1)": the second is B's, not the study's comparison)."""
     joined = [_joined(left, right) for left, right in zip(effects, effects[1:], strict=False)]
+    in_pairs = _pairs_listed(effects, joined)
+    for left, right in in_pairs:
+        if id(left) not in skip and id(right) not in skip and left.arm is None is right.arm:
+            left.arm, right.arm = first, second
     for at, (left, right) in enumerate(zip(effects, effects[1:], strict=False)):
         if (
             not joined[at]
@@ -256,7 +264,9 @@ def assign_arms(
         if not between_groups(effect) or id(effect) in skip or after_than:
             continue
         if effect.arm is None or (
-            _arm_key(effect.arm) == _arm_key(second) and _arm_key(second) & _CONTROLS
+            " vs " not in effect.arm
+            and _arm_key(effect.arm) == _arm_key(second)
+            and _arm_key(second) & _CONTROLS
         ):
             effect.arm = f"{first} vs {second}"
         elif (
@@ -298,6 +308,32 @@ _EVENTS_FOR_RE = re.compile(
     _CI,
 )
 _VERSUS_GAP_RE = re.compile(rf"[\])]?{SP}?,?{SP}?(?:vs\.?|versus){SP}?")
+
+
+def _pairs_listed(effects: list[Effect], joined: list[bool]) -> list[tuple[Effect, Effect]]:
+    """The pairs of a list of pairs "69.0% vs 55.3% (MADRS), 64.5% vs 48.9% (SDS), and 77.1% vs
+    64.7% (PHQ-9)": a run of joined values whose gaps alternate "vs" (within a pair) and a list
+    gap (between pairs), starting and ending with a pair."""
+    pairs: list[tuple[Effect, Effect]] = []
+    at = 0
+    while at < len(joined):
+        if not joined[at]:
+            at += 1
+            continue
+        end = at
+        while end < len(joined) and joined[end]:
+            end += 1
+        run = effects[at : end + 1]  # joined[at:end] are its gaps
+        gaps = [_gap(left, right) for left, right in zip(run, run[1:], strict=False)]
+        if (
+            len(run) >= 4
+            and len(run) % 2 == 0
+            and all(_VERSUS_GAP_RE.fullmatch(gap) for gap in gaps[0::2])
+            and not any(_VERSUS_GAP_RE.fullmatch(gap) for gap in gaps[1::2])
+        ):
+            pairs.extend(zip(run[0::2], run[1::2], strict=True))
+        at = end
+    return pairs
 
 
 def _gap(left: Effect, right: Effect) -> str:
@@ -432,15 +468,24 @@ _OTHER_COMPARISON_RES = (
         rf"\b(?P<a>{_TREATMENT})(?:{SP}(?:groups?|arms?))?{SP}(?:versus|vs\.?|v\.|compared{SP}"
         rf"(?:with|to)){SP}(?:the{SP})?(?P<b>{_TREATMENT})\b"
     ),
-    # "randomly assigned to receive colchicine or placebo"
+    # "randomly assigned to receive colchicine or placebo", "to receive evolocumab (either 140
+    # mg every 2 weeks or 420 mg monthly) or matching placebo": the regimen may follow in brackets
     re.compile(
         rf"\b(?:randomi[sz]ed|randomly{SP}(?:assigned|allocated)|assigned)(?:{SP}\([\d:]+\))?"
         rf"(?:{SP}in{SP}an?{SP}[\d:]+{SP}ratio)?{SP}to{SP}(?:receive{SP})?(?:either{SP})?"
-        rf"(?:oral{SP}|intravenous{SP})?(?P<a>{_TREATMENT}){SP}or{SP}(?:matching{SP})?"
-        rf"(?P<b>{_TREATMENT})\b",
+        rf"(?:oral{SP}|intravenous{SP})?(?P<a>{_TREATMENT})(?:{SP}\([^()]{{1,80}}\))?{SP}or{SP}"
+        rf"(?:matching{SP})?(?P<b>{_TREATMENT})\b",
+        re.IGNORECASE,
+    ),
+    # "172 adults scheduled for surgery received colchicine or placebo"
+    re.compile(
+        rf"\breceived{SP}(?:either{SP})?(?P<a>{_TREATMENT})(?:{SP}\([^()]{{1,80}}\))?{SP}or{SP}"
+        rf"(?:matching{SP})?(?P<b>{_TREATMENT})\b",
         re.IGNORECASE,
     ),
 )
+# The forms above that say what each arm was given: a control word on one side is enough
+_ASSIGNED_TO_ONE_OF_TWO = frozenset([1, 2])
 _GROUP_NAME_RE = re.compile(rf"\b(?:in|the){SP}(?P<a>{_TREATMENT}){SP}(?:group|arm)\b")
 
 
@@ -467,12 +512,15 @@ def other_treatment_arms(title: str, abstract: str) -> tuple[str, str] | None:
         (title, (*_OTHER_COMPARISON_RES, _TITLE_WITH_RE)),
         (abstract, _OTHER_COMPARISON_RES),
     ):
-        for regex in regexes:
+        for at, regex in enumerate(regexes):
             for match in regex.finditer(text):
                 if not _whole_phrases(text, match):
                     continue
                 pair = _treatment_pair(match["a"], match["b"])
-                if pair and (text is title or all(names_an_arm(word) for word in pair)):
+                assigned = (
+                    at in _ASSIGNED_TO_ONE_OF_TWO and pair and pair[1].lower() in (_CONTROL_WORDS)
+                )
+                if pair and (text is title or assigned or all(names_an_arm(word) for word in pair)):
                     return pair
     return _treatment_pair(*names.values()) if len(names) == 2 else None
 
@@ -490,9 +538,10 @@ _REVIEW_TREATMENT = (
 )
 _REVIEW_COMPARISON_RES = (
     re.compile(
-        rf"\bcompar(?:ing|ed|es){SP}(?:the{SP})?(?:(?:use|effects?|effectiveness){SP}of{SP})?"
+        rf"\bcompar(?:ing|ed|es){SP}(?:the{SP})?"
+        rf"(?:(?:use|effects?|effectiveness|efficacy|impact){SP}of{SP}(?:using{SP})?)?"
         rf"{_REVIEW_TREATMENT}(?:{SP}(?:treatment|therapy))?(?:{SP}\([^()]{{1,60}}\))?{SP}"
-        rf"(?:with|to|versus|vs\.?|against){SP}(?:an?{SP}|the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
+        rf"(?:with|to|versus|vs\.?|against|and){SP}(?:an?{SP}|the{SP})?(?P<b>{_REVIEW_CONTROL})\b",
         re.IGNORECASE,
     ),
     re.compile(
@@ -567,6 +616,49 @@ def review_comparison(title: str, abstract: str) -> tuple[str, str] | None:
     return treatment, control
 
 
+# A review's treatment as its title names it: first ("Corticosteroids in critically ill ...")
+# or after "of" ("Efficacy and safety of corticosteroids in ...")
+_TITLE_TREATMENT_RE = re.compile(
+    rf"^(?P<a>[A-Za-z][\w-]{{3,}})\b|\bof{SP}(?P<b>[A-Za-z][\w-]{{3,}})\b"
+)
+_NOT_A_TITLE_TREATMENT = frozenset(
+    [
+        "efficacy", "effect", "effects", "effectiveness", "safety", "use", "role", "impact",
+        "association", "comparison", "evaluation", "assessment", "outcomes", "risk", "benefits",
+        "systematic", "meta-analysis", "review", "trials", "evidence", "what", "does", "should",
+    ]
+)  # fmt: skip
+# "... (RR 0.58, 95% CI 0.37-0.86) compared with placebo": the control a sentence names
+_SENTENCE_CONTROL_RE = re.compile(
+    rf"\b(?:compared{SP}(?:with|to)|versus|vs\.?){SP}(?:the{SP})?(?P<b>placebo|controls?|sham"
+    rf"|usual{SP}care|standard{SP}of{SP}care)\b",
+    re.IGNORECASE,
+)
+
+
+def review_sentence_comparison(title: str, text: str) -> tuple[str, str] | None:
+    """For a review with no one comparison: the comparison one sentence makes of the treatment
+    its title names against the control it names ("Corticosteroids reduced mortality compared
+    to placebo", "The use of corticosteroids showed ... compared with placebo"); None when the
+    sentence names no control, or not the title's treatment where a treatment stands (opening
+    the sentence, or after "with", "of" or "using")."""
+    control = _SENTENCE_CONTROL_RE.search(text)
+    if control is None:
+        return None
+    for match in _TITLE_TREATMENT_RE.finditer(title):
+        word = match["a"] or match["b"]
+        low = word.lower()
+        if low in _NOT_A_TITLE_TREATMENT or low in _NOT_A_TREATMENT or low in _CONTROL_WORDS:
+            continue
+        stem = re.escape(low[:-1] if low.endswith("s") else low)
+        named = re.search(
+            rf"(?:^|\b(?:with|of|using){SP})(?:[\w-]+{SP})?(?P<t>{stem}s?)\b", text, re.IGNORECASE
+        )
+        if named:
+            return _as_in_text(word), control["b"].lower()
+    return None
+
+
 # What may follow the second treatment of a comparison: its noun phrase has ended
 _PHRASE_ENDS_RE = re.compile(
     rf"$|[\s]*[,.;:()\[\]]|{SP}(?:for|in|among|on|to|after|before|during|with|alone|plus|and|or"
@@ -575,7 +667,7 @@ _PHRASE_ENDS_RE = re.compile(
 )
 # What may come before the first: its noun phrase starts there
 _PHRASE_STARTS_RE = re.compile(
-    rf"(?:^|[,.;:()\[\]]{SP}?|\b(?:of|with|and|between|the|receive|either|to|plus|oral"
+    rf"(?:^|[,.;:()\[\]]{SP}?|\b(?:of|with|and|between|the|receive|received|either|to|plus|oral"
     rf"|intravenous){SP})$",
     re.IGNORECASE,
 )
@@ -632,12 +724,16 @@ _ARM_RE = re.compile(
 _GROUP_BEFORE_BRACKET_RE = re.compile(
     rf"\b(?:the{SP})?(?P<group>(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+){SP}(?:group|arm){SP}?\({SP}?$"
 )
-# "In the antibiotic group, 70 patients (27.3%) ...": the sentence is about one group
+# "In the antibiotic group, 70 patients (27.3%) ...": the sentence is about one group; a
+# section heading may open it ("RESULTS: In the saline group, ...")
 _IN_THE_GROUP_OPENING_RE = re.compile(
-    rf"In{SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+){SP}(?:group|arm),"
+    rf"(?:[A-Z][A-Z&/ -]*:+{SP}?)?In{SP}the{SP}(?P<group>(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+)"
+    rf"{SP}(?:group|arm),"
 )
 # "70 patients (": a count of one group's patients right before its share
 _COUNT_BRACKET_RE = re.compile(rf"\b\d+{SP}(?:[\w-]+{SP})?\({SP}?$")
+# "1,139 patients (14.3%)": the same count opening the share's own quote
+_COUNTED_QUOTE_RE = re.compile(rf"\d[\d,]*{SP}(?:[\w-]+{SP})?\(")
 _LEADING_JOINS_RE = re.compile(r"^(?:(?:to|and|or|vs|versus|than|in|of|with|the)\s)+", re.I)
 _NOT_ONE_GROUP_RE = re.compile(
     r"\b(?:each|both|all|either|two|three|four|other|same|study|age|patients|participants)\b",
@@ -648,6 +744,19 @@ _GERUND_RE = re.compile(r"[a-z]+ing\b")
 _VERSUS_AFTER_RE = re.compile(
     rf"{SP}(?:vs\.?|versus|compared{SP}(?:with|to)){SP}(?:the{SP})?(?P<b>{_ARM_PHRASE})", _CI
 )
+_PERCENT_SIGN_AFTER_RE = re.compile(rf"{SP}?%")
+
+
+def _is_share(effect: Effect) -> bool:
+    """Whether an effect's value is written as a percentage in its quote ("70 patients
+    (27.3%)"), not only its CI's level ("-4.27 95%CI")."""
+    if "%" not in effect.quote:
+        return False
+    for number in NUMBER_RE.finditer(effect.quote):
+        digits = re.sub(r"[^\d.]", "", number.group())
+        if digits.strip(".") and float(digits) == abs(effect.value):
+            return bool(_PERCENT_SIGN_AFTER_RE.match(effect.quote, number.end()))
+    return False
 
 
 # After an arm named beside a value, "and" another name with "group": the arm is both names
@@ -678,8 +787,229 @@ def _arm(text: str, end: int) -> str | None:
     return arm
 
 
+# "improved with drugx (MD 25.1, ...), antidepressants (MD 54.4, ...), and drugy (MD 21.6)":
+# a list of treatments, each followed by its own bracket of estimates. The first is introduced
+# by "with", the others follow the previous bracket; each head is a short name.
+_HEAD = r"(?P<head>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*){0,3})"
+_FIRST_LISTED_HEAD_RE = re.compile(rf"\bwith{SP}{_HEAD}{SP}?$")
+_NEXT_LISTED_HEAD_RE = re.compile(rf"^\){SP}?(?:,{SP}?)?(?:(?:and|or){SP})?{_HEAD}{SP}?$")
+# "were significantly lower among those with baseline SI (HR = 0.36": a comparison of people
+# with a characteristic and people without it, not of the study's treatments
+_STRATUM_COMPARED_RE = re.compile(
+    rf"\b(?:higher|lower|greater|smaller|increased|reduced|decreased|more|less){SP}"
+    rf"(?:[\w-]+{SP}){{0,3}}?(?:among|in){SP}(?:those|patients|participants|individuals|people"
+    rf"|subjects){SP}with{SP}(?P<x>[A-Za-z][\w-]*(?:{SP}[A-Za-z][\w-]*){{0,3}}){SP}?[\[(]{SP}?$",
+    re.IGNORECASE,
+)
+# "(36 events [2.1%], vs. 51 events with enoxaparin-vitamin K antagonist [3.0%]": the
+# comparator a sentence names itself, after "vs." and a count ("vs. 10 patients with BD" names a
+# condition, not a treatment: not read)
+_COMPARATOR_NAMED_RE = re.compile(
+    rf"\b(?:vs\.?|versus){SP}(?:\d[\d,]*{SP}(?:events?{SP})?)?"
+    rf"(?:with|in{SP}the|on){SP}(?P<b>[A-Za-z][\w-]*(?:{SP}[A-Za-z][\w-]*){{0,3}}?)"
+    rf"(?:{SP}(?:group|arm))?{SP}?[\[(,;]"
+)
+
+
+def _words(name: str) -> set[str]:
+    """The words of an arm name, lower case, for telling two names apart."""
+    return {w for w in re.split(r"[^\w]+", name.lower()) if w and w not in ("the", "group", "arm")}
+
+
+# "Older age was associated with lower odds of response (OR 0.95)", "Female sex predicted
+# remission (OR 1.8)": an estimate of a predictor, not of the treatments compared
+_PREDICTOR_RE = re.compile(
+    r"\b(?:(?:was|were|is|are)(?:\s\w+ly)?\s(?:not\s)?associated\swith|predict(?:ed|s|ive\sof)"
+    r"|predictors?\sof)\b",
+    re.IGNORECASE,
+)
+
+
+# "more events than women", "Compared with drugy,": a group the sentence compares with, which
+# is none of the study's arms when the sentence names none ("short vs long courses (OR ...)" is
+# left alone: the treatments' estimate in each subgroup)
+_OTHER_GROUP_COMPARED_RE = re.compile(
+    rf"(?:\bthan|\b[Cc]ompared{SP}(?:with|to)|\bdiffer(?:ed|s)?{SP}from)"
+    rf"{SP}(?:(?:with|in|among|for|at){SP})?(?:the{SP}|those{SP})?"
+    rf"(?P<b>[a-z][\w-]+|[A-Z][a-z][\w-]*)\b"  # not an abbreviation ("vs OR: 0.96")
+)
+# "The 84 mg dose was superior to the 56 mg dose": two doses compared with each other (not
+# "0.48 and 0.63 for the 56-mg and 84-mg dose groups", each against the control)
+_DOSES_COMPARED_RE = re.compile(
+    rf"\b\d+(?:\.\d+)?{SP}?-?mg\b[^.;()]{{0,40}}?\b(?:than|to|versus|vs\.?|compared{SP}(?:with|to))"
+    rf"{SP}(?:the{SP})?\d+(?:\.\d+)?{SP}?-?mg\b"
+)
+# "Compared with drugy, drugx ...": a sentence opening with its own comparator
+_COMPARED_OPENING_RE = re.compile(
+    rf"(?:[A-Z][A-Z&/ -]*:+{SP}?)?Compared{SP}(?:with|to){SP}(?:the{SP})?(?P<b>[A-Za-z][\w-]+),"
+)
+# words after "than" or "compared with" that name no group ("than expected", "than baseline")
+_NOT_A_COMPARATOR = frozenset(
+    [
+        "expected", "baseline", "before", "previously", "previous", "prior", "usual", "that",
+        "those", "other", "others", "in", "at", "with", "after", "pre-treatment", "pretreatment",
+        "one", "two", "three", "half", "twice", "the", "a", "an",
+        "placebo", "control", "controls", "sham", "standard", "no", "non-users", "nonusers",
+        "untreated", "ever", "predicted", "reported", "observed", "anticipated",
+        # words that name the study's own arms in general
+        "comparator", "comparators", "intervention", "active", "reference", "patients",
+        "participants", "subjects", "group", "groups", "arm", "arms", "treatment", "treatments",
+        "therapy", "conventional", "routine", "best",
+    ]
+)  # fmt: skip
+
+
+def _names_an_arm(text: str, first: str, second: str) -> bool:
+    """Whether a sentence names either side of a comparison, or any arm word."""
+    low = text.lower()
+    words = (_words(first) | _words(second)) - {"plus", "and", "with", "or"}
+    return bool(_ARM_MENTION_RE.search(text)) or any(
+        re.search(rf"\b{re.escape(word)}", low) for word in words
+    )
+
+
+# "superior to placebo (", "and to midazolam (", "than with ECT (": the comparator of the
+# estimate in the bracket that follows
+_COMPARATOR_BEFORE_BRACKET_RE = re.compile(
+    rf"\b(?:to|than|over|versus|vs\.?|compared{SP}(?:with|to))(?:{SP}(?:with|in|for))?{SP}"
+    rf"(?:the{SP})?(?P<b>{_ARM_MENTION_RE.pattern})(?:{SP}(?:group|arm))?{SP}?$",
+    _CI,
+)
+
+
+def against_named(
+    effects: list[Effect], comparators: dict[int, str], first: str, second: str, no_arm: set[int]
+) -> None:
+    """Give a between-group effect whose own comparator is named before its bracket (see
+    `_comparator_named_before_the_bracket`) the comparison `first` against that comparator,
+    where it is not `second`; where it is `first` itself, no arm (added to `no_arm`)."""
+    for effect in effects:
+        named = comparators.get(id(effect))
+        if named is None or effect.arm is not None or _arm_key(named) == _arm_key(second):
+            continue
+        if _arm_key(named) == _arm_key(first):
+            no_arm.add(id(effect))
+        else:
+            effect.arm = f"{first} vs {named}"
+
+
+def sentence_comparison(text: str, first: str, second: str) -> tuple[str, str] | None:
+    """The study's comparison `first` vs `second` as it holds in one sentence: unchanged, or
+    against the comparator the sentence names itself after "vs." ("vs. 51 events with
+    enoxaparin [3.0%]": a second trial's control), or None when the sentence names another
+    comparator and not the study's first arm, or when it gives a predictor's estimate ("older
+    age was associated with ...", "female sex predicted ...") and names no arm."""
+    if (
+        ("associated" in text or "predict" in text)
+        and _PREDICTOR_RE.search(text)
+        and not _names_an_arm(text, first, second)
+    ):
+        return None
+    if "mg" in text and _DOSES_COMPARED_RE.search(text) and not _names_an_arm(text, first, second):
+        return None  # two doses compared, the study's arms named in neither
+    if " than " in text or "ompared" in text or "differ" in text:
+        other = _OTHER_GROUP_COMPARED_RE.search(text)
+        if other and other["b"].lower() in _NOT_A_COMPARATOR | _words(first) | _words(second):
+            other = None
+        opening = other and _COMPARED_OPENING_RE.match(text)
+        if other and not _names_an_arm(text, first, second):
+            return None  # "men had more events than women (HR 1.5)": two other groups
+        if opening and re.search(rf"\b{re.escape(first)}\b", text, re.IGNORECASE):
+            return first, opening["b"]  # "Compared with drugy, drugx reduced events"
+    if "vs" not in text and "versus" not in text:
+        return first, second
+    named = _COMPARATOR_NAMED_RE.search(text)
+    if named is None or named["b"].lower() in _NOT_A_TREATMENT:
+        return first, second
+    comparator = named["b"]
+    if _words(comparator) & (_words(second) | _words(first)):
+        return first, second
+    if re.search(rf"\b{re.escape(first)}\b", text, re.IGNORECASE):
+        return first, comparator
+    return None
+
+
 class _ArmAssignmentRules:
     """The sentence reader's arm assignment rules (mixed into the reader)."""
+
+    def _treatments_listed_with_their_estimates(self) -> None:
+        """Between-group estimates in brackets, each bracket after the treatment it is of, in a
+        list that one arm word shows to be a list of treatments ("improved with drugx (MD
+        25.1), antidepressants (MD 54.4) and drugy (MD 21.6)"): each estimate is its
+        treatment's, against the control the sentence names; with no control named, none."""
+        base = self.sentence.start
+        brackets: dict[int, list[Effect]] = {}
+        for effect in self.effects:
+            if effect.arm is not None or id(effect) in self.no_arm or not between_groups(effect):
+                continue
+            start = effect.start - base
+            opening = self.text.rfind("(", 0, start)
+            if opening < 0 or ")" in self.text[opening:start]:
+                continue
+            brackets.setdefault(opening, []).append(effect)
+        if len(brackets) < 2:
+            return
+        heads: dict[int, str] = {}
+        previous_close = None
+        for opening in sorted(brackets):
+            if previous_close is not None:
+                head = _NEXT_LISTED_HEAD_RE.match(self.text[previous_close:opening])
+            else:
+                head = None
+            if head is None:
+                head = _FIRST_LISTED_HEAD_RE.search(self.text, max(0, opening - 50), opening)
+                if head is None or heads:
+                    heads = {}  # a bracket outside the list: start again from it
+                    if head is None:
+                        previous_close = self.text.find(")", opening)
+                        continue
+            heads[opening] = head["head"]
+            previous_close = self.text.find(")", opening)
+            if previous_close < 0:
+                break
+        if len(heads) < 2 or not any(_ARM_WORD_RE.search(h) for h in heads.values()):
+            return
+        controls = {
+            m.group() for m in self.mentions if _arm_key(m.group()) & {"placebo", "control"}
+        }
+        control = next(iter(controls)) if len(controls) == 1 else None
+        for head in heads.values():
+            if _arm_key(head) & _CONTROLS and _arm_key(head) & {"placebo"}:
+                return  # "with placebo (": the control itself, not a listed treatment
+        for opening, head in heads.items():
+            for effect in brackets[opening]:
+                if control:
+                    effect.arm = f"{head} vs {control}"
+                else:
+                    self.no_arm.add(id(effect))
+
+    def _comparator_named_before_the_bracket(self) -> None:
+        """A between-group estimate in brackets right after its own comparator: "superior to
+        placebo (SMD 0.8) and to midazolam (SMD 0.4)": the second is against midazolam, whatever
+        the sentence's or the study's comparison (see `against_named`)."""
+        base = self.sentence.start
+        for effect in self.effects:
+            if effect.arm is not None or id(effect) in self.no_arm or not between_groups(effect):
+                continue
+            start = effect.start - base
+            opening = self.text.rfind("(", max(0, start - 40), start)
+            if opening < 0 or ")" in self.text[opening:start]:
+                continue
+            named = _COMPARATOR_BEFORE_BRACKET_RE.search(self.text, max(0, opening - 60), opening)
+            if named:
+                self.comparators[id(effect)] = named["b"]
+
+    def _stratum_compared(self) -> None:
+        """A between-group estimate right after "lower among those with X (": people with X
+        against people without it, in a sentence that names no arm."""
+        base = self.sentence.start
+        for effect in self.effects:
+            if effect.arm is not None or id(effect) in self.no_arm or not between_groups(effect):
+                continue
+            start = effect.start - base
+            stratum = _STRATUM_COMPARED_RE.search(self.text, max(0, start - 120), start)
+            if stratum:
+                effect.arm = f"{stratum['x']} vs no {stratum['x']}"
 
     def _arms_from_comparison(self) -> None:
         """Arms from the sentence: an arm named right before a value ("ESK (4.5%)",
@@ -693,14 +1023,25 @@ class _ArmAssignmentRules:
         if self.mentions and ("mmHg" in self.text or "-treated" in self.text):
             self._arm_written_after_the_value()
         self._arm_lists()
+        if self.mentions and self.text.count("(") > 1 and "with" in self.text:
+            self._treatments_listed_with_their_estimates()
+        if (
+            not self.mentions
+            and " with " in self.text
+            and (" among " in self.text or " in " in self.text)
+        ):
+            self._stratum_compared()
         if "group (" in self.text or "arm (" in self.text or "In the " in self.text:
             self._group_named_before_a_share()
         if self.mentions:
             self._arms_named_before()
         if len(self.effects) > 1 and self.mentions:
             self._the_same_group_a_clause_later()
+        if self.mentions and "(" in self.text:
+            self._comparator_named_before_the_bracket()
         arms = _sentence_arms(self.text, self.mentions)
         if arms:
+            against_named(self.effects, self.comparators, *arms, self.no_arm)
             assign_arms(self.effects, *arms, skip=self.no_arm)
             return
         base = self.sentence.start
@@ -736,16 +1077,20 @@ class _ArmAssignmentRules:
         for effect in self.effects:
             if effect.arm is not None or between_groups(effect) or id(effect) in self.no_arm:
                 continue
-            if "%" not in effect.quote:
-                continue
+            if not _is_share(effect):
+                continue  # not a share: "(Coefficient -4.27 95%CI: ...)"
             start = effect.start - base
             named = _GROUP_BEFORE_BRACKET_RE.search(self.text, max(0, start - 60), start)
             group = named["group"] if named else None
             if (
                 group is None
                 and opening
-                and _COUNT_BRACKET_RE.search(self.text, max(0, start - 30), start)
-            ):
+                and (
+                    _COUNT_BRACKET_RE.search(self.text, max(0, start - 30), start)
+                    or _COUNTED_QUOTE_RE.match(effect.quote)
+                )
+                and not _COMPARED_AFTER_RE.search(self.text, opening.end(), start)
+            ):  # "..., compared to 1,211 patients (15.4%)": the other group's count
                 group = opening["group"]
             if group:
                 group = _LEADING_JOINS_RE.sub("", group.rsplit(" the ", 1)[-1])

@@ -70,7 +70,10 @@ _PERCENT_CHANGE_NAMED_RE = re.compile(
 # dependent variable of a 50% reduction in scores") is a plan, not a result
 _DEFINITION_RE = re.compile(
     r"defin|[≥≤<>]|at least|criteri|threshold|less than|more than|greater than|up to"
-    r"|variable|cut-?off",
+    r"|variable|cut-?off"
+    # a target to reach: "the number of treatments to a 50% reduction", "time to achieve a 50%"
+    r"|\b(?:time|treatments?|sessions?|infusions?|doses?|days?|weeks?)\sto\s"
+    r"(?:(?:achieve|reach|attain)\s)?(?:an?\s)?$|\bto\s(?:achieve|reach|attain)\s(?:an?\s)?$",
     _CI,
 )
 

@@ -20,8 +20,10 @@ from pipeline.extract.effect_rules.arm_assignment import (
     _arm,
     _arm_name,
     _ArmAssignmentRules,
+    against_named,
     assign_arms,
     between_groups,
+    sentence_comparison,
 )
 from pipeline.extract.effect_rules.context import (
     _TIMEPOINT_RE,
@@ -107,6 +109,7 @@ def extract_effects(
     single_arm: str | None = None,
     study_scale: str | None = None,
     quarantined: list[QuarantinedEffect] | None = None,
+    sentence_arms: Callable[[str], tuple[str, str] | None] | None = None,
 ) -> list[Effect]:
     """Every effect the rules find in `abstract`, in text order, with spans into it.
 
@@ -116,7 +119,8 @@ def extract_effects(
     Arms come from each effect's sentence first; what a sentence leaves open is filled from
     the study when the caller knows it: `single_arm` (a single-arm study's treatment) for every
     effect, else `study_arms` (the study's one comparison, or a function finding it, called
-    only when an effect needs it) for pairs and between-group effects. `study_scale` (the one
+    only when an effect needs it) for pairs and between-group effects, else `sentence_arms` (the
+    comparison one sentence makes, from its text, where the study has none). `study_scale` (the one
     depression scale the abstract names) is the scale of efficacy effects whose sentence names
     none: rates, changes and differences, and ratios or NNTs of response, remission or relapse.
     """
@@ -146,7 +150,14 @@ def extract_effects(
                 if effect.arm is None:
                     effect.arm = single_arm
         elif open_arms and arms.value():
-            assign_arms(found, *arms.value(), skip=extractor.no_arm)
+            compared = sentence_comparison(sentence.text, *arms.value())
+            if compared:
+                against_named(found, extractor.comparators, *compared, extractor.no_arm)
+                assign_arms(found, *compared, skip=extractor.no_arm)
+        elif open_arms and sentence_arms is not None:
+            compared = sentence_arms(sentence.text)
+            if compared:
+                assign_arms(found, *compared, skip=extractor.no_arm)
         if study_scale:
             for effect in found:
                 if id(effect) in extractor.no_scale:
@@ -292,6 +303,8 @@ class _SentenceExtractor(
         self.last_percent_change: Effect | None = None
         self.next_matches: dict[tuple[re.Pattern, int], tuple[int, re.Match | None]] = {}
         self.no_arm: set[int] = set()  # ids of effects whose arm the sentence leaves ambiguous
+        # ids of between-group effects whose comparator is named right before their bracket
+        self.comparators: dict[int, str] = {}
         self.no_scale: set[int] = set()  # ids of effects whose scale the sentence leaves open
         self.mentions: list[re.Match] = []  # the arms the sentence names (_ARM_MENTION_RE)
         low = self.low if "%" in self.text else ""

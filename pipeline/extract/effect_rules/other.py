@@ -17,12 +17,15 @@ STATISTIC_NAMES: dict[str, tuple[str, ...]] = {
         "regression coefficient",
         "standardized coefficient β",
         "coef",
+        "coefficient",
     ),
+    "mean_ratio": ("mean ratio", "geometric mean ratio", "ratio of geometric means"),
     "r_squared": ("R2", "R²", "R-squared"),
 }
 LABELLED_AS_OTHER: dict[str, str] = {
     "auc": "area under the curve",
     "beta": "regression coefficient",
+    "mean_ratio": "mean ratio",
     "r_squared": "variance explained (R²)",
 }
 
@@ -294,4 +297,11 @@ RULES = (
 )
 EXAMPLES: dict[str, tuple[Example, ...]] = {
     "named_statistic": (Example("The model discriminated well (AUC = 0.81).", "other", 0.81),),
-}
+    "estimate_with_ci": (
+        Example("Stays were shorter (Coefficient -4.3 95%CI: -6.6 to -1.9).", "other", -4.3),
+        Example("The placebo-corrected mean ratio of albuminuria at day 90 was lower (for 10 "
+                "mg/d, 0.76 [90% CI, 0.65-0.88; P = .001]).", "other", 0.76),
+        Example("Each additional point was associated with a -0.05 [95% CI -0.09, -0.01] "
+                "decrease in the score.", "other", -0.05),
+    ),
+}  # fmt: skip

@@ -170,10 +170,13 @@ _PERCENT_EXCLUDE_AFTER_RE = re.compile(
     re.IGNORECASE,
 )
 _WORD_PERCENT_RE = re.compile(rf"\b(?P<word>{WORD_NUMBER}){SP}percent\b", _CI)
+# a count, read whole with its thousands separators ("1,139 patients (14.3%)" is 1139)
+_WHOLE_COUNT = r"(?<![\d,])(?:\d{1,3}(?:,\d{3})+|\d+)"
 _COUNT_BEFORE_RE = re.compile(
-    rf"(?:(?P<events>\d+){SP}of{SP}(?:the{SP})?(?P<total>\d+)(?:{SP}[\w-]+){{0,2}}"
+    rf"(?:(?P<events>{_WHOLE_COUNT}){SP}of{SP}(?:the{SP})?(?P<total>{_WHOLE_COUNT})"
+    rf"(?:{SP}[\w-]+){{0,2}}"
     rf"|(?<![\d/])(?P<events3>\d+){SP}?/{SP}?(?P<total3>\d+)"
-    rf"|(?P<events2>\d+)(?:{SP}(?:participants|patients|subjects))?)"
+    rf"|(?P<events2>{_WHOLE_COUNT})(?:{SP}(?:participants|patients|subjects))?)"
     rf"{SP}?[\[(]{SP}?$"
 )
 _TIME_WORD_BEFORE_RE = re.compile(

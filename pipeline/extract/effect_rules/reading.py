@@ -98,8 +98,9 @@ _RANGE_SEP = rf"(?:{SP}?(?:to|and|–|—|-|,|;|~|～){SP}?|{SP}(?=[{MINUS_CHARS
 # "95% CI = [-1.00, -0.03]", "95% CI - 1.24; - 0.53", "[95% confidence interval 1.402, 2.087]"
 _LABELLED_CI = (
     # the level before the name, or after it ("[CI 95%: -2.9 to -0.79]")
-    rf"(?:(?P<name_first>{_CI_NAME}){SP}?)?{_LEVEL}(?(name_first)|{SP}?{_CI_NAME})"
-    rf"(?:{SP}?[\[(](?:CI|CIs)[\])])?{SP}?(?:[:=,]|of|was|were)?{SP}?"
+    # or its abbreviation alone in brackets ("95% [CI]: 0.22 to 0.62")
+    rf"(?:(?P<name_first>{_CI_NAME}){SP}?)?{_LEVEL}"
+    rf"(?(name_first)|{SP}?(?:{_CI_NAME}|[\[(]CIs?[\])]))(?:{SP}?[\[(](?:CI|CIs)[\])])?{SP}?(?:[:=,]|of|was|were)?{SP}?"
     rf"[\[(]?{SP}?{_LOW}{_RANGE_SEP}{_HIGH}{SP}?[\])]?"
 )
 _LABELLED_CI_RE = re.compile(_LABELLED_CI)

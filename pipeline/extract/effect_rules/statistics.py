@@ -198,6 +198,22 @@ _LIST_CONTINUES_RE = re.compile(
 )
 
 
+# "shorter in the drug group (4.5 days, 95% CI 4.0-5.0) than in the placebo group (5.0 days":
+# an estimate in brackets right after the group it is of is that group's value, not a difference
+_GROUP_BRACKET_BEFORE_RE = re.compile(
+    rf"\b(?:[Ii]n|[Ff]or){SP}the{SP}(?:[\w/+-]+{SP}){{0,3}}?[\w/+-]+{SP}(?:group|arm){SP}?\({SP}?$"
+)
+_GROUP_BRACKET_LONGEST = 100
+# "each additional CADSS point was associated with a -.04 [95% CI ...] decrease": the change in
+# the outcome per unit of a predictor, a regression coefficient
+_PER_UNIT_BEFORE_RE = re.compile(
+    rf"\b(?:each|every|per){SP}(?:additional|extra|one|1)(?:{SP}|-)(?:[\w-]+{SP}){{0,2}}?"
+    rf"(?:points?|units?|increase|increment|standard{SP}deviation|SD)\b[^.;()]{{0,40}}?"
+    rf"\bassociated{SP}with\b",
+    re.IGNORECASE,
+)
+
+
 # the patterns): a longer gap between a name and a number cannot match, and is not sliced.
 _NAME_TO_VALUE_LONGEST = 134  # with an outcome named before the verb ("OR for remission was")
 _LIST_CONTINUES_LONGEST = 90  # 50 for the words, 40 for a value's own bracketed P
@@ -347,7 +363,7 @@ class _StatisticsRules:
             self.text, token.end
         )
 
-    def _kind_for(self, token: _Token, ci_end: int) -> str:
+    def _kind_for(self, token: _Token, ci_end: int) -> str | None:
         """The kind of an estimate with a CI: the nearest statistic named, else the words."""
         keyword = self._nearest_strong(token.start)
         if _IN_POINTS_RE.match(self.text, token.end) and (
@@ -360,6 +376,14 @@ class _StatisticsRules:
             return keyword[2]
         if token.percent:
             return self._rate_kind(token) or "other"
+        if "group" in self.text or "arm" in self.text:
+            before = max(0, token.start - _GROUP_BRACKET_LONGEST)
+            if _GROUP_BRACKET_BEFORE_RE.search(self.text, before, token.start):
+                return None  # "in the drug group (4.5 days, 95% CI ...)": one group's value
+        if "associated" in self.text and _PER_UNIT_BEFORE_RE.search(
+            self.text, self._clause_start(token.start), token.start
+        ):
+            return "beta"  # "each additional point was associated with a -0.04 decrease"
         after = self.text[token.end : ci_end]
         if _DIFFERENCE_CUES_RE.search(after) or self._difference_cue_between(
             self._clause_start(token.start), token

@@ -21,13 +21,19 @@ ARM_N = FactRule(
     "label_then_n",
     "arms",
     "an arm written with its size after it: 'esketamine [n = 122]', 'placebo (n = 33)', "
-    "'ESK, n = 316'; (N = ...) only when a sentence gives two or more",
-    rf"(?P<open>[\[(]|,){SP}?n{SP}?={SP}?(?P<n>\d+){SP}?[\])]?",
+    "'ESK, n = 316', also after a description in the bracket: 'control (no probiotic; n=59)'; "
+    "(N = ...) only when a sentence gives two or more",
+    rf"(?P<open>[\[(]|,|\((?P<described>[^()\d=;]{{1,60}});){SP}?n{SP}?={SP}?(?P<n>\d+){SP}?[\])]?",
     ("=",),
     (
         Example(
             "Randomized arms: ketamine (n = 20) and midazolam (n = 21).",
             [("ketamine", 20), ("midazolam", 21)],
+        ),
+        Example(
+            "They were randomly assigned to two groups: control (no probiotic; n=59) and "
+            "drugx (drugx tablets; n=58).",
+            [("control", 59), ("drugx", 58)],
         ),
     ),
     flags=0,

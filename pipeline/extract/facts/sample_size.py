@@ -35,6 +35,12 @@ def _enrolled(name: str, reads: str, pattern: str, needles, examples) -> FactRul
     return FactRule(name, "n_enrolled", reads, pattern, needles, tuple(examples))
 
 
+# "a study of 17 patients", "a trial involving 149 subjects": the words a count follows
+_STUDY_OF_NEEDLES = (
+    "study of", "trial of", "study involving", "trial involving", "study including",
+    "trial including",
+)  # fmt: skip
+
 # In order of preference: the first form that finds a count gives N randomized.
 N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
     _randomized(
@@ -139,10 +145,13 @@ N_RANDOMIZED_RULES: tuple[FactRule, ...] = (
     _randomized(
         "total_of_n_then_randomized",
         "'A total of 120 adults ... were randomized'",
-        rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}[^.;]{{0,150}}?\b(?:were{SP})?(?:randomi[sz]ed"
-        rf"|randomly)",
+        rf"\b[Aa]{SP}total{SP}of{SP}{_COUNT}{SP}(?!of{SP})[^.;]{{0,150}}?\b(?:were{SP})?"
+        rf"(?:randomi[sz]ed|randomly)",
         ("total",),
-        [Example("A total of 210 people with MDD at 12 sites were randomized.", 210)],
+        [
+            Example("A total of 210 people with MDD at 12 sites were randomized.", 210),
+            Example("A total of 30 of the 1274 patients randomly assigned to drugx died.", None),
+        ],
     ),
     _randomized(
         "randomized_trial_of_n_people",
@@ -208,12 +217,31 @@ N_ENROLLED_RULES: tuple[FactRule, ...] = (
         [Example("Among 140 adults treated, most improved.", 140)],
     ),
     _enrolled(
+        "study_of_n_people",
+        "'an open label study of 17 patients', 'a real-world study involving 149 TRD subjects'",
+        rf"\b(?:trial|study){SP}(?:of|involving|including){SP}{_COUNT}{SP}"
+        rf"(?:(?!in{SP}|of{SP}|with{SP})[\w-]+{SP}){{0,2}}?{_PEOPLE}",
+        _STUDY_OF_NEEDLES,
+        [
+            Example("It was tested in an open label study of 17 patients with MDD.", 17),
+            Example("In a retrospective study involving 149 TRD subjects, data were kept.", 149),
+            Example("A study of 2 doses in adults.", None),
+        ],
+    ),
+    _enrolled(
         "n_people_completed_or_received",
-        "'120 patients ... completed', 'took part in', 'received'",
+        "'120 patients ... completed', 'took part in', 'received', also after a description "
+        "with decimals ('52 adults (62.5 % female, median age 49.1 years) received')",
         rf"\b{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?(?:participants|patients|subjects|adults)\b"
-        rf"[^.;]{{0,90}}?\b(?:completed|participated{SP}in|took{SP}part{SP}in|received)\b",
+        rf"(?:[^.;]|\.\d){{0,90}}?\b(?:completed|participated{SP}in|took{SP}part{SP}in"
+        rf"|received)\b",
         ("completed", "participated", "took part", "received"),
-        [Example("Twenty-six participants took part in the study.", 26)],
+        [
+            Example("Twenty-six participants took part in the study.", 26),
+            Example(
+                "Fifty-two adults (62.5 % female, median age 49.1 years) received IV ketamine.", 52
+            ),
+        ],
     ),
     _enrolled(
         "n_people_administered",
@@ -335,6 +363,61 @@ def patients_and_controls(abstract: str) -> int | None:
     return n + m if n and m else None
 
 
+ARMS_IN_OUTCOME_COUNTS = FactRule(
+    "of_the_n_assigned_to_each_arm",
+    "n_randomized",
+    "each arm's size where an outcome is counted in it: '30 of the 1274 patients randomly "
+    "assigned to receive dabigatran, as compared with 27 of the 1265 patients randomly assigned "
+    "to warfarin' (the sum, when two arms of different treatments are counted so)",
+    rf"\bof{SP}the{SP}(?P<n>\d[\d,]*){SP}(?:[\w-]+{SP})?{_PEOPLE}{SP}(?:who{SP}were{SP})?"
+    rf"(?:randomly{SP}assigned|randomi[sz]ed|assigned){SP}to{SP}(?:receive{SP})?(?:the{SP})?"
+    rf"(?P<arm>[A-Za-z][\w-]+)",
+    ("of the",),
+    (
+        Example("Events occurred in 30 of the 1274 patients randomly assigned to receive drugx "
+                "(2.4%), as compared with 27 of the 1265 patients randomly assigned to drugy "
+                "(2.1%).", 2539),
+        Example("Of the 70 patients randomized to drugx, 9 died.", None),
+    ),
+    flags=0,
+)  # fmt: skip
+_ARMS_IN_OUTCOME_COUNTS_RE = re.compile(ARMS_IN_OUTCOME_COUNTS.pattern)
+
+
+def arms_in_outcome_counts(abstract: str) -> int | None:
+    """The sum of two arms' sizes given where an outcome is counted in each ("30 of the 1274
+    patients randomly assigned to A, as compared with 27 of the 1265 patients randomly assigned
+    to B"), the first sentence holding two such arms of different treatments; else None."""
+    if "assigned" not in abstract and "randomi" not in abstract:
+        return None
+    counted = []
+    at = abstract.find("of the ")
+    while at >= 0:  # a cheap test first: two counts "of the 1274" are needed
+        if abstract[at + 7 : at + 8].isdigit():
+            counted.append(at)
+        at = abstract.find("of the ", at + 7)
+    if len(counted) < 2:
+        return None
+    found = [
+        m for at in counted if (m := _ARMS_IN_OUTCOME_COUNTS_RE.match(abstract, at)) is not None
+    ]
+    for at in range(len(found) - 1):
+        first, second = found[at], found[at + 1]
+        if _SENTENCE_END_RE.search(abstract, first.end(), second.start()):
+            continue  # not one sentence
+        if first["arm"].lower() == second["arm"].lower():
+            continue  # one arm counted twice
+        if at + 2 < len(found) and not _SENTENCE_END_RE.search(
+            abstract, second.end(), found[at + 2].start()
+        ):
+            return None  # three arms or more in one sentence: not two arms' sizes
+        return int(first["n"].replace(",", "")) + int(second["n"].replace(",", ""))
+    return None
+
+
+_SENTENCE_END_RE = re.compile(r"[.;]\s")
+
+
 def split_total(abstract: str) -> int | None:
     """The sum of a total written in two parts ("A total of 500 had X, and 300 with Y")."""
     found = _SPLIT_TOTAL_RE.search(abstract) if "total of" in abstract else None
@@ -370,12 +453,13 @@ _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
     "completed", "participated", "took part", "received", "administered", "assigned", "allocated",
     "total of", "were treated", "data from", "data of", "data on", "records of", "records from",
-    "entered", "started", "began",
+    "entered", "started", "began", *_STUDY_OF_NEEDLES,
 )  # fmt: skip
 _ENROLLED_NEEDLES = (
     "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
     "participated", "took part", "received", "administered", "total of", "were treated",
     "data from", "data of", "data on", "records of", "records from", "entered", "started", "began",
+    *_STUDY_OF_NEEDLES,
 )  # fmt: skip
 _NUMBER_WORDS = frozenset(
     [
@@ -593,12 +677,14 @@ RANDOMIZED_NEEDLES = _RANDOMIZED_NEEDLES
 ENROLLED_NEEDLES = _ENROLLED_NEEDLES
 RULES: tuple[FactRule, ...] = (
     *N_RANDOMIZED_RULES, *N_ENROLLED_RULES, TOTAL_N, TOTAL_N_DESCRIBED, SPLIT_TOTAL,
-    PATIENTS_AND_CONTROLS, *SAMPLE_RULES,
+    PATIENTS_AND_CONTROLS, ARMS_IN_OUTCOME_COUNTS, *SAMPLE_RULES,
 )  # fmt: skip
 
 
 def read(rule: FactRule, text: str) -> int | None:
     """The count one sample-size rule reads from `text`, None when it reads none."""
+    if rule is ARMS_IN_OUTCOME_COUNTS:
+        return arms_in_outcome_counts(text)
     if rule.family == "n_randomized":
         return first_count([rule.pattern], text, _RANDOMIZED_NEEDLES)
     if rule.family == "n_enrolled":
