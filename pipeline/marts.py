@@ -1202,6 +1202,7 @@ def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRef
             outcomes = trial_outcomes(con, chunk, registry)
             if not len(outcomes):
                 continue
+            _check_outcome_ids_unique(outcomes)
             n_trials += outcomes["pmid"].nunique()
             if touched is not None:
                 keys |= _pool_keys(outcomes)
@@ -1211,7 +1212,6 @@ def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRef
                 "refreshed_at) SELECT * FROM outcome_frame"
             )
             del outcomes, outcome_frame
-        _check_outcome_ids_unique(con, at)
         if touched is None:
             pooled = pooled_estimates(_stored_poolable(con), method=method, hksj=hksj)
             n_pools = len(pooled)
@@ -1255,18 +1255,19 @@ def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRef
     )
 
 
-def _check_outcome_ids_unique(con, at) -> None:
-    """Raise PipelineError when the rows this refresh wrote (refreshed at `at`) repeat an
-    outcome id. The table keeps no key index (migration 052), and the other rows cannot clash:
-    an outcome id hashes its PMID, and every row of a refreshed PMID is written anew."""
-    repeated = con.execute(
-        "SELECT outcome_id, any_value(pmid), count(*) FROM marts.trial_outcomes "
-        "WHERE refreshed_at = ? GROUP BY outcome_id HAVING count(*) > 1 ORDER BY outcome_id "
-        "LIMIT 5",
-        [at],
-    ).fetchall()
-    if repeated:
-        listed = "; ".join(f"{oid} (PMID {pmid}, {n} rows)" for oid, pmid, n in repeated)
+def _check_outcome_ids_unique(outcomes: pd.DataFrame) -> None:
+    """Raise PipelineError when a chunk's rows repeat an outcome id. The table keeps no key
+    index (migration 052); checking each chunk is enough, since an outcome id hashes its PMID,
+    each PMID is in one chunk only, and every row of a refreshed PMID is written anew. Checked
+    here in the frame, not in DuckDB, whose cache the refresh's transaction already fills."""
+    repeated = outcomes[outcomes["outcome_id"].duplicated(keep=False)]
+    if len(repeated):
+        first = repeated.drop_duplicates("outcome_id").head(5)
+        counts = repeated["outcome_id"].value_counts()
+        listed = "; ".join(
+            f"{oid} (PMID {pmid}, {counts[oid]} rows)"
+            for oid, pmid in zip(first["outcome_id"], first["pmid"], strict=True)
+        )
         raise PipelineError(f"marts.trial_outcomes: outcome ids written twice: {listed}")
 
 
