@@ -462,12 +462,13 @@ _NOT_A_TREATMENT = frozenset(
     ]
 )  # fmt: skip
 _CONTROL_WORDS = frozenset(["placebo", "control", "controls", "sham", "soc", "vehicle", "saline"])
-_OTHER_COMPARISON_RES = (
-    # "Edoxaban versus Warfarin for ...", "tocilizumab compared with SOC"
-    re.compile(
-        rf"\b(?P<a>{_TREATMENT})(?:{SP}(?:groups?|arms?))?{SP}(?:versus|vs\.?|v\.|compared{SP}"
-        rf"(?:with|to)){SP}(?:the{SP})?(?P<b>{_TREATMENT})\b"
-    ),
+# "Edoxaban versus Warfarin for ...", "tocilizumab compared with SOC"
+_TREATMENT_VERSUS_RE = re.compile(
+    rf"\b(?P<a>{_TREATMENT})(?:{SP}(?:groups?|arms?))?{SP}(?:versus|vs\.?|v\.|compared{SP}"
+    rf"(?:with|to)){SP}(?:the{SP})?(?P<b>{_TREATMENT})\b"
+)
+# The forms that say what each arm was given: with these, a control word on one side is enough
+_ASSIGNED_ONE_OF_TWO_RES = (
     # "randomly assigned to receive colchicine or placebo", "to receive evolocumab (either 140
     # mg every 2 weeks or 420 mg monthly) or matching placebo": the regimen may follow in brackets
     re.compile(
@@ -484,8 +485,7 @@ _OTHER_COMPARISON_RES = (
         re.IGNORECASE,
     ),
 )
-# The forms above that say what each arm was given: a control word on one side is enough
-_ASSIGNED_TO_ONE_OF_TWO = frozenset([1, 2])
+_OTHER_COMPARISON_RES = (_TREATMENT_VERSUS_RE, *_ASSIGNED_ONE_OF_TWO_RES)
 _GROUP_NAME_RE = re.compile(rf"\b(?:in|the){SP}(?P<a>{_TREATMENT}){SP}(?:group|arm)\b")
 
 
@@ -512,13 +512,13 @@ def other_treatment_arms(title: str, abstract: str) -> tuple[str, str] | None:
         (title, (*_OTHER_COMPARISON_RES, _TITLE_WITH_RE)),
         (abstract, _OTHER_COMPARISON_RES),
     ):
-        for at, regex in enumerate(regexes):
+        for regex in regexes:
             for match in regex.finditer(text):
                 if not _whole_phrases(text, match):
                     continue
                 pair = _treatment_pair(match["a"], match["b"])
                 assigned = (
-                    at in _ASSIGNED_TO_ONE_OF_TWO and pair and pair[1].lower() in (_CONTROL_WORDS)
+                    regex in _ASSIGNED_ONE_OF_TWO_RES and pair and pair[1].lower() in _CONTROL_WORDS
                 )
                 if pair and (text is title or assigned or all(names_an_arm(word) for word in pair)):
                     return pair
