@@ -1165,8 +1165,8 @@ def _pmid_chunks(con, touched: set[str] | None) -> Iterator[list[str]]:
         yield every[start : start + REFRESH_CHUNK_PMIDS]
 
 
-def _stored_poolable(con) -> pd.DataFrame:
-    """The stored marts.trial_outcomes rows `poolable` can use (computed, randomised, not
+def _stored_poolable(con, table: str = "marts.trial_outcomes") -> pd.DataFrame:
+    """The stored trial-outcome rows (of `table`) `poolable` can use (computed, randomised, not
     'other'), with the columns pooling reads: what a refresh from scratch pools, read back
     instead of held while computing."""
     designs = ", ".join(f"'{d}'" for d in sorted(RANDOMISED_DESIGNS))
@@ -1174,85 +1174,148 @@ def _stored_poolable(con) -> pd.DataFrame:
         [*POOL_KEYS, "pmid", "comparison", "timepoint_days", "outcome_id", "design", "yi", "vi"]
     )
     return con.execute(
-        f"SELECT {', '.join(columns)} FROM marts.trial_outcomes "
+        f"SELECT {', '.join(columns)} FROM {table} "
         f"WHERE yi IS NOT NULL AND vi IS NOT NULL AND NOT isnan(yi) AND NOT isnan(vi) "
         f"AND design IN ({designs}) AND outcome <> 'other'"
     ).df()
 
 
 def _refresh(con, touched: set[str] | None, method: str, hksj: bool) -> MartsRefresh:
-    """From scratch (`touched` None) or for the `touched` trials and their pools; trial rows
-    are computed and written a chunk of trials at a time."""
+    """From scratch (`touched` None, or every trial touched) or for the `touched` trials and
+    their pools in one transaction; trial rows are computed and written a chunk of trials at a
+    time."""
+    if touched is None or _touches_every_trial(con, touched):
+        return _refresh_from_scratch(con, method, hksj)
     started = warehouse.now()
     at = warehouse.now()
-    touched_frame = pd.DataFrame({"pmid": pd.Series(sorted(touched or ()), dtype=object)})  # noqa: F841
+    touched_frame = pd.DataFrame({"pmid": pd.Series(sorted(touched), dtype=object)})  # noqa: F841
     with warehouse.transaction(con):
-        keys: set[tuple] = set()
-        if touched is None:
-            con.execute("DELETE FROM marts.trial_outcomes")
-        else:
-            keys = _pool_keys(_stored_outcomes(con, touched))
-            con.execute(
-                "DELETE FROM marts.trial_outcomes WHERE source = 'registry' "
-                "OR pmid IN (SELECT pmid FROM touched_frame)"
-            )
-        n_trials = 0
+        keys = _pool_keys(_stored_outcomes(con, touched))
+        con.execute(
+            "DELETE FROM marts.trial_outcomes WHERE source = 'registry' "
+            "OR pmid IN (SELECT pmid FROM touched_frame)"
+        )
         registry = RegistryChoice.of(con)
         for chunk in _pmid_chunks(con, touched):
             outcomes = trial_outcomes(con, chunk, registry)
-            if not len(outcomes):
-                continue
-            _check_outcome_ids_unique(outcomes)
-            n_trials += outcomes["pmid"].nunique()
-            if touched is not None:
+            if len(outcomes):
                 keys |= _pool_keys(outcomes)
-            outcome_frame = outcomes[TRIAL_OUTCOME_COLUMNS].assign(refreshed_at=at)  # noqa: F841
-            con.execute(
-                f"INSERT INTO marts.trial_outcomes ({', '.join(TRIAL_OUTCOME_COLUMNS)}, "
-                "refreshed_at) SELECT * FROM outcome_frame"
-            )
-            del outcomes, outcome_frame
-        if touched is None:
-            pooled = pooled_estimates(_stored_poolable(con), method=method, hksj=hksj)
-            n_pools = len(pooled)
-        else:
-            stored = _stored_outcomes_in_pools(con, keys)
-            usable = poolable(stored) if len(stored) else stored
-            if len(usable):
-                in_keys = [k in keys for k in _key_tuples(usable)]
-                usable = usable[in_keys]
-            pooled = pooled_estimates(usable, method=method, hksj=hksj)
-            n_pools = len(keys)
-        pooled_frame = pooled.reindex(columns=POOLED_COLUMNS).assign(refreshed_at=at)  # noqa: F841
-        if touched is None:
-            con.execute("DELETE FROM marts.pooled_estimates")
-        elif keys:
+                _insert_outcomes(con, "marts.trial_outcomes", outcomes, at)
+            del outcomes
+        stored = _stored_outcomes_in_pools(con, keys)
+        usable = poolable(stored) if len(stored) else stored
+        if len(usable):
+            in_keys = [k in keys for k in _key_tuples(usable)]
+            usable = usable[in_keys]
+        pooled = pooled_estimates(usable, method=method, hksj=hksj)
+        if keys:
             key_frame = pd.DataFrame(list(keys), columns=POOL_KEYS, dtype=object)  # noqa: F841
             same = " AND ".join(f"p.{k} IS NOT DISTINCT FROM k.{k}" for k in POOL_KEYS)
             con.execute(
                 "DELETE FROM marts.pooled_estimates AS p WHERE EXISTS "
                 f"(SELECT 1 FROM key_frame AS k WHERE {same})"
             )
-        if len(pooled):
-            con.execute(
-                f"INSERT INTO marts.pooled_estimates ({', '.join(POOLED_COLUMNS)}, refreshed_at) "
-                "SELECT * FROM pooled_frame"
-            )
-        con.execute(
-            "INSERT OR REPLACE INTO marts.refresh_state VALUES (?, ?, "
-            "coalesce(CASE WHEN ? THEN NULL ELSE (SELECT full_refresh_at FROM marts.refresh_state "
-            "WHERE mart = ?) END, ?), ?)",
-            [REFRESH_STATE_KEY, started, touched is None, REFRESH_STATE_KEY, started,
-             n_trials if touched is None else len(touched)],
-        )  # fmt: skip
-        n_outcomes, n_pooled = con.execute(
-            "SELECT (SELECT count(*) FROM marts.trial_outcomes), "
-            "(SELECT count(*) FROM marts.pooled_estimates)"
-        ).fetchone()
+        n_outcomes, n_pooled = _write_pooled_and_state(
+            con, pooled, at, started, full=False, n_trials=len(touched)
+        )
     log.debug("marts refreshed: %d trial outcomes, %d pooled estimates", n_outcomes, n_pooled)
-    return MartsRefresh(
-        touched is None, len(touched) if touched is not None else 0, n_pools, n_outcomes, n_pooled
+    return MartsRefresh(False, len(touched), len(keys), n_outcomes, n_pooled)
+
+
+# A refresh from scratch writes here first, a chunk of trials per commit, and swaps it in.
+STAGING_TABLE = "marts.trial_outcomes_next"
+
+
+def _refresh_from_scratch(con, method: str, hksj: bool) -> MartsRefresh:
+    """Every trial's rows, written a chunk per commit to a staging table that one transaction
+    then swaps in with the new pools: the warehouse holds one chunk's changes at a time, not
+    the whole table twice (at 100,000 articles, 700,006 rows, one transaction for all of them
+    was the refresh's peak). On any error the staging table is dropped and the marts are left
+    as they were."""
+    started = warehouse.now()
+    at = warehouse.now()
+    con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")  # left by a run that was killed
+    con.execute(_staging_table_ddl(con))
+    try:
+        n_trials = 0
+        registry = RegistryChoice.of(con)
+        for chunk in _pmid_chunks(con, None):
+            outcomes = trial_outcomes(con, chunk, registry)
+            if len(outcomes):
+                n_trials += outcomes["pmid"].nunique()
+                _insert_outcomes(con, STAGING_TABLE, outcomes, at)
+            del outcomes
+        pooled = pooled_estimates(_stored_poolable(con, STAGING_TABLE), method=method, hksj=hksj)
+        with warehouse.transaction(con):
+            con.execute("DROP TABLE marts.trial_outcomes")
+            con.execute(f"ALTER TABLE {STAGING_TABLE} RENAME TO trial_outcomes")
+            con.execute("DELETE FROM marts.pooled_estimates")
+            n_outcomes, n_pooled = _write_pooled_and_state(
+                con, pooled, at, started, full=True, n_trials=n_trials
+            )
+    except BaseException:
+        con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+        raise
+    log.debug("marts refreshed: %d trial outcomes, %d pooled estimates", n_outcomes, n_pooled)
+    return MartsRefresh(True, 0, len(pooled), n_outcomes, n_pooled)
+
+
+def _touches_every_trial(con, touched: set[str]) -> bool:
+    """Whether `touched` holds every trial with facts or effects (after a new extractor
+    version, say): such a refresh is one from scratch."""
+    every = {
+        r[0]
+        for r in con.execute(
+            "SELECT pmid FROM core.trial_facts UNION SELECT pmid FROM core.effects"
+        ).fetchall()
+    }
+    return bool(every) and every <= touched
+
+
+def _staging_table_ddl(con) -> str:
+    """CREATE TABLE for the staging table: marts.trial_outcomes's own statement, renamed, so
+    the table swapped in has the same columns and constraints."""
+    sql = con.execute(
+        "SELECT sql FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'marts' AND table_name = 'trial_outcomes'"
+    ).fetchone()[0]
+    prefix = "CREATE TABLE marts.trial_outcomes("
+    if not sql.startswith(prefix):
+        raise PipelineError(f"marts.trial_outcomes: unexpected table statement {sql[:80]!r}")
+    return f"CREATE TABLE {STAGING_TABLE}(" + sql[len(prefix) :]
+
+
+def _insert_outcomes(con, table: str, outcomes: pd.DataFrame, at) -> None:
+    """Write one chunk's trial-outcome rows to `table`, after checking their outcome ids."""
+    _check_outcome_ids_unique(outcomes)
+    outcome_frame = outcomes[TRIAL_OUTCOME_COLUMNS].assign(refreshed_at=at)  # noqa: F841
+    con.execute(
+        f"INSERT INTO {table} ({', '.join(TRIAL_OUTCOME_COLUMNS)}, refreshed_at) "
+        "SELECT * FROM outcome_frame"
     )
+
+
+def _write_pooled_and_state(
+    con, pooled: pd.DataFrame, at, started, *, full: bool, n_trials: int
+) -> tuple[int, int]:
+    """Insert the new pools and the refresh's state (inside the caller's transaction); returns
+    (trial-outcome rows, pooled rows) as stored."""
+    pooled_frame = pooled.reindex(columns=POOLED_COLUMNS).assign(refreshed_at=at)  # noqa: F841
+    if len(pooled):
+        con.execute(
+            f"INSERT INTO marts.pooled_estimates ({', '.join(POOLED_COLUMNS)}, refreshed_at) "
+            "SELECT * FROM pooled_frame"
+        )
+    con.execute(
+        "INSERT OR REPLACE INTO marts.refresh_state VALUES (?, ?, "
+        "coalesce(CASE WHEN ? THEN NULL ELSE (SELECT full_refresh_at FROM marts.refresh_state "
+        "WHERE mart = ?) END, ?), ?)",
+        [REFRESH_STATE_KEY, started, full, REFRESH_STATE_KEY, started, n_trials],
+    )
+    return con.execute(
+        "SELECT (SELECT count(*) FROM marts.trial_outcomes), "
+        "(SELECT count(*) FROM marts.pooled_estimates)"
+    ).fetchone()
 
 
 def _check_outcome_ids_unique(outcomes: pd.DataFrame) -> None:

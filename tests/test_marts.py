@@ -368,10 +368,12 @@ def test_a_refresh_that_writes_an_outcome_id_twice_fails_and_changes_nothing(
             marts.refresh_trial_outcomes(con)
         after = con.execute("SELECT count(*), max(refreshed_at) FROM marts.trial_outcomes")
         after = after.fetchone()
+        staging = _staging_tables(con)
     finally:
         con.close()
     assert before == after
     assert before[0] > 0
+    assert staging == []
 
 
 def test_a_failed_refresh_leaves_the_tables_as_they_were(warehouse_copy, monkeypatch):
@@ -395,10 +397,56 @@ def test_a_failed_refresh_leaves_the_tables_as_they_were(warehouse_copy, monkeyp
         after = con.execute(
             "SELECT count(*), max(refreshed_at) FROM marts.trial_outcomes"
         ).fetchone()
+        staging = _staging_tables(con)
     finally:
         con.close()
     assert before == after
     assert before[0] > 0
+    assert staging == []
+
+
+def _staging_tables(con) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
+            "AND table_name = 'trial_outcomes_next'"
+        ).fetchall()
+    ]
+
+
+def test_a_refresh_from_scratch_swaps_in_a_table_with_the_same_columns_and_constraints(
+    warehouse_copy,
+):
+    """The staging table is made from marts.trial_outcomes's own statement, so the table swapped
+    in is the same table: the schema dump is unchanged and NOT NULL still holds."""
+    con = warehouse.connect(warehouse_copy)
+    try:
+        schema_before = warehouse.dump_schema(con)
+        marts.refresh_trial_outcomes(con)
+        schema_after = warehouse.dump_schema(con)
+        with pytest.raises(duckdb.ConstraintException, match="outcome_id"):
+            con.execute("INSERT INTO marts.trial_outcomes (outcome_id) VALUES (NULL)")
+    finally:
+        con.close()
+    assert schema_after == schema_before
+
+
+def test_a_staging_table_left_by_a_killed_refresh_is_replaced(warehouse_copy):
+    con = warehouse.connect(warehouse_copy)
+    try:
+        marts.refresh_trial_outcomes(con)
+        expected = _marts_rows(con)
+        con.execute(
+            f"CREATE TABLE {marts.STAGING_TABLE} AS SELECT * FROM marts.trial_outcomes LIMIT 5"
+        )
+        marts.refresh_trial_outcomes(con)
+        rows = _marts_rows(con)
+        staging = _staging_tables(con)
+    finally:
+        con.close()
+    assert rows == expected
+    assert staging == []
 
 
 def test_a_difference_whose_direction_is_in_words_is_kept_out_of_pooling():
@@ -502,6 +550,22 @@ def test_the_incremental_refresh_gives_the_rows_of_a_refresh_from_scratch(wareho
         con.close()
     assert incremental != before
     assert incremental == from_scratch
+
+
+def test_a_refresh_that_touches_every_trial_is_one_from_scratch(warehouse_copy):
+    """After a new extractor version every trial is touched: the refresh is then the one from
+    scratch (staged, a chunk per commit), with the same rows."""
+    con = warehouse.connect(warehouse_copy)
+    try:
+        marts.refresh_trial_outcomes(con)
+        expected = _marts_rows(con)
+        con.execute("UPDATE core.trial_facts SET extracted_at = now()::TIMESTAMP + INTERVAL 1 DAY")
+        refresh = marts.refresh_touched(con)
+        rows = _marts_rows(con)
+    finally:
+        con.close()
+    assert refresh.full
+    assert rows == expected
 
 
 def test_a_refresh_in_chunks_of_trials_gives_the_rows_of_one_pass(warehouse_copy, monkeypatch):
