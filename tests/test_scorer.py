@@ -122,6 +122,9 @@ def test_source_records_read_json_lines_and_efetch_xml(pubmed_records, tmp_path)
         ("ketamine", "ketamine vs midazolam", False),  # one arm is not the comparison
         ("midazolam", "ketamine", False),
         ("placebo vs ketamine", "ketamine versus placebo", False),  # order matters
+        ("non-benzodiazepine", "non-benzodiazepines", True),  # plural folded
+        ("SSRIs", "SSRI", True),
+        ("benzodiazepines", "non-benzodiazepines", False),
         (None, "ketamine", False),
     ],
 )

@@ -289,8 +289,8 @@ _SIDES_RE = re.compile(r"\s(?:vs\.?|versus|v\.|compared (?:with|to))\s")
 
 def normalise_arm(arm: str | None) -> tuple[frozenset[str], ...]:
     """An arm as comparable word sets, one per side of "A vs B": lower case, synonyms folded
-    (ESK, PBO, AD), joining and group words dropped; a dose keeps its number ("56", ".20" and
-    "0.2" alike)."""
+    (ESK, PBO, AD), plurals folded ("benzodiazepines" = "benzodiazepine"), joining and group
+    words dropped; a dose keeps its number ("56", ".20" and "0.2" alike)."""
     if not arm:
         return ()
     sides = []
@@ -299,14 +299,24 @@ def normalise_arm(arm: str | None) -> tuple[frozenset[str], ...]:
         for dose in _DOSE_RE.findall(side):
             words.add(format(float(re.sub(r"[^\d.]", "", dose)), "g"))  # ".20" = "0.2"
         side = _DOSE_RE.sub(" ", side)
-        for word in re.split(r"[^\w.-]+|(?<=\w)[-/+](?=\w)", side):
+        # "non-benzodiazepine" stays one word: it names the other arm, not this one
+        for word in re.split(r"[^\w.-]+|(?<=\w)(?<!\bnon)[-/+](?=\w)", side):
             word = word.strip(".-")
             word = _ARM_SYNONYMS.get(word, word)
+            word = _singular(word)
             if word and word not in _ARM_NOISE:
                 words.add(word)
         if words:
             sides.append(frozenset(words))
     return tuple(sides)
+
+
+def _singular(word: str) -> str:
+    """A word without its plural "s" ("SSRIs" -> "ssri"); words in "ss" and short words are
+    kept as written ("less", "ms"). Both sides are folded alike."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
 
 
 def arms_agree(extracted: str | None, annotated: str | None) -> bool:
