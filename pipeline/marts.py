@@ -34,7 +34,9 @@ from pipeline import synthesis, vocab, warehouse
 from pipeline.errors import PipelineError
 from pipeline.evidence.corrections import arm_of_effect, read_current_effects
 from pipeline.extract import direction_in_words
-from pipeline.extract.store import ARMS_READ_SQL, read_arms, read_effects
+
+# read_effects is also read as marts.read_effects (notebook 01)
+from pipeline.extract.store import ARMS_READ_SQL, read_arms, read_effects  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -1000,11 +1002,14 @@ def literature_overview(con) -> pd.DataFrame:
         """
     ).df()
     facts = read_trial_facts(con)
-    counts = (
-        read_effects(con).groupby("pmid").size()
-        if warehouse.table_columns(con, "core.effects")
-        else pd.Series(dtype=int)
-    )
+    counts = pd.Series(dtype=int)
+    if warehouse.table_columns(con, "core.effects"):
+        # Counted by DuckDB: reading every effect with its sentence to count them needed more
+        # than the 128 MB cap at 100,000 articles ("failed to pin block").
+        counts = pd.Series(
+            dict(con.execute("SELECT pmid, count(*) FROM core.effects GROUP BY pmid").fetchall()),
+            dtype=int,
+        )
 
     def fact(pmid: str, name: str):
         row = facts.get(pmid)

@@ -673,3 +673,20 @@ def test_the_registry_rows_go_to_the_articles_whole_facts_and_labels_choose(inge
         assert marts.RegistryChoice.of(con).publications == whole
     finally:
         con.close()
+
+
+def test_the_literature_overview_counts_each_articles_effects(ingested_warehouse):
+    con = warehouse.connect(ingested_warehouse, read_only=True)
+    try:
+        overview = marts.literature_overview(con)
+        stored = dict(
+            con.execute("SELECT pmid, count(*) FROM core.effects GROUP BY pmid").fetchall()
+        )
+        n_articles = con.execute("SELECT count(*) FROM core.articles").fetchone()[0]
+    finally:
+        con.close()
+    assert len(overview) == n_articles
+    assert overview["n_effects"].dtype.kind == "i"
+    counted = dict(zip(overview["pmid"], overview["n_effects"], strict=True))
+    assert {p: n for p, n in counted.items() if n} == stored
+    assert 0 in counted.values()  # an article without effects counts 0
