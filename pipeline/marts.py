@@ -15,6 +15,7 @@ notebooks run` calls it before executing the notebooks.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -1239,7 +1240,7 @@ def _refresh_from_scratch(con, method: str, hksj: bool) -> MartsRefresh:
     as they were."""
     started = warehouse.now()
     at = warehouse.now()
-    con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")  # left by a run that was killed
+    _drop_staging_table(con)  # left by a run that was killed
     con.execute(_staging_table_ddl(con))
     try:
         n_trials = 0
@@ -1259,10 +1260,17 @@ def _refresh_from_scratch(con, method: str, hksj: bool) -> MartsRefresh:
                 con, pooled, at, started, full=True, n_trials=n_trials
             )
     except BaseException:
-        con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+        # The error that stopped the refresh is the one to raise: a connection DuckDB has
+        # invalidated cannot drop the table, and the next refresh drops it instead.
+        with contextlib.suppress(Exception):
+            _drop_staging_table(con)
         raise
     log.debug("marts refreshed: %d trial outcomes, %d pooled estimates", n_outcomes, n_pooled)
     return MartsRefresh(True, 0, len(pooled), n_outcomes, n_pooled)
+
+
+def _drop_staging_table(con) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
 
 
 def _touches_every_trial(con, touched: set[str]) -> bool:

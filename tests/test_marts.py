@@ -432,6 +432,40 @@ def test_a_refresh_from_scratch_swaps_in_a_table_with_the_same_columns_and_const
     assert schema_after == schema_before
 
 
+def test_a_failed_refresh_raises_its_own_error_when_the_staging_table_cannot_be_dropped(
+    warehouse_copy, monkeypatch
+):
+    """A connection DuckDB has invalidated cannot drop the staging table: the refresh's own error
+    is raised, not the clean-up's, and the next refresh drops the table."""
+    drops = []
+    drop = marts._drop_staging_table
+
+    def failing_drop(con) -> None:
+        drops.append(con)
+        if len(drops) > 1:  # the clean-up after the failure
+            raise duckdb.FatalException("database has been invalidated")
+        drop(con)
+
+    def failing(*args, **kwargs) -> pd.DataFrame:
+        raise PipelineError("the chunk failed")
+
+    con = warehouse.connect(warehouse_copy)
+    try:
+        monkeypatch.setattr(marts, "_drop_staging_table", failing_drop)
+        monkeypatch.setattr(marts, "trial_outcomes", failing)
+        with pytest.raises(PipelineError, match="the chunk failed"):
+            marts.refresh_trial_outcomes(con)
+        left = _staging_tables(con)
+        monkeypatch.undo()
+        marts.refresh_trial_outcomes(con)
+        staging = _staging_tables(con)
+    finally:
+        con.close()
+    assert len(drops) == 2
+    assert left == ["trial_outcomes_next"]
+    assert staging == []
+
+
 def test_a_staging_table_left_by_a_killed_refresh_is_replaced(warehouse_copy):
     con = warehouse.connect(warehouse_copy)
     try:
