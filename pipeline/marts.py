@@ -1270,6 +1270,7 @@ def _refresh_from_scratch(con, method: str, hksj: bool) -> MartsRefresh:
 
 
 def _drop_staging_table(con) -> None:
+    """Drop the staging table of a refresh from scratch, if there is one."""
     con.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
 
 
