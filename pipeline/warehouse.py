@@ -8,6 +8,7 @@ records what was applied, so the schema version is its highest number.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -169,8 +170,63 @@ def dump_schema(con) -> str:
 
 # --- loads --------------------------------------------------------------------------------
 
-RAW_COLUMNS = ("pmid", "checksum", "format", "source", "run_id", "retrieved_at", "payload")
+RAW_COLUMNS = (
+    "pmid", "checksum", "format", "source", "run_id", "retrieved_at", "payload", "payload_codec",
+    "payload_size",
+)  # fmt: skip
+# How raw.records stores a payload: compressed with zstd (PubMed XML to about 30% of its size).
+# DuckDB's checkpoint works through 2,048 rows at a time outside its memory cap, so 24 KB records
+# held about 100 MiB more there than compressed ones (measured; README, "Memory").
+RAW_PAYLOAD_CODEC = "zstd"
+RAW_PAYLOAD_CODECS = ("identity", "zstd")
 QUARANTINE_COLUMNS = ("run_id", "stage", "pmid", "location", "error", "payload", "created_at")
+
+
+def raw_row(raw: RawRecord, run_id: str, loaded_at: datetime) -> tuple:
+    """A raw.records row (RAW_COLUMNS): the payload compressed, beside its size as received."""
+    stored = pa.compress(raw.payload, codec=RAW_PAYLOAD_CODEC, asbytes=True)
+    return (
+        raw.pmid, raw.checksum, raw.format, raw.source, run_id, loaded_at,
+        stored, RAW_PAYLOAD_CODEC, len(raw.payload),
+    )  # fmt: skip
+
+
+def unpack_payload(stored: bytes, codec: str, size: int, *, where: str = "a raw record") -> bytes:
+    """The bytes as received, from a raw.records row's payload, codec and size."""
+    if codec not in RAW_PAYLOAD_CODECS:
+        raise PipelineError(f"{where}: unknown payload codec {codec!r}")
+    if codec == "identity":
+        payload = bytes(stored)
+    else:
+        try:
+            payload = pa.decompress(stored, decompressed_size=size, codec=codec, asbytes=True)
+        except (OSError, ValueError) as error:
+            raise PipelineError(f"{where}: its {codec} payload cannot be read: {error}") from None
+    if len(payload) != size:
+        raise PipelineError(f"{where}: {len(payload)} bytes, but {size} stored as its size")
+    return payload
+
+
+def read_raw_payload(con, pmid: str, checksum: str | None = None) -> bytes:
+    """The bytes of a PMID's raw record exactly as received (the latest one without `checksum`).
+
+    Raises PipelineError when there is none, or when the bytes do not match their SHA-256.
+    """
+    row = con.execute(
+        "SELECT checksum, payload, payload_codec, payload_size FROM raw.records "
+        "WHERE pmid = ? AND (CAST(? AS VARCHAR) IS NULL OR checksum = ?) "
+        "ORDER BY retrieved_at DESC LIMIT 1",
+        [pmid, checksum, checksum],
+    ).fetchone()
+    if row is None:
+        wanted = f" with checksum {checksum}" if checksum else ""
+        raise PipelineError(f"PMID {pmid}: no raw record{wanted}")
+    stored_checksum, stored, codec, size = row
+    where = f"the raw record of PMID {pmid} ({stored_checksum})"
+    payload = unpack_payload(stored, codec, size, where=where)
+    if hashlib.sha256(payload).hexdigest() != stored_checksum:
+        raise PipelineError(f"{where}: its bytes do not match their checksum")
+    return payload
 
 
 def _frames(
@@ -285,15 +341,10 @@ def load_batch(
         raise PipelineError(f"articles without their raw record: {missing[:5]}")
     checksums = {pmid: checksum_of[id(raw)] for pmid, raw in raw_by_pmid.items()}
     frames = _frames(articles, raw_by_pmid, run_id, loaded_at, checksums)
-    raw_rows = list(
-        {
-            (r.pmid, checksum_of[id(r)]): (
-                r.pmid, checksum_of[id(r)], r.format, r.source, run_id, loaded_at, r.payload
-            )
-            for r in raws
-            if r.pmid
-        }.values()
-    )  # fmt: skip
+    raw_rows = [
+        raw_row(r, run_id, loaded_at)
+        for r in {(r.pmid, checksum_of[id(r)]): r for r in raws if r.pmid}.values()
+    ]
     quarantine_rows = [_quarantine_row(run_id, q, loaded_at) for q in quarantined]
     with transaction(con):
         if articles:

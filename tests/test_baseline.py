@@ -4,6 +4,7 @@ per file skipped when done, and the bulk load, on a local Dask cluster of 2 work
 from __future__ import annotations
 
 import gzip
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,14 @@ def test_the_baseline_on_a_two_worker_dask_cluster(small_baseline, tmp_path):
         first = baseline.parse_record(records[0], 1, "x").article.title
         assert titles["2"] == third and titles["1"] == titles["4"] == first
         assert (summary.files, summary.files_skipped, summary.loaded) == (3, 0, 8)
+        # Raw records as received: PMID 2 in both versions, stored compressed.
+        original, revised = renumbered(records[1], 2), renumbered(records[2], 2)
+        for payload in (original, revised):
+            checksum = hashlib.sha256(payload).hexdigest()
+            assert warehouse.read_raw_payload(con, "2", checksum) == payload
+        assert con.execute("SELECT DISTINCT payload_codec FROM raw.records").fetchall() == [
+            ("zstd",)
+        ]
         facts = con.execute("SELECT count(*), count(DISTINCT pmid) FROM core.trial_facts")
         assert facts.fetchone() == (8, 8)
         effects_of_2 = con.execute(

@@ -160,10 +160,13 @@ def test_loaded_values_round_trip(con, parsed: list[ParsedRecord]) -> None:
         hashlib.sha256(sustain.raw.payload).hexdigest(),
         "run-1",
     )
-    ((payload, fmt),) = con.execute(
-        "SELECT payload, format FROM raw.records WHERE pmid = '31166571'"
+    ((stored, codec, size, fmt),) = con.execute(
+        "SELECT payload, payload_codec, payload_size, format FROM raw.records "
+        "WHERE pmid = '31166571'"
     ).fetchall()
-    assert payload == sustain.raw.payload and fmt == "xml"
+    assert (codec, size, fmt) == ("zstd", len(sustain.raw.payload), "xml")
+    assert len(stored) < len(sustain.raw.payload) / 2  # stored compressed
+    assert warehouse.read_raw_payload(con, "31166571") == sustain.raw.payload
     author = con.execute(
         "SELECT last_name, fore_name, initials, affiliations FROM core.authors "
         "WHERE pmid = '31166571' AND position = 1"
@@ -184,6 +187,50 @@ def test_loaded_values_round_trip(con, parsed: list[ParsedRecord]) -> None:
         "SELECT start_offset, end_offset, text FROM core.abstract_sections WHERE pmid = '31166571'"
     ).fetchall():
         assert sustain.article.abstract[start:end] == text
+
+
+def test_a_raw_record_stored_before_compression_reads_back_as_received(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Migration 002 keeps rows stored uncompressed, with their codec and size."""
+    con = warehouse.connect(tmp_path / "old.duckdb", migrate=False)
+    every = warehouse.available_migrations()
+    monkeypatch.setattr(warehouse, "available_migrations", lambda: every[:1])
+    assert warehouse.apply_migrations(con) == [1]
+    monkeypatch.undo()
+    payload = b"<PubmedArticle>as received</PubmedArticle>"
+    con.execute(
+        "INSERT INTO raw.records VALUES ('1', ?, 'xml', 'live', 'run-0', now(), ?)",
+        [hashlib.sha256(payload).hexdigest(), payload],
+    )
+    warehouse.apply_migrations(con)
+    assert con.execute("SELECT payload_codec, payload_size FROM raw.records").fetchall() == [
+        ("identity", len(payload))
+    ]
+    assert warehouse.read_raw_payload(con, "1") == payload
+    con.close()
+
+
+def test_a_raw_payload_that_cannot_be_read_back_exactly_is_an_error(con, parsed) -> None:
+    load(con, parsed)
+    raw = parsed[0].raw
+    stored = warehouse.raw_row(raw, "run-1", warehouse.now())[6]
+    assert warehouse.unpack_payload(stored, "zstd", len(raw.payload)) == raw.payload
+    with pytest.raises(PipelineError, match="unknown payload codec 'gzip'"):
+        warehouse.unpack_payload(stored, "gzip", len(raw.payload))
+    with pytest.raises(PipelineError, match="zstd payload cannot be read"):
+        warehouse.unpack_payload(stored[: len(stored) // 2], "zstd", len(raw.payload))
+    with pytest.raises(PipelineError, match="4 bytes, but 5 stored as its size"):
+        warehouse.unpack_payload(b"abcd", "identity", 5)
+    con.execute(
+        "UPDATE raw.records SET payload = ?, payload_codec = 'identity', payload_size = 8 "
+        "WHERE pmid = ?",
+        [b"tampered", raw.pmid],
+    )
+    with pytest.raises(PipelineError, match=f"PMID {raw.pmid} .* do not match their checksum"):
+        warehouse.read_raw_payload(con, raw.pmid)
+    with pytest.raises(PipelineError, match="PMID 1: no raw record with checksum 00"):
+        warehouse.read_raw_payload(con, "1", "00")
 
 
 def test_loading_the_same_batch_twice_changes_nothing(con, parsed: list[ParsedRecord]) -> None:

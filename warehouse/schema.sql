@@ -87,6 +87,6 @@ CREATE TABLE meta.schema_migrations("version" INTEGER PRIMARY KEY, "name" VARCHA
 
 CREATE TABLE raw.quarantine(quarantine_id BIGINT DEFAULT(nextval('raw.quarantine_id')) PRIMARY KEY, run_id VARCHAR, stage VARCHAR NOT NULL, pmid VARCHAR, "location" VARCHAR, "error" VARCHAR NOT NULL, payload BLOB, created_at TIMESTAMP NOT NULL);
 
-CREATE TABLE raw.records(pmid VARCHAR, checksum VARCHAR, format VARCHAR NOT NULL, "source" VARCHAR NOT NULL, run_id VARCHAR NOT NULL, retrieved_at TIMESTAMP NOT NULL, payload BLOB NOT NULL, PRIMARY KEY(pmid, checksum));
+CREATE TABLE raw.records(pmid VARCHAR, checksum VARCHAR, format VARCHAR NOT NULL, "source" VARCHAR NOT NULL, run_id VARCHAR NOT NULL, retrieved_at TIMESTAMP NOT NULL, payload BLOB NOT NULL, payload_codec VARCHAR DEFAULT('identity') NOT NULL, payload_size BIGINT NOT NULL, PRIMARY KEY(pmid, checksum));
 
 CREATE TABLE raw.registry_records(nct_id VARCHAR, checksum VARCHAR, "source" VARCHAR NOT NULL, url VARCHAR NOT NULL, run_id VARCHAR NOT NULL, retrieved_at TIMESTAMP NOT NULL, payload BLOB NOT NULL, PRIMARY KEY(nct_id, checksum));

@@ -283,8 +283,7 @@ def _process_chunk(
         for table, rows in one.items():
             frames.setdefault(table, []).extend((*r, file_no, index) for r in rows)
     frames["raw.records"] = [
-        (raw.pmid, raw.checksum, raw.format, raw.source, "", loaded_at, raw.payload, file_no, index)
-        for index, _, raw in last.values()
+        (*warehouse.raw_row(raw, "", loaded_at), file_no, index) for index, _, raw in last.values()
     ]
     extracted = extract_batch(
         ExtractionTask(
