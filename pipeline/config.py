@@ -36,7 +36,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EUTILS_RETRY_DELAYS", "seconds between retries, comma-separated (e.g. 1,2,4,8)"),
     Setting("CTGOV_BASE_URL", "another ClinicalTrials.gov API v2 server (tests use 127.0.0.1)"),
     Setting("PIPELINE_DB", "the warehouse file (default warehouse/evidence.duckdb); --db wins"),
-    Setting("PIPELINE_DB_MEMORY_LIMIT", "caps DuckDB's buffer cache (default 256MB), e.g. 1GB"),
+    Setting(
+        "PIPELINE_DB_MEMORY_LIMIT",
+        "caps DuckDB's buffer cache, e.g. 1GB (default 128MB in an ingest, else 256MB)",
+    ),
     Setting("CLINIC_EXPORT", "the clinic export `make ingest` imports instead of the demo data"),
     Setting("CLINIC_MAPPING", "the column mapping (TOML) for CLINIC_EXPORT"),
     Setting("PIPELINE_CLINIC_KEY_FILE", "the pseudonymisation key (outside any git work tree)"),
@@ -75,13 +78,18 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
 
 
 # DuckDB's own default is 80% of RAM, and its buffer cache grows with the warehouse; queries
-# past the cap spill to disk.
+# past the cap spill to disk. An ingest is a long unattended run whose memory should stay flat
+# however many records it loads, so it runs with a smaller cache (measured at 100,000 records:
+# README, "Memory"); notebooks, sheets and checks query a finished warehouse and get more room.
 DEFAULT_DB_MEMORY_LIMIT = "256MB"
+DEFAULT_INGEST_DB_MEMORY_LIMIT = "128MB"
 
 
-def db_memory_limit() -> str:
-    """DuckDB's buffer cache cap: PIPELINE_DB_MEMORY_LIMIT, else DEFAULT_DB_MEMORY_LIMIT."""
-    return _read("PIPELINE_DB_MEMORY_LIMIT") or DEFAULT_DB_MEMORY_LIMIT
+def db_memory_limit(*, ingest: bool = False) -> str:
+    """DuckDB's buffer cache cap: PIPELINE_DB_MEMORY_LIMIT, else the default for an ingest or
+    for everything else."""
+    default = DEFAULT_INGEST_DB_MEMORY_LIMIT if ingest else DEFAULT_DB_MEMORY_LIMIT
+    return _read("PIPELINE_DB_MEMORY_LIMIT") or default
 
 
 def ncbi_email() -> str | None:

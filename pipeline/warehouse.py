@@ -62,11 +62,14 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-def connect(db_path: str | Path, *, read_only: bool = False, migrate: bool = True):
+def connect(
+    db_path: str | Path, *, read_only: bool = False, migrate: bool = True, ingest: bool = False
+):
     """Open the warehouse (creating it and its folder if needed) and bring its schema up to date.
 
     A database another process holds open for writing raises WarehouseLockedError; a path that
-    cannot be written raises PipelineError naming it.
+    cannot be written raises PipelineError naming it. `ingest` opens it with the ingest's
+    smaller DuckDB cache (`config.db_memory_limit`).
     """
     path = Path(db_path)
     if str(path) != ":memory:":
@@ -78,7 +81,7 @@ def connect(db_path: str | Path, *, read_only: bool = False, migrate: bool = Tru
             raise PipelineError(
                 f"cannot create the folder for the database {path}: {error}"
             ) from None
-    duckdb_settings = {"memory_limit": config.db_memory_limit()}
+    duckdb_settings = {"memory_limit": config.db_memory_limit(ingest=ingest)}
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=duckdb_settings)
     except duckdb.IOException as error:

@@ -66,7 +66,7 @@ def new_warehouses_from_template(
         return
     migrating_connect = warehouse.connect
 
-    def connect(db_path, *, read_only: bool = False, migrate: bool = True):
+    def connect(db_path, *, read_only: bool = False, migrate: bool = True, ingest: bool = False):
         path = Path(db_path)
         if migrate and not read_only and str(db_path) != ":memory:" and not path.exists():
             try:
@@ -74,7 +74,7 @@ def new_warehouses_from_template(
                 shutil.copyfile(warehouse_template, path)
             except OSError:
                 pass  # the real connect says what is wrong with the path
-        return migrating_connect(db_path, read_only=read_only, migrate=migrate)
+        return migrating_connect(db_path, read_only=read_only, migrate=migrate, ingest=ingest)
 
     monkeypatch.setattr(warehouse, "connect", connect)
 

@@ -133,6 +133,24 @@ def test_post_ingest_steps_get_the_number_of_workers(offline, tmp_path, monkeypa
     assert seen == [3]
 
 
+def test_an_ingest_runs_with_the_ingest_memory_cap(offline, tmp_path, monkeypatch):
+    """The load and every post-ingest step run at the ingest's cap (128 MB), not the 256 MB that
+    queries of a finished warehouse get; PIPELINE_DB_MEMORY_LIMIT sets both."""
+    monkeypatch.delenv("PIPELINE_DB_MEMORY_LIMIT", raising=False)
+    seen = []
+
+    def probe(con, options):
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return "ok"
+
+    step = post_ingest.PostIngestStep("probe", "x", probe)
+    monkeypatch.setattr(post_ingest, "POST_INGEST_STEPS", (step,))
+    assert main(["ingest", "--db", str(tmp_path / "w.duckdb")]) == 0
+    monkeypatch.setenv("PIPELINE_DB_MEMORY_LIMIT", "200MB")
+    assert main(["ingest", "--db", str(tmp_path / "w.duckdb")]) == 0
+    assert seen == ["122.0 MiB", "190.7 MiB"]  # DuckDB reports MB in MiB
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

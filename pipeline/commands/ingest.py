@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
                 when, snapshot.record_count,
             )  # fmt: skip
 
-    con = warehouse.connect(db_path)
+    con = warehouse.connect(db_path, ingest=True)
     try:
         with _sigterm_as_interrupt(), logging_redirect_tqdm():
             if snapshot is not None:
@@ -190,7 +190,7 @@ def _run_baseline(args: argparse.Namespace) -> int:
         raise UsageError("--baseline excludes --live, --snapshot, --record, --query and --since")
     record_filter = baseline.RecordFilter.parse(args.filter) if args.filter else None
     db_path = config.resolve_db_path(args.db)
-    con = warehouse.connect(db_path)
+    con = warehouse.connect(db_path, ingest=True)
     try:
         with _sigterm_as_interrupt(), logging_redirect_tqdm():
             summary = baseline.ingest_baseline(

@@ -96,7 +96,7 @@ def run_ingest(args: argparse.Namespace) -> int:
                 snapshot.retrieved_on, snapshot.study_count,
             )  # fmt: skip
     db_path = config.resolve_db_path(args.db)
-    con = warehouse.connect(db_path)
+    con = warehouse.connect(db_path, ingest=True)
     try:
         with _sigterm_as_interrupt(), logging_redirect_tqdm():
             if snapshot is not None:
