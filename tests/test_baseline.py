@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,13 @@ def test_one_file_becomes_parquet_and_is_skipped_when_done(small_baseline, tmp_p
     assert [p.name for p in (out / "pubmed26n0003" / "versions").iterdir()] == [
         "part-00001.parquet"
     ]
+    assert baseline.process_file(path, 3, out, None).skipped
+    # Parts written in an earlier layout (before raw payloads were compressed) are written again.
+    done = out / "pubmed26n0003" / "_done.json"
+    marker = json.loads(done.read_text("utf-8"))
+    assert marker.pop("format") == baseline.PARTS_FORMAT
+    done.write_text(json.dumps(marker), encoding="utf-8")
+    assert not baseline.process_file(path, 3, out, None).skipped
     assert baseline.process_file(path, 3, out, None).skipped
     # Other bytes under the same name are parsed again.
     path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()) + b"\n"))

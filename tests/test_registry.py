@@ -517,6 +517,23 @@ def test_the_command_loads_the_bundled_snapshot_and_says_so(offline, tmp_path, c
     assert "6 loaded" in capsys.readouterr().out
 
 
+def test_the_command_runs_with_the_ingest_memory_cap(offline, tmp_path, monkeypatch):
+    """A registry ingest is an ingest: DuckDB's cache at 128 MB, not the 256 MB of queries."""
+    from pipeline.registry import ingest as registry_ingest
+
+    monkeypatch.delenv("PIPELINE_DB_MEMORY_LIMIT", raising=False)
+    seen = []
+    load = registry_ingest.ingest_registry_snapshot
+
+    def probe(con, *args, **kwargs):
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return load(con, *args, **kwargs)
+
+    monkeypatch.setattr(registry_ingest, "ingest_registry_snapshot", probe)
+    assert main(["registry", "ingest", "--db", str(tmp_path / "w.duckdb")]) == 0
+    assert seen == ["122.0 MiB"]  # 128 MB
+
+
 def test_live_and_snapshot_exclude_each_other(offline, tmp_path, capsys):
     code = main(["registry", "ingest", "--live", "--snapshot", str(tmp_path), "--db",
                  str(tmp_path / "w.duckdb")])  # fmt: skip

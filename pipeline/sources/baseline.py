@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 SOURCE = "baseline"
 FILE_NAME = re.compile(r"^pubmed(\d{2})n(\d{4})\.xml\.gz$")
 DONE_NAME = "_done.json"
+# The layout of a file's Parquet parts; parts written in another layout are written again.
+# 2: raw.records payloads compressed, with their codec and size as received.
+PARTS_FORMAT = 2
 CHUNK_RECORDS = 2_000  # records turned into Arrow at a time (memory per worker stays bounded)
 EXTRACTION_TABLES = ("core.trial_facts", "core.effects")
 VERSION_COLUMNS = ("pmid", "file_no", "record_no", "matched")
@@ -170,14 +173,16 @@ def process_file(
     path: Path, file_no: int, out_dir: Path, record_filter: RecordFilter | None
 ) -> FileResult:
     """Parse, filter and extract one file into its Parquet directory (a Dask task); a file whose
-    directory already records the same SHA-256 is skipped."""
+    directory already records the same SHA-256, filter and PARTS_FORMAT is skipped."""
     target = _output_dir(out_dir, path)
     sha256 = file_sha256(path)
     done = target / DONE_NAME
     if done.is_file():
         recorded = json.loads(done.read_text("utf-8"))
-        if recorded.get("sha256") == sha256 and recorded.get("filter") == _filter_text(
-            record_filter
+        if (
+            recorded.get("sha256") == sha256
+            and recorded.get("filter") == _filter_text(record_filter)
+            and recorded.get("format") == PARTS_FORMAT
         ):
             return FileResult(**{**recorded["result"], "skipped": True, "seconds": 0.0})
     started = time.perf_counter()
@@ -204,7 +209,12 @@ def process_file(
     result.seconds = time.perf_counter() - started
     done.write_text(
         json.dumps(
-            {"sha256": sha256, "filter": _filter_text(record_filter), "result": asdict(result)}
+            {
+                "sha256": sha256,
+                "filter": _filter_text(record_filter),
+                "format": PARTS_FORMAT,
+                "result": asdict(result),
+            }
         ),
         encoding="utf-8",
     )
