@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -21,6 +23,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 CHUNKS_IN_FLIGHT_PER_WORKER = 2
+WRITER_CHECK_SECONDS = 1.0  # how often a worker checks that the process that started it runs
 
 
 def default_workers() -> int:
@@ -49,11 +52,28 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
     if workers == 1:
         yield None
         return
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_end_with_the_writer,
+        initargs=(os.getpid(),),
+    )
     try:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _end_with_the_writer(writer_pid: int) -> None:
+    """Worker start-up: end this worker once the process that started it is gone (killed with
+    SIGKILL, say); a worker would otherwise wait for work that never comes, for ever."""
+
+    def watch() -> None:
+        while os.getppid() == writer_pid:
+            time.sleep(WRITER_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-the-writer", daemon=True).start()
 
 
 def ordered_map(

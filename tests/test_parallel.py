@@ -3,6 +3,12 @@ worker."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from warehouse_rows import rows_without_times_and_run_ids
 
@@ -114,3 +120,44 @@ def test_extracting_where_articles_are_parsed_gives_the_rows_of_extracting_after
     assert len(after["core.effects"]) > 100
     for table in after:
         assert after[table] == with_load[table], table
+
+
+REPO = Path(__file__).resolve().parent.parent
+WRITER_SCRIPT = """
+import time
+from pipeline.parallel import worker_pool
+
+with worker_pool(2) as pool:
+    for done in [pool.submit(time.sleep, 0.5) for _ in range(2)]:
+        done.result(60)
+    print(" ".join(str(pid) for pid in pool._processes), flush=True)
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for its parent counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow  # a second process
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_workers_end_when_the_writer_is_killed():
+    """`kill -9` of an ingest leaves no worker processes waiting for work forever."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER_SCRIPT], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pids = [int(p) for p in writer.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+    finally:
+        writer.kill()
+        writer.wait(30)
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), f"workers {pids} outlived their writer"
