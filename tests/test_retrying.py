@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,3 +35,28 @@ def test_retry_after_parsing():
     later = (now + timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     assert retry_after_seconds(later, now) == pytest.approx(30.0)
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+def test_a_call_waiting_its_turn_leaves_the_limiter_to_the_next_caller():
+    """While one call waits for its start time, the next caller gets the one after at once
+    (a lock held while sleeping would make it wait, then wake callers in any order)."""
+    sleeps: dict[str, float] = {}
+    release = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        sleeps[threading.current_thread().name] = seconds
+        if threading.current_thread().name == "first":
+            release.wait(10)  # still waiting for its turn
+
+    limiter = RateLimiter(1.0, clock=lambda: 100.0, sleep=sleep)
+    limiter.wait()  # at 100.0, no wait; the next start is 101.0
+    first = threading.Thread(target=limiter.wait, name="first")
+    first.start()
+    while "first" not in sleeps:
+        time.sleep(0.001)
+    second = threading.Thread(target=limiter.wait, name="second")
+    second.start()
+    second.join(2)
+    release.set()
+    first.join(2)
+    assert sleeps == {"first": 1.0, "second": 2.0}

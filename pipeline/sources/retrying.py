@@ -81,7 +81,11 @@ class GaveUp(Exception):
 
 
 class RateLimiter:
-    """Spaces calls at least `interval` seconds apart (monotonic clock)."""
+    """Spaces calls at least `interval` seconds apart (monotonic clock), in the order they ask.
+
+    Each call takes the next start time under the lock and waits for it outside, so threads
+    start in the order they called (a lock held while sleeping wakes its waiters in any order).
+    """
 
     def __init__(
         self,
@@ -98,10 +102,10 @@ class RateLimiter:
     def wait(self) -> None:
         with self._lock:
             now = self._clock()
-            if self._next > now:
-                self._sleep(self._next - now)
-                now = self._next
-            self._next = now + self.interval
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self._sleep(start - now)
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
