@@ -52,7 +52,8 @@ def test_a_call_waiting_its_turn_leaves_the_limiter_to_the_next_caller():
     limiter.wait()  # at 100.0, no wait; the next start is 101.0
     first = threading.Thread(target=limiter.wait, name="first")
     first.start()
-    while "first" not in sleeps:
+    deadline = time.monotonic() + 5
+    while "first" not in sleeps and time.monotonic() < deadline:
         time.sleep(0.001)
     second = threading.Thread(target=limiter.wait, name="second")
     second.start()
