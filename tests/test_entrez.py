@@ -109,6 +109,21 @@ def test_requests_from_threads_overlap_but_never_start_faster_than_ncbi_allows(
     assert fake.most_in_flight >= 2  # requests overlapped (500 ms each, a start every 100-333 ms)
 
 
+def test_a_dropped_prefetch_still_waiting_for_its_turn_is_never_sent(fake, base_url):
+    """Ctrl-C drops the prefetches without waiting: one whose start time has not come yet
+    sends nothing afterwards (in a notebook or a test the process lives on)."""
+    pmids = fake.add_records(2)
+    client = make_client(base_url, sleeps=time.sleep, request_interval=0.5)
+    first, second = FetchRequest((pmids[0],)), FetchRequest((pmids[1],))
+    client.prefetch(first)
+    client.prefetch(second)  # waits its turn: half a second after the first
+    assert client.fetch(first).records[0].article.pmid == pmids[0]
+    client.drop_prefetched(wait=False)
+    time.sleep(1.0)  # past the second's start time
+    assert [fetched_pmids(r, fake) for r in fake.calls("efetch")] == [[pmids[0]]]
+    client.close()
+
+
 def test_recording_callbacks_run_one_at_a_time_across_threads(fake, base_url):
     pmids = fake.add_records(8)
     client = make_client(base_url)

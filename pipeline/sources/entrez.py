@@ -295,6 +295,10 @@ class FetchResult:
 # --- the client -------------------------------------------------------------------------------
 
 
+class PrefetchDropped(Exception):
+    """A prefetched request whose run ended before its turn came: it is not sent."""
+
+
 class EntrezClient:
     """esearch and efetch for PubMed through Bio.Entrez, under an EntrezPolicy."""
 
@@ -314,10 +318,12 @@ class EntrezClient:
         self.on_esearch = on_esearch  # called with every valid esearch body (snapshot recording)
         self.on_efetch = on_efetch  # called with every valid efetch body
         self._callback_lock = threading.Lock()  # callbacks run one at a time, whatever thread
-        self._prefetched: dict[FetchRequest, tuple[Future, threading.Thread]] = {}
+        self._prefetched: dict[FetchRequest, tuple[Future, threading.Thread, threading.Event]] = {}
         self._prefetch_lock = threading.Lock()
         self._last_started: threading.Event | None = None  # set once the last prefetch sent
-        self._thread = threading.local()  # .started: set by _send once this thread's turn came
+        # .started: set by _send once this thread's turn came; .dropped: set when its prefetch
+        # was dropped (the run ended), so a request still waiting for its turn is never sent.
+        self._thread = threading.local()
 
     def close(self) -> None:
         self.drop_prefetched(wait=False)
@@ -343,13 +349,14 @@ class EntrezClient:
             if request in self._prefetched:
                 return
             future: Future = Future()
-            before, started = self._last_started, threading.Event()
+            before, started, dropped = self._last_started, threading.Event(), threading.Event()
             self._last_started = started
 
             def run() -> None:
                 if before is not None:
                     before.wait()
                 self._thread.started = started
+                self._thread.dropped = dropped
                 try:
                     if future.set_running_or_notify_cancel():
                         future.set_result(self._fetch(request, pool, follow_up))
@@ -359,7 +366,7 @@ class EntrezClient:
                     started.set()
 
             thread = threading.Thread(target=run, name=f"efetch {request.describe()}", daemon=True)
-            self._prefetched[request] = (future, thread)
+            self._prefetched[request] = (future, thread, dropped)
         thread.start()
 
     def drop_prefetched(self, *, wait: bool) -> None:
@@ -369,8 +376,9 @@ class EntrezClient:
             pending = list(self._prefetched.values())
             self._prefetched.clear()
             self._last_started = None
-        for future, thread in pending:
-            future.cancel()  # one still waiting for its turn never sends
+        for future, thread, dropped in pending:
+            dropped.set()  # one still waiting for its turn, or for a retry, never sends
+            future.cancel()
             if wait:
                 thread.join()
 
@@ -396,6 +404,9 @@ class EntrezClient:
         started = getattr(self._thread, "started", None)
         if started is not None:  # a prefetch: the next one may take its turn
             started.set()
+        dropped = getattr(self._thread, "dropped", None)
+        if dropped is not None and dropped.is_set():
+            raise PrefetchDropped(f"not sent: the run that asked for it ended ({url})")
         response, body = receive(
             lambda: self._session.request(
                 method, url, data=request.data, headers=headers, timeout=self.policy.timeout
