@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
 from pipeline.errors import PipelineError
 
@@ -506,6 +506,10 @@ def tau2_reml(y: np.ndarray, v: np.ndarray) -> tuple[float, str | None]:
         tau2 += adj
         if abs(adj) < REML_TOLERANCE:
             return max(tau2, 0.0), None
+    # Imported here: scipy.optimize adds about 24 MiB to every process that imports this
+    # module, and scoring almost always converges.
+    from scipy import optimize
+
     upper = 100 * (float(np.var(y)) + float(np.max(v)))
     found = optimize.minimize_scalar(
         lambda t: -_restricted_loglik(y, v, t), bounds=(0.0, upper), method="bounded",

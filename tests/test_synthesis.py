@@ -270,6 +270,19 @@ def test_reml_tau2_maximises_the_restricted_likelihood(seed):
         assert restricted_loglik(y, v, other) <= best + 1e-12
 
 
+def test_reml_falls_back_to_maximising_the_likelihood_when_scoring_does_not_converge(
+    monkeypatch,
+):
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0.01, 0.2, size=8)
+    y = rng.normal(0.3, np.sqrt(v + 0.05))
+    scored, _ = tau2_reml(y, v)
+    monkeypatch.setattr(synthesis, "REML_MAX_ITERATIONS", 0)
+    tau2, problem = tau2_reml(y, v)
+    assert problem == "REML Fisher scoring did not converge; tau^2 maximised directly"
+    assert tau2 == pytest.approx(scored, abs=1e-8)
+
+
 @pytest.mark.parametrize(
     ("yi", "vi", "message"),
     [([], [], "nothing to pool"), ([0.1, 0.2], [0.1], "same length"),
