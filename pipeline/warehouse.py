@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -81,6 +82,7 @@ def connect(
             raise PipelineError(
                 f"cannot create the folder for the database {path}: {error}"
             ) from None
+    use_system_arrow_pool()
     duckdb_settings = {"memory_limit": config.db_memory_limit(ingest=ingest)}
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=duckdb_settings)
@@ -96,6 +98,15 @@ def connect(
     if migrate and not read_only:
         apply_migrations(con)
     return con
+
+
+def use_system_arrow_pool() -> None:
+    """Have pyarrow allocate with the C library's malloc, unless ARROW_DEFAULT_MEMORY_POOL
+    chooses. Its default pool (mimalloc) kept pages pyarrow had freed, apart from the heap that
+    Python, numpy and pandas reuse: with malloc, a 20,000-record ingest peaked 12 MiB lower in
+    the load and 29 MiB lower in the marts step, no slower (README, "Memory")."""
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def schema_version(con) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -392,6 +393,24 @@ def test_duckdb_is_capped_by_default(tmp_path, monkeypatch):
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.close()
     assert limit == "244.1 MiB"  # 256 MB
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "system"), ("jemalloc", "jemalloc")])
+def test_connecting_has_pyarrow_allocate_with_malloc_unless_arrow_is_told_otherwise(
+    chosen, expected
+):
+    """Checked in a new process: pyarrow picks its pool once, on first use."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    code = (
+        "import pyarrow as pa; from pipeline import warehouse; "
+        "warehouse.connect(':memory:').close(); print(pa.default_memory_pool().backend_name)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == expected
 
 
 def test_an_interrupted_query_rolls_back_and_is_raised_as_an_interrupt(tmp_path):
