@@ -85,6 +85,12 @@ class TrialFacts:
         return asdict(self)
 
 
+# The designs whose sample size is read (not reviews, meta-analyses or other designs).
+COUNTED_DESIGNS = (
+    "rct", "crossover_rct", "post_hoc", "protocol", "open_label", "observational", None,
+)  # fmt: skip
+
+
 def classify(
     title: str,
     abstract: str,
@@ -105,7 +111,8 @@ def classify(
     facts.population = study_population(text)
     facts.comparator = study_comparators(text, design)
     facts.scales = labels(_SCALE_NAMES, text, 0) or None
-    if design in ("rct", "crossover_rct", "post_hoc", "protocol", "open_label", "observational"):
+    # A design not recognised (None) is read as well: its abstract may still state its sample.
+    if design in COUNTED_DESIGNS:
         randomized = arms_in_outcome_counts(abstract) or first_count(
             _N_RANDOMIZED_PATTERNS, abstract, _RANDOMIZED_NEEDLES
         )
@@ -130,7 +137,7 @@ def classify(
             facts.n_randomized = sum(arm["n"] for arm in facts.arms)
         if facts.n_randomized is None:
             facts.n_randomized = total_n(abstract)
-        if facts.n_randomized is None and design in ("open_label", "observational"):
+        if facts.n_randomized is None and design in ("open_label", "observational", None):
             facts.n_randomized = sample_size(abstract)
     facts.dose = dose(abstract) if facts.drug else None
     facts.schedule = schedule(abstract) if facts.drug else None

@@ -280,3 +280,52 @@ def test_the_cheap_word_tests_pass_every_text_their_patterns_match(text):
         if regex.search(text):
             assert _may_hold(text, words), (regex.pattern, text)
     assert not _may_hold("ketamine alone", _GROUP_WORDS)
+
+
+FAERS_TITLE = "Safety signals of esketamine nasal spray: a FAERS disproportionality analysis"
+FAERS = (
+    "METHODS: Reports in the FDA Adverse Event Reporting System (2019-2024) naming esketamine "
+    "nasal spray as the primary suspect were analysed with the reporting odds ratio (ROR) and "
+    "the information component (IC). RESULTS: Dissociation gave a strong signal (ROR = 412.5, "
+    "95% CI 380.1-447.6; IC = 6.9, 95% CI 6.7-7.1), as did sedation (PRR 88.2)."
+)
+
+
+def _reports(abstract: str = FAERS, title: str = FAERS_TITLE):
+    return extract_text("8", title, abstract, publication_types=["Journal Article"])
+
+
+def test_a_disproportionality_signal_of_one_drug_points_at_that_drug():
+    result = _reports()
+    signals = [e for e in result.effects if e.value in (412.5, 6.9, 88.2)]
+    assert len(signals) == 3
+    (arm,) = result.arms
+    assert (arm.label, arm.drug) == ("esketamine nasal spray", "esketamine")
+    assert FAERS[arm.start : arm.end] == arm.label
+    assert all(e.arm_id == arm.arm_id and e.comparator_arm_id is None for e in signals)
+
+
+@pytest.mark.parametrize(
+    "results",
+    [
+        # the signal sets age groups against each other, with a reference drug
+        "RESULTS: Compared to fluoxetine and adults, children had a higher signal "
+        "(aROR = 7.38, 95% CI, 6.02-9.05).",
+        # another antidepressant beside it
+        "RESULTS: The signal for suicidality was ROR = 3.2 (95% CI 2.2-4.5) against "
+        "antidepressants.",
+    ],
+)
+def test_a_signal_that_sets_groups_apart_gets_no_arm(results):
+    abstract = FAERS.split("RESULTS:")[0] + results
+    result = _reports(abstract)
+    assert result.effects and all(e.arm_id is None for e in result.effects)
+
+
+def test_a_signal_outside_a_reports_analysis_gets_no_arm():
+    abstract = (
+        "METHODS: Adults treated with esketamine were followed. RESULTS: The ROR of "
+        "dissociation was 4.1 (95% CI 2.0-8.3)."
+    )
+    result = _reports(abstract, "Esketamine in routine care")
+    assert all(e.arm_id is None for e in result.effects)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pipeline.classify uses pipeline.extract.numbers: import it 
     from pipeline.classify import TrialFacts
 
 # Bump when a rule changes: the warehouse re-extracts every article made by an older version.
-EXTRACTOR_VERSION = "1.10.0"
+EXTRACTOR_VERSION = "1.11.0"
 
 # Depression rating scales: when an abstract names exactly one, its efficacy results are on it.
 DEPRESSION_SCALES = vocab.DEPRESSION_SCALES

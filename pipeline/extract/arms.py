@@ -286,6 +286,7 @@ def study_structure(
         effect.population = population_in(effect.sentence)
     if single is not None:
         _point_at_the_one_arm(single, effects)
+    _point_signals_at_the_drug(arms, title, abstract, trial, effects)
     _complete(arms.arms, trial, effects)
     return arms.arms
 
@@ -328,6 +329,55 @@ def _single_group_arm(arms: _Arms, title: str, abstract: str, trial, effects) ->
         return None  # a second ketamine form in the methods or results
     arm = arms.add(found[0], near=found[1], n=trial.n_randomized)
     return arm if arm is not None and arm.drug == drug else None
+
+
+# A disproportionality analysis of spontaneous reports (FAERS, VigiBase, ...): each signal it
+# gives (ROR, PRR, IC, EBGM) is its drug's reports set against every other drug's.
+_REPORTS_DATABASE_RE = re.compile(
+    r"\b(?:FAERS|adverse event reporting system|VigiBase|EudraVigilance|pharmacovigilance"
+    r"|disproportionality)\b",
+    re.IGNORECASE,
+)
+_SIGNAL_RE = re.compile(
+    r"\W*(?:ROR|PRR|IC(?:025)?|EBGM|EB05|reporting odds ratios?|proportional reporting ratios?"
+    r"|information components?)\b",
+    re.IGNORECASE,
+)
+
+
+_GROUPS_SET_APART_RE = re.compile(
+    r"\b(?:compared|relative to|versus|vs\b|than|against|antidepressants?)\b", re.IGNORECASE
+)
+
+
+def _sets_groups_apart(sentence: str) -> bool:
+    """Whether a sentence sets a signal's groups against each other ("compared to fluoxetine,
+    children ...") or names a comparator (antidepressants, placebo): its signal is then
+    not the drug's against every other drug's."""
+    return bool(_GROUPS_SET_APART_RE.search(sentence)) or any(
+        regex.search(sentence) for _, regex in _COMPARATOR_RES
+    )
+
+
+def _point_signals_at_the_drug(arms: _Arms, title: str, abstract: str, trial, effects) -> None:
+    """In a disproportionality analysis of one ketamine form's spontaneous reports, each signal
+    that names no arm, in a sentence that sets no groups apart, is that drug's (labelled as the
+    abstract first names it)."""
+    drugs = trial.drug or []
+    signals = [
+        e
+        for e in effects
+        if e.arm_id is None and _SIGNAL_RE.match(e.quote) and not _sets_groups_apart(e.sentence)
+    ]
+    if not signals or len(drugs) != 1 or not _REPORTS_DATABASE_RE.search(f"{title} {abstract}"):
+        return
+    found = _first_treatment_mention(abstract, drugs[0])
+    arm = arms.add(found[0], near=found[1]) if found else None
+    if arm is None or arm.drug != drugs[0]:
+        return
+    for effect in signals:
+        effect.arm_id = arm.arm_id
+        effect.arm = effect.arm or arm.label
 
 
 def _compared_with_another_treatment(text: str) -> bool:

@@ -211,10 +211,14 @@ N_ENROLLED_RULES: tuple[FactRule, ...] = (
     ),
     _enrolled(
         "among_n_people",
-        "'Among 120 patients'",
-        rf"\b[Aa]mong{SP}{_COUNT}{SP}(?:patients|participants|adults)\b",
+        "'Among 120 patients', 'Among 3891 women'",
+        rf"\b[Aa]mong{SP}{_COUNT}{SP}{_PEOPLE}",
         ("among",),
-        [Example("Among 140 adults treated, most improved.", 140)],
+        [
+            Example("Among 140 adults treated, most improved.", 140),
+            Example("RESULTS: Among 3891 women, 2344 (60.2%) completed the scale.", 3891),
+            Example("Among 12 sites, 3 stopped.", None),
+        ],
     ),
     _enrolled(
         "study_of_n_people",
@@ -241,6 +245,16 @@ N_ENROLLED_RULES: tuple[FactRule, ...] = (
             Example(
                 "Fifty-two adults (62.5 % female, median age 49.1 years) received IV ketamine.", 52
             ),
+        ],
+    ),
+    _enrolled(
+        "we_treated_n_people",
+        "'We treated 89 hospitalized patients with ...'",
+        rf"\b[Ww]e{SP}treated{SP}{_COUNT}{SP}(?:[\w-]+{SP}){{0,2}}?{_PEOPLE}",
+        ("treated",),
+        [
+            Example("METHODS: We treated 89 hospitalized patients with COVID-19.", 89),
+            Example("We treated 40 of the 120 patients with ketamine.", None),
         ],
     ),
     _enrolled(
@@ -452,14 +466,14 @@ _NOT_PEOPLE_RE = re.compile(
 _COUNT_KEYWORDS = (
     "randomi", "randomly", "enrol", "includ", "recruit", "conducted in", "performed in", "among",
     "completed", "participated", "took part", "received", "administered", "assigned", "allocated",
-    "total of", "were treated", "data from", "data of", "data on", "records of", "records from",
-    "entered", "started", "began", *_STUDY_OF_NEEDLES,
+    "total of", "were treated", "we treated", "data from", "data of", "data on", "records of",
+    "records from", "entered", "started", "began", *_STUDY_OF_NEEDLES,
 )  # fmt: skip
 _ENROLLED_NEEDLES = (
     "enrol", "includ", "recruit", "conducted in", "performed in", "among", "completed",
     "participated", "took part", "received", "administered", "total of", "were treated",
-    "data from", "data of", "data on", "records of", "records from", "entered", "started", "began",
-    *_STUDY_OF_NEEDLES,
+    "we treated", "data from", "data of", "data on", "records of", "records from", "entered",
+    "started", "began", *_STUDY_OF_NEEDLES,
 )  # fmt: skip
 _NUMBER_WORDS = frozenset(
     [
@@ -601,6 +615,17 @@ SAMPLE_RULES: tuple[FactRule, ...] = (
         examples=(
             Example("METHODS: Twenty-two outpatients were analyzed.", 22),
             Example("Of these, 18 patients were analyzed.", None),
+        ),
+        flags=0,
+    ),
+    FactRule(
+        "sentence_opening_n_equals_people",
+        "n_sample",
+        "a sentence opening with its sample: 'n = 32 adults (aged 22-72 years) with ...'",
+        rf"(?:^|(?<=[.:]{SP}))[nN]{SP}?={SP}?(?P<n>\d[\d,]*){SP}(?:[\w-]+{SP})?{_PEOPLE}",
+        examples=(
+            Example("Studies are lacking. n = 32 adults (aged 22-72 years) were treated.", 32),
+            Example("Of these, n = 12 patients relapsed.", None),
         ),
         flags=0,
     ),
