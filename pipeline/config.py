@@ -40,6 +40,10 @@ SETTINGS: tuple[Setting, ...] = (
         "PIPELINE_DB_MEMORY_LIMIT",
         "caps DuckDB's buffer cache, e.g. 1GB (default 128MB in an ingest, else 256MB)",
     ),
+    Setting(
+        "ARROW_DEFAULT_MEMORY_POOL",
+        "pyarrow's allocator (mimalloc, jemalloc, system); unset: malloc, which keeps less idle",
+    ),
     Setting("CLINIC_EXPORT", "the clinic export `make ingest` imports instead of the demo data"),
     Setting("CLINIC_MAPPING", "the column mapping (TOML) for CLINIC_EXPORT"),
     Setting("PIPELINE_CLINIC_KEY_FILE", "the pseudonymisation key (outside any git work tree)"),
@@ -90,6 +94,12 @@ def db_memory_limit(*, ingest: bool = False) -> str:
     for everything else."""
     default = DEFAULT_INGEST_DB_MEMORY_LIMIT if ingest else DEFAULT_DB_MEMORY_LIMIT
     return _read("PIPELINE_DB_MEMORY_LIMIT") or default
+
+
+def arrow_memory_pool() -> str | None:
+    """ARROW_DEFAULT_MEMORY_POOL, pyarrow's own choice of allocator; unset, the warehouse has
+    pyarrow allocate with malloc (`warehouse.use_system_arrow_pool`)."""
+    return _read("ARROW_DEFAULT_MEMORY_POOL")
 
 
 def ncbi_email() -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -105,7 +104,7 @@ def use_system_arrow_pool() -> None:
     chooses. Its default pool (mimalloc) kept pages pyarrow had freed, apart from the heap that
     Python, numpy and pandas reuse: with malloc, a 20,000-record ingest peaked 12 MiB lower in
     the load and 29 MiB lower in the marts step, no slower (README, "Memory")."""
-    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+    if not config.arrow_memory_pool():
         pa.set_memory_pool(pa.system_memory_pool())
 
 
