@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,55 @@ def test_one_file_becomes_parquet_and_is_skipped_when_done(small_baseline, tmp_p
     # Other bytes under the same name are parsed again.
     path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()) + b"\n"))
     assert not baseline.process_file(path, 3, out, None).skipped
+
+
+def test_a_file_is_processed_with_pyarrow_on_malloc(small_baseline, tmp_path, monkeypatch):
+    """Each Dask task makes its worker's pyarrow allocate with malloc: with mimalloc a worker
+    peaked 55 MiB higher (`make bench-baseline`, README)."""
+    calls = []
+    monkeypatch.setattr(warehouse, "use_system_arrow_pool", lambda: calls.append(True))
+    directory, _ = small_baseline
+    baseline.process_file(directory / "pubmed26n0003.xml.gz", 3, tmp_path / "parquet", None)
+    assert calls
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "system"), ("jemalloc", "jemalloc")])
+def test_local_dask_workers_start_with_pyarrow_on_malloc(chosen, expected, monkeypatch, tmp_path):
+    """The local cluster's workers are started with ARROW_DEFAULT_MEMORY_POOL set (a user's
+    choice wins), and this process's environment is put back afterwards."""
+    import distributed
+
+    started_with = []
+
+    class Cluster:
+        def __init__(self, **options):
+            started_with.append(os.environ.get("ARROW_DEFAULT_MEMORY_POOL"))
+
+        def close(self):
+            pass
+
+    class Client:
+        def __init__(self, cluster):
+            pass
+
+        def map(self, function, *columns, pure):
+            return [function(*args) for args in zip(*columns, strict=True)]
+
+        def gather(self, results):
+            return results
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(distributed, "LocalCluster", Cluster)
+    monkeypatch.setattr(distributed, "Client", Client)
+    if chosen:
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", chosen)
+    else:
+        monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    assert baseline.run_on_dask([], tmp_path, None, workers=2) == []
+    assert started_with == [expected]
+    assert os.environ.get("ARROW_DEFAULT_MEMORY_POOL") == chosen
 
 
 def _load_without_dask(directory: Path, out: Path, db: Path) -> dict[str, list[tuple]]:

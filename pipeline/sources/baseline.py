@@ -31,7 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import warehouse
+from pipeline import config, warehouse
 from pipeline.checksums import file_sha256
 from pipeline.errors import PipelineError
 from pipeline.extract.store import (
@@ -173,7 +173,9 @@ def process_file(
     path: Path, file_no: int, out_dir: Path, record_filter: RecordFilter | None
 ) -> FileResult:
     """Parse, filter and extract one file into its Parquet directory (a Dask task); a file whose
-    directory already records the same SHA-256, filter and PARTS_FORMAT is skipped."""
+    directory already records the same SHA-256, filter and PARTS_FORMAT is skipped. The worker
+    process allocates with malloc, as the warehouse's does (`warehouse.use_system_arrow_pool`)."""
+    warehouse.use_system_arrow_pool()
     target = _output_dir(out_dir, path)
     sha256 = file_sha256(path)
     done = target / DONE_NAME
@@ -360,9 +362,12 @@ def run_on_dask(
         client = Client(scheduler)
         cluster = None
     else:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        # Workers start with pyarrow on malloc (unless chosen otherwise), before any task runs.
+        pool = config.arrow_memory_pool() or "system"
+        with config.settings_for_children(ARROW_DEFAULT_MEMORY_POOL=pool):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster)
     try:
         futures = client.map(
