@@ -648,12 +648,36 @@ def test_an_arm_label_starts_after_the_words_of_assignment():
             [("ketamine", 392), ("placebo", 388)],
             780,
         ),
+        (
+            "RESULTS: An event occurred in 504 of 2833 patients (17.8%) in the drugx group and "
+            "600 of 2841 patients (21.1%) in the placebo group.",
+            [("drugx group", 2833), ("placebo group", 2841)],
+            5674,
+        ),
+        (
+            "RESULTS: There were 273 patients in the surgical group and 257 in the antibiotic "
+            "group.",
+            [("surgical group", 273), ("antibiotic group", 257)],
+            530,
+        ),
     ],
 )
 def test_arm_sizes_in_lists_and_denominators(abstract, arms, n):
     found = facts("A randomized controlled trial", abstract)
     assert [(a["label"], a["n"]) for a in found.arms] == arms
     assert found.n_randomized == n
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "RESULTS: Nausea was seen with 12 in the ketamine group and 4 in the placebo group.",
+        "RESULTS: Seventy were recruited, with 34 in the NS group and 33 in the PL group "
+        "available for analysis.",
+    ],
+)
+def test_counts_in_two_groups_of_an_outcome_or_an_analysis_are_not_arm_sizes(sentence):
+    assert facts("A randomized controlled trial", sentence).arms == []
 
 
 def test_sizes_of_outcomes_and_of_the_study_itself_are_not_arms():

@@ -137,16 +137,34 @@ _IN_THE_ARMS_RE = re.compile(
     rf"[^.;]{{0,40}}?[:,]{SP}(?P<list>\d+{SP}in{SP}the{SP}[^.;]+)"
 )
 _IN_THE_ARM_RE = re.compile(rf"(\d+){SP}in{SP}the{SP}({_ARM_NAME}{SP}(?:arm|group))\b")
+# "There were 273 patients in the surgical group and 257 in the antibiotic group", "70 were
+# randomized, with 36 in the A group and 34 in the B group": two arms' sizes, after "there were"
+# or the words of enrolment, in a sentence that counts no outcome ("12 in the ketamine group and
+# 4 in the placebo group had nausea") and no analysed subset ("with 34 in A and 33 in B
+# available for analysis")
+_TWO_ARMS_IN_THE_RE = re.compile(
+    rf"(?:\b[Tt]here{SP}were|\b(?:recruited|enrolled|randomi[sz]ed|included|allocated|assigned)"
+    rf"[^.;]{{0,40}}?(?:,{SP}with|:)){SP}(?P<n1>\d[\d,]*){SP}(?:patients{SP}|participants{SP})?"
+    rf"in{SP}the{SP}(?P<l1>{_ARM_NAME}{SP}(?:group|arm)){SP}and{SP}(?P<n2>\d[\d,]*){SP}"
+    rf"(?:patients{SP}|participants{SP})?in{SP}the{SP}(?P<l2>{_ARM_NAME}{SP}(?:group|arm))\b"
+)
+_OUTCOME_COUNTED_RE = re.compile(
+    r"%|\b(?:had|experienced|reported|developed|died|deaths?|achieved|discontinued|withdrew"
+    r"|events?|adverse|remission|response|relapsed?|responded|remitted"
+    r"|analy[sz]\w*|evaluable|completed)\b",
+    re.I,
+)
 # "99, 101 and 100 assigned to drug A, drug B, and placebo, respectively"
 _RESPECTIVELY_RE = re.compile(
     rf"\b(?P<sizes>\d+(?:,{SP}\d+)*,?{SP}and{SP}\d+){SP}(?:patients{SP}|participants{SP})?"
     rf"(?:were{SP})?(?:allocated|assigned|randomi[sz]ed){SP}to{SP}(?:the{SP})?"
     rf"(?P<labels>[^.;]+?),?{SP}respectively\b"
 )
-# "20 (5.1%) of 392 patients assigned to ketamine", "30 of the 1279 dabigatran patients"
+# "20 (5.1%) of 392 patients assigned to ketamine", "30 of the 1279 dabigatran patients",
+# "504 of 2833 patients (17.8%) in the finerenone group"
 _DENOMINATOR_RE = re.compile(
     rf"\bof{SP}(?:the{SP})?(?P<n>\d[\d,]*){SP}(?:patients|participants|subjects|adults){SP}"
-    rf"(?:assigned{SP}to|randomi[sz]ed{SP}to|in{SP}the|receiving){SP}(?:the{SP})?"
+    rf"(?:\([\d.,]+{SP}?%\){SP})?(?:assigned{SP}to|randomi[sz]ed{SP}to|in{SP}the|receiving){SP}(?:the{SP})?"
     rf"(?P<label>[\w/+-]+(?:{SP}(?:group|arm))?)(?=[\s,;.)])"
     rf"|\bof{SP}the{SP}(?P<n2>\d[\d,]*){SP}(?P<label2>[A-Za-z][\w/+-]*){SP}(?:patients"
     rf"|participants)\b"
@@ -240,7 +258,8 @@ def _names_a_treatment(label: str) -> bool:
 def _listed_arms(abstract: str, randomized: bool) -> list[dict]:
     """Arms written as lists: "36 in the usual care arm and 34 in the ketamine arm" after the
     count included, "99, 101 and 100 assigned to A, B, and C, respectively", and in a randomised
-    trial the denominators "of 392 patients assigned to A ... of 388 patients assigned to B"."""
+    trial "There were 273 patients in the A group and 257 in the B group" (counting no outcome)
+    and the denominators "of 392 patients assigned to A ... of 388 patients assigned to B"."""
     low = lower(abstract)
     if "respectively" in low:
         for match in _RESPECTIVELY_RE.finditer(abstract):
@@ -253,6 +272,13 @@ def _listed_arms(abstract: str, randomized: bool) -> list[dict]:
             parts = _IN_THE_ARM_RE.findall(match["list"])
             if len(parts) >= 2:
                 return [{"label": label, "n": int(n)} for n, label in parts]
+    if randomized and " in the " in low:
+        for sentence in _SENTENCE_SPLIT_RE.split(abstract):
+            two = _TWO_ARMS_IN_THE_RE.search(sentence)
+            if two and not _OUTCOME_COUNTED_RE.search(sentence):
+                return [
+                    {"label": two[f"l{i}"], "n": int(two[f"n{i}"].replace(",", ""))} for i in (1, 2)
+                ]
     if not randomized or " of " not in low:
         return []
     for sentence in _SENTENCE_SPLIT_RE.split(abstract):
