@@ -272,16 +272,19 @@ def _listed_arms(abstract: str, randomized: bool) -> list[dict]:
             parts = _IN_THE_ARM_RE.findall(match["list"])
             if len(parts) >= 2:
                 return [{"label": label, "n": int(n)} for n, label in parts]
-    if randomized and " in the " in low:
-        for sentence in _SENTENCE_SPLIT_RE.split(abstract):
+    if not randomized or (" in the " not in low and " of " not in low):
+        return []
+    sentences = _SENTENCE_SPLIT_RE.split(abstract)
+    if " in the " in low:
+        for sentence in sentences:
             two = _TWO_ARMS_IN_THE_RE.search(sentence)
             if two and not _OUTCOME_COUNTED_RE.search(sentence):
                 return [
                     {"label": two[f"l{i}"], "n": int(two[f"n{i}"].replace(",", ""))} for i in (1, 2)
                 ]
-    if not randomized or " of " not in low:
+    if " of " not in low:
         return []
-    for sentence in _SENTENCE_SPLIT_RE.split(abstract):
+    for sentence in sentences:
         found = {}
         for match in _DENOMINATOR_RE.finditer(sentence):
             label = match["label"] or match["label2"]
