@@ -308,10 +308,10 @@ def ingest_live(
 
     While a batch is loaded, the next `fetch_ahead` batches are fetched and parsed
     (`EntrezClient.prefetch`); batches still commit one at a time in plan order, and a
-    prefetched batch's error is raised when its turn comes, as if fetched then. Requests reach
-    the server in plan order because their starts are spaced by the rate limit; by default
-    (`fetch_ahead` None) a policy without spacing (request_interval 0, as tests use) fetches
-    one batch at a time instead, else FETCH_AHEAD batches ahead.
+    prefetched batch's error is raised when its turn comes, as if fetched then. Requests start
+    in plan order, spaced by the rate limit (on a busy machine one may still reach the server
+    after the next); by default (`fetch_ahead` None) a policy without spacing (request_interval
+    0, as tests use) fetches one batch at a time instead, else FETCH_AHEAD batches ahead.
 
     With `workers` > 1 the records are parsed in that many worker processes while this one
     loads; with `extract` too, each article whose bytes are new is also extracted in the worker

@@ -307,8 +307,10 @@ def test_the_next_batches_are_fetched_while_one_is_loaded(
     assert max(ahead) <= ingest.FETCH_AHEAD  # bounded: at most that many answers wait
     batches = con.execute("SELECT batch_no, pmids FROM core.run_batches ORDER BY 1").fetchall()
     assert batches == [(n + 1, pmids[3 * n : 3 * n + 3]) for n in range(10)]  # plan order
+    # Each batch is asked for once. Requests start in plan order, 50 ms apart; on a busy
+    # machine one can still reach the server after the next (seen once in a full test run).
     calls = slow_fake.calls("efetch")
-    assert [c.params["retstart"] for c in calls] == [str(3 * n) for n in range(10)]
+    assert sorted(int(c.params["retstart"]) for c in calls) == [3 * n for n in range(10)]
     assert slow_fake.most_in_flight >= 2
 
 
